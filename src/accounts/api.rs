@@ -1,0 +1,124 @@
+//! `/api/v1/auth/*` and `/api/v1/me`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::domain::{self_service_roles, DisplayName, Email, Password};
+use super::User;
+use crate::http::error::Result;
+use crate::http::extract::{ApiJson, ClientAddress, CurrentUser, UserAgent};
+use crate::http::AppState;
+
+/// Routes of this room, relative to `/api/v1`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/auth/signup", post(signup))
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+        .route("/me", get(me))
+}
+
+/// One role name or several.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum Roles {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// Body of `POST /api/v1/auth/signup`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SignupRequest {
+    pub email: String,
+    pub password: String,
+    pub display_name: String,
+    /// `founder`, `backer`, or both as an array.
+    pub role: Roles,
+}
+
+/// Body of `POST /api/v1/auth/login`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// Answer of a successful login.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LoginResponse {
+    pub token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: OffsetDateTime,
+    pub user: User,
+}
+
+/// Creates a founder and/or backer account.
+#[utoipa::path(post, path = "/api/v1/auth/signup", tag = "accounts",
+    request_body = SignupRequest,
+    responses((status = 201, body = User), (status = 409, description = "email already registered"),
+              (status = 422, description = "invalid field")))]
+pub async fn signup(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<SignupRequest>,
+) -> Result<(StatusCode, ApiJson<User>)> {
+    let email = Email::parse(&body.email)?;
+    let name = DisplayName::parse(&body.display_name)?;
+    let password = Password::parse(body.password)?;
+    let roles = match body.role {
+        Roles::One(role) => self_service_roles(&[role])?,
+        Roles::Many(roles) => self_service_roles(&roles)?,
+    };
+    let user = super::create_user(&state.db, &email, &name, password, &roles).await?;
+    Ok((StatusCode::CREATED, ApiJson(user)))
+}
+
+/// Exchanges email and password for a bearer token.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts",
+    request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, description = "wrong email or password"),
+              (status = 429, description = "too many failed attempts")))]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    UserAgent(agent): UserAgent,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<ApiJson<LoginResponse>> {
+    let session = super::login(
+        &state,
+        &body.email,
+        body.password,
+        address.as_deref(),
+        agent.as_deref(),
+    )
+    .await?;
+    Ok(ApiJson(LoginResponse {
+        token: session.token,
+        expires_at: session.expires_at,
+        user: session.user,
+    }))
+}
+
+/// Revokes the token used for this request, at once.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "accounts",
+    security(("bearer" = [])),
+    responses((status = 204), (status = 401, description = "not signed in")))]
+pub async fn logout(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<StatusCode> {
+    super::logout(&state.db, user.session_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
+    security(("bearer" = [])),
+    responses((status = 200, body = User), (status = 401, description = "not signed in")))]
+pub async fn me(CurrentUser(user): CurrentUser) -> ApiJson<User> {
+    ApiJson(user.user)
+}

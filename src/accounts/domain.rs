@@ -1,0 +1,188 @@
+//! Account values, parsed once at the edge.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::http::error::{Error, Message};
+
+/// A user's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(transparent)]
+#[serde(transparent)]
+pub struct UserId(pub Uuid);
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A syntactically plausible e-mail address, lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    /// Accepts `local@domain.tld` without spaces, up to 254 characters; case is folded.
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let email = raw.trim().to_lowercase();
+        let valid = email.len() <= 254
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+            && match email.split_once('@') {
+                Some((local, domain)) => {
+                    !local.is_empty()
+                        && !domain.contains('@')
+                        && domain.contains('.')
+                        && !domain.starts_with('.')
+                        && !domain.ends_with('.')
+                }
+                None => false,
+            };
+        if valid {
+            Ok(Self(email))
+        } else {
+            Err(Error::Unprocessable(Message::Key("accounts.error.email")))
+        }
+    }
+
+    /// The address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password good enough to hash: 10 to 1,024 characters.
+pub struct Password(String);
+
+impl Password {
+    /// The shortest password accepted.
+    pub const MIN_CHARS: usize = 10;
+
+    /// Refuses passwords that are too short (or absurdly long, which would only burn CPU).
+    pub fn parse(raw: String) -> Result<Self, Error> {
+        let chars = raw.chars().count();
+        if chars < Self::MIN_CHARS {
+            return Err(Error::Unprocessable(Message::Key("accounts.error.password_short")));
+        }
+        if chars > 1024 {
+            return Err(Error::Unprocessable(Message::Key("accounts.error.password_long")));
+        }
+        Ok(Self(raw))
+    }
+
+    /// The password, for hashing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password([redacted])")
+    }
+}
+
+/// A name shown to others: 1 to 80 characters after trimming, no control characters.
+#[derive(Debug, Clone)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    /// Trims and checks the name.
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let name = raw.trim();
+        let chars = name.chars().count();
+        if chars == 0 || chars > 80 || name.chars().any(char::is_control) {
+            return Err(Error::Unprocessable(Message::Key("accounts.error.display_name")));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a user may do on the exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Founder,
+    Backer,
+    Regulator,
+    Auditor,
+}
+
+impl Role {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Founder => "founder",
+            Role::Backer => "backer",
+            Role::Regulator => "regulator",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    /// Parses a stored or submitted name.
+    pub fn parse(raw: &str) -> Option<Role> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "founder" => Some(Role::Founder),
+            "backer" => Some(Role::Backer),
+            "regulator" => Some(Role::Regulator),
+            "auditor" => Some(Role::Auditor),
+            _ => None,
+        }
+    }
+
+    /// Whether anyone may give themselves this role at sign-up.
+    pub fn is_self_service(self) -> bool {
+        matches!(self, Role::Founder | Role::Backer)
+    }
+}
+
+/// Roles chosen at sign-up: founder and/or backer, nothing else.
+pub fn self_service_roles(raw: &[String]) -> Result<Vec<Role>, Error> {
+    let mut roles = Vec::new();
+    for name in raw {
+        let role = Role::parse(name)
+            .filter(|r| r.is_self_service())
+            .ok_or(Error::Unprocessable(Message::Key("accounts.error.role")))?;
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    if roles.is_empty() {
+        return Err(Error::Unprocessable(Message::Key("accounts.error.role")));
+    }
+    Ok(roles)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_case_folded_and_checked() {
+        assert_eq!(Email::parse(" Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+        for bad in ["", "ada", "ada@", "@example.com", "a b@example.com", "ada@example", "a@b@c.d"] {
+            assert!(Email::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn passwords_shorter_than_ten_characters_are_refused() {
+        assert!(Password::parse("123456789".into()).is_err());
+        assert!(Password::parse("1234567890".into()).is_ok());
+        assert!(Password::parse("密码密码密码密码密码".into()).is_ok());
+    }
+
+    #[test]
+    fn only_founder_and_backer_can_be_chosen_at_sign_up() {
+        assert!(self_service_roles(&["regulator".into()]).is_err());
+        assert!(self_service_roles(&[]).is_err());
+        assert_eq!(
+            self_service_roles(&["founder".into(), "backer".into(), "founder".into()]).unwrap(),
+            vec![Role::Founder, Role::Backer]
+        );
+    }
+}

@@ -1,0 +1,191 @@
+//! `/signup`, `/login`, `/logout` in the browser.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::header::SET_COOKIE;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+
+use super::domain::{self_service_roles, DisplayName, Email, Password};
+use crate::http::csrf::CsrfForm;
+use crate::http::error::{Error, Result};
+use crate::http::extract::{ClientAddress, MaybeUser, UserAgent, SESSION_COOKIE};
+use crate::http::pages::{render, safe_next, Chrome};
+use crate::http::AppState;
+
+/// Routes of this room.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/signup", get(signup_form).post(signup))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+}
+
+#[derive(Template)]
+#[template(path = "accounts/signup.html")]
+struct SignupPage {
+    chrome: Chrome,
+    error: Option<String>,
+    email: String,
+    display_name: String,
+    founder: bool,
+    backer: bool,
+}
+
+#[derive(Template)]
+#[template(path = "accounts/login.html")]
+struct LoginPage {
+    chrome: Chrome,
+    error: Option<String>,
+    email: String,
+    next: String,
+}
+
+async fn signup_form(chrome: Chrome) -> Result<Response> {
+    render(&SignupPage {
+        chrome,
+        error: None,
+        email: String::new(),
+        display_name: String::new(),
+        founder: false,
+        backer: true,
+    })
+}
+
+#[derive(Deserialize)]
+struct SignupFields {
+    email: String,
+    display_name: String,
+    password: String,
+    founder: Option<String>,
+    backer: Option<String>,
+}
+
+async fn signup(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    UserAgent(agent): UserAgent,
+    CsrfForm(form): CsrfForm<SignupFields>,
+) -> Result<Response> {
+    let mut roles = Vec::new();
+    if form.founder.is_some() {
+        roles.push("founder".to_owned());
+    }
+    if form.backer.is_some() {
+        roles.push("backer".to_owned());
+    }
+    let attempt = async {
+        let email = Email::parse(&form.email)?;
+        let name = DisplayName::parse(&form.display_name)?;
+        let password = Password::parse(form.password.clone())?;
+        let roles = self_service_roles(&roles)?;
+        let user = super::create_user(&state.db, &email, &name, password, &roles).await?;
+        super::open_session(&state, user, agent.as_deref()).await
+    }
+    .await;
+    match attempt {
+        Ok(session) => Ok(signed_in(&state, &session, "/")),
+        Err(e @ (Error::Unprocessable(_) | Error::Conflict(_))) => {
+            let error = Some(e.message().in_lang(chrome.t));
+            let page = SignupPage {
+                chrome,
+                error,
+                email: form.email,
+                display_name: form.display_name,
+                founder: form.founder.is_some(),
+                backer: form.backer.is_some(),
+            };
+            let mut response = render(&page)?;
+            *response.status_mut() = e.status_code();
+            Ok(response)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn login_form(chrome: Chrome, Query(query): Query<NextQuery>) -> Result<Response> {
+    render(&LoginPage {
+        chrome,
+        error: None,
+        email: String::new(),
+        next: safe_next(query.next.as_deref()).to_owned(),
+    })
+}
+
+#[derive(Deserialize)]
+struct LoginFields {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    ClientAddress(address): ClientAddress,
+    UserAgent(agent): UserAgent,
+    CsrfForm(form): CsrfForm<LoginFields>,
+) -> Result<Response> {
+    let next = safe_next(form.next.as_deref()).to_owned();
+    match super::login(&state, &form.email, form.password, address.as_deref(), agent.as_deref())
+        .await
+    {
+        Ok(session) => Ok(signed_in(&state, &session, &next)),
+        Err(e @ (Error::Unauthenticated(_) | Error::TooManyRequests(_))) => {
+            let error = Some(e.message().in_lang(chrome.t));
+            let mut response = render(&LoginPage {
+                chrome,
+                error,
+                email: form.email,
+                next,
+            })?;
+            *response.status_mut() = e.status_code();
+            Ok(response)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response> {
+    if let Some(user) = user {
+        super::logout(&state.db, user.session_id).await?;
+    }
+    let mut response = Redirect::to("/").into_response();
+    let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    if let Ok(value) = cookie.parse() {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+fn signed_in(state: &AppState, session: &super::Session, next: &str) -> Response {
+    let secure = if state.settings.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let max_age = (session.expires_at - time::OffsetDateTime::now_utc()).whole_seconds();
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        session.token
+    );
+    let mut response = Redirect::to(next).into_response();
+    if let Ok(value) = cookie.parse() {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+    response
+}

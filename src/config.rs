@@ -1,0 +1,140 @@
+//! Typed settings, read from the environment and the command line.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+use secrecy::{ExposeSecret, SecretString};
+
+/// Settings shared by every command that touches the database or serves pages.
+#[derive(Args, Clone)]
+pub struct Settings {
+    /// PostgreSQL connection URL. When unset, a private cluster is started under the data folder.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<SecretString>,
+
+    /// Address the web server listens on.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Folder for the embedded cluster, generated keys and uploaded files.
+    #[arg(long, env = "ZHONGLIAN_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Secret for session tokens and CSRF tokens (at least 32 bytes). Generated into the data
+    /// folder on first start when not given.
+    #[arg(long, env = "ZHONGLIAN_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<SecretString>,
+
+    /// Ed25519 seed (64 hex characters) that signs ledger checkpoints. Generated into the data
+    /// folder on first start when not given.
+    #[arg(long, env = "ZHONGLIAN_LEDGER_KEY", hide_env_values = true)]
+    pub ledger_key: Option<SecretString>,
+
+    /// Origin line of the ledger's checkpoints, and the name of its verifier key.
+    #[arg(long, env = "LEDGER_ORIGIN", default_value = "zhonglian.local/ledger")]
+    pub ledger_origin: String,
+
+    /// Shortest campaign a founder may run, in seconds (0 for demos and tests).
+    #[arg(long, env = "MIN_CAMPAIGN_SECONDS", default_value_t = 86_400)]
+    pub min_campaign_seconds: u64,
+
+    /// Platform fee taken from funded projects, in basis points (500 = 5%).
+    #[arg(long, env = "PLATFORM_FEE_BPS", default_value_t = 500, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub platform_fee_bps: u32,
+
+    /// Public address of the site; cookies are marked `Secure` when it starts with https.
+    #[arg(long, env = "PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    pub public_url: String,
+
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
+}
+
+impl Settings {
+    /// Settings for tests and tools: every default, a data folder of the caller's choosing.
+    pub fn for_data_dir(data_dir: PathBuf) -> Self {
+        Self {
+            database_url: None,
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            secret_key: None,
+            ledger_key: None,
+            ledger_origin: "zhonglian.local/ledger".into(),
+            min_campaign_seconds: 0,
+            platform_fee_bps: 500,
+            public_url: "http://127.0.0.1".into(),
+            log_format: "text".into(),
+        }
+    }
+
+    /// Whether cookies must carry the `Secure` attribute.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redacted = |s: &Option<SecretString>| s.as_ref().map(|_| "[redacted]");
+        f.debug_struct("Settings")
+            .field("database_url", &redacted(&self.database_url))
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field("secret_key", &redacted(&self.secret_key))
+            .field("ledger_key", &redacted(&self.ledger_key))
+            .field("ledger_origin", &self.ledger_origin)
+            .field("min_campaign_seconds", &self.min_campaign_seconds)
+            .field("platform_fee_bps", &self.platform_fee_bps)
+            .field("public_url", &self.public_url)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+/// Reads a secret from the settings, or from `file` in the data folder, creating it with
+/// `generate` on first use. The file is written with mode 0600.
+pub fn load_or_create_secret(
+    given: Option<&SecretString>,
+    file: &std::path::Path,
+    generate: impl FnOnce() -> String,
+) -> anyhow::Result<SecretString> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    if let Some(secret) = given {
+        return Ok(secret.clone());
+    }
+    match std::fs::read_to_string(file) {
+        Ok(text) => return Ok(SecretString::from(text.trim().to_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", file.display())),
+    }
+    if let Some(parent) = file.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let value = generate();
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)?;
+    out.write_all(value.as_bytes())?;
+    out.sync_all()?;
+    Ok(SecretString::from(value))
+}
+
+/// Hex of `n` random bytes.
+pub fn random_hex(n: usize) -> String {
+    use rand::RngCore;
+    let mut bytes = vec![0u8; n];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Exposes a secret's bytes; kept in one place so that reading a secret is easy to find.
+pub fn secret_bytes(secret: &SecretString) -> &[u8] {
+    secret.expose_secret().as_bytes()
+}

@@ -1,0 +1,267 @@
+//! The private PostgreSQL cluster used when no `DATABASE_URL` is given, and by the test suite.
+//!
+//! The cluster lives in one folder; the server listens only on a Unix socket in that same folder,
+//! so nothing else on the machine can reach it over TCP. When we run as root, `initdb` and
+//! `postgres` run as the `postgres` user, because PostgreSQL refuses to run as root.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use sqlx::postgres::PgConnectOptions;
+
+/// Why the embedded cluster could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    #[error(
+        "PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found on PATH or in \
+         /usr/lib/postgresql/*/bin: install them (Debian/Ubuntu: `apt-get install postgresql`) \
+         or set DATABASE_URL"
+    )]
+    NoBinaries,
+    #[error("running as root but there is no `postgres` user to run the cluster as: create it (`useradd --system postgres`) or set DATABASE_URL")]
+    NoPostgresUser,
+    #[error("{step} failed: {detail}")]
+    Step { step: &'static str, detail: String },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Extra server settings for a cluster; tests trade durability for speed.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterOptions {
+    /// `-c name=value` settings passed to the server.
+    pub settings: Vec<(String, String)>,
+}
+
+impl ClusterOptions {
+    /// Settings for throw-away test clusters: no fsync, many connections.
+    pub fn for_tests() -> Self {
+        let settings = [
+            ("fsync", "off"),
+            ("synchronous_commit", "off"),
+            ("full_page_writes", "off"),
+            ("max_connections", "400"),
+            ("shared_buffers", "128MB"),
+        ];
+        Self {
+            settings: settings
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+}
+
+/// A running private cluster.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    dir: PathBuf,
+    bin: PathBuf,
+    run_as: Option<String>,
+}
+
+/// The port only names the socket file (`.s.PGSQL.5432`); the server does not listen on TCP.
+const PORT: u16 = 5432;
+
+impl Cluster {
+    /// Initialises the cluster in `dir` if needed, and starts it unless it is already running
+    /// (for example after the previous server process was killed).
+    pub fn start(dir: &Path, options: &ClusterOptions) -> Result<Self, EmbeddedError> {
+        let bin = find_binaries()?;
+        let run_as = if nix::unistd::geteuid().is_root() {
+            Some("postgres".to_owned())
+        } else {
+            None
+        };
+        std::fs::create_dir_all(dir)?;
+        let dir = std::fs::canonicalize(dir)?;
+        let cluster = Self { dir, bin, run_as };
+        if let Some(user) = &cluster.run_as {
+            let user = nix::unistd::User::from_name(user)
+                .ok()
+                .flatten()
+                .ok_or(EmbeddedError::NoPostgresUser)?;
+            // Only the cluster folder is handed over; the checkout around it stays ours.
+            nix::unistd::chown(&cluster.dir, Some(user.uid), Some(user.gid))
+                .map_err(|e| EmbeddedError::Io(e.into()))?;
+        }
+        if !cluster.dir.join("PG_VERSION").exists() {
+            cluster.initdb()?;
+        }
+        if !cluster.is_running() {
+            cluster.pg_ctl_start(options)?;
+        }
+        Ok(cluster)
+    }
+
+    /// The cluster's folder (also the folder of its Unix socket).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Connection options for `database` as the cluster's superuser, over the Unix socket.
+    pub fn connect_options(&self, database: &str) -> PgConnectOptions {
+        PgConnectOptions::new()
+            .socket(&self.dir)
+            .port(PORT)
+            .username(&self.superuser())
+            .database(database)
+    }
+
+    /// A libpq connection string, for `psql` and `pgbench`.
+    pub fn libpq_url(&self, database: &str) -> String {
+        format!(
+            "postgresql://{}@/{}?host={}&port={}",
+            self.superuser(),
+            database,
+            self.dir.display(),
+            PORT
+        )
+    }
+
+    fn superuser(&self) -> String {
+        match &self.run_as {
+            Some(user) => user.clone(),
+            None => std::env::var("USER").unwrap_or_else(|_| "postgres".into()),
+        }
+    }
+
+    /// Stops the server (fast shutdown: running transactions are rolled back).
+    pub fn stop(&self) -> Result<(), EmbeddedError> {
+        self.run(
+            "pg_ctl stop",
+            self.tool("pg_ctl")
+                .arg("stop")
+                .arg("-D")
+                .arg(&self.dir)
+                .args(["-m", "fast", "-w"]),
+        )
+    }
+
+    /// Asks a detached watcher to stop the server and delete its folder once process `pid` has
+    /// exited. Throw-away test clusters use it so that no server outlives the test run.
+    pub fn stop_and_remove_after(&self, pid: u32) -> Result<(), EmbeddedError> {
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop}; rm -rf '{dir}'",
+            stop = self.shell_command("pg_ctl", &["stop", "-m", "immediate", "-D"]),
+            dir = self.dir.display(),
+        );
+        Command::new("setsid")
+            .args(["sh", "-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        Ok(())
+    }
+
+    fn shell_command(&self, tool: &str, args: &[&str]) -> String {
+        let program = self.bin.join(tool);
+        let mut words = Vec::new();
+        if let Some(user) = &self.run_as {
+            words.extend(["runuser".to_owned(), "-u".to_owned(), user.clone(), "--".to_owned()]);
+        }
+        words.push(program.display().to_string());
+        words.extend(args.iter().map(|a| (*a).to_owned()));
+        words.push(format!("'{}'", self.dir.display()));
+        words.join(" ")
+    }
+
+    fn is_running(&self) -> bool {
+        self.tool("pg_ctl")
+            .arg("status")
+            .arg("-D")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    }
+
+    fn initdb(&self) -> Result<(), EmbeddedError> {
+        self.run(
+            "initdb",
+            self.tool("initdb")
+                .arg("-D")
+                .arg(&self.dir)
+                .args(["-U", &self.superuser()])
+                .args(["--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"]),
+        )
+    }
+
+    fn pg_ctl_start(&self, options: &ClusterOptions) -> Result<(), EmbeddedError> {
+        let mut server_options = format!(
+            "-k '{}' -p {PORT} -c listen_addresses='' -c unix_socket_permissions=0700",
+            self.dir.display()
+        );
+        for (name, value) in &options.settings {
+            server_options.push_str(&format!(" -c {name}={value}"));
+        }
+        let log = self.dir.join("server.log");
+        self.run(
+            "pg_ctl start",
+            self.tool("pg_ctl")
+                .arg("start")
+                .arg("-D")
+                .arg(&self.dir)
+                .arg("-l")
+                .arg(&log)
+                .args(["-w", "-t", "60", "-o", &server_options]),
+        )
+    }
+
+    fn tool(&self, name: &str) -> Command {
+        let program = self.bin.join(name);
+        match &self.run_as {
+            Some(user) => {
+                let mut cmd = Command::new("runuser");
+                cmd.args(["-u", user, "--"]).arg(program);
+                cmd
+            }
+            None => Command::new(program),
+        }
+    }
+
+    fn run(&self, step: &'static str, cmd: &mut Command) -> Result<(), EmbeddedError> {
+        let output = cmd.stdin(Stdio::null()).output()?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let mut detail = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+        if detail.is_empty() {
+            detail = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        }
+        if step == "pg_ctl start" {
+            if let Ok(log) = std::fs::read_to_string(self.dir.join("server.log")) {
+                let tail: Vec<&str> = log.lines().rev().take(5).collect();
+                detail.push_str(" | server log: ");
+                detail.push_str(&tail.into_iter().rev().collect::<Vec<_>>().join(" / "));
+            }
+        }
+        Err(EmbeddedError::Step { step, detail })
+    }
+}
+
+/// The folder holding `initdb`, `pg_ctl` and `postgres`: `PATH` first, then the newest
+/// `/usr/lib/postgresql/*/bin`.
+pub fn find_binaries() -> Result<PathBuf, EmbeddedError> {
+    let has_all = |dir: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|t| dir.join(t).is_file());
+    if let Some(path) = std::env::var_os("PATH") {
+        if let Some(dir) = std::env::split_paths(&path).find(|d| has_all(d)) {
+            return Ok(dir);
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let version = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            has_all(&bin).then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin).ok_or(EmbeddedError::NoBinaries)
+}

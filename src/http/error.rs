@@ -1,0 +1,237 @@
+//! The one error type of the web layer.
+//!
+//! Handlers return `Result<T, Error>`. `Error::into_response` only records the error in the
+//! response; the `render_errors` middleware turns it into a JSON problem (RFC 9457) for the API or
+//! an HTML page for the browser, in the visitor's language, and logs the cause once. No internal
+//! text ever reaches a client.
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::i18n::{Catalogue, Lang};
+
+/// A message for a person: a catalogue key (translated when shown) or ready text.
+#[derive(Debug, Clone)]
+pub enum Message {
+    Key(&'static str),
+    Text(String),
+}
+
+impl Message {
+    /// The message in the given language.
+    pub fn in_lang(&self, catalogue: &Catalogue) -> String {
+        match self {
+            Message::Key(key) => catalogue.get(key).to_owned(),
+            Message::Text(text) => text.clone(),
+        }
+    }
+}
+
+/// Everything that can go wrong while answering a request.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("bad request: {0:?}")]
+    BadRequest(Message),
+    #[error("unprocessable: {0:?}")]
+    Unprocessable(Message),
+    #[error("conflict: {0:?}")]
+    Conflict(Message),
+    #[error("too many requests: {0:?}")]
+    TooManyRequests(Message),
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("authentication failed: {0:?}")]
+    Unauthenticated(Message),
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("CSRF token missing or wrong")]
+    Csrf,
+    #[error("service unavailable")]
+    Unavailable,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Shorthand for handler results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A 400 with a catalogue message.
+    pub fn bad_request(key: &'static str) -> Self {
+        Error::BadRequest(Message::Key(key))
+    }
+
+    /// A 422 with a catalogue message.
+    pub fn unprocessable(key: &'static str) -> Self {
+        Error::Unprocessable(Message::Key(key))
+    }
+
+    /// The HTTP status for this error.
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Error::Unauthorized | Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden | Error::Csrf => StatusCode::FORBIDDEN,
+            Error::NotFound => StatusCode::NOT_FOUND,
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Database(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A stable machine-readable code for API clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::BadRequest(_) => "bad_request",
+            Error::Unprocessable(_) => "unprocessable",
+            Error::Conflict(_) => "conflict",
+            Error::TooManyRequests(_) => "too_many_requests",
+            Error::Unauthorized | Error::Unauthenticated(_) => "unauthorized",
+            Error::Forbidden => "forbidden",
+            Error::Csrf => "csrf",
+            Error::NotFound => "not_found",
+            Error::PayloadTooLarge => "payload_too_large",
+            Error::Unavailable | Error::Database(sqlx::Error::PoolTimedOut) => "unavailable",
+            Error::Database(_) | Error::Internal(_) => "internal",
+        }
+    }
+
+    /// What the person is told: never internal text.
+    pub fn message(&self) -> Message {
+        match self {
+            Error::BadRequest(m)
+            | Error::Unprocessable(m)
+            | Error::Conflict(m)
+            | Error::TooManyRequests(m)
+            | Error::Unauthenticated(m) => m.clone(),
+            Error::Unauthorized => Message::Key("error.unauthorized"),
+            Error::Forbidden => Message::Key("error.forbidden"),
+            Error::Csrf => Message::Key("error.csrf"),
+            Error::NotFound => Message::Key("error.not_found"),
+            Error::PayloadTooLarge => Message::Key("error.too_large"),
+            Error::Unavailable | Error::Database(sqlx::Error::PoolTimedOut) => {
+                Message::Key("error.unavailable")
+            }
+            Error::Database(_) | Error::Internal(_) => Message::Key("error.internal"),
+        }
+    }
+
+    /// The catalogue key of the status line.
+    fn title_key(&self) -> &'static str {
+        match self.status_code().as_u16() {
+            400 => "error.title.400",
+            401 => "error.title.401",
+            403 => "error.title.403",
+            404 => "error.title.404",
+            409 => "error.title.409",
+            413 => "error.title.413",
+            422 => "error.title.422",
+            429 => "error.title.429",
+            503 => "error.title.503",
+            _ => "error.title.500",
+        }
+    }
+}
+
+/// The error carried from the handler to `render_errors`.
+#[derive(Clone)]
+struct ErrorReport(Arc<Error>);
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let mut response = self.status_code().into_response();
+        response.extensions_mut().insert(ErrorReport(Arc::new(self)));
+        response
+    }
+}
+
+/// Middleware: renders recorded errors for the kind of client that asked, and logs them.
+pub async fn render_errors(request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let lang = Lang::from_headers(request.headers());
+    let mut response = next.run(request).await;
+    let Some(ErrorReport(error)) = response.extensions_mut().remove::<ErrorReport>() else {
+        return response;
+    };
+    let status = error.status_code();
+    if status.is_server_error() {
+        tracing::error!(error = %error, "request failed");
+    } else {
+        tracing::debug!(error = %error, "request refused");
+    }
+    let mut rendered = if is_api {
+        problem_json(&error)
+    } else {
+        error_page(&error, lang)
+    };
+    *rendered.status_mut() = status;
+    for name in [header::WWW_AUTHENTICATE, header::RETRY_AFTER] {
+        if let Some(value) = response.headers().get(&name) {
+            rendered.headers_mut().insert(name, value.clone());
+        }
+    }
+    rendered
+}
+
+/// An RFC 9457 problem document, in English (API clients get stable `code`s to localise).
+fn problem_json(error: &Error) -> Response {
+    let en = Lang::En.catalogue();
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": en.get(error.title_key()),
+        "status": error.status_code().as_u16(),
+        "detail": error.message().in_lang(en),
+        "code": error.code(),
+    });
+    (
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn error_page(error: &Error, lang: Lang) -> Response {
+    use askama::Template;
+    let t = lang.catalogue();
+    let page = crate::http::pages::ErrorPage {
+        chrome: crate::http::pages::Chrome::anonymous(lang, "/"),
+        status: error.status_code().as_u16(),
+        title: t.get(error.title_key()).to_owned(),
+        detail: error.message().in_lang(t),
+    };
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "error page failed to render");
+            (
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                t.get(error.title_key()).to_owned(),
+            )
+                .into_response()
+        }
+    }
+}
+
+impl Error {
+    /// Replaces the message of a 401 with a more precise one (for example on a failed login).
+    pub fn with_message(self, key: &'static str) -> Self {
+        match self {
+            Error::Unauthorized => Error::Unauthenticated(Message::Key(key)),
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Extractors: who is asking, from where, and JSON bodies with clear errors.
+
+use std::net::SocketAddr;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::csrf::cookie_value;
+use super::error::{Error, Message};
+use super::AppState;
+use crate::accounts::{self, domain::Role, AuthUser};
+
+/// Name of the browser's session cookie.
+pub const SESSION_COOKIE: &str = "zl_session";
+
+/// The session token of a request: `Authorization: Bearer`, else the session cookie.
+fn token(parts: &Parts) -> Option<&str> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        return value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+    }
+    cookie_value(&parts.headers, SESSION_COOKIE)
+}
+
+/// The result of authenticating a request, computed once and kept in its extensions.
+#[derive(Clone)]
+struct Resolved(Option<AuthUser>);
+
+async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<AuthUser>, Error> {
+    if let Some(Resolved(user)) = parts.extensions.get::<Resolved>() {
+        return Ok(user.clone());
+    }
+    let user = match token(parts) {
+        Some(token) => accounts::authenticate(state, token).await?,
+        None => None,
+    };
+    parts.extensions.insert(Resolved(user.clone()));
+    Ok(user)
+}
+
+/// The signed-in user; 401 otherwise.
+pub struct CurrentUser(pub AuthUser);
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        resolve(parts, state)
+            .await?
+            .map(CurrentUser)
+            .ok_or(Error::Unauthorized)
+    }
+}
+
+/// The signed-in user, if any.
+pub struct MaybeUser(pub Option<AuthUser>);
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        Ok(MaybeUser(resolve(parts, state).await?))
+    }
+}
+
+/// A role a route can demand with `RequireRole<R>`.
+pub trait RoleMarker {
+    const ROLE: Role;
+}
+
+/// Marker for the regulator role.
+pub struct Regulator;
+impl RoleMarker for Regulator {
+    const ROLE: Role = Role::Regulator;
+}
+
+/// Marker for the founder role.
+pub struct Founder;
+impl RoleMarker for Founder {
+    const ROLE: Role = Role::Founder;
+}
+
+/// Marker for the backer role.
+pub struct Backer;
+impl RoleMarker for Backer {
+    const ROLE: Role = Role::Backer;
+}
+
+/// The signed-in user, who must hold role `R` (401 when signed out, 403 without the role).
+pub struct RequireRole<R>(pub AuthUser, std::marker::PhantomData<R>);
+
+impl<R: RoleMarker> FromRequestParts<AppState> for RequireRole<R> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        if !user.user.has_role(R::ROLE) {
+            return Err(Error::Forbidden);
+        }
+        Ok(RequireRole(user, std::marker::PhantomData))
+    }
+}
+
+/// The client's address, when the server knows it.
+pub struct ClientAddress(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip().to_string()),
+        ))
+    }
+}
+
+/// The `User-Agent`, shortened.
+pub struct UserAgent(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for UserAgent {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(UserAgent(
+            parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.chars().take(200).collect()),
+        ))
+    }
+}
+
+/// A JSON body (or answer) whose problems become clear 4xx answers.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Error> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> Error {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => {
+            Error::BadRequest(Message::Key("error.json_content_type"))
+        }
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Error::PayloadTooLarge
+        }
+        JsonRejection::JsonSyntaxError(e) => Error::BadRequest(Message::Text(format!(
+            "The body is not valid JSON: {}",
+            std::error::Error::source(&e)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| e.body_text())
+        ))),
+        JsonRejection::JsonDataError(e) => Error::Unprocessable(Message::Text(format!(
+            "The JSON body has the wrong shape: {}",
+            std::error::Error::source(&e)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| e.body_text())
+        ))),
+        other => Error::BadRequest(Message::Text(other.body_text())),
+    }
+}
+
+impl<T: Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}

@@ -1,0 +1,49 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations.
+
+use axum::response::IntoResponse;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::{accounts, ledger};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Zhonglian API", description = "Crowdfunding exchange with a public Merkle ledger"),
+    paths(
+        accounts::api::signup,
+        accounts::api::login,
+        accounts::api::logout,
+        accounts::api::me,
+        ledger::api::checkpoint,
+        ledger::api::key,
+        ledger::api::leaves,
+        ledger::api::inclusion,
+        ledger::api::consistency,
+        ledger::api::entry,
+        ledger::api::receipt,
+    ),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json`
+pub async fn document() -> impl IntoResponse {
+    axum::Json(ApiDoc::openapi())
+}

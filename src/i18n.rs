@@ -1,0 +1,199 @@
+//! Both languages: message catalogues and the choice of language for a request.
+//!
+//! Texts live in `locales/*.toml` (nested tables, looked up by dotted key). The language comes
+//! from the `lang` cookie set by the toggle, else from `Accept-Language`, else Chinese.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use axum::http::HeaderMap;
+
+/// A language the site speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+/// Name of the cookie that remembers the visitor's choice.
+pub const LANG_COOKIE: &str = "lang";
+
+impl Lang {
+    /// The BCP 47 tag, for `<html lang>`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// The short code used in the toggle's URL and cookie.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// The other language, offered by the toggle.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+
+    /// Parses a toggle code (`zh` or `en`).
+    pub fn from_code(code: &str) -> Option<Lang> {
+        match code {
+            "zh" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The language for a request: the remembered choice, else the browser's preference.
+    pub fn from_headers(headers: &HeaderMap) -> Lang {
+        let cookie = headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == LANG_COOKIE)
+            .and_then(|(_, value)| Lang::from_code(value));
+        if let Some(lang) = cookie {
+            return lang;
+        }
+        headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(preferred_from_accept_language)
+            .unwrap_or(Lang::Zh)
+    }
+
+    /// This language's catalogue.
+    pub fn catalogue(self) -> &'static Catalogue {
+        match self {
+            Lang::Zh => &ZH,
+            Lang::En => &EN,
+        }
+    }
+}
+
+/// The first of our languages in an `Accept-Language` header, by quality.
+fn preferred_from_accept_language(header: &str) -> Option<Lang> {
+    let mut best: Option<(f32, Lang)> = None;
+    for item in header.split(',') {
+        let mut parts = item.trim().split(';');
+        let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let quality = parts
+            .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+            .unwrap_or(1.0);
+        let lang = if tag == "zh" || tag.starts_with("zh-") {
+            Lang::Zh
+        } else if tag == "en" || tag.starts_with("en-") {
+            Lang::En
+        } else {
+            continue;
+        };
+        if best.is_none_or(|(q, _)| quality > q) {
+            best = Some((quality, lang));
+        }
+    }
+    best.map(|(_, lang)| lang)
+}
+
+/// One language's messages, by dotted key.
+#[derive(Debug)]
+pub struct Catalogue {
+    lang: Lang,
+    messages: HashMap<String, String>,
+}
+
+impl Catalogue {
+    fn parse(lang: Lang, source: &str) -> Self {
+        let table: toml::Table = source.parse().expect("message catalogue is valid TOML");
+        let mut messages = HashMap::new();
+        flatten("", &table, &mut messages);
+        Self { lang, messages }
+    }
+
+    /// The message for `key`; the key itself when missing, so a gap shows rather than breaks.
+    pub fn get<'a>(&'a self, key: &'a str) -> &'a str {
+        self.messages.get(key).map(String::as_str).unwrap_or(key)
+    }
+
+    /// The message for `key` with `{name}` placeholders filled in.
+    pub fn fill(&self, key: &str, args: &[(&str, &str)]) -> String {
+        let mut text = self.get(key).to_owned();
+        for (name, value) in args {
+            text = text.replace(&format!("{{{name}}}"), value);
+        }
+        text
+    }
+
+    /// The language of this catalogue.
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// Every key, for the test that keeps both catalogues complete.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.messages.keys().map(String::as_str)
+    }
+}
+
+fn flatten(prefix: &str, table: &toml::Table, out: &mut HashMap<String, String>) {
+    for (key, value) in table {
+        let full = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            toml::Value::Table(inner) => flatten(&full, inner, out),
+            toml::Value::String(text) => {
+                out.insert(full, text.clone());
+            }
+            other => {
+                out.insert(full, other.to_string());
+            }
+        }
+    }
+}
+
+static EN: LazyLock<Catalogue> =
+    LazyLock::new(|| Catalogue::parse(Lang::En, include_str!("../locales/en.toml")));
+static ZH: LazyLock<Catalogue> =
+    LazyLock::new(|| Catalogue::parse(Lang::Zh, include_str!("../locales/zh-CN.toml")));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_catalogues_have_the_same_keys() {
+        let mut en: Vec<&str> = Lang::En.catalogue().keys().collect();
+        let mut zh: Vec<&str> = Lang::Zh.catalogue().keys().collect();
+        en.sort_unstable();
+        zh.sort_unstable();
+        assert_eq!(en, zh);
+        assert!(en.len() > 20);
+    }
+
+    #[test]
+    fn accept_language_picks_the_best_of_our_languages() {
+        assert_eq!(preferred_from_accept_language("en-US,en;q=0.9"), Some(Lang::En));
+        assert_eq!(preferred_from_accept_language("fr, zh-CN;q=0.8, en;q=0.5"), Some(Lang::Zh));
+        assert_eq!(preferred_from_accept_language("de"), None);
+    }
+
+    #[test]
+    fn the_lang_cookie_wins_over_the_header() {
+        let mut headers = HeaderMap::new();
+        headers.insert("accept-language", "en".parse().unwrap());
+        headers.insert("cookie", "a=b; lang=zh".parse().unwrap());
+        assert_eq!(Lang::from_headers(&headers), Lang::Zh);
+    }
+}

@@ -1,0 +1,450 @@
+//! The ledger in PostgreSQL: batched appends sequenced by the head row, and O(log n) roots and
+//! proofs from stored complete-subtree hashes.
+
+use std::collections::HashMap;
+
+use sqlx::{PgConnection, PgPool};
+use time::OffsetDateTime;
+
+use super::entry::NewEntry;
+use super::merkle::{self, CompactRange, Hash, NodeId};
+
+/// Why a ledger operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("tree size {requested} is beyond the ledger's size {size}")]
+    BeyondSize { requested: u64, size: u64 },
+    #[error("{0}")]
+    Proof(#[from] merkle::ProofError),
+    #[error("a transaction with this hash is already in the ledger")]
+    Duplicate,
+    #[error("the stored tree is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("the log already signed a different root for size {0}")]
+    Equivocation(u64),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// What one batch appended.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    /// Index of the first leaf of the batch.
+    pub first_index: u64,
+    /// Tree size after the batch.
+    pub size: u64,
+    /// Root after the batch.
+    pub root: Hash,
+    /// tx_hash of each entry, in order.
+    pub tx_hashes: Vec<Hash>,
+}
+
+fn to_hash(bytes: Vec<u8>) -> Result<Hash, StoreError> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("a stored hash is not 32 bytes".into()))
+}
+
+/// Appends a batch inside the caller's transaction. The head row is locked until the caller
+/// commits, so concurrent appenders queue up and never leave a gap or a duplicate.
+pub async fn append(
+    conn: &mut PgConnection,
+    entries: &[NewEntry],
+    sign: impl FnOnce(u64, &Hash) -> String,
+) -> Result<Appended, StoreError> {
+    let (size, frontier): (i64, Vec<Vec<u8>>) =
+        sqlx::query_as("SELECT size, frontier FROM ledger_head FOR UPDATE")
+            .fetch_one(&mut *conn)
+            .await?;
+    let size = size as u64;
+    let frontier = frontier
+        .into_iter()
+        .map(to_hash)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut range = CompactRange::from_frontier(size, frontier)?;
+
+    let n = entries.len();
+    let mut idx = Vec::with_capacity(n);
+    let mut tx_hashes = Vec::with_capacity(n);
+    let mut leaf_hashes = Vec::with_capacity(n);
+    let mut kinds = Vec::with_capacity(n);
+    let mut texts = Vec::with_capacity(n);
+    let mut node_levels: Vec<i16> = Vec::with_capacity(n);
+    let mut node_idx: Vec<i64> = Vec::with_capacity(n);
+    let mut node_hashes: Vec<Vec<u8>> = Vec::with_capacity(n);
+    for (i, entry) in entries.iter().enumerate() {
+        let tx = super::entry::tx_hash(&entry.text);
+        let leaf = merkle::leaf_hash(&tx);
+        idx.push((size + i as u64) as i64);
+        tx_hashes.push(tx);
+        leaf_hashes.push(leaf.to_vec());
+        kinds.push(entry.kind.as_str());
+        texts.push(entry.text.as_str());
+        range.append(leaf, |node, hash| {
+            node_levels.push(node.level as i16);
+            node_idx.push(node.index as i64);
+            node_hashes.push(hash.to_vec());
+        });
+    }
+    let tx_bytes: Vec<Vec<u8>> = tx_hashes.iter().map(|h| h.to_vec()).collect();
+    sqlx::query(
+        "INSERT INTO ledger_leaves (idx, tx_hash, leaf_hash, kind, entry)
+         SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::text[], $5::text[])",
+    )
+    .bind(&idx)
+    .bind(&tx_bytes)
+    .bind(&leaf_hashes)
+    .bind(&kinds)
+    .bind(&texts)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.constraint() == Some("ledger_leaves_tx_hash_key") => {
+            StoreError::Duplicate
+        }
+        _ => StoreError::Database(e),
+    })?;
+    if !node_levels.is_empty() {
+        sqlx::query(
+            "INSERT INTO ledger_nodes (level, idx, hash)
+             SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])",
+        )
+        .bind(&node_levels)
+        .bind(&node_idx)
+        .bind(&node_hashes)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let mut party_tx = Vec::new();
+    let mut party_user = Vec::new();
+    let mut party_salt = Vec::new();
+    for (entry, tx) in entries.iter().zip(&tx_bytes) {
+        for (user, salt) in &entry.parties {
+            party_tx.push(tx.clone());
+            party_user.push(user.0);
+            party_salt.push(salt.to_vec());
+        }
+    }
+    if !party_tx.is_empty() {
+        sqlx::query(
+            "INSERT INTO ledger_parties (tx_hash, user_id, salt)
+             SELECT * FROM unnest($1::bytea[], $2::uuid[], $3::bytea[])",
+        )
+        .bind(&party_tx)
+        .bind(&party_user)
+        .bind(&party_salt)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let new_size = range.size();
+    let root = range.root();
+    let frontier: Vec<Vec<u8>> = range.frontier().iter().map(|h| h.to_vec()).collect();
+    sqlx::query("UPDATE ledger_head SET size = $1, root = $2, frontier = $3")
+        .bind(new_size as i64)
+        .bind(root.to_vec())
+        .bind(&frontier)
+        .execute(&mut *conn)
+        .await?;
+    if new_size != size {
+        store_checkpoint(conn, new_size, &root, sign(new_size, &root)).await?;
+    }
+    Ok(Appended {
+        first_index: size,
+        size: new_size,
+        root,
+        tx_hashes,
+    })
+}
+
+/// Stores a signed checkpoint, refusing a second, different root for a size already signed.
+async fn store_checkpoint(
+    conn: &mut PgConnection,
+    size: u64,
+    root: &Hash,
+    note: String,
+) -> Result<(), StoreError> {
+    let stored: Vec<u8> = sqlx::query_scalar(
+        "WITH ins AS (
+             INSERT INTO ledger_checkpoints (size, root, note) VALUES ($1, $2, $3)
+             ON CONFLICT (size) DO NOTHING RETURNING root)
+         SELECT root FROM ins
+         UNION ALL SELECT root FROM ledger_checkpoints WHERE size = $1
+         LIMIT 1",
+    )
+    .bind(size as i64)
+    .bind(root.to_vec())
+    .bind(note)
+    .fetch_one(&mut *conn)
+    .await?;
+    if stored != root.as_slice() {
+        return Err(StoreError::Equivocation(size));
+    }
+    Ok(())
+}
+
+/// The head: current size and root.
+pub async fn head(db: impl sqlx::PgExecutor<'_>) -> Result<(u64, Hash), StoreError> {
+    let (size, root): (i64, Vec<u8>) = sqlx::query_as("SELECT size, root FROM ledger_head")
+        .fetch_one(db)
+        .await?;
+    Ok((size as u64, to_hash(root)?))
+}
+
+/// The current size.
+pub async fn size(db: &PgPool) -> Result<u64, sqlx::Error> {
+    let size: i64 = sqlx::query_scalar("SELECT size FROM ledger_head")
+        .fetch_one(db)
+        .await?;
+    Ok(size as u64)
+}
+
+/// The latest signed checkpoint note, if any leaf was ever appended.
+pub async fn latest_checkpoint(db: &PgPool) -> Result<Option<(u64, String)>, StoreError> {
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT size, note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1")
+            .fetch_optional(db)
+            .await?;
+    Ok(row.map(|(s, n)| (s as u64, n)))
+}
+
+/// Fetches the given nodes in one query (level 0 from the leaves).
+async fn nodes(db: &PgPool, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>, StoreError> {
+    let (leaves, inner): (Vec<&NodeId>, Vec<&NodeId>) = ids.iter().partition(|n| n.level == 0);
+    let leaf_idx: Vec<i64> = leaves.iter().map(|n| n.index as i64).collect();
+    let levels: Vec<i16> = inner.iter().map(|n| n.level as i16).collect();
+    let inner_idx: Vec<i64> = inner.iter().map(|n| n.index as i64).collect();
+    let rows: Vec<(i16, i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT n.level, n.idx, n.hash
+           FROM unnest($1::smallint[], $2::bigint[]) AS q(level, idx)
+           JOIN ledger_nodes n USING (level, idx)
+         UNION ALL
+         SELECT 0::smallint, l.idx, l.leaf_hash FROM ledger_leaves l WHERE l.idx = ANY($3)",
+    )
+    .bind(&levels)
+    .bind(&inner_idx)
+    .bind(&leaf_idx)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|(level, idx, hash)| {
+            Ok((
+                NodeId {
+                    level: level as u8,
+                    index: idx as u64,
+                },
+                to_hash(hash)?,
+            ))
+        })
+        .collect()
+}
+
+async fn check_size(db: &PgPool, requested: u64) -> Result<(u64, Hash), StoreError> {
+    let (size, root) = head(db).await?;
+    if requested > size {
+        return Err(StoreError::BeyondSize { requested, size });
+    }
+    Ok((size, root))
+}
+
+/// The root of the tree of the first `size` leaves.
+pub async fn root_at(db: &PgPool, size: u64) -> Result<Hash, StoreError> {
+    let (current, root) = check_size(db, size).await?;
+    if size == current {
+        return Ok(root);
+    }
+    let ids = merkle::root_plan(size);
+    let found = nodes(db, &ids).await?;
+    let hashes = ids
+        .iter()
+        .map(|id| found.get(id).copied())
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| StoreError::Corrupt(format!("missing subtree for size {size}")))?;
+    Ok(merkle::fold_range(&hashes))
+}
+
+async fn assemble(db: &PgPool, plan: &merkle::ProofPlan) -> Result<Vec<Hash>, StoreError> {
+    let found = nodes(db, &plan.node_ids()).await?;
+    plan.assemble(|id| found.get(&id).copied())
+        .ok_or_else(|| StoreError::Corrupt("missing subtree for a proof".into()))
+}
+
+/// An inclusion proof with what it proves.
+#[derive(Debug, Clone)]
+pub struct InclusionProof {
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    pub leaf_hash: Hash,
+    pub path: Vec<Hash>,
+    pub root: Hash,
+}
+
+/// The inclusion proof of leaf `index` in the tree of `size` leaves.
+pub async fn inclusion(db: &PgPool, index: u64, size: u64) -> Result<InclusionProof, StoreError> {
+    check_size(db, size).await?;
+    let plan = merkle::inclusion_plan(index, size)?;
+    let leaf = NodeId { level: 0, index };
+    let mut ids = plan.node_ids();
+    ids.extend(merkle::root_plan(size));
+    ids.push(leaf);
+    ids.sort_unstable();
+    ids.dedup();
+    let found = nodes(db, &ids).await?;
+    let lookup = |id: NodeId| found.get(&id).copied();
+    let missing = || StoreError::Corrupt("missing subtree for a proof".into());
+    let path = plan.assemble(lookup).ok_or_else(missing)?;
+    let root_parts = merkle::root_plan(size)
+        .into_iter()
+        .map(lookup)
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(missing)?;
+    Ok(InclusionProof {
+        leaf_index: index,
+        tree_size: size,
+        leaf_hash: lookup(leaf).ok_or_else(missing)?,
+        path,
+        root: merkle::fold_range(&root_parts),
+    })
+}
+
+/// The index of a transaction, if it is in the ledger.
+pub async fn index_of(db: &PgPool, tx_hash: &Hash) -> Result<Option<u64>, StoreError> {
+    let idx: Option<i64> = sqlx::query_scalar("SELECT idx FROM ledger_leaves WHERE tx_hash = $1")
+        .bind(tx_hash.to_vec())
+        .fetch_optional(db)
+        .await?;
+    Ok(idx.map(|i| i as u64))
+}
+
+/// A consistency proof between two sizes, with both roots.
+#[derive(Debug, Clone)]
+pub struct ConsistencyProof {
+    pub first: u64,
+    pub second: u64,
+    pub first_root: Hash,
+    pub second_root: Hash,
+    pub path: Vec<Hash>,
+}
+
+/// The consistency proof from `first` to `second` leaves.
+pub async fn consistency(
+    db: &PgPool,
+    first: u64,
+    second: u64,
+) -> Result<ConsistencyProof, StoreError> {
+    check_size(db, second).await?;
+    if first > second {
+        return Err(merkle::ProofError::FirstExceedsSecond { first, second }.into());
+    }
+    // Every tree extends the empty tree; RFC 9162 gives that case an empty proof.
+    let path = if first == 0 {
+        Vec::new()
+    } else {
+        assemble(db, &merkle::consistency_plan(first, second)?).await?
+    };
+    Ok(ConsistencyProof {
+        first,
+        second,
+        first_root: root_at(db, first).await?,
+        second_root: root_at(db, second).await?,
+        path,
+    })
+}
+
+/// One published leaf.
+#[derive(Debug, Clone)]
+pub struct Leaf {
+    pub index: u64,
+    pub tx_hash: Hash,
+    pub leaf_hash: Hash,
+    pub kind: String,
+    pub appended_at: OffsetDateTime,
+}
+
+/// Leaves `[start, end)`.
+pub async fn leaves(db: &PgPool, start: u64, end: u64) -> Result<Vec<Leaf>, StoreError> {
+    let rows: Vec<(i64, Vec<u8>, Vec<u8>, String, OffsetDateTime)> = sqlx::query_as(
+        "SELECT idx, tx_hash, leaf_hash, kind, appended_at FROM ledger_leaves
+         WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+    )
+    .bind(start as i64)
+    .bind(end as i64)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|(idx, tx, leaf, kind, at)| {
+            Ok(Leaf {
+                index: idx as u64,
+                tx_hash: to_hash(tx)?,
+                leaf_hash: to_hash(leaf)?,
+                kind,
+                appended_at: at,
+            })
+        })
+        .collect()
+}
+
+/// A stored entry with its position.
+#[derive(Debug, Clone)]
+pub struct StoredEntry {
+    pub index: u64,
+    pub tx_hash: Hash,
+    pub kind: String,
+    pub text: String,
+    pub appended_at: OffsetDateTime,
+}
+
+/// The entry with this hash.
+pub async fn entry(db: &PgPool, tx_hash: &Hash) -> Result<Option<StoredEntry>, StoreError> {
+    let row: Option<(i64, String, String, OffsetDateTime)> = sqlx::query_as(
+        "SELECT idx, kind, entry, appended_at FROM ledger_leaves WHERE tx_hash = $1",
+    )
+    .bind(tx_hash.to_vec())
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|(idx, kind, text, at)| StoredEntry {
+        index: idx as u64,
+        tx_hash: *tx_hash,
+        kind,
+        text,
+        appended_at: at,
+    }))
+}
+
+/// The salt of `user`'s commitment in the entry, if they are one of its parties.
+pub async fn party_salt(
+    db: &PgPool,
+    tx_hash: &Hash,
+    user: crate::accounts::domain::UserId,
+) -> Result<Option<[u8; 32]>, StoreError> {
+    let salt: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT salt FROM ledger_parties WHERE tx_hash = $1 AND user_id = $2")
+            .bind(tx_hash.to_vec())
+            .bind(user.0)
+            .fetch_optional(db)
+            .await?;
+    salt.map(|s| to_hash(s)).transpose()
+}
+
+/// Signs the current head if it has no checkpoint yet (a fresh ledger, or data from before the
+/// key was configured).
+pub async fn ensure_checkpoint(
+    db: &PgPool,
+    sign: impl FnOnce(u64, &Hash) -> String,
+) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    let (size, root): (i64, Vec<u8>) =
+        sqlx::query_as("SELECT size, root FROM ledger_head FOR UPDATE")
+            .fetch_one(&mut *tx)
+            .await?;
+    let root = to_hash(root)?;
+    let signed: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM ledger_checkpoints WHERE size = $1)")
+            .bind(size)
+            .fetch_one(&mut *tx)
+            .await?;
+    if !signed {
+        store_checkpoint(&mut tx, size as u64, &root, sign(size as u64, &root)).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,76 @@
+//! Zhonglian (众链): a crowdfunding exchange whose every settled money movement is publicly
+//! verifiable. See `DESIGN.md` for the map of rooms.
+
+pub mod accounts;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod http;
+pub mod i18n;
+pub mod ledger;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+use config::Settings;
+use http::{AppState, Keys};
+use ledger::Ledger;
+
+/// A bound, ready-to-serve application.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Builds the state from settings and an open pool, and binds the listener (port 0 picks a
+    /// free port, as the tests do).
+    pub async fn build(settings: Settings, db: PgPool) -> anyhow::Result<Self> {
+        let secret = config::load_or_create_secret(
+            settings.secret_key.as_ref(),
+            &settings.data_dir.join("secret.key"),
+            || config::random_hex(32),
+        )?;
+        let ledger = Ledger::load(&settings)?;
+        let listener = TcpListener::bind(settings.bind).await?;
+        let state = AppState {
+            db,
+            keys: Arc::new(Keys::derive(&secret)),
+            settings: Arc::new(settings),
+            metrics: Arc::default(),
+            ledger: Arc::new(ledger),
+        };
+        accounts::password::warm_up();
+        Ok(Self {
+            listener,
+            router: http::router(state.clone()),
+            state,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The shared state (for tests and background workers).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}

@@ -1,0 +1,302 @@
+//! Zhonglian's command line: a thin shell over the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use zhonglian::accounts::domain::Role;
+use zhonglian::config::Settings;
+use zhonglian::db::Database;
+use zhonglian::Application;
+
+/// Zhonglian (众链): a crowdfunding exchange whose every settled money movement is publicly
+/// verifiable. Without a command, serves the site (same as `serve`).
+#[derive(Parser)]
+#[command(version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the site and the API (starts the embedded PostgreSQL when DATABASE_URL is unset).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Administrative tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Check a receipt offline against the ledger's verifier key; exit 0 only if it is valid.
+    VerifyReceipt {
+        /// The receipt JSON file.
+        file: PathBuf,
+        /// The verifier key (`name+keyid+base64`) or a file holding it.
+        #[arg(long)]
+        key: String,
+    },
+    /// Check an inclusion or consistency proof (hex hashes); exit 0 when valid, 1 when not.
+    #[command(subcommand)]
+    VerifyProof(ProofCommand),
+    /// Download every leaf from a server, rebuild the tree, check the signed checkpoint and its
+    /// consistency with the last audit's; exit 1 on any mismatch.
+    Audit {
+        /// Base URL of the server, e.g. https://zhonglian.example
+        #[arg(long)]
+        server: String,
+        /// File remembering the last checkpoint seen (read, and written after a clean audit).
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// The verifier key to trust (otherwise the one in the state file, else the server's).
+        #[arg(long)]
+        key: Option<String>,
+        /// Leaf pages (of 1,000) fetched at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    settings: Settings,
+    /// Do not load the demo catalogue into an empty database.
+    #[arg(long, env = "NO_DEMO")]
+    no_demo: bool,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a regulator or auditor account. The password is read from
+    /// ZHONGLIAN_ADMIN_PASSWORD or, when unset, from the first line of standard input.
+    CreateUser {
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProofCommand {
+    /// Verify that a leaf is in a tree.
+    Inclusion {
+        #[arg(long)]
+        leaf_hash: String,
+        #[arg(long)]
+        index: u64,
+        #[arg(long)]
+        size: u64,
+        #[arg(long)]
+        root: String,
+        /// The audit path, hex, in order.
+        path: Vec<String>,
+    },
+    /// Verify that one tree is a prefix of another.
+    Consistency {
+        #[arg(long)]
+        first: u64,
+        #[arg(long)]
+        second: u64,
+        #[arg(long)]
+        first_root: String,
+        #[arg(long)]
+        second_root: String,
+        /// The consistency path, hex, in order.
+        path: Vec<String>,
+    },
+}
+
+fn init_tracing(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("zhonglian: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("zhonglian: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate { settings } => {
+            init_tracing(&settings.log_format);
+            let db = Database::open(&settings, 2).await?;
+            println!("migrations applied");
+            db.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin(AdminCommand::CreateUser {
+            role,
+            email,
+            display_name,
+            settings,
+        }) => {
+            let role = Role::parse(&role)
+                .filter(|r| matches!(r, Role::Regulator | Role::Auditor))
+                .ok_or_else(|| anyhow::anyhow!("--role must be regulator or auditor"))?;
+            let password = match std::env::var("ZHONGLIAN_ADMIN_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let db = Database::open(&settings, 2).await?;
+            let name = display_name.unwrap_or_else(|| email.clone());
+            let created = zhonglian::accounts::create_staff_user(&db.pool, &email, &name, password, role).await;
+            db.close().await;
+            match created {
+                Ok(user) => {
+                    println!("created {} {} ({})", role.as_str(), user.email, user.id);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    let message = e.message().in_lang(zhonglian::i18n::Lang::En.catalogue());
+                    eprintln!("zhonglian: cannot create the account: {message}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::VerifyReceipt { file, key } => {
+            Ok(if zhonglian::cli::verify_receipt(&file, &key)? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::VerifyProof(proof) => {
+            let outcome = match proof {
+                ProofCommand::Inclusion {
+                    leaf_hash,
+                    index,
+                    size,
+                    root,
+                    path,
+                } => zhonglian::cli::verify_inclusion(&leaf_hash, index, size, &root, &path)?,
+                ProofCommand::Consistency {
+                    first,
+                    second,
+                    first_root,
+                    second_root,
+                    path,
+                } => zhonglian::cli::verify_consistency(first, second, &first_root, &second_root, &path)?,
+            };
+            Ok(match outcome {
+                Ok(()) => {
+                    println!("valid");
+                    ExitCode::SUCCESS
+                }
+                Err(reason) => {
+                    println!("invalid: {reason}");
+                    ExitCode::FAILURE
+                }
+            })
+        }
+        Command::Audit {
+            server,
+            state,
+            key,
+            concurrency,
+        } => {
+            let started = std::time::Instant::now();
+            let report = zhonglian::cli::audit::run(&zhonglian::cli::audit::AuditOptions {
+                server,
+                state,
+                key,
+                concurrency,
+                progress: true,
+            })
+            .await?;
+            let seconds = started.elapsed().as_secs_f64();
+            if report.problems.is_empty() {
+                println!(
+                    "ok: {} leaves rebuilt to root {} matching the signed checkpoint ({:.0} leaves/s)",
+                    report.size,
+                    hex::encode(report.root),
+                    report.size as f64 / seconds.max(1e-9)
+                );
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for problem in &report.problems {
+                    println!("MISMATCH: {problem}");
+                }
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let settings = args.settings;
+    init_tracing(&settings.log_format);
+    tracing::info!(settings = ?settings, "starting");
+    let started = std::time::Instant::now();
+    let db = Database::open(&settings, 32).await?;
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, embedded = db.cluster.is_some(), "database ready");
+    let app = match Application::build(settings, db.pool.clone()).await {
+        Ok(app) => app,
+        Err(e) => {
+            db.close().await;
+            return Err(e);
+        }
+    };
+    app.state().ledger.ensure_checkpoint(&db.pool).await?;
+    if !args.no_demo {
+        zhonglian::demo::load(app.state()).await?;
+    }
+    tracing::info!(address = %app.local_addr()?, "listening");
+    app.run(shutdown_signal()).await?;
+    db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
