@@ -19,11 +19,27 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
         return Ok(());
     }
     let accounts = [
-        ("founder@demo.zhonglian", "李明 (Li Ming)", vec![Role::Founder]),
+        (
+            "founder@demo.zhonglian",
+            "李明 (Li Ming)",
+            vec![Role::Founder],
+        ),
         ("backer@demo.zhonglian", "Ada Chen 陈", vec![Role::Backer]),
-        ("both@demo.zhonglian", "王芳 (Wang Fang)", vec![Role::Founder, Role::Backer]),
-        ("regulator@demo.zhonglian", "监管员 Regulator", vec![Role::Regulator]),
-        ("auditor@demo.zhonglian", "审计员 Auditor", vec![Role::Auditor]),
+        (
+            "both@demo.zhonglian",
+            "王芳 (Wang Fang)",
+            vec![Role::Founder, Role::Backer],
+        ),
+        (
+            "regulator@demo.zhonglian",
+            "监管员 Regulator",
+            vec![Role::Regulator],
+        ),
+        (
+            "auditor@demo.zhonglian",
+            "审计员 Auditor",
+            vec![Role::Auditor],
+        ),
     ];
     let mut ids = Vec::new();
     for (email, name, roles) in accounts {

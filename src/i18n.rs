@@ -88,7 +88,11 @@ fn preferred_from_accept_language(header: &str) -> Option<Lang> {
         let mut parts = item.trim().split(';');
         let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
         let quality = parts
-            .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+            .find_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+            })
             .unwrap_or(1.0);
         let lang = if tag == "zh" || tag.starts_with("zh-") {
             Lang::Zh
@@ -184,8 +188,14 @@ mod tests {
 
     #[test]
     fn accept_language_picks_the_best_of_our_languages() {
-        assert_eq!(preferred_from_accept_language("en-US,en;q=0.9"), Some(Lang::En));
-        assert_eq!(preferred_from_accept_language("fr, zh-CN;q=0.8, en;q=0.5"), Some(Lang::Zh));
+        assert_eq!(
+            preferred_from_accept_language("en-US,en;q=0.9"),
+            Some(Lang::En)
+        );
+        assert_eq!(
+            preferred_from_accept_language("fr, zh-CN;q=0.8, en;q=0.5"),
+            Some(Lang::Zh)
+        );
         assert_eq!(preferred_from_accept_language("de"), None);
     }
 

@@ -175,7 +175,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let db = Database::open(&settings, 2).await?;
             let name = display_name.unwrap_or_else(|| email.clone());
-            let created = zhonglian::accounts::create_staff_user(&db.pool, &email, &name, password, role).await;
+            let created =
+                zhonglian::accounts::create_staff_user(&db.pool, &email, &name, password, role)
+                    .await;
             db.close().await;
             match created {
                 Ok(user) => {
@@ -211,7 +213,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     first_root,
                     second_root,
                     path,
-                } => zhonglian::cli::verify_consistency(first, second, &first_root, &second_root, &path)?,
+                } => zhonglian::cli::verify_consistency(
+                    first,
+                    second,
+                    &first_root,
+                    &second_root,
+                    &path,
+                )?,
             };
             Ok(match outcome {
                 Ok(()) => {
@@ -264,7 +272,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     tracing::info!(settings = ?settings, "starting");
     let started = std::time::Instant::now();
     let db = Database::open(&settings, 32).await?;
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, embedded = db.cluster.is_some(), "database ready");
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        embedded = db.cluster.is_some(),
+        "database ready"
+    );
     let app = match Application::build(settings, db.pool.clone()).await {
         Ok(app) => app,
         Err(e) => {

@@ -61,10 +61,14 @@ impl Password {
     pub fn parse(raw: String) -> Result<Self, Error> {
         let chars = raw.chars().count();
         if chars < Self::MIN_CHARS {
-            return Err(Error::Unprocessable(Message::Key("accounts.error.password_short")));
+            return Err(Error::Unprocessable(Message::Key(
+                "accounts.error.password_short",
+            )));
         }
         if chars > 1024 {
-            return Err(Error::Unprocessable(Message::Key("accounts.error.password_long")));
+            return Err(Error::Unprocessable(Message::Key(
+                "accounts.error.password_long",
+            )));
         }
         Ok(Self(raw))
     }
@@ -91,7 +95,9 @@ impl DisplayName {
         let name = raw.trim();
         let chars = name.chars().count();
         if chars == 0 || chars > 80 || name.chars().any(char::is_control) {
-            return Err(Error::Unprocessable(Message::Key("accounts.error.display_name")));
+            return Err(Error::Unprocessable(Message::Key(
+                "accounts.error.display_name",
+            )));
         }
         Ok(Self(name.to_owned()))
     }
@@ -163,8 +169,19 @@ mod tests {
 
     #[test]
     fn emails_are_case_folded_and_checked() {
-        assert_eq!(Email::parse(" Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
-        for bad in ["", "ada", "ada@", "@example.com", "a b@example.com", "ada@example", "a@b@c.d"] {
+        assert_eq!(
+            Email::parse(" Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "a b@example.com",
+            "ada@example",
+            "a@b@c.d",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
         }
     }

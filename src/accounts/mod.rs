@@ -183,7 +183,11 @@ pub async fn login(
 }
 
 /// Records a session and signs its token.
-pub async fn open_session(state: &AppState, user: User, user_agent: Option<&str>) -> Result<Session> {
+pub async fn open_session(
+    state: &AppState,
+    user: User,
+    user_agent: Option<&str>,
+) -> Result<Session> {
     let session_id = Uuid::new_v4();
     let now = OffsetDateTime::now_utc();
     let expires_at = now + time::Duration::hours(SESSION_HOURS);
@@ -204,8 +208,12 @@ pub async fn open_session(state: &AppState, user: User, user_agent: Option<&str>
         iss: ISSUER.into(),
         aud: AUDIENCE.into(),
     };
-    let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &state.keys.jwt_encoding)
-        .map_err(|e| Error::Internal(e.into()))?;
+    let token = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &state.keys.jwt_encoding,
+    )
+    .map_err(|e| Error::Internal(e.into()))?;
     Ok(Session {
         token,
         expires_at,
@@ -221,7 +229,8 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Option<AuthUs
     validation.set_audience(&[AUDIENCE]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     validation.leeway = 0;
-    let Ok(data) = jsonwebtoken::decode::<Claims>(token, &state.keys.jwt_decoding, &validation) else {
+    let Ok(data) = jsonwebtoken::decode::<Claims>(token, &state.keys.jwt_decoding, &validation)
+    else {
         return Ok(None);
     };
     let row: Option<UserRow> = sqlx::query_as(

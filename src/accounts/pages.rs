@@ -134,8 +134,14 @@ async fn login(
     CsrfForm(form): CsrfForm<LoginFields>,
 ) -> Result<Response> {
     let next = safe_next(form.next.as_deref()).to_owned();
-    match super::login(&state, &form.email, form.password, address.as_deref(), agent.as_deref())
-        .await
+    match super::login(
+        &state,
+        &form.email,
+        form.password,
+        address.as_deref(),
+        agent.as_deref(),
+    )
+    .await
     {
         Ok(session) => Ok(signed_in(&state, &session, &next)),
         Err(e @ (Error::Unauthenticated(_) | Error::TooManyRequests(_))) => {

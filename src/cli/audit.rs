@@ -67,7 +67,10 @@ pub async fn run(options: &AuditOptions) -> anyhow::Result<AuditReport> {
         (Some(k), _) => k.clone(),
         (None, Some(state)) => state.key.clone(),
         (None, None) => {
-            eprintln!("note: trusting the server's key on first use: {}", server_key.trim());
+            eprintln!(
+                "note: trusting the server's key on first use: {}",
+                server_key.trim()
+            );
             server_key.trim().to_owned()
         }
     };
@@ -98,11 +101,9 @@ pub async fn run(options: &AuditOptions) -> anyhow::Result<AuditReport> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} leaves ({per_sec}, eta {eta})",
-        )?,
-    );
+    bar.set_style(indicatif::ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} leaves ({per_sec}, eta {eta})",
+    )?);
     let mut leaf_hashes: Vec<Hash> = Vec::with_capacity(size as usize);
     let mut range = CompactRange::empty();
     let starts: Vec<u64> = (0..size).step_by(PAGE as usize).collect();
@@ -142,10 +143,15 @@ pub async fn run(options: &AuditOptions) -> anyhow::Result<AuditReport> {
             for (offset, leaf) in leaves.iter().enumerate() {
                 let expected = start + offset as u64;
                 if leaf.index != expected {
-                    problems.push(format!("leaf {expected}: the server sent index {}", leaf.index));
+                    problems.push(format!(
+                        "leaf {expected}: the server sent index {}",
+                        leaf.index
+                    ));
                 }
                 let Some(tx) = super::parse_hash(&leaf.tx_hash) else {
-                    problems.push(format!("leaf {expected}: tx_hash is not a 32-byte hex hash"));
+                    problems.push(format!(
+                        "leaf {expected}: tx_hash is not a 32-byte hex hash"
+                    ));
                     continue;
                 };
                 let computed = merkle::leaf_hash(&tx);
@@ -170,7 +176,9 @@ pub async fn run(options: &AuditOptions) -> anyhow::Result<AuditReport> {
             hex::encode(checkpoint.root)
         ));
         if let Some(index) = locate(&client, &base, &leaf_hashes, &checkpoint.root).await? {
-            problems.push(format!("leaf {index} is not the leaf the checkpoint signed"));
+            problems.push(format!(
+                "leaf {index} is not the leaf the checkpoint signed"
+            ));
         }
     }
 
@@ -247,10 +255,22 @@ async fn locate(
         let url = format!("{base}/proof/consistency?first={m}&second={size}");
         let prefix_root = merkle::root_of(&leaves[..m as usize]);
         async move {
-            let proof: ConsistencyView = client.get(url).send().await?.error_for_status()?.json().await?;
+            let proof: ConsistencyView = client
+                .get(url)
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
             Ok::<bool, anyhow::Error>(
-                merkle::verify_consistency(m, size, &prefix_root, signed_root, &hex_path(&proof.path))
-                    .is_ok(),
+                merkle::verify_consistency(
+                    m,
+                    size,
+                    &prefix_root,
+                    signed_root,
+                    &hex_path(&proof.path),
+                )
+                .is_ok(),
             )
         }
     };
@@ -271,5 +291,11 @@ async fn locate(
 }
 
 async fn get_text(client: &reqwest::Client, url: &str) -> anyhow::Result<String> {
-    Ok(client.get(url).send().await?.error_for_status()?.text().await?)
+    Ok(client
+        .get(url)
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?)
 }

@@ -146,20 +146,33 @@ impl Cluster {
             stop = self.shell_command("pg_ctl", &["stop", "-m", "immediate", "-D"]),
             dir = self.dir.display(),
         );
-        Command::new("setsid")
-            .args(["sh", "-c", &script])
+        // `setsid -f` forks the watcher into its own session and returns at once.
+        let status = Command::new("setsid")
+            .args(["-f", "sh", "-c", &script])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .spawn()?;
-        Ok(())
+            .status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(EmbeddedError::Step {
+                step: "setsid",
+                detail: status.to_string(),
+            })
+        }
     }
 
     fn shell_command(&self, tool: &str, args: &[&str]) -> String {
         let program = self.bin.join(tool);
         let mut words = Vec::new();
         if let Some(user) = &self.run_as {
-            words.extend(["runuser".to_owned(), "-u".to_owned(), user.clone(), "--".to_owned()]);
+            words.extend([
+                "runuser".to_owned(),
+                "-u".to_owned(),
+                user.clone(),
+                "--".to_owned(),
+            ]);
         }
         words.push(program.display().to_string());
         words.extend(args.iter().map(|a| (*a).to_owned()));
@@ -246,7 +259,11 @@ impl Cluster {
 /// The folder holding `initdb`, `pg_ctl` and `postgres`: `PATH` first, then the newest
 /// `/usr/lib/postgresql/*/bin`.
 pub fn find_binaries() -> Result<PathBuf, EmbeddedError> {
-    let has_all = |dir: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|t| dir.join(t).is_file());
+    let has_all = |dir: &Path| {
+        ["initdb", "pg_ctl", "postgres"]
+            .iter()
+            .all(|t| dir.join(t).is_file())
+    };
     if let Some(path) = std::env::var_os("PATH") {
         if let Some(dir) = std::env::split_paths(&path).find(|d| has_all(d)) {
             return Ok(dir);
@@ -263,5 +280,8 @@ pub fn find_binaries() -> Result<PathBuf, EmbeddedError> {
         })
         .collect();
     versions.sort();
-    versions.pop().map(|(_, bin)| bin).ok_or(EmbeddedError::NoBinaries)
+    versions
+        .pop()
+        .map(|(_, bin)| bin)
+        .ok_or(EmbeddedError::NoBinaries)
 }

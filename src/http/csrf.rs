@@ -111,8 +111,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
                     Error::bad_request("error.bad_form")
                 }
             })?;
-        let fields: Vec<(String, String)> =
-            serde_urlencoded::from_bytes(&bytes).map_err(|_| Error::bad_request("error.bad_form"))?;
+        let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|_| Error::bad_request("error.bad_form"))?;
         let token = fields
             .iter()
             .find(|(name, _)| name == "csrf")

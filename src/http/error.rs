@@ -154,7 +154,9 @@ struct ErrorReport(Arc<Error>);
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let mut response = self.status_code().into_response();
-        response.extensions_mut().insert(ErrorReport(Arc::new(self)));
+        response
+            .extensions_mut()
+            .insert(ErrorReport(Arc::new(self)));
         response
     }
 }

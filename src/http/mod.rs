@@ -158,7 +158,11 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
         Ok(Ok(_)) => (StatusCode::OK, "ok"),
         _ => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
     };
-    let overall = if status == StatusCode::OK { "ok" } else { "degraded" };
+    let overall = if status == StatusCode::OK {
+        "ok"
+    } else {
+        "degraded"
+    };
     (
         status,
         axum::Json(serde_json::json!({ "status": overall, "database": database })),

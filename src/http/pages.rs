@@ -149,7 +149,9 @@ pub async fn switch_language(
     let mut response = Redirect::to(safe_next(query.next.as_deref())).into_response();
     response.headers_mut().append(
         axum::http::header::SET_COOKIE,
-        cookie.parse().map_err(|e: axum::http::header::InvalidHeaderValue| Error::Internal(e.into()))?,
+        cookie
+            .parse()
+            .map_err(|e: axum::http::header::InvalidHeaderValue| Error::Internal(e.into()))?,
     );
     Ok(response)
 }

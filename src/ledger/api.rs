@@ -234,7 +234,9 @@ async fn may_read(state: &AppState, user: &crate::accounts::AuthUser, tx: &Hash)
     if user.user.has_role(Role::Auditor) || user.user.has_role(Role::Regulator) {
         return Ok(true);
     }
-    Ok(store::party_salt(&state.db, tx, user.user.id).await?.is_some())
+    Ok(store::party_salt(&state.db, tx, user.user.id)
+        .await?
+        .is_some())
 }
 
 /// The full entry, for auditors, regulators and the entry's parties.

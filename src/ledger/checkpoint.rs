@@ -68,7 +68,12 @@ impl Signer {
     pub fn verifier_key(&self) -> String {
         let mut blob = vec![ALG_ED25519];
         blob.extend_from_slice(self.key.verifying_key().as_bytes());
-        format!("{}+{}+{}", self.name, hex::encode(self.id), B64.encode(blob))
+        format!(
+            "{}+{}+{}",
+            self.name,
+            hex::encode(self.id),
+            B64.encode(blob)
+        )
     }
 }
 
@@ -99,8 +104,9 @@ impl Verifier {
     /// Parses `<name>+<hex id>+<base64(0x01 || key)>` and checks that the id matches.
     pub fn parse(text: &str) -> Result<Self, CheckpointError> {
         let text = text.trim();
-        let mut parts = text.rsplitn(3, '+');
-        let (Some(b64), Some(id_hex), Some(name)) = (parts.next(), parts.next(), parts.next())
+        // Key names never contain '+', but base64 may: split from the left.
+        let mut parts = text.splitn(3, '+');
+        let (Some(name), Some(id_hex), Some(b64)) = (parts.next(), parts.next(), parts.next())
         else {
             return Err(CheckpointError::BadKey);
         };
@@ -132,9 +138,7 @@ impl Verifier {
 
     /// Checks the note's signature by this key and returns what it says.
     pub fn verify(&self, note: &str) -> Result<Checkpoint, CheckpointError> {
-        let (body, signatures) = note
-            .split_once("\n\n")
-            .ok_or(CheckpointError::Malformed)?;
+        let (body, signatures) = note.split_once("\n\n").ok_or(CheckpointError::Malformed)?;
         let body = format!("{body}\n");
         let checkpoint = Checkpoint::parse_body(&body)?;
         let mut found = false;
@@ -173,7 +177,10 @@ pub struct Checkpoint {
 impl Checkpoint {
     fn parse_body(body: &str) -> Result<Self, CheckpointError> {
         let mut lines = body.lines();
-        let origin = lines.next().filter(|o| !o.is_empty()).ok_or(CheckpointError::Malformed)?;
+        let origin = lines
+            .next()
+            .filter(|o| !o.is_empty())
+            .ok_or(CheckpointError::Malformed)?;
         let size = lines
             .next()
             .filter(|s| s == &"0" || !s.starts_with('0'))
@@ -206,7 +213,10 @@ mod tests {
         let note = s.sign(42, &[9u8; 32]);
         assert!(note.starts_with("zhonglian.test/ledger\n42\n"));
         assert!(note.contains("\n\n\u{2014} zhonglian.test/ledger "));
-        let cp = Verifier::parse(&s.verifier_key()).unwrap().verify(&note).unwrap();
+        let cp = Verifier::parse(&s.verifier_key())
+            .unwrap()
+            .verify(&note)
+            .unwrap();
         assert_eq!(cp.size, 42);
         assert_eq!(cp.root, [9u8; 32]);
     }
@@ -231,10 +241,16 @@ mod tests {
     #[test]
     fn a_key_whose_id_does_not_match_is_refused() {
         let key = signer().verifier_key();
-        let (rest, b64) = key.rsplit_once('+').unwrap();
-        let (name, _) = rest.rsplit_once('+').unwrap();
+        let mut parts = key.splitn(3, '+');
+        let (name, _, b64) = (parts.next().unwrap(), parts.next(), parts.next().unwrap());
         let wrong = format!("{name}+00000000+{b64}");
-        assert_eq!(Verifier::parse(&wrong).unwrap_err(), CheckpointError::KeyIdMismatch);
-        assert_eq!(Verifier::parse("garbage").unwrap_err(), CheckpointError::BadKey);
+        assert_eq!(
+            Verifier::parse(&wrong).unwrap_err(),
+            CheckpointError::KeyIdMismatch
+        );
+        assert_eq!(
+            Verifier::parse("garbage").unwrap_err(),
+            CheckpointError::BadKey
+        );
     }
 }

@@ -105,7 +105,10 @@ mod tests {
         let u = UserId(uuid::Uuid::nil());
         let a = party_commitment(&[1; 32], u);
         assert_ne!(a, party_commitment(&[2; 32], u));
-        assert_ne!(a, party_commitment(&[1; 32], UserId(uuid::Uuid::from_u128(1))));
+        assert_ne!(
+            a,
+            party_commitment(&[1; 32], UserId(uuid::Uuid::from_u128(1)))
+        );
         assert_eq!(a.len(), 64);
     }
 }

@@ -97,14 +97,10 @@ pub fn verify(receipt: &Receipt, verifier: &Verifier) -> Vec<Step> {
     let path: Option<Vec<Hash>> = receipt.inclusion_path.iter().map(|p| hash_hex(p)).collect();
     let root = hash_hex(&receipt.root_hash);
     let inclusion = match (&path, &root) {
-        (Some(path), Some(root)) => merkle::verify_inclusion(
-            &leaf,
-            receipt.leaf_index,
-            receipt.tree_size,
-            path,
-            root,
-        )
-        .map_err(|e| e.to_string()),
+        (Some(path), Some(root)) => {
+            merkle::verify_inclusion(&leaf, receipt.leaf_index, receipt.tree_size, path, root)
+                .map_err(|e| e.to_string())
+        }
         _ => Err("the path or root is not 64 hex characters".into()),
     };
     push(
@@ -119,7 +115,11 @@ pub fn verify(receipt: &Receipt, verifier: &Verifier) -> Vec<Step> {
         },
     );
     match verifier.verify(&receipt.checkpoint) {
-        Ok(Checkpoint { size, root: signed_root, origin }) => {
+        Ok(Checkpoint {
+            size,
+            root: signed_root,
+            origin,
+        }) => {
             push(
                 "signature",
                 true,
@@ -129,15 +129,18 @@ pub fn verify(receipt: &Receipt, verifier: &Verifier) -> Vec<Step> {
             push(
                 "checkpoint",
                 matches,
-                format!("{origin} signed size {size} with root {}", hex::encode(signed_root)),
+                format!(
+                    "{origin} signed size {size} with root {}",
+                    hex::encode(signed_root)
+                ),
             );
         }
         Err(e) => push("signature", false, e.to_string()),
     }
     if let (Some(salt), Some(id)) = (&receipt.party_salt, &receipt.party_id) {
-        let commitment = hash_hex(salt).zip(id.parse::<uuid::Uuid>().ok()).map(|(salt, id)| {
-            super::entry::party_commitment(&salt, UserId(id))
-        });
+        let commitment = hash_hex(salt)
+            .zip(id.parse::<uuid::Uuid>().ok())
+            .map(|(salt, id)| super::entry::party_commitment(&salt, UserId(id)));
         let found = commitment
             .as_ref()
             .is_some_and(|c| receipt.entry.contains(&format!("\"{c}\"")));

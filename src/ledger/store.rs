@@ -360,9 +360,11 @@ pub struct Leaf {
     pub appended_at: OffsetDateTime,
 }
 
+type LeafRow = (i64, Vec<u8>, Vec<u8>, String, OffsetDateTime);
+
 /// Leaves `[start, end)`.
 pub async fn leaves(db: &PgPool, start: u64, end: u64) -> Result<Vec<Leaf>, StoreError> {
-    let rows: Vec<(i64, Vec<u8>, Vec<u8>, String, OffsetDateTime)> = sqlx::query_as(
+    let rows: Vec<LeafRow> = sqlx::query_as(
         "SELECT idx, tx_hash, leaf_hash, kind, appended_at FROM ledger_leaves
          WHERE idx >= $1 AND idx < $2 ORDER BY idx",
     )
@@ -422,7 +424,7 @@ pub async fn party_salt(
             .bind(user.0)
             .fetch_optional(db)
             .await?;
-    salt.map(|s| to_hash(s)).transpose()
+    salt.map(to_hash).transpose()
 }
 
 /// Signs the current head if it has no checkpoint yet (a fresh ledger, or data from before the

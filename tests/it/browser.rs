@@ -1,0 +1,237 @@
+//! Browser flows in headless Chromium, driven over WebDriver (chromedriver).
+
+use std::process::Child;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::support::TestApp;
+
+/// Starts one chromedriver for the test process; a detached watcher stops it when we exit.
+fn driver_url() -> &'static str {
+    static DRIVER: OnceLock<(String, Mutex<Child>)> = OnceLock::new();
+    &DRIVER
+        .get_or_init(|| {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port();
+            let binary = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+                .into_iter()
+                .find(|p| std::path::Path::new(p).exists())
+                .unwrap_or("chromedriver");
+            let child = std::process::Command::new(binary)
+                .arg(format!("--port={port}"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("chromedriver (apt-get install chromium chromium-driver)");
+            let script = format!(
+                "while kill -0 {} 2>/dev/null; do sleep 0.5; done; kill {}",
+                std::process::id(),
+                child.id()
+            );
+            std::process::Command::new("setsid")
+                .args(["-f", "sh", "-c", &script])
+                .status()
+                .expect("watcher");
+            // Wait until the driver accepts connections.
+            for _ in 0..200 {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            (format!("http://127.0.0.1:{port}"), Mutex::new(child))
+        })
+        .0
+}
+
+async fn browser() -> Client {
+    // Both TLS back ends are linked in; pick one for the WebDriver client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let profile = std::env::temp_dir().join(format!("zl-chrome-{}", uuid::Uuid::new_v4().simple()));
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--no-first-run", "--disable-component-update",
+                     "--disable-sync", "--lang=en-US", format!("--user-data-dir={}", profile.display())]
+        }),
+    );
+    ClientBuilder::rustls()
+        .expect("TLS roots")
+        .capabilities(caps)
+        .connect(driver_url())
+        .await
+        .expect("a Chromium session")
+}
+
+async fn text_of(client: &Client, css: &str) -> String {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_visitor_signs_up_logs_in_sees_their_name_switches_language_and_logs_out() {
+    let app = TestApp::spawn().await;
+    let c = browser().await;
+    let result = async {
+        c.goto(&app.url("/signup")).await?;
+        c.find(Locator::Css("input[name=email]"))
+            .await?
+            .send_keys("browser@example.com")
+            .await?;
+        c.find(Locator::Css("input[name=display_name]"))
+            .await?
+            .send_keys("Browser Bai")
+            .await?;
+        c.find(Locator::Css("input[name=password]"))
+            .await?
+            .send_keys("correct horse battery")
+            .await?;
+        c.find(Locator::Id("signup-submit")).await?.click().await?;
+        assert_eq!(text_of(&c, "#current-user").await, "Browser Bai");
+
+        c.find(Locator::Id("logout")).await?.click().await?;
+        c.wait()
+            .for_element(Locator::Id("login-link"))
+            .await?
+            .click()
+            .await?;
+        c.find(Locator::Css("input[name=email]"))
+            .await?
+            .send_keys("browser@example.com")
+            .await?;
+        c.find(Locator::Css("input[name=password]"))
+            .await?
+            .send_keys("correct horse battery")
+            .await?;
+        c.find(Locator::Id("login-submit")).await?.click().await?;
+        assert_eq!(text_of(&c, "#current-user").await, "Browser Bai");
+
+        let lang = c.find(Locator::Css("html")).await?.attr("lang").await?;
+        assert_eq!(lang.as_deref(), Some("en"));
+        assert_eq!(text_of(&c, "#logout").await, "Log out");
+        c.find(Locator::Id("lang-toggle")).await?.click().await?;
+        assert_eq!(text_of(&c, "#logout").await, "退出");
+        let lang = c.find(Locator::Css("html")).await?.attr("lang").await?;
+        assert_eq!(lang.as_deref(), Some("zh-CN"));
+        c.goto(&app.url("/ledger")).await?;
+        assert_eq!(
+            text_of(&c, "#logout").await,
+            "退出",
+            "the choice is remembered"
+        );
+
+        c.find(Locator::Id("logout")).await?.click().await?;
+        c.wait().for_element(Locator::Id("login-link")).await?;
+        assert!(c.find(Locator::Id("current-user")).await.is_err());
+        Ok::<(), fantoccini::error::CmdError>(())
+    }
+    .await;
+    c.close().await.ok();
+    result.unwrap();
+}
+
+async fn verify_in_browser(c: &Client, app: &TestApp, receipt: &str) -> (String, String) {
+    c.goto(&app.url("/verify")).await.unwrap();
+    let input = c.find(Locator::Id("receipt-input")).await.unwrap();
+    // Typing a long receipt key by key is slow; set it the way a paste would.
+    c.execute(
+        "document.getElementById('receipt-input').value = arguments[0];",
+        vec![json!(receipt)],
+    )
+    .await
+    .unwrap();
+    let _ = input;
+    c.find(Locator::Id("verify-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let result = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#verify-result.valid, #verify-result.invalid"))
+        .await
+        .unwrap();
+    (
+        result.attr("class").await.unwrap().unwrap_or_default(),
+        result.text().await.unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn the_verify_page_passes_a_good_receipt_and_fails_a_tampered_one() {
+    use zhonglian::accounts::domain::UserId;
+    use zhonglian::ledger::entry::{EntryKind, NewEntry};
+
+    let app = TestApp::spawn().await;
+    let party = app.signup("receipt@example.com", "backer").await;
+    let party_id = UserId(party["id"].as_str().unwrap().parse().unwrap());
+    let mut batch = Vec::new();
+    for i in 0..13 {
+        let mut parties = Vec::new();
+        let commitment = NewEntry::commit_party(&mut parties, party_id);
+        let mut entry = NewEntry::new(
+            EntryKind::PledgeRefunded,
+            json!({"amount": format!("{i}.50"), "backer": commitment, "currency": "CNY"})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        );
+        entry.parties = parties;
+        batch.push(entry);
+    }
+    let mut tx = app.db.begin().await.unwrap();
+    let appended = app.state.ledger.append(&mut tx, &batch).await.unwrap();
+    tx.commit().await.unwrap();
+    let token = app.login("receipt@example.com").await;
+    let receipt = app
+        .client
+        .get(app.url(&format!(
+            "/api/v1/ledger/receipts/{}",
+            hex::encode(appended.tx_hashes[6])
+        )))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    let c = browser().await;
+    let (class, text) = verify_in_browser(&c, &app, &receipt).await;
+    let steps: Vec<String> = {
+        let mut out = Vec::new();
+        for li in c.find_all(Locator::Css("#verify-steps li")).await.unwrap() {
+            out.push(li.attr("class").await.unwrap().unwrap_or_default());
+        }
+        out
+    };
+    let (bad_class, bad_text) =
+        verify_in_browser(&c, &app, &receipt.replacen("6.50", "6.51", 1)).await;
+    c.close().await.ok();
+
+    assert_eq!(class, "valid", "{text}");
+    assert!(
+        steps.len() >= 6 && steps.iter().all(|s| s == "pass"),
+        "{steps:?}"
+    );
+    assert!(bad_class.contains("invalid"), "{bad_text}");
+    assert!(bad_text.contains("tampered"), "{bad_text}");
+}

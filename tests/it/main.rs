@@ -1,0 +1,9 @@
+//! Integration tests: real PostgreSQL (a throw-away cluster, one fresh database per test), real
+//! HTTP, and headless Chromium for the browser flows. One test binary, so the cluster and the
+//! browser driver start once.
+
+mod accounts;
+mod browser;
+mod ledger;
+mod support;
+mod web;

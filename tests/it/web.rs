@@ -1,0 +1,204 @@
+//! The web layer: health, metrics, headers, errors, languages, the OpenAPI document.
+
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn health_reports_the_database() {
+    let app = TestApp::spawn().await;
+    let response = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"status": "ok", "database": "ok"}));
+    assert!(
+        response_has_request_id(&app).await,
+        "every answer carries a request id"
+    );
+}
+
+async fn response_has_request_id(app: &TestApp) -> bool {
+    let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+    r.headers().contains_key("x-request-id")
+}
+
+#[tokio::test]
+async fn health_is_503_when_the_database_is_gone() {
+    let app = TestApp::spawn().await;
+    app.db.close().await;
+    let response = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["database"], "unavailable");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route() {
+    let app = TestApp::spawn().await;
+    app.client.get(app.url("/healthz")).send().await.unwrap();
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains(
+        "zhonglian_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"
+    ));
+    assert!(text.contains("zhonglian_http_request_duration_seconds_bucket"));
+}
+
+#[tokio::test]
+async fn pages_carry_strict_security_headers() {
+    let app = TestApp::spawn().await;
+    let response = app.client.get(app.url("/")).send().await.unwrap();
+    let headers = response.headers();
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert!(headers.contains_key("referrer-policy"));
+}
+
+#[tokio::test]
+async fn unknown_paths_are_a_problem_for_the_api_and_a_page_for_people() {
+    let app = TestApp::spawn().await;
+    let api = app
+        .client
+        .get(app.url("/api/v1/nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 404);
+    assert_eq!(api.headers()["content-type"], "application/problem+json");
+    let page = app
+        .client
+        .get(app.url("/nope"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("There is nothing here."));
+}
+
+#[tokio::test]
+async fn pages_follow_accept_language_and_the_remembered_toggle() {
+    let app = TestApp::spawn().await;
+    let english = app
+        .client
+        .get(app.url("/"))
+        .header("accept-language", "en-GB,en;q=0.9")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(english.contains("<html lang=\"en\">") && english.contains("Log in"));
+
+    let chinese = app
+        .client
+        .get(app.url("/"))
+        .header("accept-language", "zh-CN,zh;q=0.9")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(chinese.contains("<html lang=\"zh-CN\">") && chinese.contains("登录"));
+
+    let switched = app
+        .client
+        .get(app.url("/lang/zh?next=/ledger"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switched.status(), 303);
+    assert_eq!(switched.headers()["location"], "/ledger");
+    let remembered = app
+        .client
+        .get(app.url("/"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        remembered.contains("<html lang=\"zh-CN\">"),
+        "the toggle wins over the header"
+    );
+
+    let offsite = app
+        .client
+        .get(app.url("/lang/en?next=//evil.example"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(offsite.headers()["location"], "/", "no open redirect");
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_api_route() {
+    let app = TestApp::spawn().await;
+    let doc: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/v1/auth/signup",
+        "/api/v1/auth/login",
+        "/api/v1/auth/logout",
+        "/api/v1/me",
+        "/api/v1/ledger/checkpoint",
+        "/api/v1/ledger/key",
+        "/api/v1/ledger/leaves",
+        "/api/v1/ledger/proof/inclusion",
+        "/api/v1/ledger/proof/consistency",
+        "/api/v1/ledger/entries/{tx_hash}",
+        "/api/v1/ledger/receipts/{tx_hash}",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+}
+
+#[tokio::test]
+async fn static_files_are_served() {
+    let app = TestApp::spawn().await;
+    let css = app
+        .client
+        .get(app.url("/static/app.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.status(), 200);
+    assert!(css.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
+    let js = app
+        .client
+        .get(app.url("/static/verify.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(js.status(), 200);
+}
