@@ -9,6 +9,7 @@ pub mod demo;
 pub mod http;
 pub mod i18n;
 pub mod ledger;
+pub mod projects;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
