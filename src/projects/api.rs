@@ -10,7 +10,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::domain::{self, NewOffering, NewTier, Slug};
-use super::repo::{self, Changes, Filter, NewProject, Offering, Project, Revision, Sort, Tier, Update};
+use super::repo::{
+    self, Changes, Filter, NewProject, Offering, Project, Revision, Sort, Tier, Update,
+};
 use super::{cover, search, ProjectId, ProjectKind, ProjectState, TierId};
 use crate::http::error::{Error, Message, Result};
 use crate::http::extract::{ApiJson, Founder, MaybeUser, RequireRole};
@@ -140,22 +142,41 @@ pub fn parse_changes(body: &EditProject, min_campaign_seconds: u64) -> Result<Ch
         summary: body.summary.as_deref().map(domain::summary).transpose()?,
         story: body.story.as_deref().map(domain::story).transpose()?,
         category: body.category.as_deref().map(domain::category).transpose()?,
-        goal: body.goal.map(|g| domain::money(g, "projects.error.goal")).transpose()?,
-        currency: body.currency.as_deref().map(|c| domain::currency(Some(c))).transpose()?,
+        goal: body
+            .goal
+            .map(|g| domain::money(g, "projects.error.goal"))
+            .transpose()?,
+        currency: body
+            .currency
+            .as_deref()
+            .map(|c| domain::currency(Some(c)))
+            .transpose()?,
         deadline: body
             .deadline
             .as_deref()
             .map(|d| {
-                domain::deadline(domain::parse_time(d)?, OffsetDateTime::now_utc(), min_campaign_seconds)
+                domain::deadline(
+                    domain::parse_time(d)?,
+                    OffsetDateTime::now_utc(),
+                    min_campaign_seconds,
+                )
             })
             .transpose()?,
-        offering: body.offering.as_ref().map(OfferingInput::parse).transpose()?,
+        offering: body
+            .offering
+            .as_ref()
+            .map(OfferingInput::parse)
+            .transpose()?,
     })
 }
 
 /// Checks a new project's fields.
 pub fn parse_new(body: &CreateProject, min_campaign_seconds: u64) -> Result<NewProject> {
-    let offering = body.offering.as_ref().map(OfferingInput::parse).transpose()?;
+    let offering = body
+        .offering
+        .as_ref()
+        .map(OfferingInput::parse)
+        .transpose()?;
     let goal = match (&offering, body.goal) {
         (Some(o), _) => o.goal()?,
         (None, Some(goal)) => domain::money(goal, "projects.error.goal")?,
@@ -181,7 +202,11 @@ pub fn parse_new(body: &CreateProject, min_campaign_seconds: u64) -> Result<NewP
             OffsetDateTime::now_utc(),
             min_campaign_seconds,
         )?,
-        tiers: body.tiers.iter().map(TierInput::parse).collect::<Result<_>>()?,
+        tiers: body
+            .tiers
+            .iter()
+            .map(TierInput::parse)
+            .collect::<Result<_>>()?,
         offering,
     })
 }
@@ -200,7 +225,11 @@ pub struct ProjectDetail {
 }
 
 /// Everything the page of `project` shows to `viewer`.
-pub async fn detail(state: &AppState, project: Project, include_backers_only: bool) -> Result<ProjectDetail> {
+pub async fn detail(
+    state: &AppState,
+    project: Project,
+    include_backers_only: bool,
+) -> Result<ProjectDetail> {
     let id = project.id;
     let (tiers, offering, updates, revisions, trail) = tokio::try_join!(
         repo::tiers(&state.db, id),
@@ -209,7 +238,14 @@ pub async fn detail(state: &AppState, project: Project, include_backers_only: bo
         repo::revisions(&state.db, id),
         supervision::trail(&state.db, id),
     )?;
-    Ok(ProjectDetail { project, tiers, offering, updates, revisions, supervision: trail })
+    Ok(ProjectDetail {
+        project,
+        tiers,
+        offering,
+        updates,
+        revisions,
+        supervision: trail,
+    })
 }
 
 /// Creates a draft (founders only).
@@ -224,7 +260,10 @@ pub async fn create(
 ) -> Result<(StatusCode, ApiJson<ProjectDetail>)> {
     let new = parse_new(&body, state.settings.min_campaign_seconds)?;
     let project = super::create(&state, &founder, new).await?;
-    Ok((StatusCode::CREATED, ApiJson(detail(&state, project, true).await?)))
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(detail(&state, project, true).await?),
+    ))
 }
 
 /// Query of `GET /api/v1/projects`.
@@ -249,7 +288,12 @@ pub const PER_PAGE: u32 = 12;
 impl ListQuery {
     /// Checks the query; empty values count as absent, as browsers send them.
     pub fn filter(&self) -> Result<Filter> {
-        let present = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let present = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
         let bad = |key: &'static str| Error::BadRequest(Message::Key(key));
         Ok(Filter {
             kind: present(&self.kind)
@@ -261,7 +305,12 @@ impl ListQuery {
             query: present(&self.q).and_then(|q| search::query(&q)),
             state: present(&self.state)
                 .map(|s| match ProjectState::parse(&s) {
-                    Some(s @ (ProjectState::Live | ProjectState::Frozen | ProjectState::Funded | ProjectState::Failed)) => Ok(s),
+                    Some(
+                        s @ (ProjectState::Live
+                        | ProjectState::Frozen
+                        | ProjectState::Funded
+                        | ProjectState::Failed),
+                    ) => Ok(s),
                     _ => Err(bad("projects.error.filter_state")),
                 })
                 .transpose()?,
@@ -270,7 +319,12 @@ impl ListQuery {
                 .transpose()?
                 .unwrap_or_default(),
             page: present(&self.page)
-                .map(|p| p.parse::<u32>().ok().filter(|p| (1..=10_000).contains(p)).ok_or_else(|| bad("projects.error.filter_page")))
+                .map(|p| {
+                    p.parse::<u32>()
+                        .ok()
+                        .filter(|p| (1..=10_000).contains(p))
+                        .ok_or_else(|| bad("projects.error.filter_page"))
+                })
                 .transpose()?
                 .unwrap_or(1),
             per_page: PER_PAGE,
@@ -289,10 +343,17 @@ pub struct ProjectPage {
 /// Browses and searches public projects.
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects", params(ListQuery),
     responses((status = 200, body = ProjectPage), (status = 400, description = "bad filter")))]
-pub async fn list(State(state): State<AppState>, Query(query): Query<ListQuery>) -> Result<ApiJson<ProjectPage>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<ApiJson<ProjectPage>> {
     let filter = query.filter()?;
     let (projects, has_more) = repo::browse(&state.db, &filter).await?;
-    Ok(ApiJson(ProjectPage { projects, page: filter.page, has_more }))
+    Ok(ApiJson(ProjectPage {
+        projects,
+        page: filter.page,
+        has_more,
+    }))
 }
 
 /// A project by id or slug, as far as the caller may see it.
@@ -310,7 +371,9 @@ pub async fn show(
 }
 
 fn project_id(raw: &str) -> Result<ProjectId> {
-    raw.parse::<Uuid>().map(ProjectId).map_err(|_| Error::NotFound)
+    raw.parse::<Uuid>()
+        .map(ProjectId)
+        .map_err(|_| Error::NotFound)
 }
 
 /// Edits a project: any field of a draft; only the story once live (kept as a revision).
@@ -341,7 +404,9 @@ pub async fn submit(
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
     Path(id): Path<String>,
 ) -> Result<ApiJson<Project>> {
-    Ok(ApiJson(super::submit(&state, &founder, project_id(&id)?).await?))
+    Ok(ApiJson(
+        super::submit(&state, &founder, project_id(&id)?).await?,
+    ))
 }
 
 /// Withdraws a project before launch.
@@ -353,7 +418,9 @@ pub async fn cancel(
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
     Path(id): Path<String>,
 ) -> Result<ApiJson<Project>> {
-    Ok(ApiJson(super::founder_cancel(&state, &founder, project_id(&id)?).await?))
+    Ok(ApiJson(
+        super::founder_cancel(&state, &founder, project_id(&id)?).await?,
+    ))
 }
 
 /// The id of a new tier.
@@ -386,7 +453,10 @@ pub async fn delete_tier(
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
     Path((id, tier)): Path<(String, String)>,
 ) -> Result<StatusCode> {
-    let tier = tier.parse::<Uuid>().map(TierId).map_err(|_| Error::NotFound)?;
+    let tier = tier
+        .parse::<Uuid>()
+        .map(TierId)
+        .map_err(|_| Error::NotFound)?;
     super::delete_tier(&state, &founder, project_id(&id)?, tier).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -411,8 +481,15 @@ pub async fn post_update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateInput>,
 ) -> Result<(StatusCode, ApiJson<Update>)> {
-    let update =
-        super::post_update(&state, &founder, project_id(&id)?, &body.title, &body.body, body.backers_only).await?;
+    let update = super::post_update(
+        &state,
+        &founder,
+        project_id(&id)?,
+        &body.title,
+        &body.body,
+        body.backers_only,
+    )
+    .await?;
     Ok((StatusCode::CREATED, ApiJson(update)))
 }
 

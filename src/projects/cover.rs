@@ -67,11 +67,16 @@ pub async fn read(mut form: Multipart) -> Result<Upload> {
             _ => {}
         }
     }
-    let bytes = bytes.ok_or_else(|| Error::Unprocessable(Message::Key("projects.error.cover_missing")))?;
+    let bytes =
+        bytes.ok_or_else(|| Error::Unprocessable(Message::Key("projects.error.cover_missing")))?;
     if bytes.len() > MAX_COVER_BYTES {
         return Err(Error::PayloadTooLarge);
     }
-    let content_type =
-        sniff(&bytes).ok_or_else(|| Error::Unprocessable(Message::Key("projects.error.cover_type")))?;
-    Ok(Upload { content_type, bytes: bytes.to_vec(), csrf })
+    let content_type = sniff(&bytes)
+        .ok_or_else(|| Error::Unprocessable(Message::Key("projects.error.cover_type")))?;
+    Ok(Upload {
+        content_type,
+        bytes: bytes.to_vec(),
+        csrf,
+    })
 }

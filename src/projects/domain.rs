@@ -74,7 +74,12 @@ impl Slug {
 pub fn text(raw: &str, min: usize, max: usize, key: &'static str) -> Result<String, Error> {
     let value = raw.trim();
     let chars = value.chars().count();
-    if chars < min || chars > max || value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if chars < min
+        || chars > max
+        || value
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         return Err(invalid(key));
     }
     Ok(value.to_owned())
@@ -123,7 +128,10 @@ pub fn category(raw: &str) -> Result<&'static str, Error> {
 
 /// A three-letter currency code; CNY when empty.
 pub fn currency(raw: Option<&str>) -> Result<String, Error> {
-    let raw = raw.map(str::trim).filter(|c| !c.is_empty()).unwrap_or("CNY");
+    let raw = raw
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .unwrap_or("CNY");
     let code = raw.to_ascii_uppercase();
     if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
         Ok(code)
@@ -185,13 +193,18 @@ pub fn parse_time(raw: &str) -> Result<OffsetDateTime, Error> {
     }
     let day = format_description!("[year]-[month]-[day]");
     if let Ok(d) = time::Date::parse(raw, &day) {
-        return Ok(d.with_hms(23, 59, 59).map_err(|_| invalid("projects.error.time"))?.assume_utc());
+        return Ok(d
+            .with_hms(23, 59, 59)
+            .map_err(|_| invalid("projects.error.time"))?
+            .assume_utc());
     }
     Err(invalid("projects.error.time"))
 }
 
 /// The security an equity offering sells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SecurityType {
     OrdinaryShares,
@@ -263,14 +276,19 @@ pub fn parse_month(raw: &str) -> Result<time::Date, Error> {
     let (year, month) = raw
         .split_once('-')
         .ok_or_else(|| invalid("projects.error.delivery_month"))?;
-    let year: i32 = year.parse().map_err(|_| invalid("projects.error.delivery_month"))?;
-    let month: u8 = month.parse().map_err(|_| invalid("projects.error.delivery_month"))?;
+    let year: i32 = year
+        .parse()
+        .map_err(|_| invalid("projects.error.delivery_month"))?;
+    let month: u8 = month
+        .parse()
+        .map_err(|_| invalid("projects.error.delivery_month"))?;
     let month =
         time::Month::try_from(month).map_err(|_| invalid("projects.error.delivery_month"))?;
     if !(2000..=2100).contains(&year) {
         return Err(invalid("projects.error.delivery_month"));
     }
-    time::Date::from_calendar_date(year, month, 1).map_err(|_| invalid("projects.error.delivery_month"))
+    time::Date::from_calendar_date(year, month, 1)
+        .map_err(|_| invalid("projects.error.delivery_month"))
 }
 
 /// An equity offering, checked.
@@ -338,17 +356,25 @@ mod tests {
     }
 
     fn id() -> ProjectId {
-        ProjectId(uuid::Uuid::from_u128(0xabcdef12_0000_0000_0000_000000000000))
+        ProjectId(uuid::Uuid::from_u128(
+            0xabcdef12_0000_0000_0000_000000000000,
+        ))
     }
 
     #[test]
     fn a_slug_is_derived_from_an_english_title() {
-        assert_eq!(Slug::derive("Solar Lantern 2.0: Light for All!", id()).as_str(), "solar-lantern-2-0-light-for-all");
+        assert_eq!(
+            Slug::derive("Solar Lantern 2.0: Light for All!", id()).as_str(),
+            "solar-lantern-2-0-light-for-all"
+        );
     }
 
     #[test]
     fn a_chinese_title_gets_a_slug_from_the_id() {
-        assert_eq!(Slug::derive("云南古树茶园", id()).as_str(), "project-abcdef12");
+        assert_eq!(
+            Slug::derive("云南古树茶园", id()).as_str(),
+            "project-abcdef12"
+        );
     }
 
     #[test]
@@ -378,11 +404,24 @@ mod tests {
 
     #[test]
     fn an_offering_goal_is_its_minimum_raise() {
-        let o = NewOffering::parse(dec("2.50"), 1000, 5000, None, dec("1000000"), "ordinary_shares", "Risky.").unwrap();
+        let o = NewOffering::parse(
+            dec("2.50"),
+            1000,
+            5000,
+            None,
+            dec("1000000"),
+            "ordinary_shares",
+            "Risky.",
+        )
+        .unwrap();
         assert_eq!(o.goal().unwrap(), dec("2500.00"));
-        assert!(NewOffering::parse(dec("2.50"), 10, 5, None, dec("1"), "ordinary_shares", "r").is_err());
+        assert!(
+            NewOffering::parse(dec("2.50"), 10, 5, None, dec("1"), "ordinary_shares", "r").is_err()
+        );
         assert!(NewOffering::parse(dec("2.50"), 1, 5, None, dec("1"), "bonds", "r").is_err());
-        assert!(NewOffering::parse(dec("2.50"), 1, 5, None, dec("1"), "ordinary_shares", " ").is_err());
+        assert!(
+            NewOffering::parse(dec("2.50"), 1, 5, None, dec("1"), "ordinary_shares", " ").is_err()
+        );
     }
 
     #[test]

@@ -4,7 +4,9 @@ use super::ProjectState;
 use crate::http::error::{Error, Message};
 
 /// Something that changes a project's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// The founder asks for review.
@@ -89,8 +91,9 @@ mod tests {
     use super::*;
     use ProjectState::*;
 
-    const STATES: [ProjectState; 8] =
-        [Draft, InReview, Live, Frozen, Settling, Funded, Failed, Cancelled];
+    const STATES: [ProjectState; 8] = [
+        Draft, InReview, Live, Frozen, Settling, Funded, Failed, Cancelled,
+    ];
     const ACTIONS: [Action; 7] = [
         Action::Submit,
         Action::Approve,

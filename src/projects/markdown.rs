@@ -33,7 +33,9 @@ mod tests {
 
     #[test]
     fn scripts_and_raw_html_render_as_text() {
-        let html = render("Hi <script>alert(1)</script> <b onclick=\"x()\">bold</b>\n\n<iframe src=x></iframe>");
+        let html = render(
+            "Hi <script>alert(1)</script> <b onclick=\"x()\">bold</b>\n\n<iframe src=x></iframe>",
+        );
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("<b "), "{html}");
         assert!(!html.contains("<iframe"), "{html}");
@@ -51,6 +53,11 @@ mod tests {
     #[test]
     fn ordinary_markdown_survives() {
         let html = render("# 标题\n\n*em* and **strong**\n\n- one\n- two");
-        assert!(html.contains("<h1>标题</h1>") && html.contains("<em>em</em>") && html.contains("<li>two</li>"), "{html}");
+        assert!(
+            html.contains("<h1>标题</h1>")
+                && html.contains("<em>em</em>")
+                && html.contains("<li>two</li>"),
+            "{html}"
+        );
     }
 }

@@ -147,7 +147,9 @@ pub fn can_see_backer_updates(project: &Project, viewer: Option<&AuthUser>) -> b
 
 /// A project `viewer` may see, by id or slug; 404 otherwise.
 pub async fn visible(state: &AppState, key: &str, viewer: Option<&AuthUser>) -> Result<Project> {
-    let project = repo::find_by_key(&state.db, key).await?.ok_or(Error::NotFound)?;
+    let project = repo::find_by_key(&state.db, key)
+        .await?
+        .ok_or(Error::NotFound)?;
     if can_view(&project, viewer, OffsetDateTime::now_utc()) {
         Ok(project)
     } else {
@@ -178,15 +180,21 @@ pub async fn owned(state: &AppState, id: ProjectId, founder: &AuthUser) -> Resul
 pub async fn create(state: &AppState, founder: &AuthUser, new: NewProject) -> Result<Project> {
     match (new.kind, &new.offering) {
         (ProjectKind::Equity, None) => {
-            return Err(Error::Unprocessable(Message::Key("projects.error.offering_required")))
+            return Err(Error::Unprocessable(Message::Key(
+                "projects.error.offering_required",
+            )))
         }
         (ProjectKind::Reward, Some(_)) => {
-            return Err(Error::Unprocessable(Message::Key("projects.error.offering_for_reward")))
+            return Err(Error::Unprocessable(Message::Key(
+                "projects.error.offering_for_reward",
+            )))
         }
         _ => {}
     }
     if new.kind == ProjectKind::Equity && !new.tiers.is_empty() {
-        return Err(Error::Unprocessable(Message::Key("projects.error.tiers_for_equity")));
+        return Err(Error::Unprocessable(Message::Key(
+            "projects.error.tiers_for_equity",
+        )));
     }
     let id = repo::create(&state.db, founder.user.id, new).await?;
     repo::find(&state.db, id).await?.ok_or(Error::NotFound)
@@ -194,23 +202,34 @@ pub async fn create(state: &AppState, founder: &AuthUser, new: NewProject) -> Re
 
 /// Edits a project: anything while it is a draft; once live, only the story (kept as a dated
 /// revision); nothing while it is in review or after it has ended.
-pub async fn edit(state: &AppState, founder: &AuthUser, id: ProjectId, changes: Changes) -> Result<Project> {
+pub async fn edit(
+    state: &AppState,
+    founder: &AuthUser,
+    id: ProjectId,
+    changes: Changes,
+) -> Result<Project> {
     let mut tx = state.db.begin().await?;
     let project = repo::lock(&mut tx, id).await?.ok_or(Error::NotFound)?;
     check_owner(&project, founder)?;
     match project.state {
         ProjectState::Draft => {
             if changes.offering.is_some() && project.kind != ProjectKind::Equity {
-                return Err(Error::Unprocessable(Message::Key("projects.error.offering_for_reward")));
+                return Err(Error::Unprocessable(Message::Key(
+                    "projects.error.offering_for_reward",
+                )));
             }
             if changes.goal.is_some() && project.kind == ProjectKind::Equity {
-                return Err(Error::Unprocessable(Message::Key("projects.error.goal_for_equity")));
+                return Err(Error::Unprocessable(Message::Key(
+                    "projects.error.goal_for_equity",
+                )));
             }
             repo::apply(&mut tx, &project, &changes).await?;
         }
         ProjectState::Live | ProjectState::Frozen => {
             if changes.touches_more_than_story() {
-                return Err(Error::Unprocessable(Message::Key("projects.error.live_locked")));
+                return Err(Error::Unprocessable(Message::Key(
+                    "projects.error.live_locked",
+                )));
             }
             if let Some(story) = &changes.story {
                 if *story != project.story {
@@ -220,7 +239,9 @@ pub async fn edit(state: &AppState, founder: &AuthUser, id: ProjectId, changes: 
             }
         }
         ProjectState::InReview => {
-            return Err(Error::Conflict(Message::Key("projects.error.in_review_locked")))
+            return Err(Error::Conflict(Message::Key(
+                "projects.error.in_review_locked",
+            )))
         }
         _ => return Err(Error::Conflict(Message::Key("projects.error.closed"))),
     }
@@ -229,12 +250,19 @@ pub async fn edit(state: &AppState, founder: &AuthUser, id: ProjectId, changes: 
 }
 
 /// Adds a reward tier: freely to a draft, and to a live project as a dated revision.
-pub async fn add_tier(state: &AppState, founder: &AuthUser, id: ProjectId, tier: NewTier) -> Result<TierId> {
+pub async fn add_tier(
+    state: &AppState,
+    founder: &AuthUser,
+    id: ProjectId,
+    tier: NewTier,
+) -> Result<TierId> {
     let mut tx = state.db.begin().await?;
     let project = repo::lock(&mut tx, id).await?.ok_or(Error::NotFound)?;
     check_owner(&project, founder)?;
     if project.kind != ProjectKind::Reward {
-        return Err(Error::Unprocessable(Message::Key("projects.error.tiers_for_equity")));
+        return Err(Error::Unprocessable(Message::Key(
+            "projects.error.tiers_for_equity",
+        )));
     }
     let tier_id = match project.state {
         ProjectState::Draft => repo::add_tier(&mut tx, id, &tier).await?,
@@ -244,7 +272,9 @@ pub async fn add_tier(state: &AppState, founder: &AuthUser, id: ProjectId, tier:
             tier_id
         }
         ProjectState::InReview => {
-            return Err(Error::Conflict(Message::Key("projects.error.in_review_locked")))
+            return Err(Error::Conflict(Message::Key(
+                "projects.error.in_review_locked",
+            )))
         }
         _ => return Err(Error::Conflict(Message::Key("projects.error.closed"))),
     };
@@ -253,12 +283,19 @@ pub async fn add_tier(state: &AppState, founder: &AuthUser, id: ProjectId, tier:
 }
 
 /// Removes a tier from a draft.
-pub async fn delete_tier(state: &AppState, founder: &AuthUser, id: ProjectId, tier: TierId) -> Result<()> {
+pub async fn delete_tier(
+    state: &AppState,
+    founder: &AuthUser,
+    id: ProjectId,
+    tier: TierId,
+) -> Result<()> {
     let mut tx = state.db.begin().await?;
     let project = repo::lock(&mut tx, id).await?.ok_or(Error::NotFound)?;
     check_owner(&project, founder)?;
     if project.state != ProjectState::Draft {
-        return Err(Error::Conflict(Message::Key("projects.error.tier_delete_draft_only")));
+        return Err(Error::Conflict(Message::Key(
+            "projects.error.tier_delete_draft_only",
+        )));
     }
     if !repo::delete_tier(&mut tx, id, tier).await? {
         return Err(Error::NotFound);
@@ -275,17 +312,25 @@ pub async fn submit(state: &AppState, founder: &AuthUser, id: ProjectId) -> Resu
     let to = lifecycle::next_state(project.state, Action::Submit)?;
     match project.kind {
         ProjectKind::Reward if repo::tier_count(&mut tx, id).await? == 0 => {
-            return Err(Error::Unprocessable(Message::Key("projects.error.no_tiers")))
+            return Err(Error::Unprocessable(Message::Key(
+                "projects.error.no_tiers",
+            )))
         }
         ProjectKind::Equity if !repo::has_offering(&mut tx, id).await? => {
-            return Err(Error::Unprocessable(Message::Key("projects.error.offering_required")))
+            return Err(Error::Unprocessable(Message::Key(
+                "projects.error.offering_required",
+            )))
         }
         _ => {}
     }
     let deadline = project
         .deadline
         .ok_or_else(|| Error::Unprocessable(Message::Key("projects.error.deadline_soon")))?;
-    domain::check_campaign(OffsetDateTime::now_utc(), deadline, state.settings.min_campaign_seconds)?;
+    domain::check_campaign(
+        OffsetDateTime::now_utc(),
+        deadline,
+        state.settings.min_campaign_seconds,
+    )?;
     // The rejection note stays visible to the founder until the next review decision.
     repo::set_state(&mut tx, id, to, project.review_note.as_deref(), None).await?;
     tx.commit().await?;
@@ -293,7 +338,11 @@ pub async fn submit(state: &AppState, founder: &AuthUser, id: ProjectId) -> Resu
 }
 
 /// The founder withdraws a project that has not launched.
-pub async fn founder_cancel(state: &AppState, founder: &AuthUser, id: ProjectId) -> Result<Project> {
+pub async fn founder_cancel(
+    state: &AppState,
+    founder: &AuthUser,
+    id: ProjectId,
+) -> Result<Project> {
     let mut tx = state.db.begin().await?;
     let project = repo::lock(&mut tx, id).await?.ok_or(Error::NotFound)?;
     check_owner(&project, founder)?;
@@ -322,7 +371,12 @@ pub async fn post_update(
 }
 
 /// Stores a cover; allowed until the project has ended.
-pub async fn set_cover(state: &AppState, founder: &AuthUser, id: ProjectId, upload: &cover::Upload) -> Result<()> {
+pub async fn set_cover(
+    state: &AppState,
+    founder: &AuthUser,
+    id: ProjectId,
+    upload: &cover::Upload,
+) -> Result<()> {
     let project = owned(state, id, founder).await?;
     if project.state.is_final() {
         return Err(Error::Conflict(Message::Key("projects.error.closed")));

@@ -36,7 +36,10 @@ pub fn routes() -> Router<AppState> {
         .route("/founder/projects/new", get(new_form))
         .route("/founder/projects/{id}", get(edit_form).post(save))
         .route("/founder/projects/{id}/tiers", post(add_tier))
-        .route("/founder/projects/{id}/tiers/{tier}/delete", post(delete_tier))
+        .route(
+            "/founder/projects/{id}/tiers/{tier}/delete",
+            post(delete_tier),
+        )
         .route(
             "/founder/projects/{id}/cover",
             post(upload_cover).layer(DefaultBodyLimit::max(cover::UPLOAD_BODY_LIMIT)),
@@ -75,11 +78,20 @@ pub fn time_left(t: &Catalogue, deadline: Option<OffsetDateTime>, now: OffsetDat
     if left <= time::Duration::ZERO {
         t.get("projects.ended").to_owned()
     } else if left.whole_days() >= 2 {
-        t.fill("projects.days_left", &[("n", &left.whole_days().to_string())])
+        t.fill(
+            "projects.days_left",
+            &[("n", &left.whole_days().to_string())],
+        )
     } else if left.whole_hours() >= 1 {
-        t.fill("projects.hours_left", &[("n", &left.whole_hours().to_string())])
+        t.fill(
+            "projects.hours_left",
+            &[("n", &left.whole_hours().to_string())],
+        )
     } else {
-        t.fill("projects.minutes_left", &[("n", &left.whole_minutes().max(1).to_string())])
+        t.fill(
+            "projects.minutes_left",
+            &[("n", &left.whole_minutes().max(1).to_string())],
+        )
     }
 }
 
@@ -139,12 +151,20 @@ impl Card {
 }
 
 fn cover_url(project: &Project) -> String {
-    format!("/projects/{}/cover?v={}", project.id, project.updated_at.unix_timestamp())
+    format!(
+        "/projects/{}/cover?v={}",
+        project.id,
+        project.updated_at.unix_timestamp()
+    )
 }
 
 /// The newest live projects, for the home page.
 pub async fn featured(state: &AppState, t: &Catalogue) -> Result<Vec<Card>> {
-    let filter = repo::Filter { per_page: 6, page: 1, ..Default::default() };
+    let filter = repo::Filter {
+        per_page: 6,
+        page: 1,
+        ..Default::default()
+    };
     let (projects, _) = repo::browse(&state.db, &filter).await?;
     let now = OffsetDateTime::now_utc();
     Ok(projects.iter().map(|p| Card::new(p, t, now)).collect())
@@ -196,10 +216,17 @@ fn page_link(query: &ListQuery, page: u32) -> String {
         .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (*k, v.to_owned())))
         .collect();
     params.push(("page", page.to_string()));
-    format!("/projects?{}", serde_urlencoded::to_string(&params).unwrap_or_default())
+    format!(
+        "/projects?{}",
+        serde_urlencoded::to_string(&params).unwrap_or_default()
+    )
 }
 
-async fn browse(State(state): State<AppState>, chrome: Chrome, Query(query): Query<ListQuery>) -> Result<Response> {
+async fn browse(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    Query(query): Query<ListQuery>,
+) -> Result<Response> {
     let filter = query.filter()?;
     let (projects, more) = repo::browse(&state.db, &filter).await?;
     let t = chrome.t;
@@ -208,9 +235,24 @@ async fn browse(State(state): State<AppState>, chrome: Chrome, Query(query): Que
     render(&ListPage {
         cards: projects.iter().map(|p| Card::new(p, t, now)).collect(),
         q: query.q.clone().unwrap_or_default(),
-        kinds: choices(t, "projects.kind", &["reward", "equity"], query.kind.as_deref().unwrap_or("")),
-        categories: choices(t, "projects.category", CATEGORIES, query.category.as_deref().unwrap_or("")),
-        sorts: choices(t, "projects.sort", &["newest", "ending", "funded"], filter.sort.as_str()),
+        kinds: choices(
+            t,
+            "projects.kind",
+            &["reward", "equity"],
+            query.kind.as_deref().unwrap_or(""),
+        ),
+        categories: choices(
+            t,
+            "projects.category",
+            CATEGORIES,
+            query.category.as_deref().unwrap_or(""),
+        ),
+        sorts: choices(
+            t,
+            "projects.sort",
+            &["newest", "ending", "funded"],
+            filter.sort.as_str(),
+        ),
         states: choices(
             t,
             "projects.state",
@@ -310,11 +352,15 @@ async fn show(
     let project = super::visible(&state, &key, viewer.as_ref()).await?;
     let backers = super::can_see_backer_updates(&project, viewer.as_ref());
     let detail = super::api::detail(&state, project, backers).await?;
+    // Proofs are against the current tree, which contains every trail entry already.
+    let tree_size = crate::ledger::store::size(&state.db).await?;
     let t = chrome.t;
     let now = OffsetDateTime::now_utc();
     let p = &detail.project;
     let is_owner = viewer.as_ref().is_some_and(|u| u.user.id == p.founder_id);
-    let is_regulator = viewer.as_ref().is_some_and(|u| u.user.has_role(Role::Regulator));
+    let is_regulator = viewer
+        .as_ref()
+        .is_some_and(|u| u.user.has_role(Role::Regulator));
     let allowed = |a: Action| is_regulator && next_state(p.state, a).is_ok();
     let tiers = detail
         .tiers
@@ -387,20 +433,28 @@ async fn show(
                 who: s.regulator_name.clone(),
                 at: when(s.at),
                 launch_at: s.launch_at.map(when),
-                proof_href: format!("/api/v1/ledger/proof/inclusion?tx_hash={}", s.tx_hash),
+                proof_href: format!(
+                    "/api/v1/ledger/proof/inclusion?tx_hash={}&tree_size={tree_size}",
+                    s.tx_hash
+                ),
                 tx_hash: s.tx_hash.clone(),
             })
             .collect(),
         can_approve: allowed(Action::Approve),
-        reason_actions: [Action::Reject, Action::Freeze, Action::Unfreeze, Action::RegulatorCancel]
-            .into_iter()
-            .filter(|a| allowed(*a))
-            .map(|a| Choice {
-                value: a.as_str().to_owned(),
-                label: label(t, "supervision.action", a.as_str()),
-                selected: false,
-            })
-            .collect(),
+        reason_actions: [
+            Action::Reject,
+            Action::Freeze,
+            Action::Unfreeze,
+            Action::RegulatorCancel,
+        ]
+        .into_iter()
+        .filter(|a| allowed(*a))
+        .map(|a| Choice {
+            value: a.as_str().to_owned(),
+            label: label(t, "supervision.action", a.as_str()),
+            selected: false,
+        })
+        .collect(),
         pledge_chart: None,
         settlement_outcome: None,
         chrome,
@@ -414,12 +468,17 @@ async fn cover_image(
     Path(key): Path<String>,
 ) -> Result<Response> {
     let project = super::visible(&state, &key, viewer.as_ref()).await?;
-    let (content_type, bytes) = repo::cover(&state.db, project.id).await?.ok_or(Error::NotFound)?;
+    let (content_type, bytes) = repo::cover(&state.db, project.id)
+        .await?
+        .ok_or(Error::NotFound)?;
     Ok((
         [
             (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=300".to_owned()),
-            (header::CONTENT_SECURITY_POLICY, "default-src 'none'".to_owned()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'".to_owned(),
+            ),
         ],
         bytes,
     )
@@ -483,7 +542,10 @@ async fn dashboard(
                     time_left: time_left(t, p.deadline, now),
                 })
                 .collect();
-            (!rows.is_empty()).then(|| Group { state: label(t, "projects.state", s.as_str()), rows })
+            (!rows.is_empty()).then(|| Group {
+                state: label(t, "projects.state", s.as_str()),
+                rows,
+            })
         })
         .collect();
     render(&DashboardPage { chrome, groups })
@@ -534,7 +596,10 @@ fn decimal(raw: &str, key: &'static str) -> Result<Decimal> {
 }
 
 fn whole(raw: &str, key: &'static str) -> Result<i64> {
-    raw.trim().replace(',', "").parse::<i64>().map_err(|_| Error::Unprocessable(Message::Key(key)))
+    raw.trim()
+        .replace(',', "")
+        .parse::<i64>()
+        .map_err(|_| Error::Unprocessable(Message::Key(key)))
 }
 
 impl ProjectForm {
@@ -568,11 +633,17 @@ impl ProjectForm {
         };
         let goal = match &offering {
             Some(o) => o.goal()?,
-            None => domain::money(decimal(&self.goal, "projects.error.goal")?, "projects.error.goal")?,
+            None => domain::money(
+                decimal(&self.goal, "projects.error.goal")?,
+                "projects.error.goal",
+            )?,
         };
         Ok(NewProject {
             title: domain::title(&self.title)?,
-            slug: Some(self.slug.trim()).filter(|s| !s.is_empty()).map(Slug::parse).transpose()?,
+            slug: Some(self.slug.trim())
+                .filter(|s| !s.is_empty())
+                .map(Slug::parse)
+                .transpose()?,
             summary: domain::summary(&self.summary)?,
             story: domain::story(&self.story)?,
             category: domain::category(&self.category)?,
@@ -591,19 +662,28 @@ impl ProjectForm {
 
     fn to_changes(&self, project: &Project, min_campaign_seconds: u64) -> Result<Changes> {
         if matches!(project.state, ProjectState::Live | ProjectState::Frozen) {
-            return Ok(Changes { story: Some(domain::story(&self.story)?), ..Default::default() });
+            return Ok(Changes {
+                story: Some(domain::story(&self.story)?),
+                ..Default::default()
+            });
         }
         let equity = project.kind == ProjectKind::Equity;
         Ok(Changes {
             title: Some(domain::title(&self.title)?),
-            slug: Some(self.slug.trim()).filter(|s| !s.is_empty()).map(Slug::parse).transpose()?,
+            slug: Some(self.slug.trim())
+                .filter(|s| !s.is_empty())
+                .map(Slug::parse)
+                .transpose()?,
             summary: Some(domain::summary(&self.summary)?),
             story: Some(domain::story(&self.story)?),
             category: Some(domain::category(&self.category)?),
             goal: if equity {
                 None
             } else {
-                Some(domain::money(decimal(&self.goal, "projects.error.goal")?, "projects.error.goal")?)
+                Some(domain::money(
+                    decimal(&self.goal, "projects.error.goal")?,
+                    "projects.error.goal",
+                )?)
             },
             currency: Some(domain::currency(Some(&self.currency))?),
             deadline: Some(domain::deadline(
@@ -618,7 +698,14 @@ impl ProjectForm {
     fn from_project(p: &Project, offering: Option<&repo::Offering>) -> Self {
         let deadline = p.deadline.map(|d| {
             let d = d.to_offset(time::UtcOffset::UTC);
-            format!("{:04}-{:02}-{:02}T{:02}:{:02}", d.year(), d.month() as u8, d.day(), d.hour(), d.minute())
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}",
+                d.year(),
+                d.month() as u8,
+                d.day(),
+                d.hour(),
+                d.minute()
+            )
         });
         let mut form = ProjectForm {
             title: p.title.clone(),
@@ -669,7 +756,13 @@ struct EditPage {
     currency: String,
 }
 
-fn form_page(chrome: Chrome, project: Option<&Project>, tiers: Vec<repo::Tier>, form: ProjectForm, error: Option<String>) -> EditPage {
+fn form_page(
+    chrome: Chrome,
+    project: Option<&Project>,
+    tiers: Vec<repo::Tier>,
+    form: ProjectForm,
+    error: Option<String>,
+) -> EditPage {
     let t = chrome.t;
     let state = project.map_or(ProjectState::Draft, |p| p.state);
     // A new project shows both the reward and the equity fields: the kind is chosen on the form.
@@ -688,7 +781,12 @@ fn form_page(chrome: Chrome, project: Option<&Project>, tiers: Vec<repo::Tier>, 
         review_note: project.and_then(|p| p.review_note.clone()),
         error,
         categories: choices(t, "projects.category", CATEGORIES, &form.category),
-        securities: choices(t, "projects.security", &["ordinary_shares", "convertible_note"], &form.security_type),
+        securities: choices(
+            t,
+            "projects.security",
+            &["ordinary_shares", "convertible_note"],
+            &form.security_type,
+        ),
         currency: project.map_or_else(|| "CNY".to_owned(), |p| p.currency.clone()),
         form,
         tiers,
@@ -702,7 +800,11 @@ fn with_status(mut response: Response, error: &Error) -> Response {
 }
 
 async fn new_form(chrome: Chrome, RequireRole { .. }: RequireRole<Founder>) -> Result<Response> {
-    let form = ProjectForm { kind: "reward".into(), currency: "CNY".into(), ..Default::default() };
+    let form = ProjectForm {
+        kind: "reward".into(),
+        currency: "CNY".into(),
+        ..Default::default()
+    };
     render(&form_page(chrome, None, Vec::new(), form, None))
 }
 
@@ -718,22 +820,37 @@ async fn create(
     }
     .await;
     match attempt {
-        Ok(project) => Ok(Redirect::to(&format!("/founder/projects/{}", project.id)).into_response()),
+        Ok(project) => {
+            Ok(Redirect::to(&format!("/founder/projects/{}", project.id)).into_response())
+        }
         Err(e @ (Error::Unprocessable(_) | Error::Conflict(_))) => {
             let message = e.message().in_lang(chrome.t);
-            Ok(with_status(render(&form_page(chrome, None, Vec::new(), form, Some(message)))?, &e))
+            Ok(with_status(
+                render(&form_page(chrome, None, Vec::new(), form, Some(message)))?,
+                &e,
+            ))
         }
         Err(e) => Err(e),
     }
 }
 
 fn parse_id(raw: &str) -> Result<ProjectId> {
-    raw.parse::<Uuid>().map(ProjectId).map_err(|_| Error::NotFound)
+    raw.parse::<Uuid>()
+        .map(ProjectId)
+        .map_err(|_| Error::NotFound)
 }
 
-async fn edit_page(state: &AppState, chrome: Chrome, founder: &AuthUser, id: ProjectId, form: Option<ProjectForm>, error: Option<String>) -> Result<EditPage> {
+async fn edit_page(
+    state: &AppState,
+    chrome: Chrome,
+    founder: &AuthUser,
+    id: ProjectId,
+    form: Option<ProjectForm>,
+    error: Option<String>,
+) -> Result<EditPage> {
     let project = super::owned(state, id, founder).await?;
-    let (tiers, offering) = tokio::try_join!(repo::tiers(&state.db, id), repo::offering(&state.db, id))?;
+    let (tiers, offering) =
+        tokio::try_join!(repo::tiers(&state.db, id), repo::offering(&state.db, id))?;
     let form = form.unwrap_or_else(|| ProjectForm::from_project(&project, offering.as_ref()));
     Ok(form_page(chrome, Some(&project), tiers, form, error))
 }
@@ -811,11 +928,17 @@ async fn add_tier(
             &form.title,
             &form.description,
             decimal(&form.price, "projects.error.tier_price")?,
-            if limit.is_empty() { None } else { Some(whole(limit, "projects.error.quantity_limit")?) },
+            if limit.is_empty() {
+                None
+            } else {
+                Some(whole(limit, "projects.error.quantity_limit")?)
+            },
             Some(&form.delivery_month),
             form.ships.is_some(),
         )?;
-        super::add_tier(&state, &founder, id, tier).await.map(|_| ())
+        super::add_tier(&state, &founder, id, tier)
+            .await
+            .map(|_| ())
     }
     .await;
     or_show_error(&state, chrome, &founder, id, None, result).await
@@ -832,7 +955,10 @@ async fn delete_tier(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<Response> {
     let id = parse_id(&id)?;
-    let tier = tier.parse::<Uuid>().map(TierId).map_err(|_| Error::NotFound)?;
+    let tier = tier
+        .parse::<Uuid>()
+        .map(TierId)
+        .map_err(|_| Error::NotFound)?;
     let result = super::delete_tier(&state, &founder, id, tier).await;
     or_show_error(&state, chrome, &founder, id, None, result).await
 }
@@ -882,7 +1008,9 @@ async fn cancel(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<Response> {
     let id = parse_id(&id)?;
-    let result = super::founder_cancel(&state, &founder, id).await.map(|_| ());
+    let result = super::founder_cancel(&state, &founder, id)
+        .await
+        .map(|_| ());
     or_show_error(&state, chrome, &founder, id, None, result).await
 }
 
@@ -901,9 +1029,16 @@ async fn post_update(
     CsrfForm(form): CsrfForm<UpdateForm>,
 ) -> Result<Response> {
     let id = parse_id(&id)?;
-    let result = super::post_update(&state, &founder, id, &form.title, &form.body, form.backers_only.is_some())
-        .await
-        .map(|_| ());
+    let result = super::post_update(
+        &state,
+        &founder,
+        id,
+        &form.title,
+        &form.body,
+        form.backers_only.is_some(),
+    )
+    .await
+    .map(|_| ());
     or_show_error(&state, chrome, &founder, id, None, result).await
 }
 
@@ -913,7 +1048,10 @@ mod tests {
 
     #[test]
     fn amounts_are_grouped_by_thousands() {
-        assert_eq!(money_text("1234567.5".parse().unwrap(), "CNY"), "CNY 1,234,567.50");
+        assert_eq!(
+            money_text("1234567.5".parse().unwrap(), "CNY"),
+            "CNY 1,234,567.50"
+        );
         assert_eq!(money_text("999".parse().unwrap(), "USD"), "USD 999.00");
         assert_eq!(money_text("0".parse().unwrap(), "CNY"), "CNY 0.00");
     }

@@ -104,7 +104,8 @@ impl TryFrom<ProjectRow> for Project {
     type Error = Error;
 
     fn try_from(row: ProjectRow) -> Result<Self> {
-        let corrupt = |what: &str| Error::Internal(anyhow::anyhow!("stored project has a bad {what}"));
+        let corrupt =
+            |what: &str| Error::Internal(anyhow::anyhow!("stored project has a bad {what}"));
         Ok(Project {
             id: ProjectId(row.id),
             founder_id: UserId(row.founder_id),
@@ -178,7 +179,10 @@ pub async fn create(db: &PgPool, founder: UserId, new: NewProject) -> Result<Pro
     let id = ProjectId(Uuid::new_v4());
     let mut tx = db.begin().await?;
     let chosen = new.slug.is_some();
-    let mut slug = new.slug.clone().unwrap_or_else(|| Slug::derive(&new.title, id));
+    let mut slug = new
+        .slug
+        .clone()
+        .unwrap_or_else(|| Slug::derive(&new.title, id));
     // A derived slug that is taken gets the id's first digits; a chosen one is the founder's to fix.
     for attempt in 0..2 {
         let inserted: Option<Uuid> = sqlx::query_scalar(
@@ -386,7 +390,11 @@ pub async fn revisions(db: &PgPool, id: ProjectId) -> Result<Vec<Revision>> {
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(change, detail, created_at)| Revision { change, detail, created_at })
+        .map(|(change, detail, created_at)| Revision {
+            change,
+            detail,
+            created_at,
+        })
         .collect())
 }
 
@@ -436,17 +444,27 @@ pub async fn add_tier(conn: &mut PgConnection, id: ProjectId, tier: &NewTier) ->
 
 /// Removes a tier nobody has claimed (drafts only; the caller checks the state).
 pub async fn delete_tier(conn: &mut PgConnection, id: ProjectId, tier: TierId) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM reward_tiers WHERE id = $1 AND project_id = $2 AND claimed = 0")
-        .bind(tier.0)
-        .bind(id.0)
-        .execute(&mut *conn)
-        .await?;
+    let done =
+        sqlx::query("DELETE FROM reward_tiers WHERE id = $1 AND project_id = $2 AND claimed = 0")
+            .bind(tier.0)
+            .bind(id.0)
+            .execute(&mut *conn)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// The tiers of a project, in order.
 pub async fn tiers(db: &PgPool, id: ProjectId) -> Result<Vec<Tier>> {
-    type Row = (Uuid, String, String, Decimal, Option<i32>, i32, Option<time::Date>, bool);
+    type Row = (
+        Uuid,
+        String,
+        String,
+        Decimal,
+        Option<i32>,
+        i32,
+        Option<time::Date>,
+        bool,
+    );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, title, description, price, quantity_limit, claimed, delivery_month, ships
          FROM reward_tiers WHERE project_id = $1 ORDER BY position, created_at",
@@ -456,17 +474,19 @@ pub async fn tiers(db: &PgPool, id: ProjectId) -> Result<Vec<Tier>> {
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, title, description, price, limit, claimed, month, ships)| Tier {
-            id: TierId(id),
-            title,
-            description,
-            price,
-            quantity_limit: limit,
-            claimed,
-            remaining: limit.map(|l| (l - claimed).max(0)),
-            delivery_month: month.map(|m| format!("{:04}-{:02}", m.year(), m.month() as u8)),
-            ships,
-        })
+        .map(
+            |(id, title, description, price, limit, claimed, month, ships)| Tier {
+                id: TierId(id),
+                title,
+                description,
+                price,
+                quantity_limit: limit,
+                claimed,
+                remaining: limit.map(|l| (l - claimed).max(0)),
+                delivery_month: month.map(|m| format!("{:04}-{:02}", m.year(), m.month() as u8)),
+                ships,
+            },
+        )
         .collect())
 }
 
@@ -515,7 +535,18 @@ async fn put_offering(conn: &mut PgConnection, id: ProjectId, o: &NewOffering) -
 
 /// The offering of an equity project.
 pub async fn offering(db: &PgPool, id: ProjectId) -> Result<Option<Offering>> {
-    type Row = (Decimal, i64, i64, i64, Decimal, String, String, i32, i64, i32);
+    type Row = (
+        Decimal,
+        i64,
+        i64,
+        i64,
+        Decimal,
+        String,
+        String,
+        i32,
+        i64,
+        i32,
+    );
     let row: Option<Row> = sqlx::query_as(
         "SELECT price_per_share, min_shares, max_shares, min_shares_per_investor,
                 pre_money_valuation, security_type, risk_warning, max_investors, shares_sold,
@@ -525,38 +556,44 @@ pub async fn offering(db: &PgPool, id: ProjectId) -> Result<Option<Offering>> {
     .bind(id.0)
     .fetch_optional(db)
     .await?;
-    row.map(|(price, min, max, per, valuation, security, risk, max_inv, sold, investors)| {
-        Ok(Offering {
-            price_per_share: price,
-            min_shares: min,
-            max_shares: max,
-            min_shares_per_investor: per,
-            pre_money_valuation: valuation,
-            security_type: SecurityType::parse(&security)?,
-            risk_warning: risk,
-            max_investors: max_inv,
-            shares_sold: sold,
-            shares_left: (max - sold).max(0),
-            investor_count: investors,
-        })
-    })
+    row.map(
+        |(price, min, max, per, valuation, security, risk, max_inv, sold, investors)| {
+            Ok(Offering {
+                price_per_share: price,
+                min_shares: min,
+                max_shares: max,
+                min_shares_per_investor: per,
+                pre_money_valuation: valuation,
+                security_type: SecurityType::parse(&security)?,
+                risk_warning: risk,
+                max_investors: max_inv,
+                shares_sold: sold,
+                shares_left: (max - sold).max(0),
+                investor_count: investors,
+            })
+        },
+    )
     .transpose()
 }
 
 /// How many tiers a project has (a reward project needs one before review).
 pub async fn tier_count(conn: &mut PgConnection, id: ProjectId) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM reward_tiers WHERE project_id = $1")
-        .bind(id.0)
-        .fetch_one(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM reward_tiers WHERE project_id = $1")
+            .bind(id.0)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
 }
 
 /// Whether an equity project has its offering.
 pub async fn has_offering(conn: &mut PgConnection, id: ProjectId) -> Result<bool> {
-    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM equity_offerings WHERE project_id = $1)")
-        .bind(id.0)
-        .fetch_one(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM equity_offerings WHERE project_id = $1)")
+            .bind(id.0)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
 }
 
 /// The order of a listing.
@@ -700,10 +737,12 @@ pub async fn put_cover(db: &PgPool, id: ProjectId, content_type: &str, bytes: &[
 
 /// A stored cover: content type and bytes.
 pub async fn cover(db: &PgPool, id: ProjectId) -> Result<Option<(String, Vec<u8>)>> {
-    Ok(sqlx::query_as("SELECT content_type, bytes FROM project_covers WHERE project_id = $1")
-        .bind(id.0)
-        .fetch_optional(db)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT content_type, bytes FROM project_covers WHERE project_id = $1")
+            .bind(id.0)
+            .fetch_optional(db)
+            .await?,
+    )
 }
 
 /// A founder's news for backers.
@@ -749,7 +788,11 @@ pub async fn add_update(
 }
 
 /// A project's updates, newest first; backers-only ones only when `include_backers_only`.
-pub async fn updates(db: &PgPool, id: ProjectId, include_backers_only: bool) -> Result<Vec<Update>> {
+pub async fn updates(
+    db: &PgPool,
+    id: ProjectId,
+    include_backers_only: bool,
+) -> Result<Vec<Update>> {
     let rows: Vec<(Uuid, String, String, bool, OffsetDateTime)> = sqlx::query_as(
         "SELECT id, title, body, backers_only, created_at FROM project_updates
          WHERE project_id = $1 AND (NOT backers_only OR $2) ORDER BY created_at DESC",

@@ -60,7 +60,10 @@ pub async fn decide(
     ApiJson(body): ApiJson<DecisionInput>,
 ) -> Result<ApiJson<TrailEntry>> {
     let action = Action::regulator(&action).ok_or(Error::NotFound)?;
-    let id = id.parse::<Uuid>().map(ProjectId).map_err(|_| Error::NotFound)?;
+    let id = id
+        .parse::<Uuid>()
+        .map(ProjectId)
+        .map_err(|_| Error::NotFound)?;
     let launch_at = body
         .launch_at
         .as_deref()

@@ -34,7 +34,7 @@ pub struct TrailEntry {
     #[schema(value_type = String, format = DateTime)]
     pub at: OffsetDateTime,
     /// Hex SHA-256 of the ledger entry; its inclusion proof is at
-    /// `/api/v1/ledger/proof/inclusion?tx_hash=...`.
+    /// `/api/v1/ledger/proof/inclusion?tx_hash=...&tree_size=...`.
     pub tx_hash: String,
 }
 
@@ -48,7 +48,11 @@ pub struct Decision {
 
 impl Decision {
     /// Checks the reason: required except for an approval, which gets a standard one.
-    pub fn parse(action: Action, reason: Option<&str>, launch_at: Option<OffsetDateTime>) -> Result<Self> {
+    pub fn parse(
+        action: Action,
+        reason: Option<&str>,
+        launch_at: Option<OffsetDateTime>,
+    ) -> Result<Self> {
         let reason = reason.map(str::trim).unwrap_or("");
         let reason = if reason.is_empty() && action == Action::Approve {
             "Approved for listing.".to_owned()
@@ -56,15 +60,26 @@ impl Decision {
             domain::text(reason, 1, 2000, "supervision.error.reason")?
         };
         if launch_at.is_some() && action != Action::Approve {
-            return Err(Error::Unprocessable(Message::Key("supervision.error.launch_at_only_approve")));
+            return Err(Error::Unprocessable(Message::Key(
+                "supervision.error.launch_at_only_approve",
+            )));
         }
-        Ok(Self { action, reason, launch_at })
+        Ok(Self {
+            action,
+            reason,
+            launch_at,
+        })
     }
 }
 
 /// Takes a regulator action: checks the transition, changes the state, appends the ledger entry
 /// and records the trail row, all in one transaction, so none of it happens without the rest.
-pub async fn act(state: &AppState, regulator: &AuthUser, id: ProjectId, decision: Decision) -> Result<TrailEntry> {
+pub async fn act(
+    state: &AppState,
+    regulator: &AuthUser,
+    id: ProjectId,
+    decision: Decision,
+) -> Result<TrailEntry> {
     debug_assert!(decision.action.is_regulatory());
     let now = OffsetDateTime::now_utc();
     let mut tx = state.db.begin().await?;
@@ -74,9 +89,9 @@ pub async fn act(state: &AppState, regulator: &AuthUser, id: ProjectId, decision
     let note = match decision.action {
         Action::Approve => {
             let launch = decision.launch_at.filter(|t| *t > now).unwrap_or(now);
-            let deadline = project
-                .deadline
-                .ok_or_else(|| Error::Unprocessable(Message::Key("projects.error.deadline_soon")))?;
+            let deadline = project.deadline.ok_or_else(|| {
+                Error::Unprocessable(Message::Key("projects.error.deadline_soon"))
+            })?;
             domain::check_campaign(launch, deadline, state.settings.min_campaign_seconds)?;
             launch_at = Some(launch);
             None
@@ -86,7 +101,9 @@ pub async fn act(state: &AppState, regulator: &AuthUser, id: ProjectId, decision
     };
     repo::set_state(&mut tx, id, to, note, launch_at).await?;
 
-    let at = now.format(&Rfc3339).map_err(|e| Error::Internal(e.into()))?;
+    let at = now
+        .format(&Rfc3339)
+        .map_err(|e| Error::Internal(e.into()))?;
     let mut parties = Vec::new();
     let regulator_c = NewEntry::commit_party(&mut parties, regulator.user.id);
     let founder_c = NewEntry::commit_party(&mut parties, project.founder_id);
@@ -102,9 +119,15 @@ pub async fn act(state: &AppState, regulator: &AuthUser, id: ProjectId, decision
         "to": to.as_str(),
     });
     if let Some(launch) = launch_at {
-        fields["launch_at"] = launch.format(&Rfc3339).map_err(|e| Error::Internal(e.into()))?.into();
+        fields["launch_at"] = launch
+            .format(&Rfc3339)
+            .map_err(|e| Error::Internal(e.into()))?
+            .into();
     }
-    let mut entry = NewEntry::new(EntryKind::Supervision, fields.as_object().cloned().unwrap_or_default());
+    let mut entry = NewEntry::new(
+        EntryKind::Supervision,
+        fields.as_object().cloned().unwrap_or_default(),
+    );
     entry.parties = parties;
     let appended = state.ledger.append(&mut tx, &[entry]).await?;
     let tx_hash = appended.tx_hashes[0];
@@ -139,7 +162,16 @@ pub async fn act(state: &AppState, regulator: &AuthUser, id: ProjectId, decision
 
 /// The trail of a project, oldest first.
 pub async fn trail(db: &PgPool, id: ProjectId) -> Result<Vec<TrailEntry>> {
-    type Row = (String, String, String, String, String, Option<OffsetDateTime>, OffsetDateTime, Vec<u8>);
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<OffsetDateTime>,
+        OffsetDateTime,
+        Vec<u8>,
+    );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT s.action, s.from_state, s.to_state, s.reason, u.display_name, s.launch_at, s.at, s.tx_hash
          FROM supervision_actions s JOIN users u ON u.id = s.regulator_id
@@ -150,20 +182,27 @@ pub async fn trail(db: &PgPool, id: ProjectId) -> Result<Vec<TrailEntry>> {
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(action, from_state, to_state, reason, regulator_name, launch_at, at, tx_hash)| TrailEntry {
-            action,
-            from_state,
-            to_state,
-            reason,
-            regulator_name,
-            launch_at,
-            at,
-            tx_hash: hex::encode(tx_hash),
-        })
+        .map(
+            |(action, from_state, to_state, reason, regulator_name, launch_at, at, tx_hash)| {
+                TrailEntry {
+                    action,
+                    from_state,
+                    to_state,
+                    reason,
+                    regulator_name,
+                    launch_at,
+                    at,
+                    tx_hash: hex::encode(tx_hash),
+                }
+            },
+        )
         .collect())
 }
 
 /// Whether the state is one a regulator still supervises (not yet settled or ended).
 pub fn is_supervised(state: ProjectState) -> bool {
-    matches!(state, ProjectState::InReview | ProjectState::Live | ProjectState::Frozen)
+    matches!(
+        state,
+        ProjectState::InReview | ProjectState::Live | ProjectState::Frozen
+    )
 }

@@ -62,7 +62,8 @@ async fn queue(
 ) -> Result<Response> {
     let t = chrome.t;
     let now = OffsetDateTime::now_utc();
-    let (waiting, supervised) = tokio::try_join!(repo::review_queue(&state.db), repo::supervised(&state.db))?;
+    let (waiting, supervised) =
+        tokio::try_join!(repo::review_queue(&state.db), repo::supervised(&state.db))?;
     let queue = waiting
         .iter()
         .map(|p| QueueRow {
@@ -88,7 +89,11 @@ async fn queue(
             time_left: time_left(t, p.deadline, now),
         })
         .collect();
-    render(&QueuePage { chrome, queue, supervised })
+    render(&QueuePage {
+        chrome,
+        queue,
+        supervised,
+    })
 }
 
 #[derive(Deserialize)]
@@ -106,7 +111,10 @@ async fn decide(
     CsrfForm(form): CsrfForm<DecisionForm>,
 ) -> Result<Response> {
     let action = Action::regulator(&action).ok_or(Error::NotFound)?;
-    let id = id.parse::<Uuid>().map(ProjectId).map_err(|_| Error::NotFound)?;
+    let id = id
+        .parse::<Uuid>()
+        .map(ProjectId)
+        .map_err(|_| Error::NotFound)?;
     let launch_at = Some(form.launch_at.trim())
         .filter(|t| !t.is_empty())
         .map(domain::parse_time)

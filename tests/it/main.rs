@@ -5,5 +5,7 @@
 mod accounts;
 mod browser;
 mod ledger;
+mod projects;
+mod supervision;
 mod support;
 mod web;
