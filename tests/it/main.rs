@@ -5,6 +5,7 @@
 mod accounts;
 mod browser;
 mod ledger;
+mod listings_browser;
 mod projects;
 mod supervision;
 mod support;
