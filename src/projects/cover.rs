@@ -1,5 +1,9 @@
 //! Cover images: recognised by their first bytes, never by the name or type the browser sent.
 
+use axum::extract::multipart::{Multipart, MultipartError};
+
+use crate::http::error::{Error, Message, Result};
+
 /// The largest cover accepted.
 pub const MAX_COVER_BYTES: usize = 2 * 1024 * 1024;
 
@@ -17,25 +21,6 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
         None
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::sniff;
-
-    #[test]
-    fn images_are_known_by_their_magic_bytes() {
-        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest"), Some("image/png"));
-        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
-        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
-        assert_eq!(sniff(b"GIF89a..."), Some("image/gif"));
-        assert_eq!(sniff(b"<svg onload=alert(1)>"), None);
-        assert_eq!(sniff(b""), None);
-    }
-}
-
-use axum::extract::multipart::{Multipart, MultipartError};
-
-use crate::http::error::{Error, Message, Result};
 
 /// Body limit of the upload routes: room for the largest cover and the form around it.
 pub const UPLOAD_BODY_LIMIT: usize = MAX_COVER_BYTES + 64 * 1024;
@@ -79,4 +64,19 @@ pub async fn read(mut form: Multipart) -> Result<Upload> {
         bytes: bytes.to_vec(),
         csrf,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sniff;
+
+    #[test]
+    fn images_are_known_by_their_magic_bytes() {
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest"), Some("image/png"));
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff(b"GIF89a..."), Some("image/gif"));
+        assert_eq!(sniff(b"<svg onload=alert(1)>"), None);
+        assert_eq!(sniff(b""), None);
+    }
 }

@@ -1091,3 +1091,69 @@ async fn a_founder_uses_the_html_forms_with_csrf() {
         .unwrap();
     assert!(dashboard.contains("表单项目 Form project"));
 }
+
+#[tokio::test]
+async fn the_demo_catalogue_has_projects_in_both_languages_in_every_state() {
+    let app = TestApp::spawn().await;
+    zhonglian::demo::load(&app.state).await.unwrap();
+    let states: Vec<(String, i64)> =
+        sqlx::query_as("SELECT state, count(*) FROM projects GROUP BY state ORDER BY state")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    let states: std::collections::HashMap<String, i64> = states.into_iter().collect();
+    for state in [
+        "draft",
+        "in_review",
+        "live",
+        "frozen",
+        "cancelled",
+        "funded",
+        "failed",
+    ] {
+        assert!(
+            states.get(state).copied().unwrap_or(0) >= 1,
+            "{state}: {states:?}"
+        );
+    }
+    assert!(states.values().sum::<i64>() >= 12);
+    let kinds: i64 = sqlx::query_scalar("SELECT count(DISTINCT kind) FROM projects")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(kinds, 2);
+    let trail: i64 = sqlx::query_scalar("SELECT count(*) FROM supervision_actions")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let anchored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM ledger_leaves WHERE kind = 'supervision'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert!(
+        trail >= 10 && anchored == trail,
+        "trail {trail}, ledger {anchored}"
+    );
+
+    let home = app
+        .client
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("云南古树普洱茶园") && home.contains("Solar Lantern for Rural Schools"));
+    let funded = app
+        .client
+        .get(app.url("/projects?state=funded"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(funded.contains("景德镇柴窑工作室"));
+}
