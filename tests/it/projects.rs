@@ -1157,3 +1157,45 @@ async fn the_demo_catalogue_has_projects_in_both_languages_in_every_state() {
         .unwrap();
     assert!(funded.contains("景德镇柴窑工作室"));
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_listing_and_regulator_routes() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/api/v1/projects",
+        "/api/v1/projects/{key}",
+        "/api/v1/projects/{id}/submit",
+        "/api/v1/projects/{id}/tiers",
+        "/api/v1/projects/{id}/cover",
+        "/api/v1/regulator/queue",
+        "/api/v1/regulator/projects/{id}/{action}",
+    ] {
+        assert!(paths.contains_key(path), "{path} is missing");
+    }
+    assert!(
+        paths["/api/v1/projects"].get("post").is_some()
+            && paths["/api/v1/projects"].get("get").is_some()
+    );
+    assert!(paths["/api/v1/projects/{key}"].get("patch").is_some());
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for schema in [
+        "CreateProject",
+        "ProjectDetail",
+        "TrailEntry",
+        "DecisionInput",
+        "TierInput",
+        "OfferingInput",
+    ] {
+        assert!(schemas.contains_key(schema), "{schema} is missing");
+    }
+}
