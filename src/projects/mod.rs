@@ -370,7 +370,7 @@ pub async fn post_update(
     repo::add_update(&state.db, id, &title, &body, backers_only).await
 }
 
-/// Stores a cover; allowed until the project has ended.
+/// Stores a cover; a draft's only, since once submitted the listing is what was reviewed.
 pub async fn set_cover(
     state: &AppState,
     founder: &AuthUser,
@@ -378,8 +378,10 @@ pub async fn set_cover(
     upload: &cover::Upload,
 ) -> Result<()> {
     let project = owned(state, id, founder).await?;
-    if project.state.is_final() {
-        return Err(Error::Conflict(Message::Key("projects.error.closed")));
+    if project.state != ProjectState::Draft {
+        return Err(Error::Conflict(Message::Key(
+            "projects.error.cover_draft_only",
+        )));
     }
     repo::put_cover(&state.db, id, upload.content_type, &upload.bytes).await
 }

@@ -1199,3 +1199,24 @@ async fn the_openapi_document_describes_the_listing_and_regulator_routes() {
         assert!(schemas.contains_key(schema), "{schema} is missing");
     }
 }
+
+#[tokio::test]
+async fn a_cover_can_be_changed_only_while_the_project_is_a_draft() {
+    let app = TestApp::spawn().await;
+    let founder = app.login_as_founder().await;
+    let regulator = app.login_as_regulator().await;
+    let project = app.create_reward_project(&founder, "Fixed cover").await;
+    let id = project["id"].as_str().unwrap().to_owned();
+    assert_eq!(upload(&app, &founder, &id, png(64)).await.status(), 204);
+    app.launch(&founder, &regulator, &project).await;
+    let (status, body) = status_and_body(upload(&app, &founder, &id, png(64)).await).await;
+    assert_eq!(status, 409, "{body}");
+    let public = app
+        .client
+        .get(app.url(&format!("/projects/{id}/cover")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 200, "a live project's cover is public");
+    assert_eq!(public.headers()["content-type"], "image/png");
+}
