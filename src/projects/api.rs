@@ -231,13 +231,13 @@ pub async fn detail(
     include_backers_only: bool,
 ) -> Result<ProjectDetail> {
     let id = project.id;
-    let (tiers, offering, updates, revisions, trail) = tokio::try_join!(
-        repo::tiers(&state.db, id),
-        repo::offering(&state.db, id),
-        repo::updates(&state.db, id, include_backers_only),
-        repo::revisions(&state.db, id),
-        supervision::trail(&state.db, id),
-    )?;
+    // One connection, one query after another: under load this beats holding five at once.
+    let mut conn = state.db.acquire().await?;
+    let tiers = repo::tiers(&mut conn, id).await?;
+    let offering = repo::offering(&mut conn, id).await?;
+    let updates = repo::updates(&mut conn, id, include_backers_only).await?;
+    let revisions = repo::revisions(&mut conn, id).await?;
+    let trail = supervision::trail(&mut conn, id).await?;
     Ok(ProjectDetail {
         project,
         tiers,

@@ -849,8 +849,10 @@ async fn edit_page(
     error: Option<String>,
 ) -> Result<EditPage> {
     let project = super::owned(state, id, founder).await?;
-    let (tiers, offering) =
-        tokio::try_join!(repo::tiers(&state.db, id), repo::offering(&state.db, id))?;
+    let mut conn = state.db.acquire().await?;
+    let tiers = repo::tiers(&mut conn, id).await?;
+    let offering = repo::offering(&mut conn, id).await?;
+    drop(conn);
     let form = form.unwrap_or_else(|| ProjectForm::from_project(&project, offering.as_ref()));
     Ok(form_page(chrome, Some(&project), tiers, form, error))
 }

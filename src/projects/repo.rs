@@ -380,13 +380,13 @@ pub struct Revision {
 }
 
 /// The changes made after launch, oldest first.
-pub async fn revisions(db: &PgPool, id: ProjectId) -> Result<Vec<Revision>> {
+pub async fn revisions(db: &mut PgConnection, id: ProjectId) -> Result<Vec<Revision>> {
     let rows: Vec<(String, String, OffsetDateTime)> = sqlx::query_as(
         "SELECT change, detail, created_at FROM project_revisions WHERE project_id = $1
          ORDER BY created_at, id",
     )
     .bind(id.0)
-    .fetch_all(db)
+    .fetch_all(&mut *db)
     .await?;
     Ok(rows
         .into_iter()
@@ -454,7 +454,7 @@ pub async fn delete_tier(conn: &mut PgConnection, id: ProjectId, tier: TierId) -
 }
 
 /// The tiers of a project, in order.
-pub async fn tiers(db: &PgPool, id: ProjectId) -> Result<Vec<Tier>> {
+pub async fn tiers(db: &mut PgConnection, id: ProjectId) -> Result<Vec<Tier>> {
     type Row = (
         Uuid,
         String,
@@ -470,7 +470,7 @@ pub async fn tiers(db: &PgPool, id: ProjectId) -> Result<Vec<Tier>> {
          FROM reward_tiers WHERE project_id = $1 ORDER BY position, created_at",
     )
     .bind(id.0)
-    .fetch_all(db)
+    .fetch_all(&mut *db)
     .await?;
     Ok(rows
         .into_iter()
@@ -534,7 +534,7 @@ async fn put_offering(conn: &mut PgConnection, id: ProjectId, o: &NewOffering) -
 }
 
 /// The offering of an equity project.
-pub async fn offering(db: &PgPool, id: ProjectId) -> Result<Option<Offering>> {
+pub async fn offering(db: &mut PgConnection, id: ProjectId) -> Result<Option<Offering>> {
     type Row = (
         Decimal,
         i64,
@@ -554,7 +554,7 @@ pub async fn offering(db: &PgPool, id: ProjectId) -> Result<Option<Offering>> {
          FROM equity_offerings WHERE project_id = $1",
     )
     .bind(id.0)
-    .fetch_optional(db)
+    .fetch_optional(&mut *db)
     .await?;
     row.map(
         |(price, min, max, per, valuation, security, risk, max_inv, sold, investors)| {
@@ -650,30 +650,36 @@ pub struct Filter {
 }
 
 /// One page of public projects, and whether another page follows.
+///
+/// The statement holds only the conditions in use: with `($n IS NULL OR ...)` guards the
+/// prepared statement's generic plan could not use the indexes, and scanned every project.
 pub async fn browse(db: &PgPool, filter: &Filter) -> Result<(Vec<Project>, bool)> {
     let per_page = filter.per_page.clamp(1, 60) as i64;
     let offset = (filter.page.max(1) as i64 - 1).saturating_mul(per_page);
     let state = filter.state.unwrap_or(ProjectState::Live);
-    let sql = format!(
+    let mut sql = sqlx::QueryBuilder::<sqlx::Postgres>::new(format!(
         "SELECT {CARD_COLUMNS} FROM projects p JOIN users u ON u.id = p.founder_id
-         WHERE p.state = $1 AND p.launched_at <= now()
-           AND ($2::text IS NULL OR p.kind = $2)
-           AND ($3::text IS NULL OR p.category = $3)
-           AND ($4::text IS NULL OR p.search @@ to_tsquery('simple', $4))
-         ORDER BY {} LIMIT $5 OFFSET $6",
-        filter.sort.order_by()
-    );
-    let mut found = rows(
-        sqlx::query_as(&sql)
-            .bind(state.as_str())
-            .bind(filter.kind.map(ProjectKind::as_str))
-            .bind(filter.category)
-            .bind(filter.query.as_deref())
-            .bind(per_page + 1)
-            .bind(offset)
-            .fetch_all(db)
-            .await?,
-    )?;
+         WHERE p.launched_at <= now() AND p.state = "
+    ));
+    sql.push_bind(state.as_str());
+    if let Some(kind) = filter.kind {
+        sql.push(" AND p.kind = ").push_bind(kind.as_str());
+    }
+    if let Some(category) = filter.category {
+        sql.push(" AND p.category = ").push_bind(category);
+    }
+    if let Some(query) = &filter.query {
+        sql.push(" AND p.search @@ to_tsquery('simple', ")
+            .push_bind(query.as_str())
+            .push(")");
+    }
+    sql.push(" ORDER BY ")
+        .push(filter.sort.order_by())
+        .push(" LIMIT ")
+        .push_bind(per_page + 1)
+        .push(" OFFSET ")
+        .push_bind(offset);
+    let mut found = rows(sql.build_query_as().fetch_all(db).await?)?;
     let more = found.len() as i64 > per_page;
     found.truncate(per_page as usize);
     Ok((found, more))
@@ -789,7 +795,7 @@ pub async fn add_update(
 
 /// A project's updates, newest first; backers-only ones only when `include_backers_only`.
 pub async fn updates(
-    db: &PgPool,
+    db: &mut PgConnection,
     id: ProjectId,
     include_backers_only: bool,
 ) -> Result<Vec<Update>> {
@@ -799,7 +805,7 @@ pub async fn updates(
     )
     .bind(id.0)
     .bind(include_backers_only)
-    .fetch_all(db)
+    .fetch_all(&mut *db)
     .await?;
     Ok(rows
         .into_iter()

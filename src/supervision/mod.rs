@@ -6,7 +6,6 @@ pub mod pages;
 
 use serde::Serialize;
 use serde_json::json;
-use sqlx::PgPool;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -161,7 +160,7 @@ pub async fn act(
 }
 
 /// The trail of a project, oldest first.
-pub async fn trail(db: &PgPool, id: ProjectId) -> Result<Vec<TrailEntry>> {
+pub async fn trail(db: &mut sqlx::PgConnection, id: ProjectId) -> Result<Vec<TrailEntry>> {
     type Row = (
         String,
         String,
@@ -178,7 +177,7 @@ pub async fn trail(db: &PgPool, id: ProjectId) -> Result<Vec<TrailEntry>> {
          WHERE s.project_id = $1 ORDER BY s.at, s.id",
     )
     .bind(id.0)
-    .fetch_all(db)
+    .fetch_all(&mut *db)
     .await?;
     Ok(rows
         .into_iter()
