@@ -41,12 +41,16 @@ SELECT n,
        CASE WHEN n % 5 = 0 THEN 'equity' ELSE 'reward' END AS kind
 FROM generate_series(1, :projects) AS n, bench_words AS w;
 
-INSERT INTO projects (id, founder_id, slug, title, summary, story, category, kind, state, goal,
-                      deadline, launched_at, search)
+INSERT INTO projects (id, founder_id, slug, title, summary, story, story_html, category, kind,
+                      state, goal, deadline, launched_at, search)
 SELECT id, founder_id, 'bench-' || n, en || ' ' || zh || ' #' || n,
        'A ' || lower(en) || ' for our town, made by hand. 为家乡打造的' || zh || '。',
        repeat('## Why ' || en || E'\n\nWe have worked on this for three years. **Every pledge** is settled '
               || E'all-or-nothing and written to the public ledger.\n\n- one\n- two\n- three\n\n', 6),
+       -- What projects::markdown renders for the story above.
+       repeat('<h2>Why ' || en || E'</h2>\n<p>We have worked on this for three years. <strong>Every pledge</strong> '
+              || E'is settled all-or-nothing and written to the public ledger.</p>\n<ul>\n<li>one</li>\n'
+              || E'<li>two</li>\n<li>three</li>\n</ul>\n', 6),
        category, kind, 'live',
        CASE WHEN kind = 'equity' THEN 50000 ELSE 10000 + (n % 50) * 1000 END,
        now() + make_interval(days => 1 + n % 60, mins => n % 1440),
@@ -55,10 +59,10 @@ SELECT id, founder_id, 'bench-' || n, en || ' ' || zh || ' #' || n,
                              || ' for our town made by hand ' || pg_temp.cjk_grams('为家乡打造的' || zh))
 FROM bench_projects;
 
-INSERT INTO reward_tiers (id, project_id, position, title, description, price, quantity_limit,
-                          delivery_month, ships)
+INSERT INTO reward_tiers (id, project_id, position, title, description, description_html, price,
+                          quantity_limit, delivery_month, ships)
 SELECT md5('bench-tier-' || n || '-' || t)::uuid, id, t, 'Tier ' || t || ' ' || zh,
-       'What you get at level ' || t || '.', 50 * t * t, CASE WHEN t = 2 THEN 100 END,
+       'What you get at level ' || t || '.', '<p>What you get at level ' || t || E'.</p>\n', 50 * t * t, CASE WHEN t = 2 THEN 100 END,
        date_trunc('month', now() + interval '6 months')::date, t = 2
 FROM bench_projects, generate_series(1, 2) AS t
 WHERE kind = 'reward';

@@ -7,7 +7,11 @@ ALTER TABLE projects
     ADD COLUMN search tsvector NOT NULL DEFAULT ''::tsvector,
     -- The regulator's last word to the founder: why a review was rejected, why it is frozen.
     ADD COLUMN review_note text CHECK (length(review_note) <= 2000),
-    ADD COLUMN submitted_at timestamptz;
+    ADD COLUMN submitted_at timestamptz,
+    -- Markdown is rendered and sanitised once, when written, not on every page view.
+    ADD COLUMN story_html text NOT NULL DEFAULT '';
+
+ALTER TABLE reward_tiers ADD COLUMN description_html text NOT NULL DEFAULT '';
 
 CREATE INDEX projects_search_idx ON projects USING gin (search);
 CREATE INDEX projects_browse_newest_idx ON projects (state, launched_at DESC);
@@ -37,6 +41,7 @@ CREATE TABLE project_updates (
     project_id   uuid NOT NULL REFERENCES projects (id),
     title        text NOT NULL CHECK (length(title) BETWEEN 1 AND 120),
     body         text NOT NULL CHECK (length(body) BETWEEN 1 AND 20000),
+    body_html    text NOT NULL,
     backers_only boolean NOT NULL DEFAULT false,
     created_at   timestamptz NOT NULL DEFAULT now()
 );

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::api::ListQuery;
 use super::domain::{self, NewOffering, NewTier, Slug, CATEGORIES};
 use super::repo::{self, Changes, NewProject, Project};
-use super::{cover, markdown, ProjectId, ProjectKind, ProjectState, TierId};
+use super::{cover, ProjectId, ProjectKind, ProjectState, TierId};
 use crate::accounts::domain::Role;
 use crate::accounts::AuthUser;
 use crate::http::csrf::{CsrfForm, CsrfToken};
@@ -368,7 +368,7 @@ async fn show(
         .map(|tier| TierView {
             id: tier.id.to_string(),
             title: tier.title.clone(),
-            description_html: markdown::render(&tier.description),
+            description_html: tier.description_html.clone(),
             price: money_text(tier.price, &p.currency),
             remaining: tier.remaining,
             limit: tier.quantity_limit,
@@ -393,7 +393,7 @@ async fn show(
         card: Card::new(p, t, now),
         founder_name: p.founder_name.clone(),
         state_name: p.state.as_str(),
-        story_html: markdown::render(&p.story),
+        story_html: p.story_html.clone(),
         deadline: p.deadline.map(when).unwrap_or_default(),
         launch: p.launched_at.map(when),
         scheduled: p.state == ProjectState::Live && p.launched_at.is_some_and(|l| l > now),
@@ -407,7 +407,7 @@ async fn show(
             .iter()
             .map(|u| UpdateView {
                 title: u.title.clone(),
-                body_html: markdown::render(&u.body),
+                body_html: u.body_html.clone(),
                 at: when(u.created_at),
                 backers_only: u.backers_only,
             })

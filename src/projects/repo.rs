@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::domain::{NewOffering, NewTier, SecurityType, Slug};
-use super::{search, ProjectId, ProjectKind, ProjectState, TierId};
+use super::{markdown, search, ProjectId, ProjectKind, ProjectState, TierId};
 use crate::accounts::domain::UserId;
 use crate::http::error::{Error, Message, Result};
 
@@ -24,6 +24,9 @@ pub struct Project {
     pub summary: String,
     /// Markdown source.
     pub story: String,
+    /// The story rendered and sanitised when it was written (empty in lists).
+    #[serde(skip)]
+    pub story_html: String,
     pub category: String,
     pub kind: ProjectKind,
     pub state: ProjectState,
@@ -85,6 +88,7 @@ struct ProjectRow {
     title: String,
     summary: String,
     story: String,
+    story_html: String,
     category: String,
     kind: String,
     state: String,
@@ -114,6 +118,7 @@ impl TryFrom<ProjectRow> for Project {
             title: row.title,
             summary: row.summary,
             story: row.story,
+            story_html: row.story_html,
             category: row.category,
             kind: ProjectKind::parse(&row.kind).ok_or_else(|| corrupt("kind"))?,
             state: ProjectState::parse(&row.state).ok_or_else(|| corrupt("state"))?,
@@ -133,14 +138,14 @@ impl TryFrom<ProjectRow> for Project {
 
 /// The columns of `ProjectRow`, for `FROM projects p JOIN users u ON u.id = p.founder_id`.
 const COLUMNS: &str = "p.id, p.founder_id, u.display_name AS founder_name, p.slug, p.title, \
-     p.summary, p.story, p.category, p.kind, p.state, p.goal, p.currency, p.deadline, \
+     p.summary, p.story, p.story_html, p.category, p.kind, p.state, p.goal, p.currency, p.deadline, \
      p.launched_at, p.pledged_total, p.backer_count, p.review_note, \
      EXISTS (SELECT 1 FROM project_covers c WHERE c.project_id = p.id) AS has_cover, \
      p.created_at, p.updated_at";
 
 /// The same without the story, for lists.
 const CARD_COLUMNS: &str = "p.id, p.founder_id, u.display_name AS founder_name, p.slug, p.title, \
-     p.summary, '' AS story, p.category, p.kind, p.state, p.goal, p.currency, p.deadline, \
+     p.summary, '' AS story, '' AS story_html, p.category, p.kind, p.state, p.goal, p.currency, p.deadline, \
      p.launched_at, p.pledged_total, p.backer_count, p.review_note, \
      EXISTS (SELECT 1 FROM project_covers c WHERE c.project_id = p.id) AS has_cover, \
      p.created_at, p.updated_at";
@@ -187,8 +192,8 @@ pub async fn create(db: &PgPool, founder: UserId, new: NewProject) -> Result<Pro
     for attempt in 0..2 {
         let inserted: Option<Uuid> = sqlx::query_scalar(
             "INSERT INTO projects (id, founder_id, slug, title, summary, story, category, kind,
-                                   goal, currency, deadline, search)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, to_tsvector('simple', $12))
+                                   goal, currency, deadline, search, story_html)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, to_tsvector('simple', $12), $13)
              ON CONFLICT (slug) DO NOTHING RETURNING id",
         )
         .bind(id.0)
@@ -203,6 +208,7 @@ pub async fn create(db: &PgPool, founder: UserId, new: NewProject) -> Result<Pro
         .bind(&new.currency)
         .bind(new.deadline)
         .bind(search::document(&format!("{} {}", new.title, new.summary)))
+        .bind(markdown::render(&new.story))
         .fetch_optional(&mut *tx)
         .await?;
         if inserted.is_some() {
@@ -325,7 +331,7 @@ pub async fn apply(conn: &mut PgConnection, project: &Project, changes: &Changes
                 story = COALESCE($5, story), category = COALESCE($6, category),
                 goal = COALESCE($7, goal), currency = COALESCE($8, currency),
                 deadline = COALESCE($9, deadline), search = to_tsvector('simple', $10),
-                updated_at = now()
+                story_html = COALESCE($11, story_html), updated_at = now()
          WHERE id = $1",
     )
     .bind(project.id.0)
@@ -338,6 +344,7 @@ pub async fn apply(conn: &mut PgConnection, project: &Project, changes: &Changes
     .bind(changes.currency.as_deref())
     .bind(changes.deadline)
     .bind(search::document(&format!("{title} {summary}")))
+    .bind(changes.story.as_deref().map(markdown::render))
     .execute(&mut *conn)
     .await
     .map_err(slug_taken)?;
@@ -405,6 +412,9 @@ pub struct Tier {
     pub id: TierId,
     pub title: String,
     pub description: String,
+    /// The description rendered and sanitised when written.
+    #[serde(skip)]
+    pub description_html: String,
     #[schema(value_type = String, example = "128.00")]
     pub price: Decimal,
     pub quantity_limit: Option<i32>,
@@ -420,9 +430,9 @@ async fn insert_tier(conn: &mut PgConnection, id: ProjectId, tier: &NewTier) -> 
     let tier_id = TierId(Uuid::new_v4());
     sqlx::query(
         "INSERT INTO reward_tiers (id, project_id, position, title, description, price,
-                                   quantity_limit, delivery_month, ships)
+                                   quantity_limit, delivery_month, ships, description_html)
          VALUES ($1, $2, (SELECT COALESCE(max(position) + 1, 0) FROM reward_tiers WHERE project_id = $2),
-                 $3, $4, $5, $6, $7, $8)",
+                 $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(tier_id.0)
     .bind(id.0)
@@ -432,6 +442,7 @@ async fn insert_tier(conn: &mut PgConnection, id: ProjectId, tier: &NewTier) -> 
     .bind(tier.quantity_limit)
     .bind(tier.delivery_month)
     .bind(tier.ships)
+    .bind(markdown::render(&tier.description))
     .execute(&mut *conn)
     .await?;
     Ok(tier_id)
@@ -459,6 +470,7 @@ pub async fn tiers(db: &mut PgConnection, id: ProjectId) -> Result<Vec<Tier>> {
         Uuid,
         String,
         String,
+        String,
         Decimal,
         Option<i32>,
         i32,
@@ -466,7 +478,8 @@ pub async fn tiers(db: &mut PgConnection, id: ProjectId) -> Result<Vec<Tier>> {
         bool,
     );
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, title, description, price, quantity_limit, claimed, delivery_month, ships
+        "SELECT id, title, description, description_html, price, quantity_limit, claimed,
+                delivery_month, ships
          FROM reward_tiers WHERE project_id = $1 ORDER BY position, created_at",
     )
     .bind(id.0)
@@ -475,16 +488,20 @@ pub async fn tiers(db: &mut PgConnection, id: ProjectId) -> Result<Vec<Tier>> {
     Ok(rows
         .into_iter()
         .map(
-            |(id, title, description, price, limit, claimed, month, ships)| Tier {
-                id: TierId(id),
-                title,
-                description,
-                price,
-                quantity_limit: limit,
-                claimed,
-                remaining: limit.map(|l| (l - claimed).max(0)),
-                delivery_month: month.map(|m| format!("{:04}-{:02}", m.year(), m.month() as u8)),
-                ships,
+            |(id, title, description, description_html, price, limit, claimed, month, ships)| {
+                Tier {
+                    id: TierId(id),
+                    title,
+                    description,
+                    description_html,
+                    price,
+                    quantity_limit: limit,
+                    claimed,
+                    remaining: limit.map(|l| (l - claimed).max(0)),
+                    delivery_month: month
+                        .map(|m| format!("{:04}-{:02}", m.year(), m.month() as u8)),
+                    ships,
+                }
             },
         )
         .collect())
@@ -759,6 +776,9 @@ pub struct Update {
     pub title: String,
     /// Markdown source.
     pub body: String,
+    /// The body rendered and sanitised when written.
+    #[serde(skip)]
+    pub body_html: String,
     pub backers_only: bool,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -773,14 +793,16 @@ pub async fn add_update(
     body: &str,
     backers_only: bool,
 ) -> Result<Update> {
+    let body_html = markdown::render(body);
     let row: (Uuid, OffsetDateTime) = sqlx::query_as(
-        "INSERT INTO project_updates (id, project_id, title, body, backers_only)
-         VALUES ($1, $2, $3, $4, $5) RETURNING id, created_at",
+        "INSERT INTO project_updates (id, project_id, title, body, body_html, backers_only)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, created_at",
     )
     .bind(Uuid::new_v4())
     .bind(id.0)
     .bind(title)
     .bind(body)
+    .bind(&body_html)
     .bind(backers_only)
     .fetch_one(db)
     .await?;
@@ -788,6 +810,7 @@ pub async fn add_update(
         id: row.0,
         title: title.to_owned(),
         body: body.to_owned(),
+        body_html,
         backers_only,
         created_at: row.1,
     })
@@ -799,8 +822,8 @@ pub async fn updates(
     id: ProjectId,
     include_backers_only: bool,
 ) -> Result<Vec<Update>> {
-    let rows: Vec<(Uuid, String, String, bool, OffsetDateTime)> = sqlx::query_as(
-        "SELECT id, title, body, backers_only, created_at FROM project_updates
+    let rows: Vec<(Uuid, String, String, String, bool, OffsetDateTime)> = sqlx::query_as(
+        "SELECT id, title, body, body_html, backers_only, created_at FROM project_updates
          WHERE project_id = $1 AND (NOT backers_only OR $2) ORDER BY created_at DESC",
     )
     .bind(id.0)
@@ -809,12 +832,15 @@ pub async fn updates(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, title, body, backers_only, created_at)| Update {
-            id,
-            title,
-            body,
-            backers_only,
-            created_at,
-        })
+        .map(
+            |(id, title, body, body_html, backers_only, created_at)| Update {
+                id,
+                title,
+                body,
+                body_html,
+                backers_only,
+                created_at,
+            },
+        )
         .collect())
 }
