@@ -1,5 +1,7 @@
-//! Demo data for the run command: accounts for every role and a few ledger entries, loaded once
-//! into an empty database.
+//! Demo data for the run command: accounts for every role, a catalogue of projects in both
+//! languages and every state, and a few ledger entries, loaded once into an empty database.
+
+mod catalogue;
 
 use serde_json::json;
 
@@ -41,7 +43,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
             vec![Role::Auditor],
         ),
     ];
-    let mut ids = Vec::new();
+    let mut users = Vec::new();
     for (email, name, roles) in accounts {
         let user = crate::accounts::create_user(
             &state.db,
@@ -52,28 +54,11 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
         )
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-        ids.push(user.id);
+        users.push(user);
     }
-    let (founder, backer, regulator) = (ids[0], ids[1], ids[3]);
+    let (founder, backer) = (users[0].id, users[1].id);
 
     let mut entries = Vec::new();
-    let mut parties = Vec::new();
-    let regulator_c = NewEntry::commit_party(&mut parties, regulator);
-    let mut approval = NewEntry::new(
-        EntryKind::Supervision,
-        json!({
-            "action": "approve",
-            "project": "demo-tea-garden",
-            "regulator": regulator_c,
-            "reason": "Listing complete; risk disclosures present.",
-            "at": "2026-11-01T09:00:00Z",
-        })
-        .as_object()
-        .cloned()
-        .unwrap_or_default(),
-    );
-    approval.parties = parties;
-    entries.push(approval);
     for (i, amount) in ["128.00", "388.00", "88.00"].iter().enumerate() {
         let mut parties = Vec::new();
         let backer_c = NewEntry::commit_party(&mut parties, backer);
@@ -99,6 +84,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
     let mut tx = state.db.begin().await?;
     state.ledger.append(&mut tx, &entries).await?;
     tx.commit().await?;
+    catalogue::load(state, &users).await?;
     tracing::info!("demo data loaded (password of every demo account: {DEMO_PASSWORD})");
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod http;
 pub mod i18n;
 pub mod ledger;
 pub mod projects;
+pub mod supervision;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

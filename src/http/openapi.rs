@@ -4,7 +4,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{accounts, ledger};
+use crate::{accounts, ledger, projects, supervision};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +21,19 @@ use crate::{accounts, ledger};
         ledger::api::consistency,
         ledger::api::entry,
         ledger::api::receipt,
+        projects::api::create,
+        projects::api::list,
+        projects::api::show,
+        projects::api::edit,
+        projects::api::submit,
+        projects::api::cancel,
+        projects::api::add_tier,
+        projects::api::delete_tier,
+        projects::api::post_update,
+        projects::api::upload_cover,
+        projects::api::mine,
+        supervision::api::queue,
+        supervision::api::decide,
     ),
     modifiers(&BearerAuth),
 )]

@@ -112,14 +112,17 @@ pub struct ErrorPage {
 struct HomePage {
     chrome: Chrome,
     ledger_size: i64,
+    cards: Vec<crate::projects::pages::Card>,
 }
 
 /// `GET /`
 pub async fn home(state: axum::extract::State<AppState>, chrome: Chrome) -> Result<Response> {
     let ledger_size = crate::ledger::store::size(&state.db).await?;
+    let cards = crate::projects::pages::featured(&state, chrome.t).await?;
     render(&HomePage {
         chrome,
         ledger_size: ledger_size as i64,
+        cards,
     })
 }
 

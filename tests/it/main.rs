@@ -5,5 +5,8 @@
 mod accounts;
 mod browser;
 mod ledger;
+mod listings_browser;
+mod projects;
+mod supervision;
 mod support;
 mod web;

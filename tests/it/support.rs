@@ -234,3 +234,82 @@ pub fn client() -> reqwest::Client {
         .build()
         .expect("client")
 }
+
+impl TestApp {
+    /// A signed-up, logged-in founder's token.
+    pub async fn login_as_founder(&self) -> String {
+        let email = format!("founder-{}@example.com", uuid::Uuid::new_v4().simple());
+        self.signup(&email, "founder").await;
+        self.login(&email).await
+    }
+
+    /// A regulator's token.
+    pub async fn login_as_regulator(&self) -> String {
+        self.login_as_staff(zhonglian::accounts::domain::Role::Regulator)
+            .await
+    }
+
+    /// A request to the API with a bearer token.
+    pub fn api(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(&format!("/api/v1{path}")))
+            .bearer_auth(token)
+    }
+
+    /// Creates a reward project with one tier through the API and returns its JSON.
+    pub async fn create_reward_project(&self, token: &str, title: &str) -> serde_json::Value {
+        let deadline = (time::OffsetDateTime::now_utc() + time::Duration::days(30))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let response = self
+            .api(reqwest::Method::POST, "/projects", token)
+            .json(&serde_json::json!({
+                "title": title,
+                "summary": format!("Summary of {title}"),
+                "story": "Our story.",
+                "category": "design",
+                "kind": "reward",
+                "goal": "10000.00",
+                "deadline": deadline,
+                "tiers": [{"title": "Thank-you card", "price": "50.00", "quantity_limit": 100}],
+            }))
+            .send()
+            .await
+            .expect("create request");
+        assert_eq!(response.status(), 201, "creating {title} failed");
+        let body: serde_json::Value = response.json().await.expect("project json");
+        body["project"].clone()
+    }
+
+    /// Submits a project and has a regulator approve it; returns the project id.
+    pub async fn launch(
+        &self,
+        founder: &str,
+        regulator: &str,
+        project: &serde_json::Value,
+    ) -> String {
+        let id = project["id"].as_str().expect("project id").to_owned();
+        let submitted = self
+            .api(
+                reqwest::Method::POST,
+                &format!("/projects/{id}/submit"),
+                founder,
+            )
+            .send()
+            .await
+            .expect("submit");
+        assert_eq!(submitted.status(), 200, "submit of {id}");
+        let approved = self
+            .api(
+                reqwest::Method::POST,
+                &format!("/regulator/projects/{id}/approve"),
+                regulator,
+            )
+            .json(&serde_json::json!({"reason": "Complete listing."}))
+            .send()
+            .await
+            .expect("approve");
+        assert_eq!(approved.status(), 200, "approval of {id}");
+        id
+    }
+}

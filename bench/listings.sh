@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Listing figures on a release build: the project page, the /projects listing and search over
+# $PROJECTS projects, with $CONNECTIONS concurrent connections (wrk), and `pgbench -S` on the same
+# cluster in the same run, for scale. Needs wrk, psql and pgbench (apt-get install -y wrk
+# postgresql-client). Usage: bench/listings.sh [PROJECTS=10000 DURATION=20 CONNECTIONS=64]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PROJECTS=${PROJECTS:-10000}
+DURATION=${DURATION:-20}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+PORT=${PORT:-18080}
+export PROJECTS
+
+cargo build --release --quiet
+DATA=$(mktemp -d /tmp/zhonglian-bench.XXXXXX)
+# The embedded cluster runs as the postgres user when we are root; it must reach its folder.
+chmod 755 "$DATA"
+LOG="$DATA/server.log"
+ZHONGLIAN_DATA_DIR="$DATA" BIND="127.0.0.1:$PORT" MIN_CAMPAIGN_SECONDS=0 NO_DEMO=true RUST_LOG=warn \
+  ./target/release/zhonglian serve >"$LOG" 2>&1 &
+SERVER=$!
+cleanup() {
+  kill "$SERVER" 2>/dev/null || true
+  wait "$SERVER" 2>/dev/null || true
+  rm -rf "$DATA"
+}
+trap cleanup EXIT
+
+for _ in $(seq 1 120); do
+  curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null || { cat "$LOG"; exit 1; }
+
+PGUSER=postgres
+[ "$(id -u)" = 0 ] || PGUSER=$(id -un)
+PG=(-h "$DATA/pg" -U "$PGUSER")
+echo "seeding $PROJECTS projects..."
+psql "${PG[@]}" -d zhonglian -q -v projects="$PROJECTS" -f bench/seed.sql
+createdb "${PG[@]}" pgbench
+pgbench "${PG[@]}" -i -s 10 -q pgbench >/dev/null 2>&1
+
+BASE="http://127.0.0.1:$PORT"
+declare -a ROWS
+run() {
+  local name=$1; shift
+  local out
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@")
+  local rps p99
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  local errors
+  errors=$(awk '/Non-2xx|Socket errors/' <<<"$out")
+  ROWS+=("$(printf '%-34s %12s req/s   p99 %10s  %s' "$name" "$rps" "$p99" "$errors")")
+}
+
+curl -fsS -o /dev/null "$BASE/projects/bench-1" && curl -fsS -o /dev/null "$BASE/projects"
+run "project page (/projects/{slug})" -s bench/pages.lua "$BASE"
+run "listing (/projects)" "$BASE/projects"
+run "listing, ending soon, food" "$BASE/projects?sort=ending&category=food"
+run "search API (10 queries, zh+en)" -s bench/search.lua "$BASE"
+CONNECTIONS=8 run "search API, 8 connections" -s bench/search.lua "$BASE"
+PGB=$(pgbench "${PG[@]}" -S -n -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" pgbench 2>/dev/null)
+PGB_TPS=$(awk -F'= ' '/^tps/ {print $2}' <<<"$PGB" | awk '{print $1}')
+PGB_LAT=$(awk -F'= ' '/latency average/ {print $2}' <<<"$PGB")
+
+echo
+echo "$PROJECTS projects, $CONNECTIONS connections, ${DURATION}s each, $(nproc) cores"
+printf '%s\n' "${ROWS[@]}"
+printf '%-34s %12s tps     avg latency %s\n' "pgbench -S (same cluster)" "$PGB_TPS" "$PGB_LAT"

@@ -1,0 +1,207 @@
+//! The regulator's actions on listings, and their trail. Every action is recorded with who took
+//! it, when and why, and anchored on the public ledger in the same transaction as the change.
+
+pub mod api;
+pub mod pages;
+
+use serde::Serialize;
+use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::accounts::AuthUser;
+use crate::http::error::{Error, Message, Result};
+use crate::http::AppState;
+use crate::ledger::entry::{EntryKind, NewEntry};
+use crate::projects::lifecycle::{self, Action};
+use crate::projects::{domain, repo, ProjectId, ProjectState};
+
+/// One recorded regulator action.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TrailEntry {
+    /// `approve`, `reject`, `freeze`, `unfreeze` or `cancel`.
+    pub action: String,
+    pub from_state: String,
+    pub to_state: String,
+    pub reason: String,
+    pub regulator_name: String,
+    /// For an approval: when the project goes live.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub launch_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: OffsetDateTime,
+    /// Hex SHA-256 of the ledger entry; its inclusion proof is at
+    /// `/api/v1/ledger/proof/inclusion?tx_hash=...&tree_size=...`.
+    pub tx_hash: String,
+}
+
+/// A regulator's decision, as submitted.
+pub struct Decision {
+    pub action: Action,
+    pub reason: String,
+    /// For an approval: launch later instead of at once.
+    pub launch_at: Option<OffsetDateTime>,
+}
+
+impl Decision {
+    /// Checks the reason: required except for an approval, which gets a standard one.
+    pub fn parse(
+        action: Action,
+        reason: Option<&str>,
+        launch_at: Option<OffsetDateTime>,
+    ) -> Result<Self> {
+        let reason = reason.map(str::trim).unwrap_or("");
+        let reason = if reason.is_empty() && action == Action::Approve {
+            "Approved for listing.".to_owned()
+        } else {
+            domain::text(reason, 1, 2000, "supervision.error.reason")?
+        };
+        if launch_at.is_some() && action != Action::Approve {
+            return Err(Error::Unprocessable(Message::Key(
+                "supervision.error.launch_at_only_approve",
+            )));
+        }
+        Ok(Self {
+            action,
+            reason,
+            launch_at,
+        })
+    }
+}
+
+/// Takes a regulator action: checks the transition, changes the state, appends the ledger entry
+/// and records the trail row, all in one transaction, so none of it happens without the rest.
+pub async fn act(
+    state: &AppState,
+    regulator: &AuthUser,
+    id: ProjectId,
+    decision: Decision,
+) -> Result<TrailEntry> {
+    debug_assert!(decision.action.is_regulatory());
+    let now = OffsetDateTime::now_utc();
+    let mut tx = state.db.begin().await?;
+    let project = repo::lock(&mut tx, id).await?.ok_or(Error::NotFound)?;
+    let to = lifecycle::next_state(project.state, decision.action)?;
+    let mut launch_at = None;
+    let note = match decision.action {
+        Action::Approve => {
+            let launch = decision.launch_at.filter(|t| *t > now).unwrap_or(now);
+            let deadline = project.deadline.ok_or_else(|| {
+                Error::Unprocessable(Message::Key("projects.error.deadline_soon"))
+            })?;
+            domain::check_campaign(launch, deadline, state.settings.min_campaign_seconds)?;
+            launch_at = Some(launch);
+            None
+        }
+        Action::Unfreeze => None,
+        _ => Some(decision.reason.as_str()),
+    };
+    repo::set_state(&mut tx, id, to, note, launch_at).await?;
+
+    let at = now
+        .format(&Rfc3339)
+        .map_err(|e| Error::Internal(e.into()))?;
+    let mut parties = Vec::new();
+    let regulator_c = NewEntry::commit_party(&mut parties, regulator.user.id);
+    let founder_c = NewEntry::commit_party(&mut parties, project.founder_id);
+    let mut fields = json!({
+        "action": decision.action.as_str(),
+        "at": at,
+        "founder": founder_c,
+        "from": project.state.as_str(),
+        "project": project.id.to_string(),
+        "reason": decision.reason,
+        "regulator": regulator_c,
+        "slug": project.slug,
+        "to": to.as_str(),
+    });
+    if let Some(launch) = launch_at {
+        fields["launch_at"] = launch
+            .format(&Rfc3339)
+            .map_err(|e| Error::Internal(e.into()))?
+            .into();
+    }
+    let mut entry = NewEntry::new(
+        EntryKind::Supervision,
+        fields.as_object().cloned().unwrap_or_default(),
+    );
+    entry.parties = parties;
+    let appended = state.ledger.append(&mut tx, &[entry]).await?;
+    let tx_hash = appended.tx_hashes[0];
+    sqlx::query(
+        "INSERT INTO supervision_actions (project_id, regulator_id, action, from_state, to_state,
+                                          reason, launch_at, at, tx_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(id.0)
+    .bind(regulator.user.id.0)
+    .bind(decision.action.as_str())
+    .bind(project.state.as_str())
+    .bind(to.as_str())
+    .bind(&decision.reason)
+    .bind(launch_at)
+    .bind(now)
+    .bind(tx_hash.to_vec())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(TrailEntry {
+        action: decision.action.as_str().into(),
+        from_state: project.state.as_str().into(),
+        to_state: to.as_str().into(),
+        reason: decision.reason,
+        regulator_name: regulator.user.display_name.clone(),
+        launch_at,
+        at: now,
+        tx_hash: hex::encode(tx_hash),
+    })
+}
+
+/// The trail of a project, oldest first.
+pub async fn trail(db: &mut sqlx::PgConnection, id: ProjectId) -> Result<Vec<TrailEntry>> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<OffsetDateTime>,
+        OffsetDateTime,
+        Vec<u8>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT s.action, s.from_state, s.to_state, s.reason, u.display_name, s.launch_at, s.at, s.tx_hash
+         FROM supervision_actions s JOIN users u ON u.id = s.regulator_id
+         WHERE s.project_id = $1 ORDER BY s.at, s.id",
+    )
+    .bind(id.0)
+    .fetch_all(&mut *db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(action, from_state, to_state, reason, regulator_name, launch_at, at, tx_hash)| {
+                TrailEntry {
+                    action,
+                    from_state,
+                    to_state,
+                    reason,
+                    regulator_name,
+                    launch_at,
+                    at,
+                    tx_hash: hex::encode(tx_hash),
+                }
+            },
+        )
+        .collect())
+}
+
+/// Whether the state is one a regulator still supervises (not yet settled or ended).
+pub fn is_supervised(state: ProjectState) -> bool {
+    matches!(
+        state,
+        ProjectState::InReview | ProjectState::Live | ProjectState::Frozen
+    )
+}
