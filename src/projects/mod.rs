@@ -1,5 +1,7 @@
 //! Listings: projects, their states, reward tiers and equity offerings.
 
+pub mod capacity;
+
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 

@@ -5,5 +5,7 @@
 mod accounts;
 mod browser;
 mod ledger;
+mod money;
+mod pledges;
 mod support;
 mod web;
