@@ -102,7 +102,13 @@ impl AmountInput {
     pub fn parse(&self) -> Result<Money, Error> {
         match self {
             AmountInput::Text(text) => Money::parse(text),
-            AmountInput::Number(number) => Money::parse(&number.to_string()),
+            AmountInput::Number(number) => match number.as_f64() {
+                // Exponent notation is not accepted as text, but a huge JSON number is "too
+                // large" rather than "not a number" to the person who sent it.
+                Some(f) if f > 1e8 => Err(invalid("money.error.too_large")),
+                Some(f) if f <= 0.0 => Err(invalid("money.error.not_positive")),
+                _ => Money::parse(&number.to_string()),
+            },
         }
     }
 

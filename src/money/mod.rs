@@ -6,6 +6,9 @@
 //! settlement moves a whole project's money in one.
 
 pub mod amount;
+pub mod api;
+pub mod pages;
+pub mod provider;
 
 use rust_decimal::Decimal;
 use serde::Serialize;

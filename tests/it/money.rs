@@ -123,3 +123,125 @@ async fn an_entry_with_a_once_key_happens_at_most_once() {
     assert_eq!(app.wallet_balance(&backer).await, Decimal::new(500, 2));
     app.assert_books_balance().await;
 }
+
+async fn deposit(app: &TestApp, token: &str, body: serde_json::Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/wallet/deposits"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_repeated_gateway_callback_credits_the_wallet_once() {
+    let app = TestApp::spawn().await;
+    let backer = app.fixture_backer().await;
+    let started = deposit(&app, &backer.token, serde_json::json!({"amount": "250.00"})).await;
+    assert_eq!(started.status(), 201);
+    let started: serde_json::Value = started.json().await.unwrap();
+    assert_eq!(started["state"], "pending");
+    assert!(started["checkout_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("/sandbox/checkout/"));
+
+    let gateway = zhonglian::money::api::sandbox(&app.state);
+    let notice = zhonglian::money::provider::GatewayNotice {
+        reference: started["reference"].as_str().unwrap().to_owned(),
+        outcome: zhonglian::money::provider::Outcome::Approved,
+    };
+    let (body, signature) = gateway.signed_notice(&notice);
+    let mut calls = Vec::new();
+    for _ in 0..10 {
+        let request = app
+            .client
+            .post(app.url("/api/v1/payments/sandbox/callback"))
+            .header("content-type", "application/json")
+            .header("x-sandbox-signature", signature.clone())
+            .body(body.clone());
+        calls.push(request);
+    }
+    for response in futures_join(calls).await {
+        assert_eq!(response.status(), 200);
+    }
+    let forged = app
+        .client
+        .post(app.url("/api/v1/payments/sandbox/callback"))
+        .header("x-sandbox-signature", "00".repeat(32))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
+
+    assert_eq!(app.wallet_balance(&backer).await, Decimal::new(25000, 2));
+    let wallet: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/wallet"))
+        .bearer_auth(&backer.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(wallet["balances"][0]["balance"], "250.00");
+    assert_eq!(wallet["history"].as_array().unwrap().len(), 1);
+    assert_eq!(wallet["deposits"][0]["state"], "approved");
+    app.assert_books_balance().await;
+}
+
+async fn futures_join(requests: Vec<reqwest::RequestBuilder>) -> Vec<reqwest::Response> {
+    // Spawned together so the callbacks really race.
+    let handles: Vec<_> = requests
+        .into_iter()
+        .map(|r| tokio::spawn(r.send()))
+        .collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.unwrap().unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_declined_top_up_credits_nothing() {
+    let app = TestApp::spawn().await;
+    let backer = app.fixture_backer().await;
+    let response = deposit(
+        &app,
+        &backer.token,
+        serde_json::json!({"amount": "80", "sandbox_answer": "decline"}),
+    )
+    .await;
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["state"], "declined");
+    assert_eq!(app.wallet_balance(&backer).await, Decimal::ZERO);
+    app.assert_books_balance().await;
+}
+
+#[tokio::test]
+async fn bad_amounts_are_refused_with_a_clear_message() {
+    let app = TestApp::spawn().await;
+    let backer = app.fixture_backer().await;
+    let cases = [
+        (serde_json::json!("0"), "more than zero"),
+        (serde_json::json!("-10"), "more than zero"),
+        (serde_json::json!("10.001"), "two decimals"),
+        (serde_json::json!("1000000000000"), "too large"),
+        (serde_json::json!(1e300), "too large"),
+        (serde_json::json!("ten"), "as a number"),
+        (serde_json::json!("12,50"), "as a number"),
+    ];
+    for (amount, expected) in cases {
+        let response = deposit(&app, &backer.token, serde_json::json!({"amount": amount})).await;
+        assert_eq!(response.status(), 422, "{amount}");
+        let problem: serde_json::Value = response.json().await.unwrap();
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains(expected), "{amount}: {detail}");
+    }
+    assert_eq!(app.wallet_balance(&backer).await, Decimal::ZERO);
+    app.assert_books_balance().await;
+}
