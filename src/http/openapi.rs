@@ -4,7 +4,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{accounts, ledger, money};
+use crate::{accounts, ledger, money, pledges};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,6 +24,11 @@ use crate::{accounts, ledger, money};
         money::api::create_deposit,
         money::api::wallet,
         money::api::sandbox_callback,
+        pledges::api::create,
+        pledges::api::change,
+        pledges::api::cancel,
+        pledges::api::mine,
+        pledges::founder::backers_api,
     ),
     modifiers(&BearerAuth),
 )]

@@ -5,7 +5,10 @@
 //! unit, shares), moves the money between the backer's wallet and the project's escrow, records
 //! the pledge and updates the project's totals; an answer is given only after it commits.
 
+pub mod api;
+pub mod founder;
 pub mod limits;
+pub mod pages;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
