@@ -633,3 +633,124 @@ async fn the_founder_sees_backers_exports_them_and_gets_a_chart() {
     }
     app.assert_books_balance().await;
 }
+
+#[tokio::test]
+async fn a_pledge_form_submitted_twice_makes_one_pledge() {
+    let app = TestApp::spawn().await;
+    let (project, tiers) = app.live_reward_project(&[("20.00", None)]).await;
+    let backer = app.fixture_backer().await;
+    app.fund(&backer, "100.00").await;
+    let page = app
+        .client
+        .get(app.url(&format!("/projects/{project}/pledge")))
+        .bearer_auth(&backer.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let field = |name: &str| {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = page.find(&marker).expect(name) + marker.len();
+        page[start..].split('"').next().unwrap().to_owned()
+    };
+    let (csrf, key) = (field("csrf"), field("key"));
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let response = app
+            .client
+            .post(app.url(&format!("/projects/{project}/pledge")))
+            .bearer_auth(&backer.token)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("key", key.as_str()),
+                ("tier", &tiers[0].to_string()),
+                ("extra", "5"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303);
+        answers.push(response.headers()["location"].to_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "the second submit lands on the same pledge"
+    );
+    assert_eq!(app.wallet_balance(&backer).await, Decimal::from(75));
+    app.assert_books_balance().await;
+}
+
+#[tokio::test]
+async fn in_the_browser_a_backer_tops_up_pledges_sees_it_cancels_and_gets_the_money_back() {
+    use fantoccini::Locator;
+
+    use crate::browser::{browser, text_of};
+
+    let app = TestApp::spawn().await;
+    let (project, _) = app
+        .live_reward_project(&[("88.00", Some(10)), ("188.00", Some(5))])
+        .await;
+    let c = browser().await;
+    let result = async {
+        c.goto(&app.url("/signup")).await?;
+        c.find(Locator::Css("input[name=email]"))
+            .await?
+            .send_keys("ada@example.com")
+            .await?;
+        c.find(Locator::Css("input[name=display_name]"))
+            .await?
+            .send_keys("Ada Chen")
+            .await?;
+        c.find(Locator::Css("input[name=password]"))
+            .await?
+            .send_keys("correct horse battery")
+            .await?;
+        c.find(Locator::Id("signup-submit")).await?.click().await?;
+        assert_eq!(text_of(&c, "#current-user").await, "Ada Chen");
+
+        c.goto(&app.url("/wallet")).await?;
+        assert_eq!(text_of(&c, "#balance-CNY").await, "0.00");
+        c.find(Locator::Id("top-up-amount"))
+            .await?
+            .send_keys("200")
+            .await?;
+        c.find(Locator::Id("top-up-submit")).await?.click().await?;
+        assert_eq!(text_of(&c, "#checkout-amount").await, "200.00");
+        c.find(Locator::Id("sandbox-approve"))
+            .await?
+            .click()
+            .await?;
+        c.wait().for_element(Locator::Id("wallet-notice")).await?;
+        assert_eq!(text_of(&c, "#balance-CNY").await, "200.00");
+
+        c.goto(&app.url(&format!("/projects/{project}/pledge")))
+            .await?;
+        c.find(Locator::Id("tier-1")).await?.click().await?;
+        c.find(Locator::Id("extra")).await?.send_keys("12").await?;
+        c.find(Locator::Id("pledge-submit")).await?.click().await?;
+        c.wait().for_element(Locator::Id("pledges-notice")).await?;
+        let row = text_of(&c, "#my-pledges tbody tr").await;
+        assert!(row.contains("Tier 1") && row.contains("100.00"), "{row}");
+        assert!(row.contains("Active"), "{row}");
+        c.goto(&app.url("/wallet")).await?;
+        assert_eq!(text_of(&c, "#balance-CNY").await, "100.00");
+
+        c.goto(&app.url("/me/pledges")).await?;
+        c.find(Locator::Css("button.cancel-pledge"))
+            .await?
+            .click()
+            .await?;
+        c.wait().for_element(Locator::Id("pledges-notice")).await?;
+        let row = text_of(&c, "#my-pledges tbody tr").await;
+        assert!(row.contains("Cancelled"), "{row}");
+        c.goto(&app.url("/wallet")).await?;
+        assert_eq!(text_of(&c, "#balance-CNY").await, "200.00");
+        Ok::<(), fantoccini::error::CmdError>(())
+    }
+    .await;
+    c.close().await.ok();
+    result.unwrap();
+    app.assert_books_balance().await;
+}
