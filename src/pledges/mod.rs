@@ -367,18 +367,17 @@ async fn create_in(
         },
     )
     .await?;
-    if let Some(tier) = tier {
-        let price = capacity::claim_tier_unit(conn, project, tier).await?;
-        if amount.value() < price {
+    if let Some(shares) = shares {
+        capacity::claim_shares(conn, project, shares, true).await?;
+        capacity::add_to_totals(conn, project, amount.value(), 1, true).await?;
+    } else {
+        let price = capacity::claim_for_reward_pledge(conn, project, tier, amount.value()).await?;
+        if price.is_some_and(|p| amount.value() < p) {
             return Err(Error::Unprocessable(Message::Key(
                 "pledges.error.below_price",
             )));
         }
     }
-    if let Some(shares) = shares {
-        capacity::claim_shares(conn, project, shares, true).await?;
-    }
-    capacity::add_to_totals(conn, project, amount.value(), 1, true).await?;
     from_row(pledge)
 }
 

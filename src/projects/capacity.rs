@@ -134,6 +134,46 @@ pub async fn claim_tier_unit(
     })
 }
 
+/// For a new reward pledge of `amount`: claims a unit of `tier` (if any) and adds the pledge to
+/// the project's totals, in one statement, so the contended tier and project rows are locked
+/// for as short a time as possible. Returns the tier's price. Refused as [`claim_tier_unit`]
+/// and [`add_to_totals`] refuse.
+pub async fn claim_for_reward_pledge(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    tier: Option<TierId>,
+    amount: Decimal,
+) -> Result<Option<Decimal>> {
+    let (price, counted): (Option<Decimal>, i64) = sqlx::query_as(
+        "WITH tier AS (
+             UPDATE reward_tiers SET claimed = claimed + 1
+             WHERE $2::uuid IS NOT NULL AND id = $2 AND project_id = $1
+               AND (quantity_limit IS NULL OR claimed < quantity_limit)
+             RETURNING price
+         ), counted AS (
+             UPDATE projects SET pledged_total = pledged_total + $3, backer_count = backer_count + 1
+             WHERE id = $1 AND state = 'live' AND deadline > now()
+               AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM tier))
+             RETURNING 1
+         )
+         SELECT (SELECT price FROM tier), (SELECT count(*) FROM counted)",
+    )
+    .bind(project.0)
+    .bind(tier.map(|t| t.0))
+    .bind(amount)
+    .fetch_one(&mut *conn)
+    .await?;
+    match (tier, price) {
+        (Some(tier), None) => {
+            // Tell "sold out" from "not this project's tier" (this path changed nothing).
+            claim_tier_unit(conn, project, tier).await?;
+            Err(Error::Conflict(Message::Key("pledges.error.sold_out")))
+        }
+        _ if counted == 0 => Err(Error::Conflict(Message::Key("pledges.error.closed"))),
+        _ => Ok(price),
+    }
+}
+
 /// Gives a claimed unit back (a cancelled or changed pledge).
 pub async fn release_tier_unit(conn: &mut PgConnection, tier: TierId) -> Result<()> {
     sqlx::query("UPDATE reward_tiers SET claimed = claimed - 1 WHERE id = $1 AND claimed > 0")

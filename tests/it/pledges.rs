@@ -754,3 +754,21 @@ async fn in_the_browser_a_backer_tops_up_pledges_sees_it_cancels_and_gets_the_mo
     result.unwrap();
     app.assert_books_balance().await;
 }
+
+#[tokio::test]
+async fn demo_backers_fund_their_wallets_and_pledge_for_live_demo_projects() {
+    let app = TestApp::spawn().await;
+    zhonglian::demo::load(&app.state).await.unwrap();
+    let (reward, _) = app.live_reward_project(&[("88.00", Some(50))]).await;
+    let equity = app
+        .live_equity_project("10.00", (1, 1000), 5, 200, time::Duration::days(30))
+        .await;
+
+    zhonglian::demo::load_pledges(&app.state, &[reward, equity])
+        .await
+        .unwrap();
+
+    assert_eq!(app.escrow_balance(reward).await, Decimal::from(176));
+    assert_eq!(app.escrow_balance(equity).await, Decimal::from(100));
+    app.assert_books_balance().await;
+}
