@@ -33,7 +33,7 @@ cleanup() {
   wait "$server" 2>/dev/null || true
   rm -rf "$data"
 }
-trap cleanup EXIT
+trap cleanup EXIT INT TERM
 for _ in $(seq 1 300); do
   kill -0 "$server" 2>/dev/null || { cat "$data/server.log"; exit 1; }
   curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
