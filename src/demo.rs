@@ -88,3 +88,82 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
     tracing::info!("demo data loaded (password of every demo account: {DEMO_PASSWORD})");
     Ok(())
 }
+
+/// Demo wallets and pledges for live demo projects (called once the catalogue has some):
+/// tops up the demo backers' wallets through the sandbox gateway and pledges for each project,
+/// the first tier of a reward project or its minimum shares of an equity offering. Projects
+/// that do not take pledges, and pledges already made, are skipped.
+pub async fn load_pledges(
+    state: &AppState,
+    projects: &[crate::projects::ProjectId],
+) -> anyhow::Result<()> {
+    use crate::money::provider::{self, GatewayNotice, Outcome};
+    use crate::money::Money;
+    use crate::pledges::{self, limits::Shares, EquityRequest, PledgeRequest};
+    use crate::projects::{capacity, ProjectKind};
+
+    let gateway = crate::money::api::sandbox(state);
+    let backers: Vec<(uuid::Uuid,)> = sqlx::query_as(
+        "SELECT id FROM users WHERE email IN ('backer@demo.zhonglian', 'both@demo.zhonglian')
+         ORDER BY email",
+    )
+    .fetch_all(&state.db)
+    .await?;
+    let err = |e: crate::http::error::Error| anyhow::anyhow!("{e}");
+    for (backer,) in backers {
+        let backer = crate::accounts::domain::UserId(backer);
+        let deposit = provider::start_deposit(
+            &state.db,
+            &gateway,
+            backer,
+            Money::parse("5000").map_err(err)?,
+            crate::money::DEFAULT_CURRENCY,
+        )
+        .await
+        .map_err(err)?;
+        let notice = GatewayNotice {
+            reference: deposit.reference,
+            outcome: Outcome::Approved,
+        };
+        provider::apply_notice(&state.db, &gateway, &notice)
+            .await
+            .map_err(err)?;
+        for project in projects {
+            let Some(target) = capacity::pledge_target(&state.db, *project)
+                .await
+                .map_err(err)?
+            else {
+                continue;
+            };
+            let request = match target.kind {
+                ProjectKind::Reward => {
+                    let tiers = capacity::tiers(&state.db, *project).await.map_err(err)?;
+                    let Some(tier) = tiers.first() else { continue };
+                    PledgeRequest::Reward {
+                        tier: Some(tier.id),
+                        amount: Money::try_from(tier.price).map_err(err)?,
+                    }
+                }
+                ProjectKind::Equity => {
+                    let Some(terms) = capacity::offering(&state.db, *project).await.map_err(err)?
+                    else {
+                        continue;
+                    };
+                    PledgeRequest::Equity(EquityRequest {
+                        shares: Shares::new(terms.min_shares_per_investor).map_err(err)?,
+                        risk_acknowledged: true,
+                        declaration: Some((
+                            rust_decimal::Decimal::from(90_000),
+                            rust_decimal::Decimal::from(150_000),
+                        )),
+                    })
+                }
+            };
+            if let Err(e) = pledges::create(&state.db, backer, *project, &request, None).await {
+                tracing::info!(project = %project, error = %e, "demo pledge skipped");
+            }
+        }
+    }
+    tracing::info!(projects = projects.len(), "demo wallets and pledges loaded");
+    Ok(())
+}

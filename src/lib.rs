@@ -9,6 +9,8 @@ pub mod demo;
 pub mod http;
 pub mod i18n;
 pub mod ledger;
+pub mod money;
+pub mod pledges;
 pub mod projects;
 pub mod supervision;
 

@@ -79,6 +79,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::ledger::pages::routes())
         .merge(crate::projects::pages::routes())
         .merge(crate::supervision::pages::routes())
+        .merge(crate::money::pages::routes())
+        .merge(crate::pledges::pages::routes())
         .layer(from_fn_with_state(state.clone(), csrf::issue_token));
 
     let api = Router::new()
@@ -86,6 +88,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::ledger::api::routes())
         .merge(crate::projects::api::routes())
         .merge(crate::supervision::api::routes())
+        .merge(crate::money::api::routes())
+        .merge(crate::pledges::api::routes())
+        .merge(crate::pledges::founder::api_routes())
         .route("/openapi.json", get(openapi::document));
 
     let security_headers = ServiceBuilder::new()

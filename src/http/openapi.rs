@@ -4,7 +4,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{accounts, ledger, projects, supervision};
+use crate::{accounts, ledger, money, pledges, projects, supervision};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -34,6 +34,14 @@ use crate::{accounts, ledger, projects, supervision};
         projects::api::mine,
         supervision::api::queue,
         supervision::api::decide,
+        money::api::create_deposit,
+        money::api::wallet,
+        money::api::sandbox_callback,
+        pledges::api::create,
+        pledges::api::change,
+        pledges::api::cancel,
+        pledges::api::mine,
+        pledges::founder::backers_api,
     ),
     modifiers(&BearerAuth),
 )]

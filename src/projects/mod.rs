@@ -10,6 +10,8 @@ pub mod pages;
 pub mod repo;
 pub mod search;
 
+pub mod capacity;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;

@@ -8,5 +8,7 @@ mod ledger;
 mod listings_browser;
 mod projects;
 mod supervision;
+mod money;
+mod pledges;
 mod support;
 mod web;

@@ -1,0 +1,136 @@
+//! `/api/v1/wallet` and the sandbox gateway's callback.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::{Deserialize, Serialize};
+
+use super::amount::AmountInput;
+use super::provider::{self, Deposit, GatewayNotice, Outcome, SandboxProvider};
+use super::{WalletBalance, WalletLine, DEFAULT_CURRENCY};
+use crate::http::error::{Error, Message, Result};
+use crate::http::extract::{ApiJson, CurrentUser};
+use crate::http::AppState;
+
+/// Routes of this room, relative to `/api/v1`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/wallet", get(wallet))
+        .route("/wallet/deposits", post(create_deposit))
+        .route("/payments/sandbox/callback", post(sandbox_callback))
+}
+
+/// The sandbox gateway of this server.
+pub fn sandbox(state: &AppState) -> SandboxProvider {
+    SandboxProvider::new(&state.keys.csrf)
+}
+
+/// Checks a currency code: three capital letters.
+pub fn parse_currency(raw: Option<&str>) -> Result<String> {
+    let code = raw.unwrap_or(DEFAULT_CURRENCY).trim();
+    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(code.to_owned())
+    } else {
+        Err(Error::Unprocessable(Message::Key("money.error.currency")))
+    }
+}
+
+/// What the sandbox gateway should answer at once (API clients and tests; people use the
+/// checkout page).
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SandboxAnswer {
+    Approve,
+    Decline,
+}
+
+/// Body of `POST /api/v1/wallet/deposits`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct DepositRequest {
+    /// The amount, as a string with up to two decimals (`"500.00"`); a JSON number is accepted.
+    #[schema(value_type = String, example = "500.00")]
+    pub amount: AmountInput,
+    /// Three-letter currency code; CNY when omitted.
+    pub currency: Option<String>,
+    /// With the sandbox provider: have the gateway answer at once instead of waiting for the
+    /// payer at `checkout_url`.
+    pub sandbox_answer: Option<SandboxAnswer>,
+}
+
+/// Starts a wallet top-up. Without `sandbox_answer`, send the payer to `checkout_url`; the
+/// wallet is credited when the gateway calls back.
+#[utoipa::path(post, path = "/api/v1/wallet/deposits", tag = "money",
+    security(("bearer" = [])),
+    request_body = DepositRequest,
+    responses((status = 201, body = Deposit), (status = 401, description = "not signed in"),
+              (status = 422, description = "bad amount or currency")))]
+pub async fn create_deposit(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(body): ApiJson<DepositRequest>,
+) -> Result<(StatusCode, ApiJson<Deposit>)> {
+    let amount = body.amount.parse()?;
+    let currency = parse_currency(body.currency.as_deref())?;
+    let gateway = sandbox(&state);
+    let mut deposit =
+        provider::start_deposit(&state.db, &gateway, user.user.id, amount, &currency).await?;
+    if let Some(answer) = body.sandbox_answer {
+        let notice = GatewayNotice {
+            reference: deposit.reference.clone(),
+            outcome: match answer {
+                SandboxAnswer::Approve => Outcome::Approved,
+                SandboxAnswer::Decline => Outcome::Declined,
+            },
+        };
+        deposit = provider::apply_notice(&state.db, &gateway, &notice).await?;
+    }
+    Ok((StatusCode::CREATED, ApiJson(deposit)))
+}
+
+/// The signed-in user's wallet.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WalletView {
+    pub balances: Vec<WalletBalance>,
+    /// The latest 100 movements, newest first.
+    pub history: Vec<WalletLine>,
+    /// The latest 20 top-ups.
+    pub deposits: Vec<Deposit>,
+}
+
+/// Balances, movements and top-ups of the signed-in user's wallet.
+#[utoipa::path(get, path = "/api/v1/wallet", tag = "money",
+    security(("bearer" = [])),
+    responses((status = 200, body = WalletView), (status = 401, description = "not signed in")))]
+pub async fn wallet(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<ApiJson<WalletView>> {
+    let id = user.user.id;
+    Ok(ApiJson(WalletView {
+        balances: super::wallet_balances(&state.db, id).await?,
+        history: super::wallet_history(&state.db, id, 100).await?,
+        deposits: provider::deposits_of(&state.db, &sandbox(&state), id, 20).await?,
+    }))
+}
+
+/// The sandbox gateway's callback: a JSON notice signed with HMAC-SHA256 in
+/// `X-Sandbox-Signature`. Repeats are harmless: a deposit is credited once.
+#[utoipa::path(post, path = "/api/v1/payments/sandbox/callback", tag = "money",
+    request_body = GatewayNotice,
+    params(("X-Sandbox-Signature" = String, Header, description = "hex HMAC-SHA256 of the body")),
+    responses((status = 200, body = Deposit), (status = 400, description = "forged or malformed"),
+              (status = 404, description = "unknown reference")))]
+pub async fn sandbox_callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<ApiJson<Deposit>> {
+    let signature = headers
+        .get("x-sandbox-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let deposit = provider::handle_callback(&state.db, &sandbox(&state), &body, signature).await?;
+    Ok(ApiJson(deposit))
+}

@@ -1,0 +1,295 @@
+//! `/wallet` and the sandbox gateway's checkout page.
+
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+
+use super::amount::fixed;
+use super::api::sandbox;
+use super::provider::{self, Deposit, GatewayNotice, Outcome};
+use super::{Money, WalletBalance, WalletLine, DEFAULT_CURRENCY};
+use crate::http::csrf::CsrfForm;
+use crate::http::error::{Error, Result};
+use crate::http::extract::MaybeUser;
+use crate::http::pages::{render, Chrome};
+use crate::http::AppState;
+
+/// How long the sandbox gateway takes in its slow mode.
+pub const SANDBOX_SLOW: Duration = Duration::from_millis(2_500);
+
+/// Routes of this room.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/wallet", get(wallet_page))
+        .route("/wallet/deposits", axum::routing::post(start_top_up))
+        .route(
+            "/sandbox/checkout/{reference}",
+            get(checkout_page).post(checkout_answer),
+        )
+}
+
+/// Sends a signed-out visitor to the login page, coming back to `path`.
+pub fn login_first(path: &str) -> Response {
+    Redirect::to(&format!(
+        "/login?next={}",
+        serde_urlencoded::to_string([("", path)])
+            .map(|s| s.trim_start_matches('=').to_owned())
+            .unwrap_or_default()
+    ))
+    .into_response()
+}
+
+/// One wallet line, ready to show.
+struct Line {
+    kind_key: &'static str,
+    reference: String,
+    amount: String,
+    incoming: bool,
+    currency: String,
+    at: String,
+}
+
+impl From<WalletLine> for Line {
+    fn from(line: WalletLine) -> Self {
+        Line {
+            kind_key: kind_key(&line.kind),
+            reference: line.reference,
+            incoming: line.amount.is_sign_positive(),
+            amount: fixed(line.amount),
+            currency: line.currency,
+            at: short_time(line.at),
+        }
+    }
+}
+
+/// The catalogue key naming a journal entry kind.
+pub fn kind_key(kind: &str) -> &'static str {
+    match kind {
+        "deposit" => "money.kind.deposit",
+        "pledge_hold" => "money.kind.pledge_hold",
+        "pledge_change" => "money.kind.pledge_change",
+        "pledge_release" => "money.kind.pledge_release",
+        "pledge_refunded" => "money.kind.pledge_refunded",
+        "pledge_collected" => "money.kind.pledge_collected",
+        _ => "money.kind.other",
+    }
+}
+
+/// `2026-11-25 17:40 UTC`
+pub fn short_time(at: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_default()
+}
+
+#[derive(Template)]
+#[template(path = "money/wallet.html")]
+struct WalletPage {
+    chrome: Chrome,
+    balances: Vec<WalletBalance>,
+    lines: Vec<Line>,
+    deposits: Vec<Deposit>,
+    error: Option<String>,
+    amount: String,
+    notice: Option<String>,
+}
+
+impl WalletPage {
+    fn amount_of(&self, balance: &WalletBalance) -> String {
+        fixed(balance.balance)
+    }
+
+    fn deposit_amount(&self, deposit: &Deposit) -> String {
+        fixed(deposit.amount)
+    }
+
+    fn deposit_state_key(&self, deposit: &Deposit) -> &'static str {
+        match deposit.state.as_str() {
+            "approved" => "money.deposit_approved",
+            "declined" => "money.deposit_declined",
+            _ => "money.deposit_pending",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct WalletQuery {
+    deposit: Option<String>,
+}
+
+async fn wallet_page(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    MaybeUser(user): MaybeUser,
+    Query(query): Query<WalletQuery>,
+) -> Result<Response> {
+    let Some(user) = user else {
+        return Ok(login_first("/wallet"));
+    };
+    let gateway = sandbox(&state);
+    let notice = match query.deposit {
+        Some(reference) => provider::find_deposit(&state.db, &gateway, &reference)
+            .await?
+            .filter(|(owner, _)| *owner == user.user.id)
+            .map(|(_, d)| {
+                chrome
+                    .t
+                    .get(match d.state.as_str() {
+                        "approved" => "money.notice_approved",
+                        "declined" => "money.notice_declined",
+                        _ => "money.notice_pending",
+                    })
+                    .to_owned()
+            }),
+        None => None,
+    };
+    wallet_response(&state, chrome, user.user.id, None, String::new(), notice).await
+}
+
+async fn wallet_response(
+    state: &AppState,
+    chrome: Chrome,
+    user: crate::accounts::domain::UserId,
+    error: Option<String>,
+    amount: String,
+    notice: Option<String>,
+) -> Result<Response> {
+    let gateway = sandbox(state);
+    let mut balances = super::wallet_balances(&state.db, user).await?;
+    if balances.is_empty() {
+        balances.push(WalletBalance {
+            currency: DEFAULT_CURRENCY.into(),
+            balance: rust_decimal::Decimal::ZERO,
+        });
+    }
+    render(&WalletPage {
+        chrome,
+        balances,
+        lines: super::wallet_history(&state.db, user, 50)
+            .await?
+            .into_iter()
+            .map(Line::from)
+            .collect(),
+        deposits: provider::deposits_of(&state.db, &gateway, user, 10).await?,
+        error,
+        amount,
+        notice,
+    })
+}
+
+#[derive(Deserialize)]
+struct TopUpFields {
+    amount: String,
+}
+
+async fn start_top_up(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    MaybeUser(user): MaybeUser,
+    CsrfForm(form): CsrfForm<TopUpFields>,
+) -> Result<Response> {
+    let Some(user) = user else {
+        return Ok(login_first("/wallet"));
+    };
+    match Money::parse(&form.amount) {
+        Ok(amount) => {
+            let gateway = sandbox(&state);
+            let deposit = provider::start_deposit(
+                &state.db,
+                &gateway,
+                user.user.id,
+                amount,
+                DEFAULT_CURRENCY,
+            )
+            .await?;
+            Ok(
+                Redirect::to(&deposit.checkout_url.unwrap_or_else(|| "/wallet".into()))
+                    .into_response(),
+            )
+        }
+        Err(e) => {
+            let message = e.message().in_lang(chrome.t);
+            let mut response = wallet_response(
+                &state,
+                chrome,
+                user.user.id,
+                Some(message),
+                form.amount,
+                None,
+            )
+            .await?;
+            *response.status_mut() = e.status_code();
+            Ok(response)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "money/checkout.html")]
+struct CheckoutPage {
+    chrome: Chrome,
+    deposit: Deposit,
+    amount: String,
+}
+
+async fn checkout_page(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    Path(reference): Path<String>,
+) -> Result<Response> {
+    let (_, deposit) = provider::find_deposit(&state.db, &sandbox(&state), &reference)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if deposit.state != "pending" {
+        return Ok(Redirect::to(&format!("/wallet?deposit={reference}")).into_response());
+    }
+    let amount = fixed(deposit.amount);
+    render(&CheckoutPage {
+        chrome,
+        deposit,
+        amount,
+    })
+}
+
+#[derive(Deserialize)]
+struct AnswerFields {
+    answer: String,
+}
+
+/// The sandbox gateway at work: it answers as the payer asked, by a signed callback to this
+/// server, exactly as an outside gateway would.
+async fn checkout_answer(
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+    CsrfForm(form): CsrfForm<AnswerFields>,
+) -> Result<Response> {
+    let gateway = sandbox(&state);
+    let (outcome, delay, repeats) = match form.answer.as_str() {
+        "approve" => (Some(Outcome::Approved), None, 1),
+        "decline" => (Some(Outcome::Declined), None, 1),
+        // A slow gateway answers late and, as real ones do after a timeout, twice.
+        "slow" => (Some(Outcome::Approved), Some(SANDBOX_SLOW), 2),
+        // A gateway that never answers: the deposit stays pending and nothing is credited.
+        "timeout" => (None, None, 0),
+        _ => return Err(Error::bad_request("error.bad_form")),
+    };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    if let Some(outcome) = outcome {
+        let (body, signature) = gateway.signed_notice(&GatewayNotice {
+            reference: reference.clone(),
+            outcome,
+        });
+        for _ in 0..repeats {
+            provider::handle_callback(&state.db, &gateway, &body, &signature).await?;
+        }
+    }
+    Ok(Redirect::to(&format!("/wallet?deposit={reference}")).into_response())
+}

@@ -1,0 +1,237 @@
+//! `/api/v1/projects/{id}/pledges`, `/api/v1/pledges/{id}`, `/api/v1/me/pledges`.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::Router;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer};
+use uuid::Uuid;
+
+use super::limits::Shares;
+use super::{EquityRequest, Pledge, PledgeChange, PledgeId, PledgeRequest, PledgeView, RequestKey};
+use crate::http::error::{Error, Message, Result};
+use crate::http::extract::{ApiJson, Backer, RequireRole};
+use crate::http::AppState;
+use crate::money::amount::AmountInput;
+use crate::projects::{ProjectId, TierId};
+
+/// Routes of this room, relative to `/api/v1`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/projects/{id}/pledges", post(create))
+        .route("/pledges/{id}", patch(change).delete(cancel))
+        .route("/me/pledges", get(mine))
+}
+
+/// Parses an id from a path; anything malformed is simply "not found".
+pub fn parse_id(raw: &str) -> Result<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| Error::NotFound)
+}
+
+/// Body of `POST /api/v1/projects/{id}/pledges`: `{"tier_id", "amount"}` for a reward project
+/// (no `tier_id` pledges without reward), `{"shares", "acknowledge_risk"}` for equity.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct PledgeBody {
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub tier_id: Option<Uuid>,
+    /// The total pledged, at least the tier's price; a string with up to two decimals.
+    #[schema(value_type = Option<String>, example = "128.00")]
+    pub amount: Option<AmountInput>,
+    /// Number of shares (equity projects).
+    pub shares: Option<i64>,
+    /// The investor has read the offering's risk warning (equity projects).
+    pub acknowledge_risk: Option<bool>,
+    /// Self-declared annual income, for the 12-month investment limit (stored; needed once).
+    #[schema(value_type = Option<String>, example = "80000.00")]
+    pub annual_income: Option<AmountInput>,
+    /// Self-declared net worth, for the 12-month investment limit (stored; needed once).
+    #[schema(value_type = Option<String>, example = "150000.00")]
+    pub net_worth: Option<AmountInput>,
+}
+
+/// Parses a declared figure: zero or more, two decimals at most.
+pub fn declared(raw: &AmountInput) -> Result<Decimal> {
+    let text = match raw {
+        AmountInput::Text(t) => t.trim().to_owned(),
+        AmountInput::Number(n) => n.to_string(),
+    };
+    if text == "0" || text == "0.00" || text == "0.0" {
+        return Ok(Decimal::ZERO);
+    }
+    raw.parse()
+        .map(|m| m.value())
+        .map_err(|_| Error::Unprocessable(Message::Key("pledges.error.declaration")))
+}
+
+impl PledgeBody {
+    /// The request this body asks for.
+    pub fn into_request(self) -> Result<PledgeRequest> {
+        if let Some(shares) = self.shares {
+            if self.tier_id.is_some() {
+                return Err(Error::Unprocessable(Message::Key(
+                    "pledges.error.wrong_kind",
+                )));
+            }
+            let declaration = match (&self.annual_income, &self.net_worth) {
+                (Some(income), Some(worth)) => Some((declared(income)?, declared(worth)?)),
+                (None, None) => None,
+                _ => {
+                    return Err(Error::Unprocessable(Message::Key(
+                        "pledges.error.declaration",
+                    )))
+                }
+            };
+            return Ok(PledgeRequest::Equity(EquityRequest {
+                shares: Shares::new(shares)?,
+                risk_acknowledged: self.acknowledge_risk.unwrap_or(false),
+                declaration,
+            }));
+        }
+        let amount = self
+            .amount
+            .ok_or(Error::Unprocessable(Message::Key(
+                "pledges.error.amount_missing",
+            )))?
+            .parse()?;
+        Ok(PledgeRequest::Reward {
+            tier: self.tier_id.map(TierId),
+            amount,
+        })
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<RequestKey>> {
+    headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| Error::BadRequest(Message::Key("pledges.error.idempotency_key")))
+                .and_then(RequestKey::parse)
+        })
+        .transpose()
+}
+
+/// Pledges to a project. With an `Idempotency-Key`, repeating the request (even concurrently)
+/// returns the same pledge, marked `Idempotent-Replayed: true`; the same key with a different
+/// body is a 422. A 201 means the pledge and its money movement are committed.
+#[utoipa::path(post, path = "/api/v1/projects/{id}/pledges", tag = "pledges",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "project id"),
+           ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
+    request_body = PledgeBody,
+    responses((status = 201, body = Pledge),
+              (status = 401, description = "not signed in"),
+              (status = 403, description = "not a backer"),
+              (status = 404, description = "no such project"),
+              (status = 409, description = "sold out, no shares or investor places left, insufficient funds, already backing, or the project does not take pledges"),
+              (status = 422, description = "bad amount or shares, limit exceeded, key reused with another body")))]
+pub async fn create(
+    State(state): State<AppState>,
+    role: RequireRole<Backer>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<PledgeBody>,
+) -> Result<Response> {
+    let user = role.0;
+    let project = ProjectId(parse_id(&id)?);
+    let key = idempotency_key(&headers)?;
+    let request = body.into_request()?;
+    let created = super::create(&state.db, user.user.id, project, &request, key.as_ref()).await?;
+    let mut response = (StatusCode::CREATED, ApiJson(created.pledge)).into_response();
+    if created.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Uuid>>, D::Error> {
+    Option::<Uuid>::deserialize(d).map(Some)
+}
+
+/// Body of `PATCH /api/v1/pledges/{id}`: what changes. For a reward pledge, `tier_id` (null for
+/// no reward; absent keeps the tier) and/or `amount`; for equity, `shares`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ChangeBody {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub tier_id: Option<Option<Uuid>>,
+    #[schema(value_type = Option<String>, example = "150.00")]
+    pub amount: Option<AmountInput>,
+    pub shares: Option<i64>,
+}
+
+/// Changes an active pledge: reward pledges until the deadline, equity until 48 hours before.
+/// The difference moves between wallet and escrow at once.
+#[utoipa::path(patch, path = "/api/v1/pledges/{id}", tag = "pledges",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "pledge id")),
+    request_body = ChangeBody,
+    responses((status = 200, body = Pledge), (status = 404, description = "not your pledge"),
+              (status = 409, description = "window closed, sold out, insufficient funds"),
+              (status = 422, description = "bad amount or shares")))]
+pub async fn change(
+    State(state): State<AppState>,
+    role: RequireRole<Backer>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ChangeBody>,
+) -> Result<ApiJson<Pledge>> {
+    let user = role.0;
+    let id = PledgeId(parse_id(&id)?);
+    let current = super::find(&state.db, id)
+        .await?
+        .filter(|p| p.backer_id == user.user.id)
+        .ok_or(Error::NotFound)?;
+    let change = if current.shares.is_some() {
+        let shares = body
+            .shares
+            .ok_or(Error::Unprocessable(Message::Key("pledges.error.shares")))?;
+        PledgeChange::Equity {
+            shares: Shares::new(shares)?,
+        }
+    } else {
+        let tier = match body.tier_id {
+            Some(tier) => tier.map(TierId),
+            None => current.tier_id,
+        };
+        let amount = match body.amount {
+            Some(raw) => raw.parse()?,
+            None => crate::money::Money::try_from(current.amount)?,
+        };
+        PledgeChange::Reward { tier, amount }
+    };
+    Ok(ApiJson(
+        super::change(&state.db, user.user.id, id, &change).await?,
+    ))
+}
+
+/// Cancels an active pledge inside its window; the money is back in the wallet at once.
+#[utoipa::path(delete, path = "/api/v1/pledges/{id}", tag = "pledges",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "pledge id")),
+    responses((status = 200, body = Pledge), (status = 404, description = "not your pledge"),
+              (status = 409, description = "window closed or pledge not active")))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    role: RequireRole<Backer>,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Pledge>> {
+    let user = role.0;
+    let id = PledgeId(parse_id(&id)?);
+    Ok(ApiJson(super::cancel(&state.db, user.user.id, id).await?))
+}
+
+/// The signed-in backer's pledges, newest first, with their states.
+#[utoipa::path(get, path = "/api/v1/me/pledges", tag = "pledges",
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<PledgeView>), (status = 401, description = "not signed in")))]
+pub async fn mine(
+    State(state): State<AppState>,
+    role: RequireRole<Backer>,
+) -> Result<ApiJson<Vec<PledgeView>>> {
+    let user = role.0;
+    Ok(ApiJson(super::for_backer(&state.db, user.user.id).await?))
+}

@@ -1,0 +1,152 @@
+//! The equity investor's 12-month limit and the values an equity commitment is made of.
+
+use std::sync::OnceLock;
+
+use rust_decimal::Decimal;
+
+use crate::http::error::{Error, Message};
+
+/// How much one investor may commit to equity offerings in 12 months, from what they declared.
+///
+/// The default is the US Regulation Crowdfunding rule: when either annual income or net worth is
+/// below `threshold`, the greater of `floor` and `low_percent` of the greater of the two;
+/// otherwise `high_percent` of the greater of the two; never more than `cap`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvestorLimitRule {
+    pub floor: Decimal,
+    pub low_percent: Decimal,
+    pub high_percent: Decimal,
+    pub threshold: Decimal,
+    pub cap: Decimal,
+}
+
+impl Default for InvestorLimitRule {
+    fn default() -> Self {
+        Self {
+            floor: Decimal::from(2_500),
+            low_percent: Decimal::from(5),
+            high_percent: Decimal::from(10),
+            threshold: Decimal::from(124_000),
+            cap: Decimal::from(124_000),
+        }
+    }
+}
+
+impl InvestorLimitRule {
+    /// The rule in force: `INVESTOR_LIMIT_RULE` as `floor,low%,high%,threshold,cap` (for example
+    /// `2500,5,10,124000,124000`), else the default. Read once.
+    pub fn current() -> &'static InvestorLimitRule {
+        static RULE: OnceLock<InvestorLimitRule> = OnceLock::new();
+        RULE.get_or_init(|| match std::env::var("INVESTOR_LIMIT_RULE") {
+            Ok(text) => Self::parse(&text).unwrap_or_else(|| {
+                tracing::warn!(rule = %text, "INVESTOR_LIMIT_RULE is malformed; using the default");
+                Self::default()
+            }),
+            Err(_) => Self::default(),
+        })
+    }
+
+    /// Parses `floor,low%,high%,threshold,cap`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let parts: Vec<Decimal> = text
+            .split(',')
+            .map(|p| p.trim().parse::<Decimal>().ok())
+            .collect::<Option<_>>()?;
+        let [floor, low_percent, high_percent, threshold, cap] = parts.try_into().ok()?;
+        Some(Self {
+            floor,
+            low_percent,
+            high_percent,
+            threshold,
+            cap,
+        })
+    }
+
+    /// The 12-month limit for an investor with this income and net worth.
+    pub fn limit(&self, annual_income: Decimal, net_worth: Decimal) -> Decimal {
+        let greater = annual_income.max(net_worth);
+        let hundred = Decimal::from(100);
+        let limit = if annual_income < self.threshold || net_worth < self.threshold {
+            self.floor.max(greater * self.low_percent / hundred)
+        } else {
+            greater * self.high_percent / hundred
+        };
+        limit.min(self.cap).round_dp(2)
+    }
+}
+
+/// A number of shares: a positive whole number, at most a billion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shares(i64);
+
+impl Shares {
+    /// Refuses zero, negatives and absurd counts.
+    pub fn new(count: i64) -> Result<Self, Error> {
+        if !(1..=1_000_000_000).contains(&count) {
+            return Err(Error::Unprocessable(Message::Key("pledges.error.shares")));
+        }
+        Ok(Self(count))
+    }
+
+    /// Parses a form field.
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        raw.trim()
+            .parse::<i64>()
+            .map_err(|_| Error::Unprocessable(Message::Key("pledges.error.shares")))
+            .and_then(Self::new)
+    }
+
+    /// The count.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(n: i64) -> Decimal {
+        Decimal::from(n)
+    }
+
+    #[test]
+    fn the_default_rule_follows_regulation_crowdfunding() {
+        let rule = InvestorLimitRule::default();
+        assert_eq!(rule.limit(d(30_000), d(20_000)), d(2_500), "the floor");
+        assert_eq!(
+            rule.limit(d(80_000), d(100_000)),
+            d(5_000),
+            "5% of the greater"
+        );
+        assert_eq!(
+            rule.limit(d(150_000), d(100_000)),
+            d(7_500),
+            "either below: 5%"
+        );
+        assert_eq!(
+            rule.limit(d(200_000), d(900_000)),
+            d(90_000),
+            "both above: 10%"
+        );
+        assert_eq!(rule.limit(d(200_000), d(5_000_000)), d(124_000), "capped");
+    }
+
+    #[test]
+    fn a_rule_can_be_configured_as_five_numbers() {
+        let rule = InvestorLimitRule::parse("1000, 2, 4, 50000, 60000").unwrap();
+        assert_eq!(rule.limit(d(10_000), d(10_000)), d(1_000));
+        assert_eq!(rule.limit(d(100_000), d(100_000)), d(4_000));
+        assert!(InvestorLimitRule::parse("1,2,3").is_none());
+    }
+
+    #[test]
+    fn share_counts_must_be_positive_and_sane() {
+        assert!(Shares::parse("0").is_err());
+        assert!(Shares::parse("-3").is_err());
+        assert!(Shares::parse("1.5").is_err());
+        assert!(Shares::parse("abc").is_err());
+        assert!(Shares::parse("1000000001").is_err());
+        assert_eq!(Shares::parse(" 12 ").unwrap().get(), 12);
+    }
+}

@@ -1,0 +1,326 @@
+//! What the pledging room may read and change of a project: whether it takes pledges, tier units,
+//! equity shares, and the running totals. Every claim is a conditional `UPDATE … RETURNING` in the
+//! caller's transaction, so a tier or an offering can never be oversold, whatever the concurrency.
+
+use rust_decimal::Decimal;
+use sqlx::{PgConnection, PgExecutor};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{ProjectId, ProjectKind, ProjectState, TierId};
+use crate::accounts::domain::UserId;
+use crate::http::error::{Error, Message, Result};
+
+/// What a pledge needs to know about its project.
+#[derive(Debug, Clone)]
+pub struct PledgeTarget {
+    pub id: ProjectId,
+    pub founder: UserId,
+    pub title: String,
+    pub kind: ProjectKind,
+    pub state: ProjectState,
+    pub currency: String,
+    pub deadline: Option<OffsetDateTime>,
+}
+
+impl PledgeTarget {
+    /// Whether new pledges (and increases) are taken at `now`: live, not frozen, before the
+    /// deadline. Checked again under the project's row lock by [`add_to_totals`].
+    pub fn takes_pledges(&self, now: OffsetDateTime) -> bool {
+        self.state == ProjectState::Live && self.deadline.is_some_and(|d| now < d)
+    }
+}
+
+/// The project, unlocked (a plain read; the decisive checks happen in the conditional updates).
+pub async fn pledge_target<'e>(
+    db: impl PgExecutor<'e>,
+    project: ProjectId,
+) -> Result<Option<PledgeTarget>> {
+    let row: Option<(Uuid, String, String, String, String, Option<OffsetDateTime>)> =
+        sqlx::query_as(
+            "SELECT founder_id, title, kind, state, currency, deadline FROM projects WHERE id = $1",
+        )
+        .bind(project.0)
+        .fetch_optional(db)
+        .await?;
+    let Some((founder, title, kind, state, currency, deadline)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(PledgeTarget {
+        id: project,
+        founder: UserId(founder),
+        title,
+        kind: ProjectKind::parse(&kind)
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("unknown project kind {kind}")))?,
+        state: ProjectState::parse(&state)
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("unknown project state {state}")))?,
+        currency,
+        deadline,
+    }))
+}
+
+/// A reward tier as a backer chooses it.
+#[derive(Debug, Clone)]
+pub struct TierOffer {
+    pub id: TierId,
+    pub title: String,
+    pub description: String,
+    pub price: Decimal,
+    pub quantity_limit: Option<i32>,
+    pub claimed: i32,
+}
+
+impl TierOffer {
+    /// Units left, `None` when unlimited.
+    pub fn remaining(&self) -> Option<i32> {
+        self.quantity_limit.map(|l| (l - self.claimed).max(0))
+    }
+}
+
+/// The project's tiers in display order.
+pub async fn tiers<'e>(db: impl PgExecutor<'e>, project: ProjectId) -> Result<Vec<TierOffer>> {
+    let rows: Vec<(Uuid, String, String, Decimal, Option<i32>, i32)> = sqlx::query_as(
+        "SELECT id, title, description, price, quantity_limit, claimed FROM reward_tiers
+         WHERE project_id = $1 ORDER BY position, price, id",
+    )
+    .bind(project.0)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, title, description, price, quantity_limit, claimed)| TierOffer {
+                id: TierId(id),
+                title,
+                description,
+                price,
+                quantity_limit,
+                claimed,
+            },
+        )
+        .collect())
+}
+
+/// Claims one unit of a tier of `project` and returns its price. A sold-out tier is a 409
+/// ("sold out"); a tier of another project is a 422.
+pub async fn claim_tier_unit(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    tier: TierId,
+) -> Result<Decimal> {
+    let price: Option<Decimal> = sqlx::query_scalar(
+        "UPDATE reward_tiers SET claimed = claimed + 1
+         WHERE id = $1 AND project_id = $2 AND (quantity_limit IS NULL OR claimed < quantity_limit)
+         RETURNING price",
+    )
+    .bind(tier.0)
+    .bind(project.0)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(price) = price {
+        return Ok(price);
+    }
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM reward_tiers WHERE id = $1 AND project_id = $2)",
+    )
+    .bind(tier.0)
+    .bind(project.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    Err(if exists {
+        Error::Conflict(Message::Key("pledges.error.sold_out"))
+    } else {
+        Error::Unprocessable(Message::Key("pledges.error.unknown_tier"))
+    })
+}
+
+/// For a new reward pledge of `amount`: claims a unit of `tier` (if any) and adds the pledge to
+/// the project's totals, in one statement, so the contended tier and project rows are locked
+/// for as short a time as possible. Returns the tier's price. Refused as [`claim_tier_unit`]
+/// and [`add_to_totals`] refuse.
+pub async fn claim_for_reward_pledge(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    tier: Option<TierId>,
+    amount: Decimal,
+) -> Result<Option<Decimal>> {
+    let (price, counted): (Option<Decimal>, i64) = sqlx::query_as(
+        "WITH tier AS (
+             UPDATE reward_tiers SET claimed = claimed + 1
+             WHERE $2::uuid IS NOT NULL AND id = $2 AND project_id = $1
+               AND (quantity_limit IS NULL OR claimed < quantity_limit)
+             RETURNING price
+         ), counted AS (
+             UPDATE projects SET pledged_total = pledged_total + $3, backer_count = backer_count + 1
+             WHERE id = $1 AND state = 'live' AND deadline > now()
+               AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM tier))
+             RETURNING 1
+         )
+         SELECT (SELECT price FROM tier), (SELECT count(*) FROM counted)",
+    )
+    .bind(project.0)
+    .bind(tier.map(|t| t.0))
+    .bind(amount)
+    .fetch_one(&mut *conn)
+    .await?;
+    match (tier, price) {
+        (Some(tier), None) => {
+            // Tell "sold out" from "not this project's tier" (this path changed nothing).
+            claim_tier_unit(conn, project, tier).await?;
+            Err(Error::Conflict(Message::Key("pledges.error.sold_out")))
+        }
+        _ if counted == 0 => Err(Error::Conflict(Message::Key("pledges.error.closed"))),
+        _ => Ok(price),
+    }
+}
+
+/// Gives a claimed unit back (a cancelled or changed pledge).
+pub async fn release_tier_unit(conn: &mut PgConnection, tier: TierId) -> Result<()> {
+    sqlx::query("UPDATE reward_tiers SET claimed = claimed - 1 WHERE id = $1 AND claimed > 0")
+        .bind(tier.0)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// An equity offering as an investor sees it.
+#[derive(Debug, Clone)]
+pub struct OfferingTerms {
+    pub price_per_share: Decimal,
+    pub min_shares_per_investor: i64,
+    pub max_shares: i64,
+    pub shares_sold: i64,
+    pub max_investors: i32,
+    pub investor_count: i32,
+    pub risk_warning: String,
+    pub security_type: String,
+}
+
+impl OfferingTerms {
+    /// Shares still for sale.
+    pub fn remaining(&self) -> i64 {
+        (self.max_shares - self.shares_sold).max(0)
+    }
+}
+
+/// The project's equity offering, if it has one.
+pub async fn offering<'e>(
+    db: impl PgExecutor<'e>,
+    project: ProjectId,
+) -> Result<Option<OfferingTerms>> {
+    #[expect(clippy::type_complexity, reason = "one row of the offering table")]
+    let row: Option<(Decimal, i64, i64, i64, i32, i32, String, String)> = sqlx::query_as(
+        "SELECT price_per_share, min_shares_per_investor, max_shares, shares_sold, max_investors,
+                investor_count, risk_warning, security_type
+         FROM equity_offerings WHERE project_id = $1",
+    )
+    .bind(project.0)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(
+        |(
+            price_per_share,
+            min_shares_per_investor,
+            max_shares,
+            shares_sold,
+            max_investors,
+            investor_count,
+            risk_warning,
+            security_type,
+        )| OfferingTerms {
+            price_per_share,
+            min_shares_per_investor,
+            max_shares,
+            shares_sold,
+            max_investors,
+            investor_count,
+            risk_warning,
+            security_type,
+        },
+    ))
+}
+
+/// Claims `shares` more shares (negative gives shares back) and, for a new investor, a place
+/// among the offering's investors; returns the price per share. Refused with a clear message
+/// when fewer shares remain or the investor cap is reached.
+pub async fn claim_shares(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    shares: i64,
+    new_investor: bool,
+) -> Result<Decimal> {
+    let investors = i32::from(new_investor);
+    let price: Option<Decimal> = sqlx::query_scalar(
+        "UPDATE equity_offerings
+         SET shares_sold = shares_sold + $2, investor_count = investor_count + $3
+         WHERE project_id = $1 AND shares_sold + $2 <= max_shares
+           AND investor_count + $3 <= max_investors
+         RETURNING price_per_share",
+    )
+    .bind(project.0)
+    .bind(shares)
+    .bind(investors)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(price) = price {
+        return Ok(price);
+    }
+    let terms = offering(&mut *conn, project)
+        .await?
+        .ok_or(Error::Unprocessable(Message::Key(
+            "pledges.error.not_equity",
+        )))?;
+    Err(
+        if new_investor && terms.investor_count >= terms.max_investors {
+            Error::Conflict(Message::Key("pledges.error.investor_cap"))
+        } else {
+            Error::Conflict(Message::Key("pledges.error.shares_left"))
+        },
+    )
+}
+
+/// Gives shares back; `investor_leaves` when the investor's commitment ends.
+pub async fn release_shares(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    shares: i64,
+    investor_leaves: bool,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE equity_offerings
+         SET shares_sold = shares_sold - $2, investor_count = investor_count - $3
+         WHERE project_id = $1",
+    )
+    .bind(project.0)
+    .bind(shares)
+    .bind(i32::from(investor_leaves))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Adds to `pledged_total` and `backer_count`. When `must_be_open` (a new or larger pledge), only
+/// while the project is live and before its deadline, checked under the row lock, so a pledge
+/// racing a freeze or the deadline either lands before it or not at all.
+pub async fn add_to_totals(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    amount: Decimal,
+    backers: i32,
+    must_be_open: bool,
+) -> Result<()> {
+    let updated = sqlx::query(
+        "UPDATE projects SET pledged_total = pledged_total + $2, backer_count = backer_count + $3
+         WHERE id = $1 AND (NOT $4 OR (state = 'live' AND deadline > now()))",
+    )
+    .bind(project.0)
+    .bind(amount)
+    .bind(backers)
+    .bind(must_be_open)
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(Error::Conflict(Message::Key("pledges.error.closed")));
+    }
+    Ok(())
+}
