@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod money;
 pub mod pledges;
 pub mod projects;
+pub mod settlement;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -78,12 +78,14 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::accounts::pages::routes())
         .merge(crate::ledger::pages::routes())
         .merge(crate::money::pages::routes())
+        .merge(crate::settlement::pages::routes())
         .layer(from_fn_with_state(state.clone(), csrf::issue_token));
 
     let api = Router::new()
         .merge(crate::accounts::api::routes())
         .merge(crate::ledger::api::routes())
         .merge(crate::money::api::routes())
+        .merge(crate::settlement::api::routes())
         .route("/openapi.json", get(openapi::document));
 
     let security_headers = ServiceBuilder::new()

@@ -4,7 +4,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{accounts, ledger, money};
+use crate::{accounts, ledger, settlement, money};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +21,9 @@ use crate::{accounts, ledger, money};
         ledger::api::consistency,
         ledger::api::entry,
         ledger::api::receipt,
+        settlement::api::pledge_receipt,
+        settlement::api::project_settlement,
+        settlement::api::my_notifications,
         money::api::create_deposit,
         money::api::wallet,
         money::api::sandbox_callback,

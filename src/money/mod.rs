@@ -6,6 +6,7 @@
 //! settlement moves a whole project's money in one.
 
 pub mod amount;
+pub mod batch;
 pub mod api;
 pub mod pages;
 pub mod provider;

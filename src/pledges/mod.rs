@@ -6,6 +6,7 @@
 //! the pledge and updates the project's totals; an answer is given only after it commits.
 
 pub mod limits;
+pub mod settle;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
