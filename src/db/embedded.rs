@@ -259,17 +259,24 @@ impl Cluster {
 /// The folder holding `initdb`, `pg_ctl` and `postgres`: `PATH` first, then the newest
 /// `/usr/lib/postgresql/*/bin`.
 pub fn find_binaries() -> Result<PathBuf, EmbeddedError> {
+    find_binaries_in(std::env::var_os("PATH"), Path::new("/usr/lib/postgresql"))
+}
+
+fn find_binaries_in(
+    path: Option<std::ffi::OsString>,
+    versioned_root: &Path,
+) -> Result<PathBuf, EmbeddedError> {
     let has_all = |dir: &Path| {
         ["initdb", "pg_ctl", "postgres"]
             .iter()
             .all(|t| dir.join(t).is_file())
     };
-    if let Some(path) = std::env::var_os("PATH") {
+    if let Some(path) = path {
         if let Some(dir) = std::env::split_paths(&path).find(|d| has_all(d)) {
             return Ok(dir);
         }
     }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(versioned_root)
         .into_iter()
         .flatten()
         .flatten()
@@ -284,4 +291,35 @@ pub fn find_binaries() -> Result<PathBuf, EmbeddedError> {
         .pop()
         .map(|(_, bin)| bin)
         .ok_or(EmbeddedError::NoBinaries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_binaries_name_the_package_to_install() {
+        let empty = std::env::temp_dir().join(format!("zl-no-pg-{}", std::process::id()));
+        std::fs::create_dir_all(&empty).unwrap();
+        let err = find_binaries_in(Some(empty.clone().into_os_string()), &empty).unwrap_err();
+        let line = err.to_string();
+        assert!(line.contains("apt-get install postgresql"), "{line}");
+        assert!(!line.contains('\n'), "one line");
+        std::fs::remove_dir_all(&empty).ok();
+    }
+
+    #[test]
+    fn the_newest_versioned_folder_is_chosen() {
+        let root = std::env::temp_dir().join(format!("zl-pg-versions-{}", std::process::id()));
+        for version in ["13", "15"] {
+            let bin = root.join(version).join("bin");
+            std::fs::create_dir_all(&bin).unwrap();
+            for tool in ["initdb", "pg_ctl", "postgres"] {
+                std::fs::write(bin.join(tool), "").unwrap();
+            }
+        }
+        let found = find_binaries_in(None, &root).unwrap();
+        assert_eq!(found, root.join("15").join("bin"));
+        std::fs::remove_dir_all(&root).ok();
+    }
 }

@@ -207,65 +207,88 @@ pub async fn latest_checkpoint(db: &PgPool) -> Result<Option<(u64, String)>, Sto
     Ok(row.map(|(s, n)| (s as u64, n)))
 }
 
-/// Fetches the given nodes in one query (level 0 from the leaves).
-async fn nodes(db: &PgPool, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>, StoreError> {
-    let (leaves, inner): (Vec<&NodeId>, Vec<&NodeId>) = ids.iter().partition(|n| n.level == 0);
-    let leaf_idx: Vec<i64> = leaves.iter().map(|n| n.index as i64).collect();
-    let levels: Vec<i16> = inner.iter().map(|n| n.level as i16).collect();
-    let inner_idx: Vec<i64> = inner.iter().map(|n| n.index as i64).collect();
-    let rows: Vec<(i16, i64, Vec<u8>)> = sqlx::query_as(
-        "SELECT n.level, n.idx, n.hash
-           FROM unnest($1::smallint[], $2::bigint[]) AS q(level, idx)
-           JOIN ledger_nodes n USING (level, idx)
-         UNION ALL
-         SELECT 0::smallint, l.idx, l.leaf_hash FROM ledger_leaves l WHERE l.idx = ANY($3)",
-    )
-    .bind(&levels)
-    .bind(&inner_idx)
-    .bind(&leaf_idx)
-    .fetch_all(db)
-    .await?;
-    rows.into_iter()
-        .map(|(level, idx, hash)| {
-            Ok((
-                NodeId {
-                    level: level as u8,
-                    index: idx as u64,
-                },
-                to_hash(hash)?,
-            ))
-        })
-        .collect()
+/// The head and the given subtree hashes, read in one statement (so from one snapshot): a root
+/// or proof costs one round trip.
+struct Snapshot {
+    size: u64,
+    root: Hash,
+    nodes: HashMap<NodeId, Hash>,
 }
 
-async fn check_size(db: &PgPool, requested: u64) -> Result<(u64, Hash), StoreError> {
-    let (size, root) = head(db).await?;
-    if requested > size {
-        return Err(StoreError::BeyondSize { requested, size });
+impl Snapshot {
+    async fn read(db: &PgPool, ids: &[NodeId]) -> Result<Self, StoreError> {
+        let (leaves, inner): (Vec<&NodeId>, Vec<&NodeId>) = ids.iter().partition(|n| n.level == 0);
+        let leaf_idx: Vec<i64> = leaves.iter().map(|n| n.index as i64).collect();
+        let levels: Vec<i16> = inner.iter().map(|n| n.level as i16).collect();
+        let inner_idx: Vec<i64> = inner.iter().map(|n| n.index as i64).collect();
+        // Level -1 carries the head (size, root).
+        let rows: Vec<(i16, i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT -1::smallint, size, root FROM ledger_head
+             UNION ALL
+             SELECT n.level, n.idx, n.hash
+               FROM unnest($1::smallint[], $2::bigint[]) AS q(level, idx)
+               JOIN ledger_nodes n USING (level, idx)
+             UNION ALL
+             SELECT 0::smallint, l.idx, l.leaf_hash FROM ledger_leaves l WHERE l.idx = ANY($3)",
+        )
+        .bind(&levels)
+        .bind(&inner_idx)
+        .bind(&leaf_idx)
+        .fetch_all(db)
+        .await?;
+        let mut head = None;
+        let mut nodes = HashMap::with_capacity(rows.len());
+        for (level, idx, hash) in rows {
+            let hash = to_hash(hash)?;
+            if level < 0 {
+                head = Some((idx as u64, hash));
+            } else {
+                nodes.insert(
+                    NodeId {
+                        level: level as u8,
+                        index: idx as u64,
+                    },
+                    hash,
+                );
+            }
+        }
+        let (size, root) = head.ok_or_else(|| StoreError::Corrupt("no ledger head".into()))?;
+        Ok(Self { size, root, nodes })
     }
-    Ok((size, root))
+
+    fn check_size(&self, requested: u64) -> Result<(), StoreError> {
+        if requested > self.size {
+            return Err(StoreError::BeyondSize {
+                requested,
+                size: self.size,
+            });
+        }
+        Ok(())
+    }
+
+    fn get(&self, id: NodeId) -> Option<Hash> {
+        self.nodes.get(&id).copied()
+    }
+
+    /// The root of the first `n` leaves (the nodes of `root_plan(n)` must have been read).
+    fn root_at(&self, n: u64) -> Result<Hash, StoreError> {
+        if n == self.size {
+            return Ok(self.root);
+        }
+        merkle::root_plan(n)
+            .into_iter()
+            .map(|id| self.get(id))
+            .collect::<Option<Vec<_>>>()
+            .map(|parts| merkle::fold_range(&parts))
+            .ok_or_else(|| StoreError::Corrupt(format!("missing subtree for size {n}")))
+    }
 }
 
 /// The root of the tree of the first `size` leaves.
 pub async fn root_at(db: &PgPool, size: u64) -> Result<Hash, StoreError> {
-    let (current, root) = check_size(db, size).await?;
-    if size == current {
-        return Ok(root);
-    }
-    let ids = merkle::root_plan(size);
-    let found = nodes(db, &ids).await?;
-    let hashes = ids
-        .iter()
-        .map(|id| found.get(id).copied())
-        .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| StoreError::Corrupt(format!("missing subtree for size {size}")))?;
-    Ok(merkle::fold_range(&hashes))
-}
-
-async fn assemble(db: &PgPool, plan: &merkle::ProofPlan) -> Result<Vec<Hash>, StoreError> {
-    let found = nodes(db, &plan.node_ids()).await?;
-    plan.assemble(|id| found.get(&id).copied())
-        .ok_or_else(|| StoreError::Corrupt("missing subtree for a proof".into()))
+    let snapshot = Snapshot::read(db, &merkle::root_plan(size)).await?;
+    snapshot.check_size(size)?;
+    snapshot.root_at(size)
 }
 
 /// An inclusion proof with what it proves.
@@ -280,7 +303,6 @@ pub struct InclusionProof {
 
 /// The inclusion proof of leaf `index` in the tree of `size` leaves.
 pub async fn inclusion(db: &PgPool, index: u64, size: u64) -> Result<InclusionProof, StoreError> {
-    check_size(db, size).await?;
     let plan = merkle::inclusion_plan(index, size)?;
     let leaf = NodeId { level: 0, index };
     let mut ids = plan.node_ids();
@@ -288,21 +310,15 @@ pub async fn inclusion(db: &PgPool, index: u64, size: u64) -> Result<InclusionPr
     ids.push(leaf);
     ids.sort_unstable();
     ids.dedup();
-    let found = nodes(db, &ids).await?;
-    let lookup = |id: NodeId| found.get(&id).copied();
+    let snapshot = Snapshot::read(db, &ids).await?;
+    snapshot.check_size(size)?;
     let missing = || StoreError::Corrupt("missing subtree for a proof".into());
-    let path = plan.assemble(lookup).ok_or_else(missing)?;
-    let root_parts = merkle::root_plan(size)
-        .into_iter()
-        .map(lookup)
-        .collect::<Option<Vec<_>>>()
-        .ok_or_else(missing)?;
     Ok(InclusionProof {
         leaf_index: index,
         tree_size: size,
-        leaf_hash: lookup(leaf).ok_or_else(missing)?,
-        path,
-        root: merkle::fold_range(&root_parts),
+        leaf_hash: snapshot.get(leaf).ok_or_else(missing)?,
+        path: plan.assemble(|id| snapshot.get(id)).ok_or_else(missing)?,
+        root: snapshot.root_at(size)?,
     })
 }
 
@@ -325,28 +341,36 @@ pub struct ConsistencyProof {
     pub path: Vec<Hash>,
 }
 
-/// The consistency proof from `first` to `second` leaves.
+/// The consistency proof from `first` to `second` leaves, with both roots, in one read.
 pub async fn consistency(
     db: &PgPool,
     first: u64,
     second: u64,
 ) -> Result<ConsistencyProof, StoreError> {
-    check_size(db, second).await?;
     if first > second {
         return Err(merkle::ProofError::FirstExceedsSecond { first, second }.into());
     }
     // Every tree extends the empty tree; RFC 9162 gives that case an empty proof.
-    let path = if first == 0 {
-        Vec::new()
+    let plan = if first == 0 {
+        merkle::ProofPlan::default()
     } else {
-        assemble(db, &merkle::consistency_plan(first, second)?).await?
+        merkle::consistency_plan(first, second)?
     };
+    let mut ids = plan.node_ids();
+    ids.extend(merkle::root_plan(first));
+    ids.extend(merkle::root_plan(second));
+    ids.sort_unstable();
+    ids.dedup();
+    let snapshot = Snapshot::read(db, &ids).await?;
+    snapshot.check_size(second)?;
     Ok(ConsistencyProof {
         first,
         second,
-        first_root: root_at(db, first).await?,
-        second_root: root_at(db, second).await?,
-        path,
+        first_root: snapshot.root_at(first)?,
+        second_root: snapshot.root_at(second)?,
+        path: plan
+            .assemble(|id| snapshot.get(id))
+            .ok_or_else(|| StoreError::Corrupt("missing subtree for a proof".into()))?,
     })
 }
 

@@ -409,3 +409,66 @@ async fn a_wrong_password_in_the_browser_shows_the_form_again_with_a_message() {
         "the email is kept"
     );
 }
+
+#[tokio::test]
+async fn the_admin_command_creates_regulators_who_can_log_in() {
+    let app = TestApp::spawn().await;
+    let url = app.database_url();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_zhonglian"))
+            .args([
+                "admin",
+                "create-user",
+                "--role",
+                "regulator",
+                "--email",
+                "Reg@Example.com",
+            ])
+            .env("DATABASE_URL", url)
+            .env("ZHONGLIAN_ADMIN_PASSWORD", "correct horse battery")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = app.login("reg@example.com").await;
+    let me: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["roles"], json!(["regulator"]));
+
+    let url = app.database_url();
+    let refused = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_zhonglian"))
+            .args([
+                "admin",
+                "create-user",
+                "--role",
+                "founder",
+                "--email",
+                "f@example.com",
+            ])
+            .env("DATABASE_URL", url)
+            .env("ZHONGLIAN_ADMIN_PASSWORD", "correct horse battery")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        !refused.status.success(),
+        "the admin command only makes staff"
+    );
+}

@@ -138,6 +138,17 @@ impl TestApp {
         }
     }
 
+    /// A `DATABASE_URL` for this test's database (for the command-line tools).
+    pub fn database_url(&self) -> String {
+        let options = self.db.connect_options();
+        format!(
+            "postgres://{}@localhost/{}?host={}",
+            options.get_username(),
+            options.get_database().unwrap_or_default(),
+            shared().cluster.dir().display()
+        )
+    }
+
     /// The absolute URL of `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
