@@ -4,7 +4,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{accounts, ledger, settlement, money};
+use crate::{accounts, ledger, money, settlement};
 
 #[derive(OpenApi)]
 #[openapi(

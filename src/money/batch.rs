@@ -30,7 +30,9 @@ pub async fn post_transfers(
         return Ok(0);
     }
     if transfers.iter().any(|t| t.amount <= Decimal::ZERO) {
-        return Err(Error::Internal(anyhow::anyhow!("a batch transfer must be positive")));
+        return Err(Error::Internal(anyhow::anyhow!(
+            "a batch transfer must be positive"
+        )));
     }
     let references: Vec<&str> = transfers.iter().map(|t| t.reference.as_str()).collect();
     let keys: Vec<&str> = transfers.iter().map(|t| t.once_key.as_str()).collect();

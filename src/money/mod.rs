@@ -6,8 +6,8 @@
 //! settlement moves a whole project's money in one.
 
 pub mod amount;
-pub mod batch;
 pub mod api;
+pub mod batch;
 pub mod pages;
 pub mod provider;
 

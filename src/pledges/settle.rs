@@ -19,19 +19,22 @@ pub struct Settled {
     pub shares: Option<i64>,
 }
 
-/// Moves up to `limit` active pledges of `project` (in id order) to `to`, and returns exactly
-/// the pledges that moved: a pledge changed concurrently is not returned, so nothing is settled
-/// twice or on a stale amount.
+/// Moves up to `limit` active pledges of `project` with ids above `after` (in id order) to `to`,
+/// and returns exactly the pledges that moved: a pledge changed concurrently is not returned, so
+/// nothing is settled twice or on a stale amount. Passing the last id of the previous batch
+/// lets the index scan start past the pledges already settled, whose old index entries are not
+/// yet vacuumed; a fresh start (after a crash) passes `None`.
 pub async fn settle_batch(
     conn: &mut PgConnection,
     project: ProjectId,
     to: PledgeState,
+    after: Option<PledgeId>,
     limit: i64,
 ) -> Result<Vec<Settled>> {
     let rows: Vec<(Uuid, Uuid, Decimal, Option<i64>)> = sqlx::query_as(
         "UPDATE pledges SET state = $2, updated_at = now(), closed_at = now()
           WHERE id IN (SELECT id FROM pledges
-                        WHERE project_id = $1 AND state = 'active'
+                        WHERE project_id = $1 AND state = 'active' AND id > $4
                         ORDER BY id LIMIT $3
                         FOR UPDATE)
             AND state = 'active'
@@ -40,6 +43,7 @@ pub async fn settle_batch(
     .bind(project.0)
     .bind(to.as_str())
     .bind(limit)
+    .bind(after.map_or(Uuid::nil(), |p| p.0))
     .fetch_all(&mut *conn)
     .await?;
     let mut settled: Vec<Settled> = rows

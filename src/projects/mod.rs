@@ -1,7 +1,7 @@
 //! Listings: projects, their states, reward tiers and equity offerings.
 
 pub mod capacity;
-pub mod lifecycle;
+pub mod settling;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -80,9 +80,7 @@ pub async fn project_settlement(
     Ok(ApiJson(
         rows.into_iter()
             .map(|(kind, tx_hash, amount)| SettlementTransaction {
-                proof: format!(
-                    "/api/v1/ledger/proof/inclusion?tx_hash={tx_hash}&tree_size={size}"
-                ),
+                proof: format!("/api/v1/ledger/proof/inclusion?tx_hash={tx_hash}&tree_size={size}"),
                 kind,
                 tx_hash,
                 amount: amount.map(crate::money::amount::fixed),

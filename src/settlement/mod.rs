@@ -30,12 +30,9 @@ use crate::money::batch::{self, BatchTransfer};
 use crate::money::{self, AccountOwner, Posting};
 use crate::pledges::settle::{self as pledge_settle, Settled};
 use crate::pledges::{PledgeId, PledgeState};
-use crate::projects::lifecycle::{self, Outcome, Settling};
+use crate::projects::settling::{self, Outcome, Settling};
 use crate::projects::{ProjectId, ProjectKind};
 use notify::Mailer;
-
-/// Pledges settled per transaction.
-pub const DEFAULT_BATCH: i64 = 5_000;
 
 /// The platform fee on `total` at `bps` basis points, rounded to the cent, half away from zero
 /// (100.10 at 5% is 5.005, charged as 5.01). The founder receives `total - fee`, so the two
@@ -76,12 +73,17 @@ pub struct Settler {
 impl Settler {
     /// A settler using the application's database, ledger and fee, with the logging mailer.
     pub fn new(state: &AppState) -> Self {
+        Self::from_parts(state.db.clone(), state.ledger.clone(), &state.settings)
+    }
+
+    /// A settler for tools that have no web state (the `settle` command).
+    pub fn from_parts(db: PgPool, ledger: Arc<Ledger>, settings: &crate::config::Settings) -> Self {
         Self {
-            db: state.db.clone(),
-            ledger: state.ledger.clone(),
-            fee_bps: state.settings.platform_fee_bps,
+            db,
+            ledger,
+            fee_bps: settings.platform_fee_bps,
             mailer: Arc::new(notify::LogMailer),
-            batch_size: DEFAULT_BATCH,
+            batch_size: settings.settlement_batch_size.max(1),
         }
     }
 
@@ -98,7 +100,10 @@ impl Settler {
     }
 
     /// Settles every project that is due, one after the other, then sends pending payouts.
-    pub async fn settle_due(&self, progress: &(dyn Fn(Progress) + Sync)) -> Result<Vec<ProjectSettled>> {
+    pub async fn settle_due(
+        &self,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<Vec<ProjectSettled>> {
         let mut done = Vec::new();
         while let Some(settled) = self.settle_next(progress).await? {
             done.push(settled);
@@ -114,7 +119,7 @@ impl Settler {
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<Option<ProjectSettled>> {
         let mut tx = self.db.begin().await?;
-        let Some(project) = lifecycle::lock_next_due(&mut tx).await? else {
+        let Some(project) = settling::lock_next_due(&mut tx).await? else {
             return Ok(None);
         };
         let remaining = pledge_settle::active_count(&mut tx, project.id).await? as u64;
@@ -122,15 +127,17 @@ impl Settler {
         tx.commit().await?;
         tracing::info!(project = %project.id, outcome = ?project.outcome, pledges = remaining, "settling");
         let mut settled = 0u64;
+        let mut cursor = None;
         progress(Progress {
             project: project.id,
             settled,
             remaining,
         });
         loop {
-            match self.batch(project.id).await? {
-                Step::Settled(n) => {
+            match self.batch(project.id, cursor).await? {
+                Step::Settled(n, last) => {
                     settled += n;
+                    cursor = Some(last);
                     progress(Progress {
                         project: project.id,
                         settled,
@@ -151,16 +158,23 @@ impl Settler {
         }
     }
 
-    async fn batch(&self, id: ProjectId) -> Result<Step> {
+    async fn batch(&self, id: ProjectId, after: Option<PledgeId>) -> Result<Step> {
         let mut tx = self.db.begin().await?;
-        let Some(project) = lifecycle::lock_settling(&mut tx, id).await? else {
+        let Some(project) = settling::lock_settling(&mut tx, id).await? else {
             return Ok(Step::Busy);
         };
         let to = match project.outcome {
             Outcome::Funded => PledgeState::Collected,
             Outcome::Failed | Outcome::Refund => PledgeState::Refunded,
         };
-        let pledges = pledge_settle::settle_batch(&mut tx, project.id, to, self.batch_size).await?;
+        let mut pledges =
+            pledge_settle::settle_batch(&mut tx, project.id, to, after, self.batch_size).await?;
+        if pledges.is_empty() && after.is_some() {
+            // Past the cursor there is nothing left; look once more from the start, for pledges
+            // another worker's rolled-back batch left behind.
+            pledges =
+                pledge_settle::settle_batch(&mut tx, project.id, to, None, self.batch_size).await?;
+        }
         if pledges.is_empty() {
             let summary = self.finish(&mut tx, &project).await?;
             tx.commit().await?;
@@ -174,7 +188,11 @@ impl Settler {
             }
         }
         tx.commit().await?;
-        Ok(Step::Settled(pledges.len() as u64))
+        let last = pledges
+            .last()
+            .map(|p| p.id)
+            .unwrap_or(PledgeId(uuid::Uuid::nil()));
+        Ok(Step::Settled(pledges.len() as u64, last))
     }
 
     /// Collected pledges stay in escrow until the project finishes; each gets its ledger entry
@@ -206,7 +224,11 @@ impl Settler {
             );
             entry.parties = parties;
             entries.push(entry);
-            records.push(Record::pledge(project.id, pledge, EntryKind::PledgeCollected));
+            records.push(Record::pledge(
+                project.id,
+                pledge,
+                EntryKind::PledgeCollected,
+            ));
             if let (ProjectKind::Equity, Some(shares), Some(price)) =
                 (project.kind, pledge.shares, project.price_per_share)
             {
@@ -244,9 +266,12 @@ impl Settler {
         pledges: &[Settled],
         at: &str,
     ) -> Result<()> {
-        let escrow =
-            money::account_for(conn, AccountOwner::ProjectEscrow(project.id), &project.currency)
-                .await?;
+        let escrow = money::account_for(
+            conn,
+            AccountOwner::ProjectEscrow(project.id),
+            &project.currency,
+        )
+        .await?;
         let mut backers: Vec<uuid::Uuid> = pledges.iter().map(|p| p.backer.0).collect();
         backers.sort_unstable();
         backers.dedup();
@@ -300,7 +325,11 @@ impl Settler {
             );
             entry.parties = parties;
             entries.push(entry);
-            records.push(Record::pledge(project.id, pledge, EntryKind::PledgeRefunded));
+            records.push(Record::pledge(
+                project.id,
+                pledge,
+                EntryKind::PledgeRefunded,
+            ));
         }
         let appended = self.ledger.append(conn, &entries).await?;
         record_transactions(conn, &records, &appended.tx_hashes).await
@@ -405,7 +434,7 @@ impl Settler {
             .execute(&mut *conn)
             .await?;
         }
-        lifecycle::finish(conn, project).await?;
+        settling::finish(conn, project).await?;
         let kind = outcome_kind(project.outcome);
         let params = json!({
             "title": project.title,
@@ -429,9 +458,8 @@ impl Settler {
     async fn announce(&self, summary: &ProjectSettled) {
         let kind = outcome_kind(summary.outcome);
         let subject = format!("Zhonglian: project {} {}", summary.project, kind);
-        let body = format!(
-            "The project has settled: {kind}. Your receipts are on your pledges page."
-        );
+        let body =
+            format!("The project has settled: {kind}. Your receipts are on your pledges page.");
         if let Err(e) = notify::mail_all(
             &self.db,
             self.mailer.as_ref(),
@@ -511,7 +539,8 @@ impl Settler {
 }
 
 enum Step {
-    Settled(u64),
+    /// A batch settled: how many pledges, and the last pledge id (the cursor for the next).
+    Settled(u64, PledgeId),
     Finished(ProjectSettled),
     Busy,
 }

@@ -78,8 +78,7 @@ async fn receipt_page(
         path: receipt.inclusion_path.clone(),
         valid: steps.iter().all(|s| s.ok),
         steps,
-        json: serde_json::to_string_pretty(&receipt)
-            .map_err(|e| Error::Internal(e.into()))?,
+        json: serde_json::to_string_pretty(&receipt).map_err(|e| Error::Internal(e.into()))?,
     })
 }
 
@@ -118,9 +117,10 @@ async fn notifications_page(
                 n.params["currency"].as_str().unwrap_or_default()
             );
             NotificationRow {
-                text: chrome
-                    .t
-                    .fill(key, &[("title", title.as_str()), ("amount", amount.as_str())]),
+                text: chrome.t.fill(
+                    key,
+                    &[("title", title.as_str()), ("amount", amount.as_str())],
+                ),
                 slug: n.params["slug"].as_str().unwrap_or_default().to_owned(),
                 at: n.created_at.format(&format).unwrap_or_default(),
             }

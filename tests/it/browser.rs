@@ -49,7 +49,7 @@ fn driver_url() -> &'static str {
         .0
 }
 
-async fn browser() -> Client {
+pub(crate) async fn browser() -> Client {
     // Both TLS back ends are linked in; pick one for the WebDriver client.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let profile = std::env::temp_dir().join(format!("zl-chrome-{}", uuid::Uuid::new_v4().simple()));
@@ -71,7 +71,7 @@ async fn browser() -> Client {
         .expect("a Chromium session")
 }
 
-async fn text_of(client: &Client, css: &str) -> String {
+pub(crate) async fn text_of(client: &Client, css: &str) -> String {
     client
         .wait()
         .at_most(Duration::from_secs(10))

@@ -4,8 +4,11 @@
 
 mod accounts;
 mod browser;
+#[path = "../../bench/fixtures.rs"]
+mod fixtures;
 mod ledger;
 mod money;
 mod pledges;
+mod settlement;
 mod support;
 mod web;
