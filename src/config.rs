@@ -44,6 +44,10 @@ pub struct Settings {
     #[arg(long, env = "PLATFORM_FEE_BPS", default_value_t = 500, value_parser = clap::value_parser!(u32).range(0..=10_000))]
     pub platform_fee_bps: u32,
 
+    /// Pledges settled per database transaction (smaller batches hold locks for less time).
+    #[arg(long, env = "SETTLEMENT_BATCH_SIZE", default_value_t = 5_000)]
+    pub settlement_batch_size: i64,
+
     /// Public address of the site; cookies are marked `Secure` when it starts with https.
     #[arg(long, env = "PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
     pub public_url: String,
@@ -65,6 +69,7 @@ impl Settings {
             ledger_origin: "zhonglian.local/ledger".into(),
             min_campaign_seconds: 0,
             platform_fee_bps: 500,
+            settlement_batch_size: 5_000,
             public_url: "http://127.0.0.1".into(),
             log_format: "text".into(),
         }
@@ -88,6 +93,7 @@ impl fmt::Debug for Settings {
             .field("ledger_origin", &self.ledger_origin)
             .field("min_campaign_seconds", &self.min_campaign_seconds)
             .field("platform_fee_bps", &self.platform_fee_bps)
+            .field("settlement_batch_size", &self.settlement_batch_size)
             .field("public_url", &self.public_url)
             .field("log_format", &self.log_format)
             .finish()

@@ -13,6 +13,7 @@ pub mod money;
 pub mod pledges;
 pub mod projects;
 pub mod supervision;
+pub mod settlement;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -29,6 +29,14 @@ enum Command {
         #[command(flatten)]
         settings: Settings,
     },
+    /// Settle every project past its deadline now (the server also does this continuously).
+    Settle {
+        /// Settle the projects that are due (required: settling is never implicit).
+        #[arg(long)]
+        due: bool,
+        #[command(flatten)]
+        settings: Settings,
+    },
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -155,6 +163,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("migrations applied");
             db.close().await;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Settle { due, settings } => {
+            if !due {
+                eprintln!(
+                    "zhonglian: say `settle --due` to settle every project past its deadline"
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            init_tracing(&settings.log_format);
+            settle_due(settings).await
         }
         Command::Admin(AdminCommand::CreateUser {
             role,
@@ -288,10 +306,49 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if !args.no_demo {
         zhonglian::demo::load(app.state()).await?;
     }
+    let worker = tokio::spawn(
+        zhonglian::settlement::Settler::new(app.state()).run(std::time::Duration::from_secs(1)),
+    );
     tracing::info!(address = %app.local_addr()?, "listening");
     app.run(shutdown_signal()).await?;
+    // A settlement batch in flight is rolled back by the database; the next start resumes it.
+    worker.abort();
     db.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+async fn settle_due(settings: Settings) -> anyhow::Result<ExitCode> {
+    let db = Database::open(&settings, 4).await?;
+    let ledger = std::sync::Arc::new(zhonglian::ledger::Ledger::load(&settings)?);
+    let settler = zhonglian::settlement::Settler::from_parts(db.pool.clone(), ledger, &settings);
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(indicatif::ProgressStyle::with_template(
+        "{spinner} {msg} [{elapsed_precise}] {wide_bar} {pos}/{len} pledges ({per_sec})",
+    )?);
+    let report = |p: zhonglian::settlement::Progress| {
+        bar.set_message(p.project.to_string());
+        bar.set_length(p.settled + p.remaining);
+        bar.set_position(p.settled);
+    };
+    let result = settler.settle_due(&report).await;
+    bar.finish_and_clear();
+    db.close().await;
+    match result {
+        Ok(settled) => {
+            for s in &settled {
+                println!(
+                    "{} {:?}: {} pledges, collected {}, fee {}",
+                    s.project, s.outcome, s.pledges, s.collected, s.fee
+                );
+            }
+            println!("{} project(s) settled", settled.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("zhonglian: settlement stopped: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -81,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::supervision::pages::routes())
         .merge(crate::money::pages::routes())
         .merge(crate::pledges::pages::routes())
+        .merge(crate::settlement::pages::routes())
         .layer(from_fn_with_state(state.clone(), csrf::issue_token));
 
     let api = Router::new()
@@ -91,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::money::api::routes())
         .merge(crate::pledges::api::routes())
         .merge(crate::pledges::founder::api_routes())
+        .merge(crate::settlement::api::routes())
         .route("/openapi.json", get(openapi::document));
 
     let security_headers = ServiceBuilder::new()

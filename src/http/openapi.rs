@@ -4,7 +4,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{accounts, ledger, money, pledges, projects, supervision};
+use crate::{accounts, ledger, money, pledges, projects, settlement, supervision};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -34,6 +34,9 @@ use crate::{accounts, ledger, money, pledges, projects, supervision};
         projects::api::mine,
         supervision::api::queue,
         supervision::api::decide,
+        settlement::api::pledge_receipt,
+        settlement::api::project_settlement,
+        settlement::api::my_notifications,
         money::api::create_deposit,
         money::api::wallet,
         money::api::sandbox_callback,

@@ -7,6 +7,7 @@
 
 pub mod amount;
 pub mod api;
+pub mod batch;
 pub mod pages;
 pub mod provider;
 

@@ -9,6 +9,7 @@ pub mod api;
 pub mod founder;
 pub mod limits;
 pub mod pages;
+pub mod settle;
 
 use rust_decimal::Decimal;
 use serde::Serialize;

@@ -11,6 +11,7 @@ pub mod repo;
 pub mod search;
 
 pub mod capacity;
+pub mod settling;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

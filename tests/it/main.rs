@@ -4,11 +4,14 @@
 
 mod accounts;
 mod browser;
+#[path = "../../bench/fixtures.rs"]
+mod fixtures;
 mod ledger;
 mod listings_browser;
 mod projects;
 mod supervision;
 mod money;
 mod pledges;
+mod settlement;
 mod support;
 mod web;

@@ -1,0 +1,101 @@
+//! Settlement in the API: a pledge's receipt, a project's settlement transactions, and the
+//! signed-in user's notifications.
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::Router;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::notify::{self, Notification};
+use crate::accounts::domain::Role;
+use crate::accounts::AuthUser;
+use crate::http::error::{Error, Result};
+use crate::http::extract::{ApiJson, CurrentUser};
+use crate::http::AppState;
+use crate::ledger::receipt::{self, Receipt};
+use crate::pledges::{self, PledgeId};
+use crate::projects::ProjectId;
+
+/// Routes of this room, relative to `/api/v1`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/pledges/{id}/receipt", get(pledge_receipt))
+        .route("/projects/{id}/settlement", get(project_settlement))
+        .route("/me/notifications", get(my_notifications))
+}
+
+/// The receipt of a settled pledge, for its backer (with their salt), auditors and regulators.
+pub async fn receipt_for(state: &AppState, user: &AuthUser, id: Uuid) -> Result<Receipt> {
+    let pledge = pledges::find(&state.db, PledgeId(id))
+        .await?
+        .ok_or(Error::NotFound)?;
+    let staff = user.user.has_role(Role::Auditor) || user.user.has_role(Role::Regulator);
+    if pledge.backer_id != user.user.id && !staff {
+        return Err(Error::NotFound);
+    }
+    let tx_hash = super::pledge_transaction(&state.db, pledge.id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    receipt::build(&state.db, &tx_hash, Some(user.user.id))
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+/// The ledger receipt of a settled pledge.
+#[utoipa::path(get, path = "/api/v1/pledges/{id}/receipt", tag = "settlement",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "pledge id")),
+    responses((status = 200, body = Receipt), (status = 401), (status = 404, description = "no such settled pledge of yours")))]
+pub async fn pledge_receipt(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Receipt>> {
+    let id = id.parse::<Uuid>().map_err(|_| Error::NotFound)?;
+    Ok(ApiJson(receipt_for(&state, &user, id).await?))
+}
+
+/// One ledger transaction of a settlement.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SettlementTransaction {
+    pub kind: String,
+    pub tx_hash: String,
+    pub amount: Option<String>,
+    /// Where to get its inclusion proof.
+    pub proof: String,
+}
+
+/// The ledger transactions of a project's settlement (public, like the ledger).
+#[utoipa::path(get, path = "/api/v1/projects/{id}/settlement", tag = "settlement",
+    params(("id" = String, Path, description = "project id")),
+    responses((status = 200, body = [SettlementTransaction]), (status = 404)))]
+pub async fn project_settlement(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Vec<SettlementTransaction>>> {
+    let id = id.parse::<Uuid>().map_err(|_| Error::NotFound)?;
+    let size = crate::ledger::store::size(&state.db).await?;
+    let rows = super::transactions_for_project(&state.db, ProjectId(id)).await?;
+    Ok(ApiJson(
+        rows.into_iter()
+            .map(|(kind, tx_hash, amount)| SettlementTransaction {
+                proof: format!("/api/v1/ledger/proof/inclusion?tx_hash={tx_hash}&tree_size={size}"),
+                kind,
+                tx_hash,
+                amount: amount.map(crate::money::amount::fixed),
+            })
+            .collect(),
+    ))
+}
+
+/// The signed-in user's latest notifications.
+#[utoipa::path(get, path = "/api/v1/me/notifications", tag = "settlement",
+    security(("bearer" = [])),
+    responses((status = 200, body = [Notification]), (status = 401)))]
+pub async fn my_notifications(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<ApiJson<Vec<Notification>>> {
+    Ok(ApiJson(notify::recent(&state.db, user.user.id, 50).await?))
+}

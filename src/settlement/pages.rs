@@ -1,0 +1,133 @@
+//! Settlement in the browser: a pledge's receipt, verified against the latest checkpoint, and
+//! the user's notifications.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use uuid::Uuid;
+
+use super::notify;
+use crate::http::error::{Error, Result};
+use crate::http::extract::CurrentUser;
+use crate::http::pages::{render, Chrome};
+use crate::http::AppState;
+use crate::ledger::checkpoint::Verifier;
+use crate::ledger::receipt;
+
+/// Routes of this room.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/me/pledges/{id}/receipt", get(receipt_page))
+        .route("/me/notifications", get(notifications_page))
+}
+
+struct StepRow {
+    name: &'static str,
+    ok: bool,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "settlement/receipt.html")]
+struct ReceiptPage {
+    chrome: Chrome,
+    pledge_id: String,
+    kind: String,
+    leaf_index: u64,
+    tree_size: u64,
+    root_hash: String,
+    tx_hash: String,
+    path: Vec<String>,
+    steps: Vec<StepRow>,
+    valid: bool,
+    json: String,
+}
+
+async fn receipt_page(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let id = id.parse::<Uuid>().map_err(|_| Error::NotFound)?;
+    let receipt = super::api::receipt_for(&state, &user, id).await?;
+    let verifier = Verifier::parse(&state.ledger.verifier_key())
+        .map_err(|e| Error::Internal(anyhow::anyhow!("our own key does not parse: {e}")))?;
+    let steps: Vec<StepRow> = receipt::verify(&receipt, &verifier)
+        .into_iter()
+        .map(|s| StepRow {
+            name: s.name,
+            ok: s.ok,
+            detail: s.detail,
+        })
+        .collect();
+    let kind = serde_json::from_str::<serde_json::Value>(&receipt.entry)
+        .ok()
+        .and_then(|v| v["kind"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    render(&ReceiptPage {
+        chrome,
+        pledge_id: id.to_string(),
+        kind,
+        leaf_index: receipt.leaf_index,
+        tree_size: receipt.tree_size,
+        root_hash: receipt.root_hash.clone(),
+        tx_hash: receipt.tx_hash.clone(),
+        path: receipt.inclusion_path.clone(),
+        valid: steps.iter().all(|s| s.ok),
+        steps,
+        json: serde_json::to_string_pretty(&receipt).map_err(|e| Error::Internal(e.into()))?,
+    })
+}
+
+struct NotificationRow {
+    text: String,
+    slug: String,
+    at: String,
+}
+
+#[derive(Template)]
+#[template(path = "settlement/notifications.html")]
+struct NotificationsPage {
+    chrome: Chrome,
+    notifications: Vec<NotificationRow>,
+}
+
+async fn notifications_page(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    CurrentUser(user): CurrentUser,
+) -> Result<Response> {
+    let rows = notify::recent(&state.db, user.user.id, 100).await?;
+    let format = time::format_description::well_known::Rfc3339;
+    let notifications = rows
+        .into_iter()
+        .map(|n| {
+            let key = match n.kind.as_str() {
+                "project_funded" => "settlement.notice_funded",
+                "project_failed" => "settlement.notice_failed",
+                _ => "settlement.notice_cancelled",
+            };
+            let title = n.params["title"].as_str().unwrap_or_default().to_owned();
+            let amount = format!(
+                "{} {}",
+                n.params["collected"].as_str().unwrap_or_default(),
+                n.params["currency"].as_str().unwrap_or_default()
+            );
+            NotificationRow {
+                text: chrome.t.fill(
+                    key,
+                    &[("title", title.as_str()), ("amount", amount.as_str())],
+                ),
+                slug: n.params["slug"].as_str().unwrap_or_default().to_owned(),
+                at: n.created_at.format(&format).unwrap_or_default(),
+            }
+        })
+        .collect();
+    render(&NotificationsPage {
+        chrome,
+        notifications,
+    })
+}
