@@ -1,13 +1,11 @@
 //! Demo data for the run command: accounts for every role, a catalogue of projects in both
-//! languages and every state, and a few ledger entries, loaded once into an empty database.
+//! languages and every state, wallets and pledges, loaded once into an empty database. Demo
+//! campaigns meant to be over end at start-up, and the settlement worker settles them for real.
 
 mod catalogue;
 
-use serde_json::json;
-
 use crate::accounts::domain::{DisplayName, Email, Password, Role};
 use crate::http::AppState;
-use crate::ledger::entry::{EntryKind, NewEntry};
 
 /// Password of every demo account (shown in the README; demo data only).
 pub const DEMO_PASSWORD: &str = "zhonglian-demo";
@@ -56,34 +54,6 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
         users.push(user);
     }
-    let (founder, backer) = (users[0].id, users[1].id);
-
-    let mut entries = Vec::new();
-    for (i, amount) in ["128.00", "388.00", "88.00"].iter().enumerate() {
-        let mut parties = Vec::new();
-        let backer_c = NewEntry::commit_party(&mut parties, backer);
-        let founder_c = NewEntry::commit_party(&mut parties, founder);
-        let mut entry = NewEntry::new(
-            EntryKind::PledgeCollected,
-            json!({
-                "amount": amount,
-                "currency": "CNY",
-                "project": "demo-tea-garden",
-                "pledge": format!("demo-pledge-{}", i + 1),
-                "backer": backer_c,
-                "founder": founder_c,
-                "at": "2026-11-20T12:00:00Z",
-            })
-            .as_object()
-            .cloned()
-            .unwrap_or_default(),
-        );
-        entry.parties = parties;
-        entries.push(entry);
-    }
-    let mut tx = state.db.begin().await?;
-    state.ledger.append(&mut tx, &entries).await?;
-    tx.commit().await?;
     catalogue::load(state, &users).await?;
     tracing::info!("demo data loaded (password of every demo account: {DEMO_PASSWORD})");
     Ok(())

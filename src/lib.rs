@@ -12,8 +12,8 @@ pub mod ledger;
 pub mod money;
 pub mod pledges;
 pub mod projects;
-pub mod supervision;
 pub mod settlement;
+pub mod supervision;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

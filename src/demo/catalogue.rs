@@ -24,11 +24,9 @@ enum Fate {
     Frozen(&'static str),
     CancelledByRegulator(&'static str),
     CancelledByFounder,
-    /// Settled outside this room; written directly, with demo-only totals.
+    /// Pledged for, then ended at start-up so the settlement worker settles it for real.
     Settled {
         funded: bool,
-        pledged: &'static str,
-        backers: i32,
     },
 }
 
@@ -240,7 +238,7 @@ const CATALOGUE: &[Demo] = &[
             ("窑位一格", "在柴窑中烧制你自己的作品一次。", "1200", Some(40), Some("2026-10"), false),
         ],
         offering: None,
-        fate: Fate::Settled { funded: true, pledged: "136400", backers: 412 },
+        fate: Fate::Settled { funded: true },
     },
     Demo {
         founder: 1,
@@ -252,7 +250,7 @@ const CATALOGUE: &[Demo] = &[
         days: 30,
         tiers: &[("A week of lunches", "Pays for one elder's lunches for a week.", "105", None, None, false)],
         offering: None,
-        fate: Fate::Settled { funded: false, pledged: "64250", backers: 233 },
+        fate: Fate::Settled { funded: false },
     },
 ];
 
@@ -274,6 +272,8 @@ pub async fn load(state: &AppState, users: &[User]) -> anyhow::Result<()> {
     let founders = [as_auth(&users[0]), as_auth(&users[2])];
     let regulator = as_auth(&users[3]);
     let now = OffsetDateTime::now_utc();
+    let mut taking_pledges = Vec::new();
+    let mut to_settle = Vec::new();
     for demo in CATALOGUE {
         let founder = &founders[demo.founder];
         let offering = match demo.offering {
@@ -349,6 +349,7 @@ pub async fn load(state: &AppState, users: &[User]) -> anyhow::Result<()> {
                 )
                 .await
                 .map_err(err)?;
+                taking_pledges.push(id);
             }
             Fate::Frozen(reason) => {
                 submit().await.map_err(err)?;
@@ -372,44 +373,50 @@ pub async fn load(state: &AppState, users: &[User]) -> anyhow::Result<()> {
                     .await
                     .map_err(err)?;
             }
-            Fate::Settled {
-                funded,
-                pledged,
-                backers,
-            } => {
+            Fate::Settled { funded } => {
                 submit().await.map_err(err)?;
                 decide(Action::Approve, "Listing complete.")
                     .await
                     .map_err(err)?;
-                settle_for_demo(state, id, funded, amount(pledged)?, backers, now).await?;
+                taking_pledges.push(id);
+                to_settle.push((id, funded));
             }
         }
+    }
+    super::load_pledges(state, &taking_pledges).await?;
+    for (id, funded) in to_settle {
+        end_campaign_for_demo(state, id, funded).await?;
     }
     Ok(())
 }
 
-/// Marks a demo project as settled, in the past. Demo data only: real settlement (and the
-/// totals, kept by the pledging room) belongs to other rooms.
-async fn settle_for_demo(
+/// Demo data only: ends a demo campaign now, so the settlement worker settles it for real (with
+/// ledger entries and receipts) moments after the server starts. A project meant to be funded
+/// gets a goal its demo pledges reach.
+async fn end_campaign_for_demo(
     state: &AppState,
     id: ProjectId,
     funded: bool,
-    pledged: Decimal,
-    backers: i32,
-    now: OffsetDateTime,
 ) -> anyhow::Result<()> {
+    let mut tx = state.db.begin().await?;
     sqlx::query(
-        "UPDATE projects SET state = $2, pledged_total = $3, backer_count = $4,
-                launched_at = $5, deadline = $6, settled_at = $6
-         WHERE id = $1",
+        "UPDATE projects SET deadline = now() - interval '1 second',
+                goal = CASE WHEN $2 AND pledged_total > 0 THEN LEAST(goal, pledged_total) ELSE goal END
+          WHERE id = $1",
     )
     .bind(id.0)
-    .bind(if funded { "funded" } else { "failed" })
-    .bind(pledged)
-    .bind(backers)
-    .bind(now - time::Duration::days(75))
-    .bind(now - time::Duration::days(45))
-    .execute(&state.db)
+    .bind(funded)
+    .execute(&mut *tx)
     .await?;
+    if funded {
+        sqlx::query(
+            "UPDATE equity_offerings SET min_shares = LEAST(min_shares, GREATEST(shares_sold, 1))
+              WHERE project_id = $1",
+        )
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }

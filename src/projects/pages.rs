@@ -336,10 +336,25 @@ struct ShowPage {
     can_approve: bool,
     /// The other actions the regulator may take now, each with a reason form.
     reason_actions: Vec<Choice>,
-    /// Filled by the pledging room (chart of pledges over time, as server-drawn SVG).
+    /// Chart of pledges over time, server-drawn SVG from the pledging room.
     pledge_chart: Option<String>,
-    /// Filled by the settlement room (outcome and its ledger receipts).
-    settlement_outcome: Option<String>,
+    /// Whether the project takes pledges now (the "back this project" button).
+    takes_pledges: bool,
+    /// The settlement's ledger transactions, once the project has settled.
+    settlement: Option<SettlementView>,
+}
+
+/// A settled project's outcome and its ledger transactions.
+struct SettlementView {
+    transactions: Vec<SettlementRow>,
+    all_href: String,
+}
+
+struct SettlementRow {
+    kind: String,
+    tx_hash: String,
+    amount: String,
+    proof_href: String,
 }
 
 async fn show(
@@ -376,6 +391,33 @@ async fn show(
             ships: tier.ships,
         })
         .collect();
+    let pledge_chart = if matches!(p.state, ProjectState::Draft | ProjectState::InReview) {
+        None
+    } else {
+        Some(crate::pledges::founder::pledge_chart_svg(&state.db, p.id).await?)
+    };
+    let settlement = if p.state.is_final() {
+        let rows = crate::settlement::transactions_for_project(&state.db, p.id).await?;
+        (!rows.is_empty()).then(|| SettlementView {
+            all_href: format!("/api/v1/projects/{}/settlement", p.id),
+            transactions: rows
+                .into_iter()
+                .take(50)
+                .map(|(kind, tx_hash, amount)| SettlementRow {
+                    proof_href: format!(
+                        "/api/v1/ledger/proof/inclusion?tx_hash={tx_hash}&tree_size={tree_size}"
+                    ),
+                    kind,
+                    tx_hash,
+                    amount: amount
+                        .map(|a| money_text(a, &p.currency))
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        })
+    } else {
+        None
+    };
     let offering = detail.offering.as_ref().map(|o| OfferingView {
         price_per_share: money_text(o.price_per_share, &p.currency),
         min_shares: o.min_shares,
@@ -455,8 +497,11 @@ async fn show(
             selected: false,
         })
         .collect(),
-        pledge_chart: None,
-        settlement_outcome: None,
+        pledge_chart,
+        takes_pledges: p.state == ProjectState::Live
+            && p.launched_at.is_none_or(|l| l <= now)
+            && p.deadline.is_some_and(|d| d > now),
+        settlement,
         chrome,
     };
     render(&page)

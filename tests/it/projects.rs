@@ -1096,6 +1096,23 @@ async fn a_founder_uses_the_html_forms_with_csrf() {
 async fn the_demo_catalogue_has_projects_in_both_languages_in_every_state() {
     let app = TestApp::spawn().await;
     zhonglian::demo::load(&app.state).await.unwrap();
+    // The demo's ended campaigns are settled by the worker, as `serve` does at start-up.
+    let settled = zhonglian::settlement::Settler::new(&app.state)
+        .settle_due(&|_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        settled.len(),
+        3,
+        "one funded, one failed, and the one the regulator cancelled after launch"
+    );
+    let receipts: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM settlement_transactions WHERE pledge_id IS NOT NULL",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert!(receipts >= 2, "the demo backers have real receipts");
     let states: Vec<(String, i64)> =
         sqlx::query_as("SELECT state, count(*) FROM projects GROUP BY state ORDER BY state")
             .fetch_all(&app.db)

@@ -311,6 +311,9 @@ impl TestApp {
             .expect("approve");
         assert_eq!(approved.status(), 200, "approval of {id}");
         id
+    }
+}
+
 /// A backer made directly in the database (no password hashing, so a thousand are quick), with
 /// a session token for the API.
 #[derive(Debug, Clone)]
