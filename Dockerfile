@@ -7,6 +7,10 @@ COPY migrations ./migrations
 COPY templates ./templates
 COPY locales ./locales
 COPY static ./static
+# Benchmarks and load tools are example targets named in Cargo.toml.
+COPY bench ./bench
+COPY examples ./examples
+COPY tests ./tests
 RUN cargo build --release --locked --bin zhonglian
 
 # Runtime stage: a small image, running as an unprivileged user.

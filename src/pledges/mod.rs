@@ -817,3 +817,16 @@ pub async fn close_all_active(
     .await?;
     Ok(updated.rows_affected())
 }
+
+/// Whether `backer` has pledged to `project` (and not cancelled): who may read backers-only
+/// updates.
+pub async fn has_backed(db: &PgPool, backer: UserId, project: ProjectId) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pledges
+                         WHERE backer_id = $1 AND project_id = $2 AND state <> 'cancelled')",
+    )
+    .bind(backer.0)
+    .bind(project.0)
+    .fetch_one(db)
+    .await?)
+}

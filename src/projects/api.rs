@@ -366,7 +366,7 @@ pub async fn show(
     Path(key): Path<String>,
 ) -> Result<ApiJson<ProjectDetail>> {
     let project = super::visible(&state, &key, viewer.as_ref()).await?;
-    let backers = super::can_see_backer_updates(&project, viewer.as_ref());
+    let backers = super::can_see_backer_updates(&state.db, &project, viewer.as_ref()).await?;
     Ok(ApiJson(detail(&state, project, backers).await?))
 }
 

@@ -365,7 +365,7 @@ async fn show(
 ) -> Result<Response> {
     use super::lifecycle::{next_state, Action};
     let project = super::visible(&state, &key, viewer.as_ref()).await?;
-    let backers = super::can_see_backer_updates(&project, viewer.as_ref());
+    let backers = super::can_see_backer_updates(&state.db, &project, viewer.as_ref()).await?;
     let detail = super::api::detail(&state, project, backers).await?;
     // Proofs are against the current tree, which contains every trail entry already.
     let tree_size = crate::ledger::store::size(&state.db).await?;

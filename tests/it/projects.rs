@@ -950,7 +950,7 @@ async fn bad_project_input_gets_clear_client_errors() {
 }
 
 #[tokio::test]
-async fn backers_only_updates_are_shown_to_the_founder_only_for_now() {
+async fn backers_only_updates_are_shown_to_the_founder_and_backers_only() {
     let app = TestApp::spawn().await;
     let founder = app.login_as_founder().await;
     let regulator = app.login_as_regulator().await;
@@ -983,6 +983,47 @@ async fn backers_only_updates_are_shown_to_the_founder_only_for_now() {
     )
     .await;
     assert_eq!(own["updates"].as_array().unwrap().len(), 2);
+
+    let backer = app.fixture_backer().await;
+    app.fund(&backer, "100.00").await;
+    let tier = own["tiers"][0]["id"].as_str().unwrap().to_owned();
+    let pledged = app
+        .api(
+            Method::POST,
+            &format!("/projects/{id}/pledges"),
+            &backer.token,
+        )
+        .header("Idempotency-Key", "updates-test")
+        .json(&json!({"tier_id": tier, "amount": "50.00"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pledged.status(), 201);
+    let (_, seen) = status_and_body(
+        app.api(Method::GET, &format!("/projects/{id}"), &backer.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        seen["updates"].as_array().unwrap().len(),
+        2,
+        "a backer reads both"
+    );
+    let stranger = app.fixture_backer().await;
+    let (_, other) = status_and_body(
+        app.api(Method::GET, &format!("/projects/{id}"), &stranger.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        other["updates"].as_array().unwrap().len(),
+        1,
+        "a stranger reads the public one"
+    );
 }
 
 #[tokio::test]
