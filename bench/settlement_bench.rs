@@ -99,7 +99,7 @@ async fn main() -> anyhow::Result<()> {
     let rss_before = peak_rss_kib();
     let started = Instant::now();
     let report = |p: zhonglian::settlement::Progress| {
-        if p.settled % 50_000 < 5_000 && p.settled > 0 {
+        if (p.settled % 50_000 < 5_000 && p.settled > 0) || p.remaining == 0 {
             println!(
                 "  {:>7} settled at {:.1} s",
                 p.settled,

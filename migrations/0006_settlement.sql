@@ -60,6 +60,8 @@ CREATE TABLE notifications (
     read_at    timestamptz
 );
 CREATE INDEX notifications_user_idx ON notifications (user_id, created_at DESC);
+-- The e-mail fan-out after a settlement pages through one project's notifications.
+CREATE INDEX notifications_project_idx ON notifications (project_id, kind, id);
 
 -- The balance check runs once per posting at commit. Planned against a fresh table's statistics
 -- it would scan all postings each time, making a batch of n postings cost O(n^2); keep it on the
