@@ -42,27 +42,11 @@ async fn balance(db: &PgPool, kind: &str, owner: Uuid) -> Decimal {
     .unwrap()
 }
 
-/// Every journal entry balances, the whole journal sums to zero, and every balance is the sum of
-/// its account's postings.
+/// Every journal entry balances, the whole journal sums to zero, every balance is the sum of
+/// its account's postings, and no wallet or escrow is below zero.
 async fn assert_journal_is_sound(db: &PgPool) {
-    let (total, unbalanced, drifted): (Option<Decimal>, i64, i64) = sqlx::query_as(
-        "SELECT (SELECT sum(amount) FROM journal_postings),
-                (SELECT count(*) FROM (SELECT entry_id FROM journal_postings GROUP BY entry_id
-                                        HAVING sum(amount) <> 0) x),
-                (SELECT count(*) FROM money_accounts a
-                  WHERE a.balance <> (SELECT coalesce(sum(amount), 0) FROM journal_postings p
-                                       WHERE p.account_id = a.id))",
-    )
-    .fetch_one(db)
-    .await
-    .unwrap();
-    assert_eq!(
-        total.unwrap_or_default(),
-        Decimal::ZERO,
-        "the journal sums to zero"
-    );
-    assert_eq!(unbalanced, 0, "every entry balances");
-    assert_eq!(drifted, 0, "every balance is the sum of its postings");
+    let check = zhonglian::money::check_journal(db).await.unwrap();
+    assert!(check.is_sound(), "the books do not balance: {check:?}");
 }
 
 /// The ledger is contiguous from 0, its head is the root of a rebuild, and every stored
