@@ -41,6 +41,10 @@ impl Application {
             &settings.data_dir.join("secret.key"),
             || config::random_hex(32),
         )?;
+        anyhow::ensure!(
+            config::secret_bytes(&secret).len() >= 32,
+            "ZHONGLIAN_SECRET_KEY must be at least 32 bytes"
+        );
         let ledger = Ledger::load(&settings)?;
         let listener = TcpListener::bind(settings.bind).await?;
         let state = AppState {
