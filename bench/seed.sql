@@ -72,5 +72,30 @@ INSERT INTO equity_offerings (project_id, price_per_share, min_shares, max_share
 SELECT id, 10, 5000, 20000, 10, 8000000, 'ordinary_shares', 'You may lose all of your investment.'
 FROM bench_projects WHERE kind = 'equity';
 
+-- Pledges: 100 per project (1,000,000 for 10,000 projects) by 10,000 backers, spread over the
+-- last 30 days, with the projects' totals and backer counts to match. No journal rows: this is a
+-- read benchmark, and a half-written journal would break the ledger's invariants.
+INSERT INTO users (id, email, display_name, password_hash, roles)
+SELECT md5('bench-backer-' || b)::uuid, 'bench-backer-' || b || '@bench.zhonglian',
+       'Bench backer ' || b, 'not-a-login', ARRAY['backer']
+FROM generate_series(0, 9999) AS b;
+
+INSERT INTO pledges (id, project_id, backer_id, tier_id, amount, shares, currency, created_at, updated_at)
+SELECT md5('bench-pledge-' || n || '-' || k)::uuid, p.id,
+       md5('bench-backer-' || ((n + k) % 10000))::uuid,
+       CASE WHEN p.kind = 'reward' THEN md5('bench-tier-' || n || '-1')::uuid END,
+       CASE WHEN p.kind = 'reward' THEN 50 ELSE 100 END,
+       CASE WHEN p.kind = 'equity' THEN 10 END,
+       'CNY', now() - make_interval(mins => (n * 37 + k * 431) % 43200),
+       now() - make_interval(mins => (n * 37 + k * 431) % 43200)
+FROM bench_projects AS p, generate_series(0, 99) AS k;
+
+UPDATE projects SET pledged_total = CASE WHEN kind = 'reward' THEN 5000 ELSE 10000 END,
+                    backer_count = 100
+WHERE slug LIKE 'bench-%';
+UPDATE equity_offerings SET shares_sold = 1000, investor_count = 100;
+UPDATE reward_tiers SET claimed = 100 WHERE position = 1 AND project_id IN (SELECT id FROM bench_projects);
+
 COMMIT;
-ANALYZE;
+-- VACUUM also merges any pending GIN entries, which every search would otherwise scan.
+VACUUM ANALYZE;

@@ -377,19 +377,33 @@ struct Chart {
 /// the server as SVG markup with no script, for the project page to include. Aggregated in the
 /// database into at most 48 steps, so it costs the same for 10 pledges or 200,000.
 pub async fn pledge_chart_svg(db: &PgPool, project: ProjectId) -> Result<String> {
-    let range: (Option<OffsetDateTime>, Option<OffsetDateTime>) = sqlx::query_as(
-        "SELECT min(e.created_at), max(e.created_at)
-         FROM money_accounts a JOIN journal_postings p ON p.account_id = a.id
-         JOIN journal_entries e ON e.id = p.entry_id
-         WHERE a.kind = 'project_escrow' AND a.owner_id = $1",
+    // One statement: the range and the buckets over it. Without postings there is no row.
+    let buckets: Vec<(i32, Decimal, OffsetDateTime, OffsetDateTime)> = sqlx::query_as(
+        "WITH points AS (
+             SELECT e.created_at, p.amount
+             FROM money_accounts a JOIN journal_postings p ON p.account_id = a.id
+             JOIN journal_entries e ON e.id = p.entry_id
+             WHERE a.kind = 'project_escrow' AND a.owner_id = $1
+         ), span AS (
+             SELECT min(created_at) AS start,
+                    greatest(max(created_at), min(created_at) + interval '1 second') AS finish
+             FROM points
+         )
+         SELECT width_bucket(extract(epoch FROM points.created_at)::float8,
+                             extract(epoch FROM span.start)::float8,
+                             extract(epoch FROM span.finish)::float8 + 0.001, $2) AS b,
+                sum(points.amount), span.start, span.finish
+         FROM points CROSS JOIN span
+         GROUP BY b, span.start, span.finish ORDER BY b",
     )
     .bind(project.0)
-    .fetch_one(db)
+    .bind(CHART_BUCKETS)
+    .fetch_all(db)
     .await?;
     let (width, height, left, bottom, top) = (640u32, 220u32, 56u32, 24u32, 12u32);
     let plot_w = f64::from(width - left - 8);
     let plot_h = f64::from(height - bottom - top);
-    let (Some(start), Some(end)) = range else {
+    let Some(&(_, _, start, end)) = buckets.first() else {
         return render_chart(Chart {
             width,
             height,
@@ -403,28 +417,11 @@ pub async fn pledge_chart_svg(db: &PgPool, project: ProjectId) -> Result<String>
             empty: true,
         });
     };
-    let end = end.max(start + time::Duration::seconds(1));
-    let buckets: Vec<(i32, Decimal)> = sqlx::query_as(
-        "SELECT width_bucket(extract(epoch FROM e.created_at)::float8,
-                             extract(epoch FROM $2::timestamptz)::float8,
-                             extract(epoch FROM $3::timestamptz)::float8 + 0.001, $4) AS b,
-                sum(p.amount)
-         FROM money_accounts a JOIN journal_postings p ON p.account_id = a.id
-         JOIN journal_entries e ON e.id = p.entry_id
-         WHERE a.kind = 'project_escrow' AND a.owner_id = $1
-         GROUP BY b ORDER BY b",
-    )
-    .bind(project.0)
-    .bind(start)
-    .bind(end)
-    .bind(CHART_BUCKETS)
-    .fetch_all(db)
-    .await?;
     let mut running = Decimal::ZERO;
     let mut points = vec![(0.0, 0.0)];
     let mut peak = Decimal::ZERO;
     let mut cumulative = Vec::new();
-    for (bucket, sum) in buckets {
+    for (bucket, sum, _, _) in buckets {
         running += sum;
         peak = peak.max(running);
         cumulative.push((bucket, running));

@@ -17,7 +17,7 @@ use super::{cover, search, ProjectId, ProjectKind, ProjectState, TierId};
 use crate::http::error::{Error, Message, Result};
 use crate::http::extract::{ApiJson, Founder, MaybeUser, RequireRole};
 use crate::http::AppState;
-use crate::supervision::{self, TrailEntry};
+use crate::supervision::TrailEntry;
 
 /// Routes of this room, relative to `/api/v1`.
 pub fn routes() -> Router<AppState> {
@@ -230,22 +230,29 @@ pub async fn detail(
     project: Project,
     include_backers_only: bool,
 ) -> Result<ProjectDetail> {
-    let id = project.id;
-    // One connection, one query after another: under load this beats holding five at once.
-    let mut conn = state.db.acquire().await?;
-    let tiers = repo::tiers(&mut conn, id).await?;
-    let offering = repo::offering(&mut conn, id).await?;
-    let updates = repo::updates(&mut conn, id, include_backers_only).await?;
-    let revisions = repo::revisions(&mut conn, id).await?;
-    let trail = supervision::trail(&mut conn, id).await?;
-    Ok(ProjectDetail {
-        project,
-        tiers,
-        offering,
-        updates,
-        revisions,
-        supervision: trail,
-    })
+    Ok(detail_with_tree_size(state, project, include_backers_only)
+        .await?
+        .0)
+}
+
+/// The same, with the ledger's current size, against which the page links inclusion proofs.
+pub async fn detail_with_tree_size(
+    state: &AppState,
+    project: Project,
+    include_backers_only: bool,
+) -> Result<(ProjectDetail, u64)> {
+    let parts = repo::parts(&state.db, project.id, include_backers_only).await?;
+    Ok((
+        ProjectDetail {
+            project,
+            tiers: parts.tiers,
+            offering: parts.offering,
+            updates: parts.updates,
+            revisions: parts.revisions,
+            supervision: parts.trail,
+        },
+        parts.tree_size,
+    ))
 }
 
 /// Creates a draft (founders only).

@@ -366,9 +366,8 @@ async fn show(
     use super::lifecycle::{next_state, Action};
     let project = super::visible(&state, &key, viewer.as_ref()).await?;
     let backers = super::can_see_backer_updates(&state.db, &project, viewer.as_ref()).await?;
-    let detail = super::api::detail(&state, project, backers).await?;
     // Proofs are against the current tree, which contains every trail entry already.
-    let tree_size = crate::ledger::store::size(&state.db).await?;
+    let (detail, tree_size) = super::api::detail_with_tree_size(&state, project, backers).await?;
     let t = chrome.t;
     let now = OffsetDateTime::now_utc();
     let p = &detail.project;

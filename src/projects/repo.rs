@@ -140,14 +140,14 @@ impl TryFrom<ProjectRow> for Project {
 const COLUMNS: &str = "p.id, p.founder_id, u.display_name AS founder_name, p.slug, p.title, \
      p.summary, p.story, p.story_html, p.category, p.kind, p.state, p.goal, p.currency, p.deadline, \
      p.launched_at, p.pledged_total, p.backer_count, p.review_note, \
-     EXISTS (SELECT 1 FROM project_covers c WHERE c.project_id = p.id) AS has_cover, \
+     p.has_cover, \
      p.created_at, p.updated_at";
 
 /// The same without the story, for lists.
 const CARD_COLUMNS: &str = "p.id, p.founder_id, u.display_name AS founder_name, p.slug, p.title, \
      p.summary, '' AS story, '' AS story_html, p.category, p.kind, p.state, p.goal, p.currency, p.deadline, \
      p.launched_at, p.pledged_total, p.backer_count, p.review_note, \
-     EXISTS (SELECT 1 FROM project_covers c WHERE c.project_id = p.id) AS has_cover, \
+     p.has_cover, \
      p.created_at, p.updated_at";
 
 fn rows(rows: Vec<ProjectRow>) -> Result<Vec<Project>> {
@@ -384,25 +384,6 @@ pub struct Revision {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
-}
-
-/// The changes made after launch, oldest first.
-pub async fn revisions(db: &mut PgConnection, id: ProjectId) -> Result<Vec<Revision>> {
-    let rows: Vec<(String, String, OffsetDateTime)> = sqlx::query_as(
-        "SELECT change, detail, created_at FROM project_revisions WHERE project_id = $1
-         ORDER BY created_at, id",
-    )
-    .bind(id.0)
-    .fetch_all(&mut *db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(change, detail, created_at)| Revision {
-            change,
-            detail,
-            created_at,
-        })
-        .collect())
 }
 
 /// A reward tier with what is left of it.
@@ -741,6 +722,7 @@ pub async fn supervised(db: &PgPool) -> Result<Vec<Project>> {
 
 /// Stores a cover, replacing any earlier one.
 pub async fn put_cover(db: &PgPool, id: ProjectId, content_type: &str, bytes: &[u8]) -> Result<()> {
+    let mut tx = db.begin().await?;
     sqlx::query(
         "INSERT INTO project_covers (project_id, content_type, bytes) VALUES ($1, $2, $3)
          ON CONFLICT (project_id) DO UPDATE SET content_type = EXCLUDED.content_type,
@@ -749,12 +731,13 @@ pub async fn put_cover(db: &PgPool, id: ProjectId, content_type: &str, bytes: &[
     .bind(id.0)
     .bind(content_type)
     .bind(bytes)
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE projects SET updated_at = now() WHERE id = $1")
+    sqlx::query("UPDATE projects SET has_cover = true, updated_at = now() WHERE id = $1")
         .bind(id.0)
-        .execute(db)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -816,31 +799,210 @@ pub async fn add_update(
     })
 }
 
-/// A project's updates, newest first; backers-only ones only when `include_backers_only`.
-pub async fn updates(
-    db: &mut PgConnection,
-    id: ProjectId,
-    include_backers_only: bool,
-) -> Result<Vec<Update>> {
-    let rows: Vec<(Uuid, String, String, String, bool, OffsetDateTime)> = sqlx::query_as(
-        "SELECT id, title, body, body_html, backers_only, created_at FROM project_updates
-         WHERE project_id = $1 AND (NOT backers_only OR $2) ORDER BY created_at DESC",
+/// What the project page shows besides the project itself, with the ledger's size for proofs.
+pub struct Parts {
+    pub tiers: Vec<Tier>,
+    pub offering: Option<Offering>,
+    pub updates: Vec<Update>,
+    pub revisions: Vec<Revision>,
+    pub trail: Vec<crate::supervision::TrailEntry>,
+    pub tree_size: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct TierJson {
+    id: Uuid,
+    title: String,
+    description: String,
+    description_html: String,
+    price: Decimal,
+    quantity_limit: Option<i32>,
+    claimed: i32,
+    delivery_month: Option<String>,
+    ships: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct OfferingJson {
+    price_per_share: Decimal,
+    min_shares: i64,
+    max_shares: i64,
+    min_shares_per_investor: i64,
+    pre_money_valuation: Decimal,
+    security_type: String,
+    risk_warning: String,
+    max_investors: i32,
+    shares_sold: i64,
+    investor_count: i32,
+}
+
+#[derive(serde::Deserialize)]
+struct UpdateJson {
+    id: Uuid,
+    title: String,
+    body: String,
+    body_html: String,
+    backers_only: bool,
+    created_us: i64,
+}
+
+#[derive(serde::Deserialize)]
+struct RevisionJson {
+    change: String,
+    detail: String,
+    created_us: i64,
+}
+
+#[derive(serde::Deserialize)]
+struct TrailJson {
+    action: String,
+    from_state: String,
+    to_state: String,
+    reason: String,
+    regulator_name: String,
+    launch_us: Option<i64>,
+    at_us: i64,
+    tx_hash: String,
+}
+
+/// Times travel through JSON as whole microseconds since the epoch, PostgreSQL's own
+/// precision, so nothing is lost or reparsed from text.
+fn from_micros(us: i64) -> Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000)
+        .map_err(|e| Error::Internal(e.into()))
+}
+
+/// A project's tiers, offering, updates (backers-only ones only when `include_backers_only`),
+/// revisions and supervision trail, and the ledger's size, in one statement. The project page
+/// is the busiest page: six queries one after another cost it more in round trips and
+/// per-statement work than the rows themselves.
+pub async fn parts(db: &PgPool, id: ProjectId, include_backers_only: bool) -> Result<Parts> {
+    type Row = (
+        sqlx::types::Json<Vec<TierJson>>,
+        Option<sqlx::types::Json<OfferingJson>>,
+        sqlx::types::Json<Vec<UpdateJson>>,
+        sqlx::types::Json<Vec<RevisionJson>>,
+        sqlx::types::Json<Vec<TrailJson>>,
+        i64,
+    );
+    let (tiers, offering, updates, revisions, trail, tree_size): Row = sqlx::query_as(
+        "SELECT
+           (SELECT COALESCE(json_agg(json_build_object(
+                'id', id, 'title', title, 'description', description,
+                'description_html', description_html, 'price', price::text,
+                'quantity_limit', quantity_limit, 'claimed', claimed,
+                'delivery_month', to_char(delivery_month, 'YYYY-MM'), 'ships', ships)
+              ORDER BY position, created_at), '[]')
+            FROM reward_tiers WHERE project_id = $1),
+           (SELECT json_build_object(
+                'price_per_share', price_per_share::text, 'min_shares', min_shares,
+                'max_shares', max_shares, 'min_shares_per_investor', min_shares_per_investor,
+                'pre_money_valuation', pre_money_valuation::text, 'security_type', security_type,
+                'risk_warning', risk_warning, 'max_investors', max_investors,
+                'shares_sold', shares_sold, 'investor_count', investor_count)
+            FROM equity_offerings WHERE project_id = $1),
+           (SELECT COALESCE(json_agg(json_build_object(
+                'id', id, 'title', title, 'body', body, 'body_html', body_html,
+                'backers_only', backers_only,
+                'created_us', (extract(epoch FROM created_at) * 1000000)::int8)
+              ORDER BY created_at DESC), '[]')
+            FROM project_updates WHERE project_id = $1 AND (NOT backers_only OR $2)),
+           (SELECT COALESCE(json_agg(json_build_object(
+                'change', change, 'detail', detail,
+                'created_us', (extract(epoch FROM created_at) * 1000000)::int8)
+              ORDER BY created_at, id), '[]')
+            FROM project_revisions WHERE project_id = $1),
+           (SELECT COALESCE(json_agg(json_build_object(
+                'action', s.action, 'from_state', s.from_state, 'to_state', s.to_state,
+                'reason', s.reason, 'regulator_name', u.display_name,
+                'launch_us', (extract(epoch FROM s.launch_at) * 1000000)::int8,
+                'at_us', (extract(epoch FROM s.at) * 1000000)::int8,
+                'tx_hash', encode(s.tx_hash, 'hex'))
+              ORDER BY s.at, s.id), '[]')
+            FROM supervision_actions s JOIN users u ON u.id = s.regulator_id
+            WHERE s.project_id = $1),
+           (SELECT size FROM ledger_head)",
     )
     .bind(id.0)
     .bind(include_backers_only)
-    .fetch_all(&mut *db)
+    .fetch_one(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, title, body, body_html, backers_only, created_at)| Update {
-                id,
-                title,
-                body,
-                body_html,
-                backers_only,
-                created_at,
-            },
-        )
-        .collect())
+    let offering = offering
+        .map(|sqlx::types::Json(o)| {
+            Ok::<_, Error>(Offering {
+                price_per_share: o.price_per_share,
+                min_shares: o.min_shares,
+                max_shares: o.max_shares,
+                min_shares_per_investor: o.min_shares_per_investor,
+                pre_money_valuation: o.pre_money_valuation,
+                security_type: SecurityType::parse(&o.security_type)?,
+                risk_warning: o.risk_warning,
+                max_investors: o.max_investors,
+                shares_sold: o.shares_sold,
+                shares_left: (o.max_shares - o.shares_sold).max(0),
+                investor_count: o.investor_count,
+            })
+        })
+        .transpose()?;
+    Ok(Parts {
+        tiers: tiers
+            .0
+            .into_iter()
+            .map(|t| Tier {
+                id: TierId(t.id),
+                title: t.title,
+                description: t.description,
+                description_html: t.description_html,
+                price: t.price,
+                quantity_limit: t.quantity_limit,
+                claimed: t.claimed,
+                remaining: t.quantity_limit.map(|l| (l - t.claimed).max(0)),
+                delivery_month: t.delivery_month,
+                ships: t.ships,
+            })
+            .collect(),
+        offering,
+        updates: updates
+            .0
+            .into_iter()
+            .map(|u| {
+                Ok(Update {
+                    id: u.id,
+                    title: u.title,
+                    body: u.body,
+                    body_html: u.body_html,
+                    backers_only: u.backers_only,
+                    created_at: from_micros(u.created_us)?,
+                })
+            })
+            .collect::<Result<_>>()?,
+        revisions: revisions
+            .0
+            .into_iter()
+            .map(|r| {
+                Ok(Revision {
+                    change: r.change,
+                    detail: r.detail,
+                    created_at: from_micros(r.created_us)?,
+                })
+            })
+            .collect::<Result<_>>()?,
+        trail: trail
+            .0
+            .into_iter()
+            .map(|s| {
+                Ok(crate::supervision::TrailEntry {
+                    action: s.action,
+                    from_state: s.from_state,
+                    to_state: s.to_state,
+                    reason: s.reason,
+                    regulator_name: s.regulator_name,
+                    launch_at: s.launch_us.map(from_micros).transpose()?,
+                    at: from_micros(s.at_us)?,
+                    tx_hash: s.tx_hash,
+                })
+            })
+            .collect::<Result<_>>()?,
+        tree_size: tree_size as u64,
+    })
 }

@@ -159,45 +159,6 @@ pub async fn act(
     })
 }
 
-/// The trail of a project, oldest first.
-pub async fn trail(db: &mut sqlx::PgConnection, id: ProjectId) -> Result<Vec<TrailEntry>> {
-    type Row = (
-        String,
-        String,
-        String,
-        String,
-        String,
-        Option<OffsetDateTime>,
-        OffsetDateTime,
-        Vec<u8>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT s.action, s.from_state, s.to_state, s.reason, u.display_name, s.launch_at, s.at, s.tx_hash
-         FROM supervision_actions s JOIN users u ON u.id = s.regulator_id
-         WHERE s.project_id = $1 ORDER BY s.at, s.id",
-    )
-    .bind(id.0)
-    .fetch_all(&mut *db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(action, from_state, to_state, reason, regulator_name, launch_at, at, tx_hash)| {
-                TrailEntry {
-                    action,
-                    from_state,
-                    to_state,
-                    reason,
-                    regulator_name,
-                    launch_at,
-                    at,
-                    tx_hash: hex::encode(tx_hash),
-                }
-            },
-        )
-        .collect())
-}
-
 /// Whether the state is one a regulator still supervises (not yet settled or ended).
 pub fn is_supervised(state: ProjectState) -> bool {
     matches!(
