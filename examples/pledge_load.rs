@@ -146,23 +146,27 @@ async fn fixture(args: &Args, db: &PgPool) -> anyhow::Result<Fixture> {
     let mut conn = db.acquire().await?;
     let gateway = money::account_for(&mut conn, AccountOwner::Gateway, "CNY").await?;
     let per_backer = Decimal::from(10 * (projects as i64 + 10));
-    let mut postings = vec![Posting {
-        account: gateway,
-        amount: -per_backer * Decimal::from(backers as i64),
-    }];
     let wallets: Vec<Uuid> = sqlx::query_scalar(
         "SELECT id FROM money_accounts WHERE kind = 'backer_wallet' AND owner_id = ANY($1)",
     )
     .bind(&user_ids)
     .fetch_all(&mut *conn)
     .await?;
+    // One deposit entry per backer: the journal's balance check re-sums an entry for each of
+    // its postings, so one entry funding every wallet would cost O(backers^2) at commit.
     for wallet in wallets {
-        postings.push(Posting {
-            account: money::AccountId(wallet),
-            amount: per_backer,
-        });
+        let postings = [
+            Posting {
+                account: gateway,
+                amount: -per_backer,
+            },
+            Posting {
+                account: money::AccountId(wallet),
+                amount: per_backer,
+            },
+        ];
+        money::post_entry(&mut conn, EntryKind::Deposit, "bench", None, &postings).await?;
     }
-    money::post_entry(&mut conn, EntryKind::Deposit, "bench", None, &postings).await?;
     drop(conn);
     // Sessions are opened many at a time: each is one committed insert.
     let mut tokens = Vec::with_capacity(backers);
