@@ -428,3 +428,35 @@ pub async fn check_journal(db: &sqlx::PgPool) -> Result<JournalCheck> {
         negative_accounts,
     })
 }
+
+/// A project's escrow movements over time, in `buckets` equal slices of the span from its first
+/// to its last movement: `(bucket 1..=buckets, net amount, span start, span end)`, in bucket
+/// order. Empty when the escrow never moved. One statement, for the pledge chart.
+pub async fn escrow_movements(
+    db: &sqlx::PgPool,
+    project: ProjectId,
+    buckets: i32,
+) -> Result<Vec<(i32, Decimal, OffsetDateTime, OffsetDateTime)>> {
+    Ok(sqlx::query_as(
+        "WITH points AS (
+             SELECT e.created_at, p.amount
+             FROM money_accounts a JOIN journal_postings p ON p.account_id = a.id
+             JOIN journal_entries e ON e.id = p.entry_id
+             WHERE a.kind = 'project_escrow' AND a.owner_id = $1
+         ), span AS (
+             SELECT min(created_at) AS start,
+                    greatest(max(created_at), min(created_at) + interval '1 second') AS finish
+             FROM points
+         )
+         SELECT width_bucket(extract(epoch FROM points.created_at)::float8,
+                             extract(epoch FROM span.start)::float8,
+                             extract(epoch FROM span.finish)::float8 + 0.001, $2) AS b,
+                sum(points.amount), span.start, span.finish
+         FROM points CROSS JOIN span
+         GROUP BY b, span.start, span.finish ORDER BY b",
+    )
+    .bind(project.0)
+    .bind(buckets)
+    .fetch_all(db)
+    .await?)
+}

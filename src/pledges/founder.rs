@@ -410,29 +410,7 @@ pub async fn pledge_chart_svg(db: &PgPool, project: ProjectId) -> Result<String>
 }
 
 async fn draw_chart(db: &PgPool, project: ProjectId) -> Result<String> {
-    // One statement: the range and the buckets over it. Without postings there is no row.
-    let buckets: Vec<(i32, Decimal, OffsetDateTime, OffsetDateTime)> = sqlx::query_as(
-        "WITH points AS (
-             SELECT e.created_at, p.amount
-             FROM money_accounts a JOIN journal_postings p ON p.account_id = a.id
-             JOIN journal_entries e ON e.id = p.entry_id
-             WHERE a.kind = 'project_escrow' AND a.owner_id = $1
-         ), span AS (
-             SELECT min(created_at) AS start,
-                    greatest(max(created_at), min(created_at) + interval '1 second') AS finish
-             FROM points
-         )
-         SELECT width_bucket(extract(epoch FROM points.created_at)::float8,
-                             extract(epoch FROM span.start)::float8,
-                             extract(epoch FROM span.finish)::float8 + 0.001, $2) AS b,
-                sum(points.amount), span.start, span.finish
-         FROM points CROSS JOIN span
-         GROUP BY b, span.start, span.finish ORDER BY b",
-    )
-    .bind(project.0)
-    .bind(CHART_BUCKETS)
-    .fetch_all(db)
-    .await?;
+    let buckets = crate::money::escrow_movements(db, project, CHART_BUCKETS).await?;
     let (width, height, left, bottom, top) = (640u32, 220u32, 56u32, 24u32, 12u32);
     let plot_w = f64::from(width - left - 8);
     let plot_h = f64::from(height - bottom - top);
