@@ -168,12 +168,14 @@ pub async fn backed_project(
     .bind(shares)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE projects SET pledged_total = $2, backer_count = $3 WHERE id = $1")
-        .bind(project)
-        .bind(total)
-        .bind(pledges as i32)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE project_totals SET pledged_total = $2, backer_count = $3 WHERE project_id = $1",
+    )
+    .bind(project)
+    .bind(total)
+    .bind(pledges as i32)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Backed { project, founder })
 }

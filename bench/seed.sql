@@ -90,9 +90,9 @@ SELECT md5('bench-pledge-' || n || '-' || k)::uuid, p.id,
        now() - make_interval(mins => (n * 37 + k * 431) % 43200)
 FROM bench_projects AS p, generate_series(0, 99) AS k;
 
-UPDATE projects SET pledged_total = CASE WHEN kind = 'reward' THEN 5000 ELSE 10000 END,
-                    backer_count = 100
-WHERE slug LIKE 'bench-%';
+UPDATE project_totals t SET pledged_total = CASE WHEN p.kind = 'reward' THEN 5000 ELSE 10000 END,
+                             backer_count = 100
+FROM bench_projects p WHERE t.project_id = p.id;
 UPDATE equity_offerings SET shares_sold = 1000, investor_count = 100;
 UPDATE reward_tiers SET claimed = 100 WHERE position = 1 AND project_id IN (SELECT id FROM bench_projects);
 

@@ -48,6 +48,11 @@ pub struct Settings {
     #[arg(long, env = "SETTLEMENT_BATCH_SIZE", default_value_t = 5_000)]
     pub settlement_batch_size: i64,
 
+    /// How long an anonymous visitor's view of a project (page and API) may be reused, in
+    /// seconds. Signed-in users always read fresh data; 0 turns the reuse off.
+    #[arg(long, env = "PUBLIC_VIEW_SECONDS", default_value_t = 10)]
+    pub public_view_seconds: u64,
+
     /// Public address of the site; cookies are marked `Secure` when it starts with https.
     #[arg(long, env = "PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
     pub public_url: String,
@@ -70,6 +75,7 @@ impl Settings {
             min_campaign_seconds: 0,
             platform_fee_bps: 500,
             settlement_batch_size: 5_000,
+            public_view_seconds: 0,
             public_url: "http://127.0.0.1".into(),
             log_format: "text".into(),
         }
@@ -94,6 +100,7 @@ impl fmt::Debug for Settings {
             .field("min_campaign_seconds", &self.min_campaign_seconds)
             .field("platform_fee_bps", &self.platform_fee_bps)
             .field("settlement_batch_size", &self.settlement_batch_size)
+            .field("public_view_seconds", &self.public_view_seconds)
             .field("public_url", &self.public_url)
             .field("log_format", &self.log_format)
             .finish()

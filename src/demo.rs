@@ -69,7 +69,7 @@ pub async fn load_pledges(
 ) -> anyhow::Result<()> {
     use crate::money::provider::{self, GatewayNotice, Outcome};
     use crate::money::Money;
-    use crate::pledges::{self, limits::Shares, EquityRequest, PledgeRequest};
+    use crate::pledges::{limits::Shares, EquityRequest, PledgeRequest};
     use crate::projects::{capacity, ProjectKind};
 
     let gateway = crate::money::api::sandbox(state);
@@ -129,7 +129,11 @@ pub async fn load_pledges(
                     })
                 }
             };
-            if let Err(e) = pledges::create(&state.db, backer, *project, &request, None).await {
+            if let Err(e) = state
+                .pledge_desk
+                .create(backer, *project, &request, None)
+                .await
+            {
                 tracing::info!(project = %project, error = %e, "demo pledge skipped");
             }
         }

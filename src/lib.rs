@@ -2,6 +2,7 @@
 //! verifiable. See `DESIGN.md` for the map of rooms.
 
 pub mod accounts;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -48,6 +49,11 @@ impl Application {
         let ledger = Ledger::load(&settings)?;
         let listener = TcpListener::bind(settings.bind).await?;
         let state = AppState {
+            pledge_desk: crate::pledges::Desk::new(db.clone()),
+            public_views: Arc::new(crate::projects::api::PublicViews::new(
+                std::time::Duration::from_secs(settings.public_view_seconds),
+                crate::projects::api::PUBLIC_VIEW_CAPACITY,
+            )),
             db,
             keys: Arc::new(Keys::derive(&secret)),
             settings: Arc::new(settings),

@@ -401,8 +401,9 @@ async fn end_campaign_for_demo(
     let mut tx = state.db.begin().await?;
     sqlx::query(
         "UPDATE projects SET deadline = now() - interval '1 second',
-                goal = CASE WHEN $2 AND pledged_total > 0 THEN LEAST(goal, pledged_total) ELSE goal END
-          WHERE id = $1",
+                goal = CASE WHEN $2 AND t.pledged_total > 0 THEN LEAST(goal, t.pledged_total) ELSE goal END
+           FROM project_totals t
+          WHERE id = $1 AND t.project_id = $1",
     )
     .bind(id.0)
     .bind(funded)

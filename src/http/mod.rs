@@ -65,6 +65,10 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub metrics: Arc<metrics::Metrics>,
     pub ledger: Arc<Ledger>,
+    /// Projects as anonymous visitors see them, by id or slug (see `projects::api::visible_detail`).
+    pub public_views: Arc<crate::projects::api::PublicViews>,
+    /// Makes new pledges, batching those for one project.
+    pub pledge_desk: Arc<crate::pledges::Desk>,
 }
 
 /// Largest request body accepted anywhere (uploads included).

@@ -138,7 +138,10 @@ pub async fn create(
     let project = ProjectId(parse_id(&id)?);
     let key = idempotency_key(&headers)?;
     let request = body.into_request()?;
-    let created = super::create(&state.db, user.user.id, project, &request, key.as_ref()).await?;
+    let created = state
+        .pledge_desk
+        .create(user.user.id, project, &request, key.as_ref())
+        .await?;
     let mut response = (StatusCode::CREATED, ApiJson(created.pledge)).into_response();
     if created.replayed {
         response

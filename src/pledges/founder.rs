@@ -377,35 +377,22 @@ struct Chart {
 /// chart visibly changes, and drawing it aggregates every escrow movement of the project.
 const CHART_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
-type ChartCache =
-    std::sync::Mutex<std::collections::HashMap<ProjectId, (std::time::Instant, String)>>;
+/// Charts of up to this many projects are kept.
+const CHART_CAPACITY: usize = 10_000;
 
-static CHARTS: std::sync::LazyLock<ChartCache> = std::sync::LazyLock::new(Default::default);
+static CHARTS: std::sync::LazyLock<crate::cache::TtlCache<ProjectId, String>> =
+    std::sync::LazyLock::new(|| crate::cache::TtlCache::new(CHART_TTL, CHART_CAPACITY));
 
 /// The pledged total of a project over time (its escrow balance, from the journal), drawn on
 /// the server as SVG markup with no script, for the project page to include. Aggregated in the
 /// database into at most 48 steps. Drawn at most once per [`CHART_TTL`] per project, since the
 /// aggregate reads every escrow movement.
 pub async fn pledge_chart_svg(db: &PgPool, project: ProjectId) -> Result<String> {
-    let now = std::time::Instant::now();
-    {
-        let charts = CHARTS.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((drawn, svg)) = charts.get(&project) {
-            if now.duration_since(*drawn) < CHART_TTL {
-                return Ok(svg.clone());
-            }
-        }
+    if let Some(svg) = CHARTS.get(&project) {
+        return Ok(svg);
     }
     let svg = draw_chart(db, project).await?;
-    let mut charts = CHARTS.lock().unwrap_or_else(|e| e.into_inner());
-    // Bounded: forget charts that are stale anyway once many projects have been drawn.
-    if charts.len() >= 10_000 {
-        charts.retain(|_, (drawn, _)| now.duration_since(*drawn) < CHART_TTL);
-        if charts.len() >= 10_000 {
-            charts.clear();
-        }
-    }
-    charts.insert(project, (now, svg.clone()));
+    CHARTS.insert(project, svg.clone());
     Ok(svg)
 }
 

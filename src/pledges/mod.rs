@@ -1,11 +1,13 @@
 //! Pledges: a backer puts money behind a reward tier or commits to equity shares, changes or
 //! cancels it inside the window, and settlement later collects or refunds it.
 //!
-//! Each pledge, change and cancellation is one database transaction that claims capacity (tier
-//! unit, shares), moves the money between the backer's wallet and the project's escrow, records
-//! the pledge and updates the project's totals; an answer is given only after it commits.
+//! Each pledge, change and cancellation is made in one database transaction that claims capacity
+//! (tier unit, shares), moves the money between the backer's wallet and the project's escrow,
+//! records the pledge and updates the project's totals; an answer is given only after it commits.
+//! New pledges go through the [`Desk`], which makes those waiting for one project together.
 
 pub mod api;
+pub mod desk;
 pub mod founder;
 pub mod limits;
 pub mod pages;
@@ -23,6 +25,7 @@ use crate::http::error::{Error, Message, Result};
 use crate::money::{self, AccountOwner, EntryKind, Money, Transfer};
 use crate::projects::capacity::{self, PledgeTarget};
 use crate::projects::{ProjectId, ProjectKind, TierId};
+pub use desk::Desk;
 use limits::{InvestorLimitRule, Shares};
 
 /// A pledge's id.
@@ -197,63 +200,6 @@ pub struct Created {
     pub pledge: Pledge,
     /// The key had already made this pledge; nothing new happened.
     pub replayed: bool,
-}
-
-/// How many times a pledge transaction is retried after PostgreSQL broke a deadlock.
-const DEADLOCK_RETRIES: usize = 3;
-
-fn is_deadlock(e: &Error) -> bool {
-    matches!(e, Error::Database(sqlx::Error::Database(d)) if d.code().as_deref() == Some("40P01"))
-}
-
-/// Makes a pledge (or returns the one `key` already made). On success the pledge, the money
-/// moved from the backer's wallet to the project's escrow, the claimed tier unit or shares and the
-/// project's totals are committed together; on any error nothing is.
-pub async fn create(
-    db: &PgPool,
-    backer: UserId,
-    project: ProjectId,
-    request: &PledgeRequest,
-    key: Option<&RequestKey>,
-) -> Result<Created> {
-    let digest = request.digest(project);
-    let mut attempt = 0;
-    loop {
-        let mut tx = db.begin().await?;
-        let pledge_id = PledgeId(Uuid::new_v4());
-        if let Some(key) = key {
-            // Claimed in this transaction: a concurrent twin waits here until we commit (then
-            // finds our pledge) or roll back (then makes its own).
-            let claimed = sqlx::query(
-                "INSERT INTO pledge_request_keys (user_id, key, request_hash, pledge_id)
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, key) DO NOTHING",
-            )
-            .bind(backer.0)
-            .bind(key.as_str())
-            .bind(&digest)
-            .bind(pledge_id.0)
-            .execute(&mut *tx)
-            .await?;
-            if claimed.rows_affected() == 0 {
-                drop(tx);
-                return replay(db, backer, key, &digest).await;
-            }
-        }
-        match create_in(&mut tx, pledge_id, backer, project, request).await {
-            Ok(pledge) => {
-                tx.commit().await.map_err(commit_error)?;
-                return Ok(Created {
-                    pledge,
-                    replayed: false,
-                });
-            }
-            Err(e) if is_deadlock(&e) && attempt < DEADLOCK_RETRIES => {
-                attempt += 1;
-                tracing::warn!(attempt, "pledge transaction deadlocked; retrying");
-            }
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 fn commit_error(e: sqlx::Error) -> Error {
@@ -816,17 +762,4 @@ pub async fn close_all_active(
     .execute(&mut *conn)
     .await?;
     Ok(updated.rows_affected())
-}
-
-/// Whether `backer` has pledged to `project` (and not cancelled): who may read backers-only
-/// updates.
-pub async fn has_backed(db: &PgPool, backer: UserId, project: ProjectId) -> Result<bool> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM pledges
-                         WHERE backer_id = $1 AND project_id = $2 AND state <> 'cancelled')",
-    )
-    .bind(backer.0)
-    .bind(project.0)
-    .fetch_one(db)
-    .await?)
 }

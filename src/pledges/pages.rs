@@ -313,7 +313,10 @@ async fn pledge(
     let attempt = async {
         let key = RequestKey::parse(&fields.key)?;
         let request = form_request(&target, &tiers, &fields)?;
-        super::create(&state.db, user.user.id, target.id, &request, Some(&key)).await
+        state
+            .pledge_desk
+            .create(user.user.id, target.id, &request, Some(&key))
+            .await
     }
     .await;
     match attempt {

@@ -6,6 +6,7 @@ use axum::routing::{delete, get, post, put};
 use axum::Router;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -14,6 +15,7 @@ use super::repo::{
     self, Changes, Filter, NewProject, Offering, Project, Revision, Sort, Tier, Update,
 };
 use super::{cover, search, ProjectId, ProjectKind, ProjectState, TierId};
+use crate::accounts::AuthUser;
 use crate::http::error::{Error, Message, Result};
 use crate::http::extract::{ApiJson, Founder, MaybeUser, RequireRole};
 use crate::http::AppState;
@@ -212,7 +214,7 @@ pub fn parse_new(body: &CreateProject, min_campaign_seconds: u64) -> Result<NewP
 }
 
 /// A project with everything its page shows.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProjectDetail {
     pub project: Project,
     pub tiers: Vec<Tier>,
@@ -224,25 +226,54 @@ pub struct ProjectDetail {
     pub supervision: Vec<TrailEntry>,
 }
 
-/// Everything the page of `project` shows to `viewer`.
+/// Everything the page of `project` shows, backers-only updates when `include_backers_only`.
 pub async fn detail(
     state: &AppState,
     project: Project,
     include_backers_only: bool,
 ) -> Result<ProjectDetail> {
-    Ok(detail_with_tree_size(state, project, include_backers_only)
-        .await?
-        .0)
+    let parts = repo::parts(&state.db, project.id, include_backers_only).await?;
+    Ok(assemble(project, parts).0)
 }
 
-/// The same, with the ledger's current size, against which the page links inclusion proofs.
-pub async fn detail_with_tree_size(
+/// Anonymous visitors' views of projects, by the id or slug they asked for, with the ledger's
+/// size at the time. The project page is the busiest page and its data the same for every
+/// visitor without a session, so it is reused for `PUBLIC_VIEW_SECONDS`: totals and tiers left
+/// may be that old for them (never for a signed-in user), and a proof against the older ledger
+/// size still verifies.
+pub type PublicViews = crate::cache::TtlCache<String, Arc<(ProjectDetail, u64)>>;
+
+/// Most projects whose anonymous view is kept at once.
+pub const PUBLIC_VIEW_CAPACITY: usize = 10_000;
+
+/// The project `key` (id or slug) as `viewer` may see it, with the ledger's current size; 404
+/// when they may not. One query, or none for an anonymous visitor when a recent view is kept.
+pub async fn visible_detail(
     state: &AppState,
-    project: Project,
-    include_backers_only: bool,
-) -> Result<(ProjectDetail, u64)> {
-    let parts = repo::parts(&state.db, project.id, include_backers_only).await?;
-    Ok((
+    key: &str,
+    viewer: Option<&AuthUser>,
+) -> Result<Arc<(ProjectDetail, u64)>> {
+    let key = key.trim().to_ascii_lowercase();
+    if viewer.is_none() {
+        if let Some(view) = state.public_views.get(&key) {
+            return Ok(view);
+        }
+    }
+    let (project, parts) = repo::view(&state.db, &key, viewer.map(|v| v.user.id))
+        .await?
+        .ok_or(Error::NotFound)?;
+    if !super::can_view(&project, viewer, OffsetDateTime::now_utc()) {
+        return Err(Error::NotFound);
+    }
+    let view = Arc::new(assemble(project, parts));
+    if viewer.is_none() {
+        state.public_views.insert(key, view.clone());
+    }
+    Ok(view)
+}
+
+fn assemble(project: Project, parts: repo::Parts) -> (ProjectDetail, u64) {
+    (
         ProjectDetail {
             project,
             tiers: parts.tiers,
@@ -252,7 +283,7 @@ pub async fn detail_with_tree_size(
             supervision: parts.trail,
         },
         parts.tree_size,
-    ))
+    )
 }
 
 /// Creates a draft (founders only).
@@ -372,9 +403,12 @@ pub async fn show(
     MaybeUser(viewer): MaybeUser,
     Path(key): Path<String>,
 ) -> Result<ApiJson<ProjectDetail>> {
-    let project = super::visible(&state, &key, viewer.as_ref()).await?;
-    let backers = super::can_see_backer_updates(&state.db, &project, viewer.as_ref()).await?;
-    Ok(ApiJson(detail(&state, project, backers).await?))
+    Ok(ApiJson(
+        visible_detail(&state, &key, viewer.as_ref())
+            .await?
+            .0
+            .clone(),
+    ))
 }
 
 fn project_id(raw: &str) -> Result<ProjectId> {

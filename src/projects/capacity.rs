@@ -135,28 +135,35 @@ pub async fn claim_tier_unit(
 }
 
 /// For a new reward pledge of `amount`: claims a unit of `tier` (if any) and adds the pledge to
-/// the project's totals, in one statement, so the contended tier and project rows are locked
-/// for as short a time as possible. Returns the tier's price. Refused as [`claim_tier_unit`]
-/// and [`add_to_totals`] refuse.
+/// the project's totals, in one statement, so the contended tier and totals rows are locked for
+/// as short a time as possible. The project's row is only share-locked: pledges do not wait for
+/// each other on it, but a freeze or the settlement (which update it) waits for them, and they
+/// for it. Returns the tier's price. Refused as [`claim_tier_unit`] and [`add_to_totals`] refuse.
 pub async fn claim_for_reward_pledge(
     conn: &mut PgConnection,
     project: ProjectId,
     tier: Option<TierId>,
     amount: Decimal,
 ) -> Result<Option<Decimal>> {
-    let (price, counted): (Option<Decimal>, i64) = sqlx::query_as(
-        "WITH tier AS (
+    let (open, price, counted): (i64, Option<Decimal>, i64) = sqlx::query_as(
+        "WITH open AS (
+             SELECT id FROM projects WHERE id = $1 AND state = 'live' AND deadline > now()
+             FOR SHARE
+         ), tier AS (
              UPDATE reward_tiers SET claimed = claimed + 1
              WHERE $2::uuid IS NOT NULL AND id = $2 AND project_id = $1
                AND (quantity_limit IS NULL OR claimed < quantity_limit)
+               AND EXISTS (SELECT 1 FROM open)
              RETURNING price
          ), counted AS (
-             UPDATE projects SET pledged_total = pledged_total + $3, backer_count = backer_count + 1
-             WHERE id = $1 AND state = 'live' AND deadline > now()
+             UPDATE project_totals
+                SET pledged_total = pledged_total + $3, backer_count = backer_count + 1
+             WHERE project_id = $1 AND EXISTS (SELECT 1 FROM open)
                AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM tier))
              RETURNING 1
          )
-         SELECT (SELECT price FROM tier), (SELECT count(*) FROM counted)",
+         SELECT (SELECT count(*) FROM open), (SELECT price FROM tier),
+                (SELECT count(*) FROM counted)",
     )
     .bind(project.0)
     .bind(tier.map(|t| t.0))
@@ -164,12 +171,15 @@ pub async fn claim_for_reward_pledge(
     .fetch_one(&mut *conn)
     .await?;
     match (tier, price) {
+        _ if open == 0 => Err(Error::Conflict(Message::Key("pledges.error.closed"))),
         (Some(tier), None) => {
             // Tell "sold out" from "not this project's tier" (this path changed nothing).
             claim_tier_unit(conn, project, tier).await?;
             Err(Error::Conflict(Message::Key("pledges.error.sold_out")))
         }
-        _ if counted == 0 => Err(Error::Conflict(Message::Key("pledges.error.closed"))),
+        _ if counted == 0 => Err(Error::Internal(anyhow::anyhow!(
+            "project {project:?} has no totals row"
+        ))),
         _ => Ok(price),
     }
 }
@@ -300,8 +310,8 @@ pub async fn release_shares(
 }
 
 /// Adds to `pledged_total` and `backer_count`. When `must_be_open` (a new or larger pledge), only
-/// while the project is live and before its deadline, checked under the row lock, so a pledge
-/// racing a freeze or the deadline either lands before it or not at all.
+/// while the project is live and before its deadline, checked under a share lock on the project's
+/// row, so a pledge racing a freeze or the deadline either lands before it or not at all.
 pub async fn add_to_totals(
     conn: &mut PgConnection,
     project: ProjectId,
@@ -310,8 +320,13 @@ pub async fn add_to_totals(
     must_be_open: bool,
 ) -> Result<()> {
     let updated = sqlx::query(
-        "UPDATE projects SET pledged_total = pledged_total + $2, backer_count = backer_count + $3
-         WHERE id = $1 AND (NOT $4 OR (state = 'live' AND deadline > now()))",
+        "WITH open AS (
+             SELECT id FROM projects WHERE id = $1 AND state = 'live' AND deadline > now()
+             FOR SHARE
+         )
+         UPDATE project_totals
+            SET pledged_total = pledged_total + $2, backer_count = backer_count + $3
+         WHERE project_id = $1 AND (NOT $4 OR EXISTS (SELECT 1 FROM open))",
     )
     .bind(project.0)
     .bind(amount)

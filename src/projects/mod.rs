@@ -142,22 +142,6 @@ pub fn can_view(project: &Project, viewer: Option<&AuthUser>, now: OffsetDateTim
     }
 }
 
-/// Whether `viewer` may read a project's backers-only updates: its founder, and anyone who has
-/// pledged to it (a cancelled pledge does not count).
-pub async fn can_see_backer_updates(
-    db: &sqlx::PgPool,
-    project: &Project,
-    viewer: Option<&AuthUser>,
-) -> Result<bool> {
-    let Some(user) = viewer else {
-        return Ok(false);
-    };
-    if user.user.id == project.founder_id {
-        return Ok(true);
-    }
-    crate::pledges::has_backed(db, user.user.id, project.id).await
-}
-
 /// A project `viewer` may see, by id or slug; 404 otherwise.
 pub async fn visible(state: &AppState, key: &str, viewer: Option<&AuthUser>) -> Result<Project> {
     let project = repo::find_by_key(&state.db, key)

@@ -364,10 +364,9 @@ async fn show(
     Path(key): Path<String>,
 ) -> Result<Response> {
     use super::lifecycle::{next_state, Action};
-    let project = super::visible(&state, &key, viewer.as_ref()).await?;
-    let backers = super::can_see_backer_updates(&state.db, &project, viewer.as_ref()).await?;
     // Proofs are against the current tree, which contains every trail entry already.
-    let (detail, tree_size) = super::api::detail_with_tree_size(&state, project, backers).await?;
+    let view = super::api::visible_detail(&state, &key, viewer.as_ref()).await?;
+    let (detail, tree_size) = (&view.0, view.1);
     let t = chrome.t;
     let now = OffsetDateTime::now_utc();
     let p = &detail.project;

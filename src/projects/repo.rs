@@ -136,17 +136,18 @@ impl TryFrom<ProjectRow> for Project {
     }
 }
 
-/// The columns of `ProjectRow`, for `FROM projects p JOIN users u ON u.id = p.founder_id`.
+/// The columns of `ProjectRow`, for `FROM projects p JOIN users u ON u.id = p.founder_id
+/// JOIN project_totals t ON t.project_id = p.id`.
 const COLUMNS: &str = "p.id, p.founder_id, u.display_name AS founder_name, p.slug, p.title, \
      p.summary, p.story, p.story_html, p.category, p.kind, p.state, p.goal, p.currency, p.deadline, \
-     p.launched_at, p.pledged_total, p.backer_count, p.review_note, \
+     p.launched_at, t.pledged_total, t.backer_count, p.review_note, \
      p.has_cover, \
      p.created_at, p.updated_at";
 
 /// The same without the story, for lists.
 const CARD_COLUMNS: &str = "p.id, p.founder_id, u.display_name AS founder_name, p.slug, p.title, \
      p.summary, '' AS story, '' AS story_html, p.category, p.kind, p.state, p.goal, p.currency, p.deadline, \
-     p.launched_at, p.pledged_total, p.backer_count, p.review_note, \
+     p.launched_at, t.pledged_total, t.backer_count, p.review_note, \
      p.has_cover, \
      p.created_at, p.updated_at";
 
@@ -232,7 +233,8 @@ pub async fn create(db: &PgPool, founder: UserId, new: NewProject) -> Result<Pro
 /// A project by id.
 pub async fn find(db: &PgPool, id: ProjectId) -> Result<Option<Project>> {
     let row: Option<ProjectRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM projects p JOIN users u ON u.id = p.founder_id WHERE p.id = $1"
+        "SELECT {COLUMNS} FROM projects p JOIN users u ON u.id = p.founder_id
+             JOIN project_totals t ON t.project_id = p.id WHERE p.id = $1"
     ))
     .bind(id.0)
     .fetch_optional(db)
@@ -246,7 +248,8 @@ pub async fn find_by_key(db: &PgPool, key: &str) -> Result<Option<Project>> {
         return find(db, ProjectId(id)).await;
     }
     let row: Option<ProjectRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM projects p JOIN users u ON u.id = p.founder_id WHERE p.slug = $1"
+        "SELECT {COLUMNS} FROM projects p JOIN users u ON u.id = p.founder_id
+             JOIN project_totals t ON t.project_id = p.id WHERE p.slug = $1"
     ))
     .bind(key.trim().to_ascii_lowercase())
     .fetch_optional(db)
@@ -258,6 +261,7 @@ pub async fn find_by_key(db: &PgPool, key: &str) -> Result<Option<Project>> {
 pub async fn lock(conn: &mut PgConnection, id: ProjectId) -> Result<Option<Project>> {
     let row: Option<ProjectRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM projects p JOIN users u ON u.id = p.founder_id
+             JOIN project_totals t ON t.project_id = p.id
          WHERE p.id = $1 FOR UPDATE OF p"
     ))
     .bind(id.0)
@@ -627,7 +631,7 @@ impl Sort {
         match self {
             Sort::Newest => "p.launched_at DESC, p.id",
             Sort::EndingSoon => "p.deadline ASC, p.id",
-            Sort::MostFunded => "p.pledged_total DESC, p.id",
+            Sort::MostFunded => "t.pledged_total DESC, t.project_id",
         }
     }
 }
@@ -657,6 +661,7 @@ pub async fn browse(db: &PgPool, filter: &Filter) -> Result<(Vec<Project>, bool)
     let state = filter.state.unwrap_or(ProjectState::Live);
     let mut sql = sqlx::QueryBuilder::<sqlx::Postgres>::new(format!(
         "SELECT {CARD_COLUMNS} FROM projects p JOIN users u ON u.id = p.founder_id
+             JOIN project_totals t ON t.project_id = p.id
          WHERE p.launched_at <= now() AND p.state = "
     ));
     sql.push_bind(state.as_str());
@@ -688,6 +693,7 @@ pub async fn by_founder(db: &PgPool, founder: UserId) -> Result<Vec<Project>> {
     rows(
         sqlx::query_as(&format!(
             "SELECT {CARD_COLUMNS} FROM projects p JOIN users u ON u.id = p.founder_id
+             JOIN project_totals t ON t.project_id = p.id
              WHERE p.founder_id = $1 ORDER BY p.created_at DESC"
         ))
         .bind(founder.0)
@@ -701,6 +707,7 @@ pub async fn review_queue(db: &PgPool) -> Result<Vec<Project>> {
     rows(
         sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM projects p JOIN users u ON u.id = p.founder_id
+             JOIN project_totals t ON t.project_id = p.id
              WHERE p.state = 'in_review' ORDER BY p.submitted_at, p.created_at"
         ))
         .fetch_all(db)
@@ -713,6 +720,7 @@ pub async fn supervised(db: &PgPool) -> Result<Vec<Project>> {
     rows(
         sqlx::query_as(&format!(
             "SELECT {CARD_COLUMNS} FROM projects p JOIN users u ON u.id = p.founder_id
+             JOIN project_totals t ON t.project_id = p.id
              WHERE p.state IN ('live', 'frozen') ORDER BY p.state DESC, p.deadline LIMIT 200"
         ))
         .fetch_all(db)
@@ -872,46 +880,37 @@ fn from_micros(us: i64) -> Result<OffsetDateTime> {
         .map_err(|e| Error::Internal(e.into()))
 }
 
-/// A project's tiers, offering, updates (backers-only ones only when `include_backers_only`),
-/// revisions and supervision trail, and the ledger's size, in one statement. The project page
-/// is the busiest page: six queries one after another cost it more in round trips and
-/// per-statement work than the rows themselves.
-pub async fn parts(db: &PgPool, id: ProjectId, include_backers_only: bool) -> Result<Parts> {
-    type Row = (
-        sqlx::types::Json<Vec<TierJson>>,
-        Option<sqlx::types::Json<OfferingJson>>,
-        sqlx::types::Json<Vec<UpdateJson>>,
-        sqlx::types::Json<Vec<RevisionJson>>,
-        sqlx::types::Json<Vec<TrailJson>>,
-        i64,
-    );
-    let (tiers, offering, updates, revisions, trail, tree_size): Row = sqlx::query_as(
-        "SELECT
-           (SELECT COALESCE(json_agg(json_build_object(
+/// The select list of [`PartsRow`] for the project `p`: its tiers, offering, updates
+/// (backers-only ones where `backers_only` holds), revisions and supervision trail, and the
+/// ledger's size.
+fn parts_columns(backers_only: &str) -> String {
+    format!(
+        "(SELECT COALESCE(json_agg(json_build_object(
                 'id', id, 'title', title, 'description', description,
                 'description_html', description_html, 'price', price::text,
                 'quantity_limit', quantity_limit, 'claimed', claimed,
                 'delivery_month', to_char(delivery_month, 'YYYY-MM'), 'ships', ships)
               ORDER BY position, created_at), '[]')
-            FROM reward_tiers WHERE project_id = $1),
+            FROM reward_tiers WHERE project_id = p.id) AS tiers,
            (SELECT json_build_object(
                 'price_per_share', price_per_share::text, 'min_shares', min_shares,
                 'max_shares', max_shares, 'min_shares_per_investor', min_shares_per_investor,
                 'pre_money_valuation', pre_money_valuation::text, 'security_type', security_type,
                 'risk_warning', risk_warning, 'max_investors', max_investors,
                 'shares_sold', shares_sold, 'investor_count', investor_count)
-            FROM equity_offerings WHERE project_id = $1),
+            FROM equity_offerings WHERE project_id = p.id) AS offering,
            (SELECT COALESCE(json_agg(json_build_object(
                 'id', id, 'title', title, 'body', body, 'body_html', body_html,
                 'backers_only', backers_only,
                 'created_us', (extract(epoch FROM created_at) * 1000000)::int8)
               ORDER BY created_at DESC), '[]')
-            FROM project_updates WHERE project_id = $1 AND (NOT backers_only OR $2)),
+            FROM project_updates WHERE project_id = p.id AND (NOT backers_only OR {backers_only}))
+            AS updates,
            (SELECT COALESCE(json_agg(json_build_object(
                 'change', change, 'detail', detail,
                 'created_us', (extract(epoch FROM created_at) * 1000000)::int8)
               ORDER BY created_at, id), '[]')
-            FROM project_revisions WHERE project_id = $1),
+            FROM project_revisions WHERE project_id = p.id) AS revisions,
            (SELECT COALESCE(json_agg(json_build_object(
                 'action', s.action, 'from_state', s.from_state, 'to_state', s.to_state,
                 'reason', s.reason, 'regulator_name', u.display_name,
@@ -920,13 +919,81 @@ pub async fn parts(db: &PgPool, id: ProjectId, include_backers_only: bool) -> Re
                 'tx_hash', encode(s.tx_hash, 'hex'))
               ORDER BY s.at, s.id), '[]')
             FROM supervision_actions s JOIN users u ON u.id = s.regulator_id
-            WHERE s.project_id = $1),
-           (SELECT size FROM ledger_head)",
+            WHERE s.project_id = p.id) AS trail,
+           (SELECT size FROM ledger_head) AS tree_size"
     )
+}
+
+#[derive(sqlx::FromRow)]
+struct PartsRow {
+    tiers: sqlx::types::Json<Vec<TierJson>>,
+    offering: Option<sqlx::types::Json<OfferingJson>>,
+    updates: sqlx::types::Json<Vec<UpdateJson>>,
+    revisions: sqlx::types::Json<Vec<RevisionJson>>,
+    trail: sqlx::types::Json<Vec<TrailJson>>,
+    tree_size: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ViewRow {
+    #[sqlx(flatten)]
+    project: ProjectRow,
+    #[sqlx(flatten)]
+    parts: PartsRow,
+}
+
+/// A project by id (when the text is a UUID) or slug, with everything its page shows to
+/// `viewer` (backers-only updates when the viewer is its founder or has pledged to it), in one
+/// statement. The project page is the busiest page: one query per part cost it more in round
+/// trips and per-statement work than the rows themselves.
+pub async fn view(
+    db: &PgPool,
+    key: &str,
+    viewer: Option<UserId>,
+) -> Result<Option<(Project, Parts)>> {
+    let by = if key.parse::<Uuid>().is_ok() {
+        "p.id = $1::uuid"
+    } else {
+        "p.slug = $1"
+    };
+    let backer = "coalesce(p.founder_id = $2 OR EXISTS (SELECT 1 FROM pledges b
+                   WHERE b.project_id = p.id AND b.backer_id = $2 AND b.state <> 'cancelled'),
+                   false)";
+    let row: Option<ViewRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, {} FROM projects p JOIN users u ON u.id = p.founder_id
+             JOIN project_totals t ON t.project_id = p.id WHERE {by}",
+        parts_columns(backer)
+    ))
+    .bind(key.trim().to_ascii_lowercase())
+    .bind(viewer.map(|v| v.0))
+    .fetch_optional(db)
+    .await?;
+    row.map(|row| Ok((Project::try_from(row.project)?, parts_from(row.parts)?)))
+        .transpose()
+}
+
+/// A project's parts (see [`parts_columns`]), backers-only updates when `include_backers_only`.
+pub async fn parts(db: &PgPool, id: ProjectId, include_backers_only: bool) -> Result<Parts> {
+    let row: PartsRow = sqlx::query_as(&format!(
+        "SELECT {} FROM projects p WHERE p.id = $1",
+        parts_columns("$2")
+    ))
     .bind(id.0)
     .bind(include_backers_only)
     .fetch_one(db)
     .await?;
+    parts_from(row)
+}
+
+fn parts_from(row: PartsRow) -> Result<Parts> {
+    let PartsRow {
+        tiers,
+        offering,
+        updates,
+        revisions,
+        trail,
+        tree_size,
+    } = row;
     let offering = offering
         .map(|sqlx::types::Json(o)| {
             Ok::<_, Error>(Offering {

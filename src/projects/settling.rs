@@ -69,8 +69,9 @@ type Row = (
 );
 
 const SELECT: &str = "SELECT p.id, p.slug, p.title, p.founder_id, p.kind, p.state, p.currency,
-        p.settlement_outcome, p.goal, p.pledged_total, o.shares_sold, o.min_shares, o.price_per_share
-   FROM projects p LEFT JOIN equity_offerings o ON o.project_id = p.id";
+        p.settlement_outcome, p.goal, t.pledged_total, o.shares_sold, o.min_shares, o.price_per_share
+   FROM projects p JOIN project_totals t ON t.project_id = p.id
+   LEFT JOIN equity_offerings o ON o.project_id = p.id";
 
 /// Locks the next project due for settlement, skipping projects another worker holds: a live
 /// project past its deadline (frozen ones wait), one already settling, or one cancelled by the

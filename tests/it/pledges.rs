@@ -22,15 +22,12 @@ async fn a_reward_pledge_moves_its_amount_from_the_wallet_to_escrow() {
     let backer = app.fixture_backer().await;
     app.fund(&backer, "100.00").await;
 
-    let created = pledges::create(
-        &app.db,
-        backer.id,
-        project,
-        &reward(Some(tiers[0]), "60.00"),
-        None,
-    )
-    .await
-    .unwrap();
+    let created = app
+        .state
+        .pledge_desk
+        .create(backer.id, project, &reward(Some(tiers[0]), "60.00"), None)
+        .await
+        .unwrap();
 
     assert_eq!(created.pledge.amount, Decimal::new(6000, 2));
     assert_eq!(app.wallet_balance(&backer).await, Decimal::new(4000, 2));
@@ -49,14 +46,10 @@ async fn concurrent_pledges_never_oversell_a_limited_tier_when_called_directly()
         let app = app.clone();
         let tier = tiers[0];
         tasks.push(tokio::spawn(async move {
-            pledges::create(
-                &app.db,
-                backer.id,
-                project,
-                &reward(Some(tier), "10.00"),
-                None,
-            )
-            .await
+            app.state
+                .pledge_desk
+                .create(backer.id, project, &reward(Some(tier), "10.00"), None)
+                .await
         }));
     }
     let mut ok = 0;
@@ -80,7 +73,11 @@ async fn a_frozen_project_refuses_pledges_and_moves_no_money() {
     let backer = app.fixture_backer().await;
     app.fund(&backer, "100.00").await;
 
-    let refused = pledges::create(&app.db, backer.id, project, &reward(None, "20.00"), None).await;
+    let refused = app
+        .state
+        .pledge_desk
+        .create(backer.id, project, &reward(None, "20.00"), None)
+        .await;
 
     assert_eq!(refused.unwrap_err().status_code(), 409);
     assert_eq!(app.wallet_balance(&backer).await, Decimal::new(10000, 2));
@@ -101,7 +98,10 @@ async fn an_equity_commitment_costs_shares_times_price() {
         declaration: Some((Decimal::from(60_000), Decimal::from(40_000))),
     });
 
-    let created = pledges::create(&app.db, investor.id, project, &request, None)
+    let created = app
+        .state
+        .pledge_desk
+        .create(investor.id, project, &request, None)
         .await
         .unwrap();
 

@@ -693,10 +693,13 @@ async fn browsing_filters_sorts_and_pages_live_projects() {
     }
     let equity = create_equity(&app, &founder, "Equity in a bakery").await;
     app.launch(&founder, &regulator, &equity).await;
-    sqlx::query("UPDATE projects SET pledged_total = 9000 WHERE title = 'Project number 3'")
-        .execute(&app.db)
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE project_totals t SET pledged_total = 9000 FROM projects p
+         WHERE p.id = t.project_id AND p.title = 'Project number 3'",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
 
     let get = |query: &'static str| {
         let app = &app;
@@ -1277,4 +1280,57 @@ async fn a_cover_can_be_changed_only_while_the_project_is_a_draft() {
         .unwrap();
     assert_eq!(public.status(), 200, "a live project's cover is public");
     assert_eq!(public.headers()["content-type"], "image/png");
+}
+
+#[tokio::test]
+async fn anonymous_views_are_reused_while_signed_in_users_and_regulator_actions_are_fresh() {
+    let app = TestApp::spawn_with(|s| s.public_view_seconds = 600).await;
+    let founder = app.login_as_founder().await;
+    let regulator = app.login_as_regulator().await;
+    let project = app.create_reward_project(&founder, "Reused view").await;
+    let id = app.launch(&founder, &regulator, &project).await;
+    let anonymous = || async {
+        let response = app
+            .client
+            .get(app.url(&format!("/api/v1/projects/{id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.unwrap()["project"].clone()
+    };
+    let before = anonymous().await;
+    // As a pledge through another server process would.
+    sqlx::query("UPDATE project_totals SET pledged_total = 123 WHERE project_id = $1::uuid")
+        .bind(&id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    let reused = anonymous().await;
+    let signed_in: Value = app
+        .api(Method::GET, &format!("/projects/{id}"), &founder)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    assert_eq!(reused["pledged_total"], before["pledged_total"]);
+    assert_eq!(signed_in["project"]["pledged_total"], "123.00");
+    let frozen = app
+        .api(
+            Method::POST,
+            &format!("/regulator/projects/{id}/freeze"),
+            &regulator,
+        )
+        .json(&json!({"reason": "Checking the claims."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(frozen.status(), 200);
+    let after = anonymous().await;
+    assert_eq!(after["state"], "frozen");
+    assert_eq!(after["pledged_total"], "123.00");
 }

@@ -536,7 +536,7 @@ async fn a_backer_opens_the_receipt_of_a_settled_pledge_and_the_verify_page_says
     use fantoccini::Locator;
     use zhonglian::accounts::domain::UserId;
     use zhonglian::money::{self, AccountOwner, Posting};
-    use zhonglian::pledges::{self, PledgeRequest};
+    use zhonglian::pledges::PledgeRequest;
     use zhonglian::projects::{ProjectId, TierId};
 
     let app = TestApp::spawn().await;
@@ -576,19 +576,21 @@ async fn a_backer_opens_the_receipt_of_a_settled_pledge_and_the_verify_page_says
         .fetch_one(&app.db)
         .await
         .unwrap();
-    let pledge = pledges::create(
-        &app.db,
-        backer,
-        ProjectId(p.project),
-        &PledgeRequest::Reward {
-            tier: Some(TierId(tier)),
-            amount: zhonglian::money::Money::parse("20.00").unwrap(),
-        },
-        None,
-    )
-    .await
-    .unwrap()
-    .pledge;
+    let pledge = app
+        .state
+        .pledge_desk
+        .create(
+            backer,
+            ProjectId(p.project),
+            &PledgeRequest::Reward {
+                tier: Some(TierId(tier)),
+                amount: zhonglian::money::Money::parse("20.00").unwrap(),
+            },
+            None,
+        )
+        .await
+        .unwrap()
+        .pledge;
     make_due(&app.db, p.project).await.unwrap();
     settle(&app).await;
 

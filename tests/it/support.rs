@@ -115,9 +115,15 @@ pub fn test_settings(data_dir: PathBuf) -> Settings {
 impl TestApp {
     /// Starts an app on a fresh database.
     pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts an app on a fresh database, with the test settings changed by `adjust`.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let (database, db) = fresh_database().await;
         let data_dir = shared().root.join(&database);
-        let settings = test_settings(data_dir.clone());
+        let mut settings = test_settings(data_dir.clone());
+        adjust(&mut settings);
         let app = Application::build(settings, db.clone())
             .await
             .expect("application");
@@ -532,10 +538,10 @@ impl TestApp {
             .expect("journal check");
         assert!(check.is_sound(), "the books do not balance: {check:?}");
         let drift: Vec<(uuid::Uuid,)> = sqlx::query_as(
-            "SELECT p.id FROM projects p
+            "SELECT p.id FROM projects p JOIN project_totals t ON t.project_id = p.id
              LEFT JOIN money_accounts a ON a.kind = 'project_escrow' AND a.owner_id = p.id
-             WHERE p.pledged_total <> coalesce(a.balance, 0)
-                OR p.backer_count <> (SELECT count(*) FROM pledges WHERE project_id = p.id AND state = 'active')",
+             WHERE t.pledged_total <> coalesce(a.balance, 0)
+                OR t.backer_count <> (SELECT count(*) FROM pledges WHERE project_id = p.id AND state = 'active')",
         )
         .fetch_all(&self.db)
         .await

@@ -1,0 +1,261 @@
+//! The pledge desk: new pledges for one project are made in batches, one transaction per batch.
+//!
+//! Every pledge for a project writes the same rows: its escrow account, its totals and, often, one
+//! tier. Made in separate transactions, each pledge holds those rows from its first write until
+//! its commit is on disk, round trips between its statements included, and every other pledge
+//! for the project queues behind it: one project in demand made about 200 pledges/s.
+//!
+//! The desk takes the requests waiting for a project and makes them one after another in one
+//! transaction, each inside a savepoint, so a refused pledge (sold out, not enough money) undoes
+//! only itself; then it commits once. No pledge waits on another's row lock, one WAL flush covers
+//! the batch, and every answer is still given only after the commit that makes its pledge durable.
+//! Different projects are served concurrently; a lone request is made exactly as before, without
+//! savepoints.
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use super::{create_in, replay, Created, Pledge, PledgeId, PledgeRequest, RequestKey};
+use crate::accounts::domain::UserId;
+use crate::http::error::{Error, Result};
+use crate::projects::ProjectId;
+
+/// Most pledges in one transaction. Each savepoint that writes takes a subtransaction id, and
+/// PostgreSQL keeps up to 64 per backend in shared memory before others' snapshots get slower.
+const MAX_BATCH: usize = 32;
+
+/// How many times a transaction is retried after PostgreSQL broke a deadlock.
+const DEADLOCK_RETRIES: usize = 3;
+
+/// Makes pledges; shared by every request of the process.
+pub struct Desk {
+    db: PgPool,
+    /// Requests waiting, per project. A project has an entry exactly while a task serves it.
+    queues: Mutex<HashMap<ProjectId, Vec<Job>>>,
+}
+
+struct Job {
+    backer: UserId,
+    request: PledgeRequest,
+    key: Option<RequestKey>,
+    reply: oneshot::Sender<Result<Created>>,
+}
+
+/// What one request came to inside the transaction.
+enum Made {
+    Pledge(Pledge),
+    /// The key was already claimed: after the commit, answer with the pledge it made.
+    Replay,
+}
+
+impl Desk {
+    /// A desk making pledges in `db`.
+    pub fn new(db: PgPool) -> Arc<Self> {
+        Arc::new(Self {
+            db,
+            queues: Mutex::default(),
+        })
+    }
+
+    /// Makes a pledge (or returns the one `key` already made). On success the pledge, the money
+    /// moved from the backer's wallet to the project's escrow, the claimed tier unit or shares
+    /// and the project's totals are committed together; on any error nothing is.
+    pub async fn create(
+        self: &Arc<Self>,
+        backer: UserId,
+        project: ProjectId,
+        request: &PledgeRequest,
+        key: Option<&RequestKey>,
+    ) -> Result<Created> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            backer,
+            request: request.clone(),
+            key: key.cloned(),
+            reply,
+        };
+        let first = match self.lock().entry(project) {
+            Entry::Occupied(mut waiting) => {
+                waiting.get_mut().push(job);
+                false
+            }
+            Entry::Vacant(free) => {
+                free.insert(vec![job]);
+                true
+            }
+        };
+        if first {
+            tokio::spawn(self.clone().serve(project));
+        }
+        answer
+            .await
+            .map_err(|_| Error::Internal(anyhow::anyhow!("the pledge desk dropped a request")))?
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ProjectId, Vec<Job>>> {
+        self.queues.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Serves `project` until nobody waits for it.
+    async fn serve(self: Arc<Self>, project: ProjectId) {
+        let _leave = Leave {
+            desk: &self,
+            project,
+        };
+        loop {
+            let jobs: Vec<Job> = {
+                let mut queues = self.lock();
+                let Some(queue) = queues.get_mut(&project) else {
+                    return;
+                };
+                if queue.is_empty() {
+                    queues.remove(&project);
+                    return;
+                }
+                let n = queue.len().min(MAX_BATCH);
+                queue.drain(..n).collect()
+            };
+            self.run(project, jobs).await;
+        }
+    }
+
+    /// Makes `jobs` and answers each of them.
+    async fn run(&self, project: ProjectId, jobs: Vec<Job>) {
+        let mut attempt = 0;
+        let outcomes = loop {
+            let outcome = if jobs.len() == 1 {
+                self.alone(project, &jobs[0]).await.map(|made| vec![made])
+            } else {
+                self.batch(project, &jobs).await
+            };
+            match outcome {
+                Err(e) if is_deadlock(&e) && attempt < DEADLOCK_RETRIES => {
+                    attempt += 1;
+                    tracing::warn!(attempt, "pledge transaction deadlocked; retrying");
+                }
+                Ok(outcomes) => break outcomes,
+                Err(e) if jobs.len() == 1 => break vec![Err(e)],
+                Err(e) => {
+                    tracing::error!(error = %e, pledges = jobs.len(), "pledge batch failed");
+                    break jobs
+                        .iter()
+                        .map(|_| {
+                            Err(Error::Internal(anyhow::anyhow!(
+                                "the pledge batch failed: {e}"
+                            )))
+                        })
+                        .collect();
+                }
+            }
+        };
+        for (job, outcome) in jobs.into_iter().zip(outcomes) {
+            let answer = match outcome {
+                Ok(Made::Pledge(pledge)) => Ok(Created {
+                    pledge,
+                    replayed: false,
+                }),
+                Ok(Made::Replay) => match &job.key {
+                    Some(key) => {
+                        replay(&self.db, job.backer, key, &job.request.digest(project)).await
+                    }
+                    None => Err(Error::Internal(anyhow::anyhow!("replay without a key"))),
+                },
+                Err(e) => Err(e),
+            };
+            // The requester may have gone (a closed connection); the pledge stands either way.
+            let _ = job.reply.send(answer);
+        }
+    }
+
+    /// One request in a transaction of its own. A refusal rolls the transaction back.
+    async fn alone(&self, project: ProjectId, job: &Job) -> Result<Result<Made>> {
+        let mut tx = self.db.begin().await?;
+        match make(&mut tx, project, job).await {
+            Ok(made) => {
+                tx.commit().await.map_err(super::commit_error)?;
+                Ok(Ok(made))
+            }
+            Err(e) if is_deadlock(&e) => Err(e),
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// Several requests in one transaction, each in a savepoint. Errors of the transaction as a
+    /// whole (a deadlock, a failed commit, a lost connection) fail the batch.
+    async fn batch(&self, project: ProjectId, jobs: &[Job]) -> Result<Vec<Result<Made>>> {
+        let mut tx = self.db.begin().await?;
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            sqlx::query("SAVEPOINT pledge").execute(&mut *tx).await?;
+            match make(&mut tx, project, job).await {
+                Ok(made) => {
+                    sqlx::query("RELEASE SAVEPOINT pledge")
+                        .execute(&mut *tx)
+                        .await?;
+                    outcomes.push(Ok(made));
+                }
+                Err(e) if is_deadlock(&e) => return Err(e),
+                Err(e) => {
+                    sqlx::query("ROLLBACK TO SAVEPOINT pledge")
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("RELEASE SAVEPOINT pledge")
+                        .execute(&mut *tx)
+                        .await?;
+                    outcomes.push(Err(e));
+                }
+            }
+        }
+        tx.commit().await.map_err(super::commit_error)?;
+        Ok(outcomes)
+    }
+}
+
+/// Claims the request's key (if any) and makes its pledge, in the caller's transaction.
+async fn make(conn: &mut PgConnection, project: ProjectId, job: &Job) -> Result<Made> {
+    let pledge_id = PledgeId(Uuid::new_v4());
+    if let Some(key) = &job.key {
+        // A concurrent twin in another transaction waits here until that commits (then this
+        // finds its pledge) or rolls back (then this makes its own).
+        let claimed = sqlx::query(
+            "INSERT INTO pledge_request_keys (user_id, key, request_hash, pledge_id)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, key) DO NOTHING",
+        )
+        .bind(job.backer.0)
+        .bind(key.as_str())
+        .bind(job.request.digest(project))
+        .bind(pledge_id.0)
+        .execute(&mut *conn)
+        .await?;
+        if claimed.rows_affected() == 0 {
+            return Ok(Made::Replay);
+        }
+    }
+    create_in(conn, pledge_id, job.backer, project, &job.request)
+        .await
+        .map(Made::Pledge)
+}
+
+fn is_deadlock(e: &Error) -> bool {
+    matches!(e, Error::Database(sqlx::Error::Database(d)) if d.code().as_deref() == Some("40P01"))
+}
+
+/// Removes a project's queue if its task ends by panicking, so its waiting requests get an
+/// error (their reply channels close) and the next request starts a new task.
+struct Leave<'a> {
+    desk: &'a Desk,
+    project: ProjectId,
+}
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.desk.lock().remove(&self.project);
+        }
+    }
+}
