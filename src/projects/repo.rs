@@ -676,12 +676,11 @@ pub async fn browse(db: &PgPool, filter: &Filter) -> Result<(Vec<Project>, bool)
             .push_bind(query.as_str())
             .push(")");
     }
+    // The limit and offset are written into the statement, not bound: planned for an unknown
+    // limit, the generic plan joined every project's totals before sorting (a third of the rate).
     sql.push(" ORDER BY ")
         .push(filter.sort.order_by())
-        .push(" LIMIT ")
-        .push_bind(per_page + 1)
-        .push(" OFFSET ")
-        .push_bind(offset);
+        .push(format_args!(" LIMIT {} OFFSET {offset}", per_page + 1));
     let mut found = rows(sql.build_query_as().fetch_all(db).await?)?;
     let more = found.len() as i64 > per_page;
     found.truncate(per_page as usize);
