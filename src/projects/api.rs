@@ -259,11 +259,20 @@ pub async fn visible_detail(
             return Ok(view);
         }
     }
-    let (project, parts) = repo::view(&state.db, &key, viewer.map(|v| v.user.id))
+    let (project, mut parts) = repo::view(&state.db, &key, viewer.map(|v| v.user.id))
         .await?
         .ok_or(Error::NotFound)?;
     if !super::can_view(&project, viewer, OffsetDateTime::now_utc()) {
         return Err(Error::NotFound);
+    }
+    // A backer other than the founder also reads backers-only updates: two more queries, for
+    // signed-in visitors only.
+    if let Some(user) = viewer {
+        if user.user.id != project.founder_id
+            && crate::pledges::has_backed(&state.db, user.user.id, project.id).await?
+        {
+            parts = repo::parts(&state.db, project.id, true).await?;
+        }
     }
     let view = Arc::new(assemble(project, parts));
     if viewer.is_none() {

@@ -941,9 +941,9 @@ struct ViewRow {
     parts: PartsRow,
 }
 
-/// A project by id (when the text is a UUID) or slug, with everything its page shows to
-/// `viewer` (backers-only updates when the viewer is its founder or has pledged to it), in one
-/// statement. The project page is the busiest page: one query per part cost it more in round
+/// A project by id (when the text is a UUID) or slug, with everything its page shows, in one
+/// statement; backers-only updates when `viewer` is its founder (whether a backer may read them
+/// is the pledging room's to say: see `projects::api::visible_detail`). The project page is the busiest page: one query per part cost it more in round
 /// trips and per-statement work than the rows themselves.
 pub async fn view(
     db: &PgPool,
@@ -955,9 +955,7 @@ pub async fn view(
     } else {
         "p.slug = $1"
     };
-    let backer = "coalesce(p.founder_id = $2 OR EXISTS (SELECT 1 FROM pledges b
-                   WHERE b.project_id = p.id AND b.backer_id = $2 AND b.state <> 'cancelled'),
-                   false)";
+    let backer = "coalesce(p.founder_id = $2, false)";
     let row: Option<ViewRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS}, {} FROM projects p JOIN users u ON u.id = p.founder_id
              JOIN project_totals t ON t.project_id = p.id WHERE {by}",
