@@ -653,18 +653,22 @@ pub struct Filter {
 
 /// One page of public projects, and whether another page follows.
 ///
-/// The statement holds only the conditions in use: with `($n IS NULL OR ...)` guards the
+/// Two statements. The first finds the page's ids in `projects` alone (with the totals only to
+/// sort by funding); the second reads their cards by id. Planning the four-table join for every
+/// search cost more than running it, and only the first statement needs a plan of its own.
+///
+/// The first statement holds only the conditions in use: with `($n IS NULL OR ...)` guards the
 /// prepared statement's generic plan could not use the indexes, and scanned every project.
 pub async fn browse(db: &PgPool, filter: &Filter) -> Result<(Vec<Project>, bool)> {
     let per_page = filter.per_page.clamp(1, 60) as i64;
     let offset = (filter.page.max(1) as i64 - 1).saturating_mul(per_page);
     let state = filter.state.unwrap_or(ProjectState::Live);
-    let mut sql = sqlx::QueryBuilder::<sqlx::Postgres>::new(format!(
-        "SELECT {CARD_COLUMNS} FROM projects p JOIN users u ON u.id = p.founder_id
-             JOIN project_totals t ON t.project_id = p.id
-         WHERE p.launched_at <= now() AND p.state = "
-    ));
-    sql.push_bind(state.as_str());
+    let mut sql = sqlx::QueryBuilder::<sqlx::Postgres>::new("SELECT p.id FROM projects p");
+    if filter.sort == Sort::MostFunded {
+        sql.push(" JOIN project_totals t ON t.project_id = p.id");
+    }
+    sql.push(" WHERE p.launched_at <= now() AND p.state = ")
+        .push_bind(state.as_str());
     if let Some(kind) = filter.kind {
         sql.push(" AND p.kind = ").push_bind(kind.as_str());
     }
@@ -681,9 +685,27 @@ pub async fn browse(db: &PgPool, filter: &Filter) -> Result<(Vec<Project>, bool)
     sql.push(" ORDER BY ")
         .push(filter.sort.order_by())
         .push(format_args!(" LIMIT {} OFFSET {offset}", per_page + 1));
-    let mut found = rows(sql.build_query_as().fetch_all(db).await?)?;
-    let more = found.len() as i64 > per_page;
-    found.truncate(per_page as usize);
+    // A search is planned for its own words: a kept generic plan guesses how many projects match
+    // and, guessing many, reads all of them through the search index instead of walking the
+    // listing's order until the page is full.
+    let mut ids: Vec<Uuid> = sql
+        .build_query_scalar()
+        .persistent(filter.query.is_none())
+        .fetch_all(db)
+        .await?;
+    let more = ids.len() as i64 > per_page;
+    ids.truncate(per_page as usize);
+    let mut found = rows(
+        sqlx::query_as(&format!(
+            "SELECT {CARD_COLUMNS} FROM projects p JOIN users u ON u.id = p.founder_id
+             JOIN project_totals t ON t.project_id = p.id
+             WHERE p.id = ANY($1)"
+        ))
+        .bind(&ids)
+        .fetch_all(db)
+        .await?,
+    )?;
+    found.sort_by_key(|project| ids.iter().position(|id| *id == project.id.0));
     Ok((found, more))
 }
 

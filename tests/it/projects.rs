@@ -694,8 +694,10 @@ async fn browsing_filters_sorts_and_pages_live_projects() {
     let equity = create_equity(&app, &founder, "Equity in a bakery").await;
     app.launch(&founder, &regulator, &equity).await;
     sqlx::query(
-        "UPDATE project_totals t SET pledged_total = 9000 FROM projects p
-         WHERE p.id = t.project_id AND p.title = 'Project number 3'",
+        "UPDATE project_totals t SET pledged_total = CASE p.title
+             WHEN 'Project number 3' THEN 9000
+             ELSE 10 * coalesce(substring(p.title FROM 'Project number (\\d+)')::int, 0) END
+         FROM projects p WHERE p.id = t.project_id",
     )
     .execute(&app.db)
     .await
@@ -714,11 +716,29 @@ async fn browsing_filters_sorts_and_pages_live_projects() {
             .await
         }
     };
+    let titles = |page: &Value| -> Vec<String> {
+        page["projects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let numbered = |numbers: &[u32]| -> Vec<String> {
+        numbers
+            .iter()
+            .map(|n| format!("Project number {n}"))
+            .collect()
+    };
     let (_, first) = get("").await;
-    assert_eq!(first["projects"].as_array().unwrap().len(), 12);
     assert_eq!(first["has_more"], true);
     assert_eq!(
-        first["projects"][0]["title"], "Equity in a bakery",
+        titles(&first),
+        [
+            vec!["Equity in a bakery".to_owned()],
+            numbered(&[13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3])
+        ]
+        .concat(),
         "newest first"
     );
     let (_, second) = get("page=2").await;
@@ -729,9 +749,21 @@ async fn browsing_filters_sorts_and_pages_live_projects() {
     let (_, finance) = get("category=food").await;
     assert_eq!(finance["projects"].as_array().unwrap().len(), 1);
     let (_, funded) = get("sort=funded").await;
-    assert_eq!(funded["projects"][0]["title"], "Project number 3");
+    assert_eq!(
+        titles(&funded),
+        numbered(&[3, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 2])
+    );
     let (_, ending) = get("sort=ending&kind=reward").await;
-    assert_eq!(ending["projects"][0]["title"], "Project number 0");
+    assert_eq!(
+        titles(&ending),
+        numbered(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+    );
+    let (_, searched) = get("q=project&sort=funded&page=2").await;
+    assert_eq!(
+        titles(&searched),
+        numbered(&[1, 0]),
+        "a search pages in the order asked for"
+    );
 
     for bad in [
         "sort=random",
