@@ -48,6 +48,11 @@ pub struct Settings {
     #[arg(long, env = "SETTLEMENT_BATCH_SIZE", default_value_t = 5_000)]
     pub settlement_batch_size: i64,
 
+    /// Connections the server keeps to PostgreSQL. Unset: four per CPU core. More backends than
+    /// the machine can run at once only queue inside PostgreSQL, and lengthen every request.
+    #[arg(long, env = "DATABASE_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_pool_size: Option<u32>,
+
     /// How long an anonymous visitor's view of a project (page and API) may be reused, in
     /// seconds. Signed-in users always read fresh data; 0 turns the reuse off.
     #[arg(long, env = "PUBLIC_VIEW_SECONDS", default_value_t = 10)]
@@ -75,10 +80,19 @@ impl Settings {
             min_campaign_seconds: 0,
             platform_fee_bps: 500,
             settlement_batch_size: 5_000,
+            database_pool_size: None,
             public_view_seconds: 0,
             public_url: "http://127.0.0.1".into(),
             log_format: "text".into(),
         }
+    }
+
+    /// How many connections the server's pool may open: `DATABASE_POOL_SIZE`, or four per core.
+    pub fn pool_size(&self) -> u32 {
+        self.database_pool_size.unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            (4 * cores).clamp(4, 64) as u32
+        })
     }
 
     /// Whether cookies must carry the `Secure` attribute.
@@ -100,6 +114,7 @@ impl fmt::Debug for Settings {
             .field("min_campaign_seconds", &self.min_campaign_seconds)
             .field("platform_fee_bps", &self.platform_fee_bps)
             .field("settlement_batch_size", &self.settlement_batch_size)
+            .field("database_pool_size", &self.database_pool_size)
             .field("public_view_seconds", &self.public_view_seconds)
             .field("public_url", &self.public_url)
             .field("log_format", &self.log_format)
@@ -150,4 +165,27 @@ pub fn random_hex(n: usize) -> String {
 /// Exposes a secret's bytes; kept in one place so that reading a secret is easy to find.
 pub fn secret_bytes(secret: &SecretString) -> &[u8] {
     secret.expose_secret().as_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Command {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    #[test]
+    fn the_pool_size_is_taken_when_given_and_four_per_core_otherwise() {
+        let given = Command::try_parse_from(["zhonglian", "--database-pool-size", "12"]).unwrap();
+        assert_eq!(given.settings.pool_size(), 12);
+        assert!(Command::try_parse_from(["zhonglian", "--database-pool-size", "0"]).is_err());
+        let unset = Settings::for_data_dir(PathBuf::from("data"));
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        assert!(unset.pool_size() >= 4 && unset.pool_size() % 4 == 0);
+        assert_eq!(unset.pool_size(), (4 * cores).min(64));
+    }
 }

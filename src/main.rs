@@ -289,7 +289,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_tracing(&settings.log_format);
     tracing::info!(settings = ?settings, "starting");
     let started = std::time::Instant::now();
-    let db = Database::open(&settings, 32).await?;
+    let db = Database::open(&settings, settings.pool_size()).await?;
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         embedded = db.cluster.is_some(),
