@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Listing figures on a release build: the project page, the /projects listing and search over
 # $PROJECTS projects, with $CONNECTIONS concurrent connections (wrk), and `pgbench -S` on the same
-# cluster in the same run, for scale. Needs wrk, psql and pgbench (apt-get install -y wrk
-# postgresql-client). Usage: bench/listings.sh [PROJECTS=10000 DURATION=20 CONNECTIONS=64]
+# cluster in the same run, for scale; then search latency at a fixed rate (examples/open_load.rs).
+# Needs wrk, psql and pgbench (apt-get install -y wrk postgresql-client).
+# Usage: bench/listings.sh [PROJECTS=10000 DURATION=20 CONNECTIONS=64]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +14,7 @@ THREADS=${THREADS:-2}
 PORT=${PORT:-18080}
 export PROJECTS
 
-cargo build --release --quiet
+cargo build --release --quiet --bin zhonglian --example open_load
 DATA=$(mktemp -d /tmp/zhonglian-bench.XXXXXX)
 # The embedded cluster runs as the postgres user when we are root; it must reach its folder.
 chmod 755 "$DATA"
@@ -50,6 +51,7 @@ run() {
   out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@")
   local rps p99
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  LAST_RPS=$rps
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   local errors
   errors=$(awk '/Non-2xx|Socket errors/' <<<"$out")
@@ -58,10 +60,20 @@ run() {
 
 curl -fsS -o /dev/null "$BASE/projects/bench-1" && curl -fsS -o /dev/null "$BASE/projects"
 run "project page (/projects/{slug})" -s bench/pages.lua "$BASE"
+PAGE_RPS=$LAST_RPS
 run "listing (/projects)" "$BASE/projects"
 run "listing, ending soon, food" "$BASE/projects?sort=ending&category=food"
-run "search API (10 queries, zh+en)" -s bench/search.lua "$BASE"
+run "search API (bench/search.txt)" -s bench/search.lua "$BASE"
 CONNECTIONS=8 run "search API, 8 connections" -s bench/search.lua "$BASE"
+# Open loop: requests sent at a fixed rate, each timed from when it was due, at half and at
+# seven tenths of the rate the 8 connections reached.
+SEARCH_RATE=${LAST_RPS%.*}
+for share in 50 70; do
+  rate=$((SEARCH_RATE * share / 100))
+  ROWS+=("$(printf '%-34s %s' "search, open loop at ${share}%" \
+    "$(./target/release/examples/open_load --url "$BASE" --paths bench/search.txt \
+         --rate "$rate" --seconds "$DURATION")")")
+done
 PGB=$(pgbench "${PG[@]}" -S -n -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" pgbench 2>/dev/null)
 PGB_TPS=$(awk -F'= ' '/^tps/ {print $2}' <<<"$PGB" | awk '{print $1}')
 PGB_LAT=$(awk -F'= ' '/latency average/ {print $2}' <<<"$PGB")
@@ -70,3 +82,5 @@ echo
 echo "$PROJECTS projects, $CONNECTIONS connections, ${DURATION}s each, $(nproc) cores"
 printf '%s\n' "${ROWS[@]}"
 printf '%-34s %12s tps     avg latency %s\n' "pgbench -S (same cluster)" "$PGB_TPS" "$PGB_LAT"
+awk -v page="$PAGE_RPS" -v pgb="$PGB_TPS" \
+  'BEGIN { printf "project page rate: %.1f%% of pgbench -S (target >= 25%%)\n", 100 * page / pgb }'
