@@ -695,6 +695,9 @@ pub async fn browse(db: &PgPool, filter: &Filter) -> Result<(Vec<Project>, bool)
         .await?;
     let more = ids.len() as i64 > per_page;
     ids.truncate(per_page as usize);
+    if ids.is_empty() {
+        return Ok((Vec::new(), false));
+    }
     let mut found = rows(
         sqlx::query_as(&format!(
             "SELECT {CARD_COLUMNS} FROM projects p JOIN users u ON u.id = p.founder_id
