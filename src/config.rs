@@ -48,7 +48,7 @@ pub struct Settings {
     #[arg(long, env = "SETTLEMENT_BATCH_SIZE", default_value_t = 5_000)]
     pub settlement_batch_size: i64,
 
-    /// Connections the server keeps to PostgreSQL. Unset: four per CPU core. More backends than
+    /// Connections the server keeps to PostgreSQL. Unset: four per CPU core, 4 to 64. More backends than
     /// the machine can run at once only queue inside PostgreSQL, and lengthen every request.
     #[arg(long, env = "DATABASE_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub database_pool_size: Option<u32>,
@@ -87,7 +87,8 @@ impl Settings {
         }
     }
 
-    /// How many connections the server's pool may open: `DATABASE_POOL_SIZE`, or four per core.
+    /// How many connections the server's pool may open: `DATABASE_POOL_SIZE`, or four per core
+    /// (at least 4, at most 64).
     pub fn pool_size(&self) -> u32 {
         self.database_pool_size.unwrap_or_else(|| {
             let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
