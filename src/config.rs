@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::pledges::limits::InvestorLimitRule;
+
 /// Settings shared by every command that touches the database or serves pages.
 #[derive(Args, Clone)]
 pub struct Settings {
@@ -48,6 +50,12 @@ pub struct Settings {
     #[arg(long, env = "SETTLEMENT_BATCH_SIZE", default_value_t = 5_000)]
     pub settlement_batch_size: i64,
 
+    /// Equity investors' 12-month limit, `floor,low%,high%,threshold,cap` (US Regulation
+    /// Crowdfunding by default). A malformed rule stops the server from starting.
+    #[arg(long, env = "INVESTOR_LIMIT_RULE", default_value = "2500,5,10,124000,124000",
+          value_parser = InvestorLimitRule::from_setting)]
+    pub investor_limit_rule: InvestorLimitRule,
+
     /// Connections the server keeps to PostgreSQL. Unset: four per CPU core, 4 to 64. More backends than
     /// the machine can run at once only queue inside PostgreSQL, and lengthen every request.
     #[arg(long, env = "DATABASE_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -80,6 +88,7 @@ impl Settings {
             min_campaign_seconds: 0,
             platform_fee_bps: 500,
             settlement_batch_size: 5_000,
+            investor_limit_rule: InvestorLimitRule::default(),
             database_pool_size: None,
             public_view_seconds: 0,
             public_url: "http://127.0.0.1".into(),
@@ -115,6 +124,7 @@ impl fmt::Debug for Settings {
             .field("min_campaign_seconds", &self.min_campaign_seconds)
             .field("platform_fee_bps", &self.platform_fee_bps)
             .field("settlement_batch_size", &self.settlement_batch_size)
+            .field("investor_limit_rule", &self.investor_limit_rule)
             .field("database_pool_size", &self.database_pool_size)
             .field("public_view_seconds", &self.public_view_seconds)
             .field("public_url", &self.public_url)
@@ -188,5 +198,21 @@ mod tests {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
         assert!(unset.pool_size() >= 4 && unset.pool_size() % 4 == 0);
         assert_eq!(unset.pool_size(), (4 * cores).min(64));
+    }
+
+    #[test]
+    fn the_investor_limit_rule_defaults_to_regulation_crowdfunding_and_refuses_nonsense() {
+        let unset = Command::try_parse_from(["zhonglian"]).unwrap();
+        assert_eq!(
+            unset.settings.investor_limit_rule,
+            InvestorLimitRule::default()
+        );
+        let given =
+            Command::try_parse_from(["zhonglian", "--investor-limit-rule", "100,1,2,1000,500"])
+                .unwrap();
+        assert_eq!(given.settings.investor_limit_rule.cap, 500.into());
+        let refused =
+            Command::try_parse_from(["zhonglian", "--investor-limit-rule", "2500,5,10"]).err();
+        assert!(refused.is_some_and(|e| e.to_string().contains("five numbers")));
     }
 }

@@ -49,7 +49,10 @@ impl Application {
         let ledger = Ledger::load(&settings)?;
         let listener = TcpListener::bind(settings.bind).await?;
         let state = AppState {
-            pledge_desk: crate::pledges::Desk::new(db.clone()),
+            pledge_desk: crate::pledges::Desk::new(
+                db.clone(),
+                settings.investor_limit_rule.clone(),
+            ),
             public_views: Arc::new(crate::projects::api::PublicViews::new(
                 std::time::Duration::from_secs(settings.public_view_seconds),
                 crate::projects::api::PUBLIC_VIEW_CAPACITY,

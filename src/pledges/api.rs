@@ -207,7 +207,14 @@ pub async fn change(
         PledgeChange::Reward { tier, amount }
     };
     Ok(ApiJson(
-        super::change(&state.db, user.user.id, id, &change).await?,
+        super::change(
+            &state.db,
+            &state.settings.investor_limit_rule,
+            user.user.id,
+            id,
+            &change,
+        )
+        .await?,
     ))
 }
 

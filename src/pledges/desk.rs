@@ -20,6 +20,7 @@ use sqlx::{PgConnection, PgPool};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use super::limits::InvestorLimitRule;
 use super::{create_in, replay, Created, Pledge, PledgeId, PledgeRequest, RequestKey};
 use crate::accounts::domain::UserId;
 use crate::http::error::{Error, Result};
@@ -35,6 +36,7 @@ const DEADLOCK_RETRIES: usize = 3;
 /// Makes pledges; shared by every request of the process.
 pub struct Desk {
     db: PgPool,
+    rule: InvestorLimitRule,
     /// Requests waiting, per project. A project has an entry exactly while a task serves it.
     queues: Mutex<HashMap<ProjectId, Vec<Job>>>,
 }
@@ -54,10 +56,11 @@ enum Made {
 }
 
 impl Desk {
-    /// A desk making pledges in `db`.
-    pub fn new(db: PgPool) -> Arc<Self> {
+    /// A desk making pledges in `db`, holding equity investors to `rule`.
+    pub fn new(db: PgPool, rule: InvestorLimitRule) -> Arc<Self> {
         Arc::new(Self {
             db,
+            rule,
             queues: Mutex::default(),
         })
     }
@@ -175,7 +178,7 @@ impl Desk {
     /// One request in a transaction of its own. A refusal rolls the transaction back.
     async fn alone(&self, project: ProjectId, job: &Job) -> Result<Result<Made>> {
         let mut tx = self.db.begin().await?;
-        match make(&mut tx, project, job).await {
+        match make(&mut tx, &self.rule, project, job).await {
             Ok(made) => {
                 tx.commit().await.map_err(super::commit_error)?;
                 Ok(Ok(made))
@@ -192,7 +195,7 @@ impl Desk {
         let mut outcomes = Vec::with_capacity(jobs.len());
         for job in jobs {
             sqlx::query("SAVEPOINT pledge").execute(&mut *tx).await?;
-            match make(&mut tx, project, job).await {
+            match make(&mut tx, &self.rule, project, job).await {
                 Ok(made) => {
                     sqlx::query("RELEASE SAVEPOINT pledge")
                         .execute(&mut *tx)
@@ -217,7 +220,12 @@ impl Desk {
 }
 
 /// Claims the request's key (if any) and makes its pledge, in the caller's transaction.
-async fn make(conn: &mut PgConnection, project: ProjectId, job: &Job) -> Result<Made> {
+async fn make(
+    conn: &mut PgConnection,
+    rule: &InvestorLimitRule,
+    project: ProjectId,
+    job: &Job,
+) -> Result<Made> {
     let pledge_id = PledgeId(Uuid::new_v4());
     if let Some(key) = &job.key {
         // A concurrent twin in another transaction waits here until that commits (then this
@@ -236,7 +244,7 @@ async fn make(conn: &mut PgConnection, project: ProjectId, job: &Job) -> Result<
             return Ok(Made::Replay);
         }
     }
-    create_in(conn, pledge_id, job.backer, project, &job.request)
+    create_in(conn, rule, pledge_id, job.backer, project, &job.request)
         .await
         .map(Made::Pledge)
 }

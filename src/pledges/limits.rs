@@ -1,7 +1,5 @@
 //! The equity investor's 12-month limit and the values an equity commitment is made of.
 
-use std::sync::OnceLock;
-
 use rust_decimal::Decimal;
 
 use crate::http::error::{Error, Message};
@@ -33,32 +31,36 @@ impl Default for InvestorLimitRule {
 }
 
 impl InvestorLimitRule {
-    /// The rule in force: `INVESTOR_LIMIT_RULE` as `floor,low%,high%,threshold,cap` (for example
-    /// `2500,5,10,124000,124000`), else the default. Read once.
-    pub fn current() -> &'static InvestorLimitRule {
-        static RULE: OnceLock<InvestorLimitRule> = OnceLock::new();
-        RULE.get_or_init(|| match std::env::var("INVESTOR_LIMIT_RULE") {
-            Ok(text) => Self::parse(&text).unwrap_or_else(|| {
-                tracing::warn!(rule = %text, "INVESTOR_LIMIT_RULE is malformed; using the default");
-                Self::default()
-            }),
-            Err(_) => Self::default(),
-        })
-    }
-
-    /// Parses `floor,low%,high%,threshold,cap`.
+    /// Parses `floor,low%,high%,threshold,cap`: five numbers, none negative, the percentages at
+    /// most 100 and the floor at most the cap.
     pub fn parse(text: &str) -> Option<Self> {
         let parts: Vec<Decimal> = text
             .split(',')
             .map(|p| p.trim().parse::<Decimal>().ok())
             .collect::<Option<_>>()?;
         let [floor, low_percent, high_percent, threshold, cap] = parts.try_into().ok()?;
-        Some(Self {
+        let hundred = Decimal::from(100);
+        let sane = [floor, low_percent, high_percent, threshold, cap]
+            .iter()
+            .all(|n| !n.is_sign_negative())
+            && low_percent <= hundred
+            && high_percent <= hundred
+            && floor <= cap;
+        sane.then_some(Self {
             floor,
             low_percent,
             high_percent,
             threshold,
             cap,
+        })
+    }
+
+    /// For the command line: the rule, or what is wrong with it.
+    pub fn from_setting(text: &str) -> Result<Self, String> {
+        Self::parse(text).ok_or_else(|| {
+            "expected floor,low%,high%,threshold,cap: five numbers, none negative, percentages \
+             at most 100 and the floor at most the cap (for example 2500,5,10,124000,124000)"
+                .to_owned()
         })
     }
 
@@ -138,6 +140,18 @@ mod tests {
         assert_eq!(rule.limit(d(10_000), d(10_000)), d(1_000));
         assert_eq!(rule.limit(d(100_000), d(100_000)), d(4_000));
         assert!(InvestorLimitRule::parse("1,2,3").is_none());
+        for refused in [
+            "-1,5,10,124000,124000",
+            "2500,101,10,124000,124000",
+            "2500,5,150,124000,124000",
+            "200000,5,10,124000,124000",
+            "2500,5,ten,124000,124000",
+        ] {
+            assert!(
+                InvestorLimitRule::from_setting(refused).is_err(),
+                "{refused}"
+            );
+        }
     }
 
     #[test]

@@ -246,6 +246,7 @@ async fn open_target(conn: &mut PgConnection, project: ProjectId) -> Result<Pled
 
 async fn create_in(
     conn: &mut PgConnection,
+    rule: &InvestorLimitRule,
     id: PledgeId,
     backer: UserId,
     project: ProjectId,
@@ -271,7 +272,8 @@ async fn create_in(
             check_equity_terms(equity, terms.min_shares_per_investor)?;
             let amount =
                 Money::try_from(terms.price_per_share * Decimal::from(equity.shares.get()))?;
-            check_investor_limit(conn, backer, equity.declaration, amount.value(), None).await?;
+            check_investor_limit(conn, rule, backer, equity.declaration, amount.value(), None)
+                .await?;
             (None, amount, Some(equity.shares.get()))
         }
         (PledgeRequest::Reward { .. }, ProjectKind::Equity) => {
@@ -345,6 +347,7 @@ fn check_equity_terms(equity: &EquityRequest, min_per_investor: i64) -> Result<(
 /// one after the other. `excluding` leaves out a pledge being changed.
 async fn check_investor_limit(
     conn: &mut PgConnection,
+    rule: &InvestorLimitRule,
     investor: UserId,
     declaration: Option<(Decimal, Decimal)>,
     amount: Decimal,
@@ -386,7 +389,7 @@ async fn check_investor_limit(
     let (income, net_worth) = profile.ok_or(Error::Unprocessable(Message::Key(
         "pledges.error.declaration",
     )))?;
-    let limit = InvestorLimitRule::current().limit(income, net_worth);
+    let limit = rule.limit(income, net_worth);
     let committed: Decimal = sqlx::query_scalar(
         "SELECT coalesce(sum(amount), 0) FROM pledges
          WHERE backer_id = $1 AND shares IS NOT NULL AND state IN ('active', 'collected')
@@ -499,6 +502,7 @@ pub enum PledgeChange {
 /// difference moves between wallet and escrow at once, in one transaction.
 pub async fn change(
     db: &PgPool,
+    rule: &InvestorLimitRule,
     backer: UserId,
     id: PledgeId,
     change: &PledgeChange,
@@ -550,7 +554,7 @@ pub async fn change(
                 terms.min_shares_per_investor,
             )?;
             let amount = terms.price_per_share * Decimal::from(shares.get());
-            check_investor_limit(&mut tx, backer, None, amount, Some(id)).await?;
+            check_investor_limit(&mut tx, rule, backer, None, amount, Some(id)).await?;
             let delta = shares.get() - pledge.shares.unwrap_or(0);
             if delta != 0 {
                 capacity::claim_shares(&mut tx, target.id, delta, false).await?;

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::api::parse_id;
-use super::limits::{InvestorLimitRule, Shares};
+use super::limits::Shares;
 use super::{
     EquityRequest, PledgeChange, PledgeId, PledgeRequest, PledgeState, PledgeView, RequestKey,
 };
@@ -187,7 +187,8 @@ async fn pledge_page(
         (i, n, Some((pi, pn))) if i.is_empty() && n.is_empty() => (fixed(pi), fixed(pn)),
         (i, n, _) => (i.clone(), n.clone()),
     };
-    let limit = profile.map(|(i, n)| fixed(InvestorLimitRule::current().limit(i, n)));
+    let rule = &state.settings.investor_limit_rule;
+    let limit = profile.map(|(i, n)| fixed(rule.limit(i, n)));
     let key = if fields.key.is_empty() {
         Uuid::new_v4().to_string()
     } else {
@@ -580,7 +581,14 @@ async fn change(
                 amount: Money::parse(&fields.amount)?,
             }
         };
-        super::change(&state.db, user.user.id, id, &change).await
+        super::change(
+            &state.db,
+            &state.settings.investor_limit_rule,
+            user.user.id,
+            id,
+            &change,
+        )
+        .await
     }
     .await;
     match attempt {

@@ -308,6 +308,34 @@ async fn the_investor_limit_holds_under_concurrent_commitments() {
 }
 
 #[tokio::test]
+async fn the_configured_investor_limit_rule_is_the_one_applied() {
+    let app = TestApp::spawn_with(|settings| {
+        settings.investor_limit_rule =
+            pledges::limits::InvestorLimitRule::parse("1000,2,4,124000,124000").unwrap();
+    })
+    .await;
+    let investor = app.fixture_backer().await;
+    app.fund(&investor, "5000.00").await;
+    let mut projects = Vec::new();
+    for _ in 0..2 {
+        projects.push(
+            app.live_equity_project("100.00", (1, 1000), 1, 200, time::Duration::days(10))
+                .await,
+        );
+    }
+
+    // Income 30,000 and net worth 20,000: 2% of the greater is 600, so the floor of 1,000 is the
+    // limit. The default rule would allow 2,500, and both commitments of 1,000.
+    let first = detail(pledge_via_api(&app, &investor.token, projects[0], equity(10), None).await);
+    assert_eq!(first.await.0, 201);
+    let (status, refusal) =
+        detail(pledge_via_api(&app, &investor.token, projects[1], equity(10), None).await).await;
+    assert_eq!(status, 422);
+    assert!(refusal.contains("12-month"), "{refusal}");
+    assert_eq!(app.wallet_balance(&investor).await, Decimal::from(4_000));
+}
+
+#[tokio::test]
 async fn the_investor_cap_holds_under_concurrency() {
     let app = Arc::new(TestApp::spawn().await);
     let project = app
