@@ -253,7 +253,7 @@ pub async fn visible_detail(
     key: &str,
     viewer: Option<&AuthUser>,
 ) -> Result<Arc<(ProjectDetail, u64)>> {
-    let key = key.trim().to_ascii_lowercase();
+    let key = public_view_key(key);
     if viewer.is_none() {
         if let Some(view) = state.public_views.get(&key) {
             return Ok(view);
@@ -279,6 +279,24 @@ pub async fn visible_detail(
         state.public_views.insert(key, view.clone());
     }
     Ok(view)
+}
+
+/// The key a project's view is kept under: an id in its hyphenated form, however it was written
+/// (a UUID parses from several), or the slug in lower case.
+fn public_view_key(key: &str) -> String {
+    match key.trim().parse::<Uuid>() {
+        Ok(id) => id.to_string(),
+        Err(_) => key.trim().to_ascii_lowercase(),
+    }
+}
+
+/// Forgets the kept anonymous view of `project`, by id and by slug: for changes visitors must see
+/// at once, such as a regulator's freeze or cancellation.
+pub fn forget_public_view(state: &AppState, project: &Project) {
+    state
+        .public_views
+        .remove(&public_view_key(&project.id.to_string()));
+    state.public_views.remove(&public_view_key(&project.slug));
 }
 
 fn assemble(project: Project, parts: repo::Parts) -> (ProjectDetail, u64) {

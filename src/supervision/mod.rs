@@ -147,9 +147,7 @@ pub async fn act(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    // Anonymous visitors of this server see a freeze or a cancellation at once.
-    state.public_views.remove(&project.id.to_string());
-    state.public_views.remove(&project.slug);
+    crate::projects::api::forget_public_view(state, &project);
     Ok(TrailEntry {
         action: decision.action.as_str().into(),
         from_state: project.state.as_str().into(),

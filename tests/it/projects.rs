@@ -1322,14 +1322,16 @@ async fn anonymous_views_are_reused_while_signed_in_users_and_regulator_actions_
     let project = app.create_reward_project(&founder, "Reused view").await;
     let id = app.launch(&founder, &regulator, &project).await;
     let anonymous = || async {
-        let response = app
-            .client
-            .get(app.url(&format!("/api/v1/projects/{id}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        response.json::<Value>().await.unwrap()["project"].clone()
+        let (status, body) = status_and_body(
+            app.client
+                .get(app.url(&format!("/api/v1/projects/{id}")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        body["project"].clone()
     };
     let before = anonymous().await;
     // As a pledge through another server process would.
@@ -1340,29 +1342,32 @@ async fn anonymous_views_are_reused_while_signed_in_users_and_regulator_actions_
         .unwrap();
 
     let reused = anonymous().await;
-    let signed_in: Value = app
-        .api(Method::GET, &format!("/projects/{id}"), &founder)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, signed_in) = status_and_body(
+        app.api(Method::GET, &format!("/projects/{id}"), &founder)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
 
     assert_eq!(reused["pledged_total"], before["pledged_total"]);
     assert_eq!(signed_in["project"]["pledged_total"], "123.00");
-    let frozen = app
-        .api(
-            Method::POST,
-            &format!("/regulator/projects/{id}/freeze"),
-            &regulator,
-        )
-        .json(&json!({"reason": "Checking the claims."}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(frozen.status(), 200);
+    let by_plain_id = || async {
+        let path = format!("/api/v1/projects/{}", id.replace('-', ""));
+        let (status, body) =
+            status_and_body(app.client.get(app.url(&path)).send().await.unwrap()).await;
+        assert_eq!(status, 200);
+        body["project"].clone()
+    };
+    assert_eq!(by_plain_id().await["state"], "live");
+    let (frozen, _) = act(&app, &regulator, &id, "freeze", "Checking the claims.").await;
+    assert_eq!(frozen, 200);
     let after = anonymous().await;
     assert_eq!(after["state"], "frozen");
+    assert_eq!(
+        by_plain_id().await["state"],
+        "frozen",
+        "a view kept under another spelling of the id is forgotten too"
+    );
     assert_eq!(after["pledged_total"], "123.00");
 }
