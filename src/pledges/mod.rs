@@ -417,19 +417,6 @@ fn pledge_error(e: sqlx::Error) -> Error {
     }
 }
 
-/// Whether `backer` has pledged to `project` (and not cancelled): who may read backers-only
-/// updates.
-pub async fn has_backed(db: &PgPool, backer: UserId, project: ProjectId) -> Result<bool> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM pledges
-                         WHERE backer_id = $1 AND project_id = $2 AND state <> 'cancelled')",
-    )
-    .bind(backer.0)
-    .bind(project.0)
-    .fetch_one(db)
-    .await?)
-}
-
 /// A pledge by id.
 pub async fn find<'e>(db: impl PgExecutor<'e>, id: PledgeId) -> Result<Option<Pledge>> {
     let row: Option<PledgeRow> = sqlx::query_as(&format!(
@@ -779,4 +766,17 @@ pub async fn close_all_active(
     .execute(&mut *conn)
     .await?;
     Ok(updated.rows_affected())
+}
+
+/// Whether `backer` has pledged to `project` (and not cancelled): who may read backers-only
+/// updates.
+pub async fn has_backed(db: &PgPool, backer: UserId, project: ProjectId) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pledges
+                         WHERE backer_id = $1 AND project_id = $2 AND state <> 'cancelled')",
+    )
+    .bind(backer.0)
+    .bind(project.0)
+    .fetch_one(db)
+    .await?)
 }

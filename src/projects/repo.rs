@@ -968,8 +968,9 @@ struct ViewRow {
 
 /// A project by id (when the text is a UUID) or slug, with everything its page shows, in one
 /// statement; backers-only updates when `viewer` is its founder (whether a backer may read them
-/// is the pledging room's to say: see `projects::api::visible_detail`). The project page is the busiest page: one query per part cost it more in round
-/// trips and per-statement work than the rows themselves.
+/// is the pledging room's to say: see `projects::api::visible_detail`). The project page is the
+/// busiest page: one query per part cost it more in round trips and per-statement work than the
+/// rows themselves.
 pub async fn view(
     db: &PgPool,
     key: &str,
