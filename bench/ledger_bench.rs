@@ -126,7 +126,7 @@ async fn main() -> anyhow::Result<()> {
         .map(|p| p.join("zhonglian"))
         .expect("target dir");
     let mut server = std::process::Command::new(&server_bin)
-        .args(["serve", "--no-demo"])
+        .args(["serve"])
         .env(
             "DATABASE_URL",
             format!(

@@ -19,7 +19,7 @@ DATA=$(mktemp -d /tmp/zhonglian-bench.XXXXXX)
 # The embedded cluster runs as the postgres user when we are root; it must reach its folder.
 chmod 755 "$DATA"
 LOG="$DATA/server.log"
-ZHONGLIAN_DATA_DIR="$DATA" BIND="127.0.0.1:$PORT" MIN_CAMPAIGN_SECONDS=0 NO_DEMO=true RUST_LOG=warn \
+ZHONGLIAN_DATA_DIR="$DATA" BIND="127.0.0.1:$PORT" MIN_CAMPAIGN_SECONDS=0 RUST_LOG=warn \
   ./target/release/zhonglian serve >"$LOG" 2>&1 &
 SERVER=$!
 cleanup() {

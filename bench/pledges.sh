@@ -25,7 +25,7 @@ bin_dir=$(dirname "$(ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | head -1 
 pgbench="$bin_dir/pgbench"
 psql="$bin_dir/psql"
 
-ZHONGLIAN_DATA_DIR=$data BIND=127.0.0.1:$port NO_DEMO=true RUST_LOG=warn \
+ZHONGLIAN_DATA_DIR=$data BIND=127.0.0.1:$port RUST_LOG=warn \
   target/release/zhonglian serve >"$data/server.log" 2>&1 &
 server=$!
 cleanup() {

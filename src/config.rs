@@ -165,6 +165,17 @@ pub fn load_or_create_secret(
     Ok(SecretString::from(value))
 }
 
+/// Reads a boolean setting: `1`/`0`, `true`/`false`, `yes`/`no`, `on`/`off`, in any case.
+pub fn parse_bool(raw: &str) -> Result<bool, String> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(format!(
+            "`{other}` is not a boolean: say 1, 0, true, false, yes, no, on or off"
+        )),
+    }
+}
+
 /// Hex of `n` random bytes.
 pub fn random_hex(n: usize) -> String {
     use rand::RngCore;
@@ -187,6 +198,19 @@ mod tests {
     struct Command {
         #[command(flatten)]
         settings: Settings,
+    }
+
+    #[test]
+    fn boolean_settings_accept_the_usual_spellings_and_refuse_others() {
+        for yes in ["1", "true", "TRUE", "yes", "on", " Yes "] {
+            assert_eq!(parse_bool(yes), Ok(true), "{yes}");
+        }
+        for no in ["0", "false", "no", "NO", "off"] {
+            assert_eq!(parse_bool(no), Ok(false), "{no}");
+        }
+        for nonsense in ["", "2", "y", "enabled"] {
+            assert!(parse_bool(nonsense).is_err(), "{nonsense}");
+        }
     }
 
     #[test]

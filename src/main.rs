@@ -73,9 +73,11 @@ enum Command {
 struct ServeArgs {
     #[command(flatten)]
     settings: Settings,
-    /// Do not load the demo catalogue into an empty database.
-    #[arg(long, env = "NO_DEMO")]
-    no_demo: bool,
+    /// Load the demo catalogue (accounts with a published password, projects, pledges) into an
+    /// empty database, and use the sandbox payment gateway. Never for production.
+    #[arg(long, env = "ZHONGLIAN_DEMO", value_parser = zhonglian::config::parse_bool,
+          num_args = 0..=1, default_value_t = false, default_missing_value = "true")]
+    demo: bool,
 }
 
 #[derive(Subcommand)]
@@ -303,7 +305,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     app.state().ledger.ensure_checkpoint(&db.pool).await?;
-    if !args.no_demo {
+    if args.demo {
         zhonglian::demo::load(app.state()).await?;
     }
     let worker = tokio::spawn(

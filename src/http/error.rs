@@ -147,6 +147,9 @@ impl Error {
     }
 }
 
+/// `Retry-After` of a 429 or 503 whose handler did not name a time of its own.
+pub const DEFAULT_RETRY_AFTER_SECONDS: &str = "5";
+
 /// The error carried from the handler to `render_errors`.
 #[derive(Clone)]
 struct ErrorReport(Arc<Error>);
@@ -185,6 +188,14 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         if let Some(value) = response.headers().get(&name) {
             rendered.headers_mut().insert(name, value.clone());
         }
+    }
+    // A refusal that asks the client to come back always says when.
+    if matches!(status.as_u16(), 429 | 503) && !rendered.headers().contains_key(header::RETRY_AFTER)
+    {
+        rendered.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from_static(DEFAULT_RETRY_AFTER_SECONDS),
+        );
     }
     rendered
 }

@@ -432,7 +432,7 @@ async fn every_receipt_of_a_settled_project_verifies_with_the_cli() {
 
 fn spawn_server(app: &TestApp) -> Child {
     Command::new(env!("CARGO_BIN_EXE_zhonglian"))
-        .args(["serve", "--no-demo"])
+        .args(["serve"])
         .env("DATABASE_URL", app.database_url())
         .env("BIND", "127.0.0.1:0")
         .env("ZHONGLIAN_DATA_DIR", &app.data_dir)
