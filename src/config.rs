@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::pledges::limits::InvestorLimitRule;
@@ -73,10 +74,88 @@ pub struct Settings {
     /// Log format: `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+
+    /// The payment gateway that funds wallets. Unset: none, and top-ups are refused. `sandbox`
+    /// is the built-in test gateway (it approves whatever the payer asks): for demos and tests
+    /// only, never with real money.
+    #[arg(long, env = "PAYMENT_PROVIDER", value_enum)]
+    pub payment_provider: Option<PaymentProviderKind>,
+
+    /// Secret shared with the payment gateway, which signs its callbacks with it (HMAC-SHA256).
+    /// Unset: derived from the server secret (enough for the sandbox, which runs inside the
+    /// server).
+    #[arg(long, env = "PAYMENT_GATEWAY_SECRET", hide_env_values = true)]
+    pub payment_gateway_secret: Option<SecretString>,
+
+    /// Largest single wallet top-up.
+    #[arg(long, env = "DEPOSIT_MAX", default_value = "50000", value_parser = parse_limit)]
+    pub deposit_max: Decimal,
+
+    /// Most one user may top up in 24 hours (pending and approved top-ups count).
+    #[arg(long, env = "DEPOSIT_DAILY_MAX", default_value = "200000", value_parser = parse_limit)]
+    pub deposit_daily_max: Decimal,
+
+    /// Currencies the platform takes, comma-separated ISO 4217 codes; the first is the default
+    /// for projects and wallets.
+    #[arg(long, env = "SUPPORTED_CURRENCIES", default_value = "CNY", value_parser = Currencies::parse)]
+    pub supported_currencies: Currencies,
+}
+
+/// Payment gateways the server knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PaymentProviderKind {
+    /// The built-in sandbox gateway: instant top-ups, declines on request.
+    Sandbox,
+}
+
+/// The currencies the platform takes; never empty, each three capital letters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Currencies(Vec<String>);
+
+impl Currencies {
+    /// Parses `CNY,USD`: three capital letters each, no repeats, at least one.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let mut codes: Vec<String> = Vec::new();
+        for code in raw.split(',').map(str::trim) {
+            if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(format!(
+                    "`{code}` is not a currency code (three capital letters)"
+                ));
+            }
+            if !codes.iter().any(|c| c == code) {
+                codes.push(code.to_owned());
+            }
+        }
+        Ok(Self(codes))
+    }
+
+    /// The default currency (the first one named).
+    pub fn default_code(&self) -> &str {
+        &self.0[0]
+    }
+
+    /// Whether `code` is taken.
+    pub fn contains(&self, code: &str) -> bool {
+        self.0.iter().any(|c| c == code)
+    }
+}
+
+impl Default for Currencies {
+    fn default() -> Self {
+        Self(vec![crate::money::DEFAULT_CURRENCY.to_owned()])
+    }
+}
+
+/// Reads a money limit: a positive whole or two-decimal amount.
+fn parse_limit(raw: &str) -> Result<Decimal, String> {
+    crate::money::Money::parse(raw)
+        .map(crate::money::Money::value)
+        .map_err(|_| format!("`{raw}` is not a positive amount with at most two decimals"))
 }
 
 impl Settings {
-    /// Settings for tests and tools: every default, a data folder of the caller's choosing.
+    /// Settings for tests and tools: every default, a data folder of the caller's choosing, and
+    /// the sandbox gateway.
     pub fn for_data_dir(data_dir: PathBuf) -> Self {
         Self {
             database_url: None,
@@ -93,6 +172,11 @@ impl Settings {
             public_view_seconds: 0,
             public_url: "http://127.0.0.1".into(),
             log_format: "text".into(),
+            payment_provider: Some(PaymentProviderKind::Sandbox),
+            payment_gateway_secret: None,
+            deposit_max: Decimal::from(50_000),
+            deposit_daily_max: Decimal::from(200_000),
+            supported_currencies: Currencies::default(),
         }
     }
 
@@ -129,6 +213,14 @@ impl fmt::Debug for Settings {
             .field("public_view_seconds", &self.public_view_seconds)
             .field("public_url", &self.public_url)
             .field("log_format", &self.log_format)
+            .field("payment_provider", &self.payment_provider)
+            .field(
+                "payment_gateway_secret",
+                &redacted(&self.payment_gateway_secret),
+            )
+            .field("deposit_max", &self.deposit_max)
+            .field("deposit_daily_max", &self.deposit_daily_max)
+            .field("supported_currencies", &self.supported_currencies)
             .finish()
     }
 }
@@ -210,6 +302,44 @@ mod tests {
         }
         for nonsense in ["", "2", "y", "enabled"] {
             assert!(parse_bool(nonsense).is_err(), "{nonsense}");
+        }
+    }
+
+    #[test]
+    fn no_payment_provider_runs_unless_chosen() {
+        let unset = Command::try_parse_from(["zhonglian"]).unwrap();
+        assert_eq!(unset.settings.payment_provider, None);
+        let chosen =
+            Command::try_parse_from(["zhonglian", "--payment-provider", "sandbox"]).unwrap();
+        assert_eq!(
+            chosen.settings.payment_provider,
+            Some(PaymentProviderKind::Sandbox)
+        );
+        assert!(Command::try_parse_from(["zhonglian", "--payment-provider", "free"]).is_err());
+    }
+
+    #[test]
+    fn currencies_are_codes_and_the_first_is_the_default() {
+        let given =
+            Command::try_parse_from(["zhonglian", "--supported-currencies", "USD, CNY,USD"])
+                .unwrap();
+        let currencies = given.settings.supported_currencies;
+        assert_eq!(currencies.default_code(), "USD");
+        assert!(currencies.contains("CNY") && !currencies.contains("XXX"));
+        for bad in ["", "cny", "CNY,", "EURO", "C1Y"] {
+            assert!(Currencies::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn deposit_limits_are_positive_amounts() {
+        let given = Command::try_parse_from(["zhonglian", "--deposit-max", "100.50"]).unwrap();
+        assert_eq!(given.settings.deposit_max, Decimal::new(10050, 2));
+        for bad in ["0", "-5", "1e3", "1.234", "lots"] {
+            assert!(
+                Command::try_parse_from(["zhonglian", "--deposit-max", bad]).is_err(),
+                "{bad}"
+            );
         }
     }
 

@@ -55,7 +55,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
         users.push(user);
     }
     catalogue::load(state, &users).await?;
-    tracing::info!("demo data loaded (password of every demo account: {DEMO_PASSWORD})");
+    tracing::info!("demo data loaded (the demo accounts' password is in the README)");
     Ok(())
 }
 
@@ -72,7 +72,9 @@ pub async fn load_pledges(
     use crate::pledges::{limits::Shares, EquityRequest, PledgeRequest};
     use crate::projects::{capacity, ProjectKind};
 
-    let gateway = crate::money::api::sandbox(state);
+    let gateway = crate::money::api::gateway_for_top_ups(state).map_err(|_| {
+        anyhow::anyhow!("demo pledges need a payment gateway: run with PAYMENT_PROVIDER=sandbox")
+    })?;
     let backers: Vec<(uuid::Uuid,)> = sqlx::query_as(
         "SELECT id FROM users WHERE email IN ('backer@demo.zhonglian', 'both@demo.zhonglian')
          ORDER BY email",
@@ -84,7 +86,8 @@ pub async fn load_pledges(
         let backer = crate::accounts::domain::UserId(backer);
         let deposit = provider::start_deposit(
             &state.db,
-            &gateway,
+            gateway,
+            provider::DepositLimits::from_settings(&state.settings),
             backer,
             Money::parse("5000").map_err(err)?,
             crate::money::DEFAULT_CURRENCY,
@@ -95,7 +98,7 @@ pub async fn load_pledges(
             reference: deposit.reference,
             outcome: Outcome::Approved,
         };
-        provider::apply_notice(&state.db, &gateway, &notice)
+        provider::apply_notice(&state.db, gateway, &notice)
             .await
             .map_err(err)?;
         for project in projects {

@@ -47,6 +47,14 @@ impl Application {
             "ZHONGLIAN_SECRET_KEY must be at least 32 bytes"
         );
         let ledger = Ledger::load(&settings)?;
+        let gateway = settings.payment_provider.map(|kind| match kind {
+            config::PaymentProviderKind::Sandbox => {
+                let shared = settings.payment_gateway_secret.as_ref().unwrap_or(&secret);
+                Arc::new(money::provider::SandboxProvider::new(config::secret_bytes(
+                    shared,
+                )))
+            }
+        });
         let listener = TcpListener::bind(settings.bind).await?;
         let state = AppState {
             pledge_desk: crate::pledges::Desk::new(
@@ -62,6 +70,7 @@ impl Application {
             settings: Arc::new(settings),
             metrics: Arc::default(),
             ledger: Arc::new(ledger),
+            gateway,
         };
         accounts::password::warm_up();
         Ok(Self {

@@ -287,7 +287,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let settings = args.settings;
+    let mut settings = args.settings;
+    if args.demo && settings.payment_provider.is_none() {
+        // The demo's backers top up their wallets; nothing real is charged.
+        settings.payment_provider = Some(zhonglian::config::PaymentProviderKind::Sandbox);
+    }
     init_tracing(&settings.log_format);
     tracing::info!(settings = ?settings, "starting");
     let started = std::time::Instant::now();

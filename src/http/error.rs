@@ -18,6 +18,8 @@ use crate::i18n::{Catalogue, Lang};
 #[derive(Debug, Clone)]
 pub enum Message {
     Key(&'static str),
+    /// A catalogue message with `{name}` placeholders, filled in the reader's language.
+    Fill(&'static str, Vec<(&'static str, String)>),
     Text(String),
 }
 
@@ -26,6 +28,10 @@ impl Message {
     pub fn in_lang(&self, catalogue: &Catalogue) -> String {
         match self {
             Message::Key(key) => catalogue.get(key).to_owned(),
+            Message::Fill(key, args) => {
+                let args: Vec<(&str, &str)> = args.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                catalogue.fill(key, &args)
+            }
             Message::Text(text) => text.clone(),
         }
     }

@@ -149,11 +149,78 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = Error;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Error> {
-        match axum::Json::<T>::from_request(request, state).await {
+        if !is_json(request.headers()) {
+            return Err(Error::BadRequest(Message::Key("error.json_content_type")));
+        }
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    Error::PayloadTooLarge
+                } else {
+                    Error::bad_request("error.bad_body")
+                }
+            })?;
+        // Exponent notation (`1e2`) is refused in JSON numbers as it is in amounts sent as
+        // text: once parsed, `1e2` cannot be told from `100`, so it is caught here.
+        if has_exponent_number(&bytes) {
+            return Err(Error::unprocessable("error.json_exponent"));
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(json_rejection(rejection)),
         }
     }
+}
+
+/// Whether the request says its body is JSON (`application/json` or `application/*+json`).
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json"))
+}
+
+/// Whether a JSON text holds a number written with an exponent (`1e2`, `5E-1`), outside
+/// strings. Malformed JSON is left to the parser.
+fn has_exponent_number(json: &[u8]) -> bool {
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut in_number = false;
+    for &b in json {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => {
+                in_string = true;
+                in_number = false;
+            }
+            b'0'..=b'9' | b'-' => in_number = true,
+            b'e' | b'E' if in_number => return true,
+            b'.' | b'+' if in_number => {}
+            _ => in_number = false,
+        }
+    }
+    false
 }
 
 fn json_rejection(rejection: JsonRejection) -> Error {
@@ -183,5 +250,31 @@ fn json_rejection(rejection: JsonRejection) -> Error {
 impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_exponent_number;
+
+    #[test]
+    fn numbers_with_an_exponent_are_found_outside_strings_only() {
+        for found in [
+            r#"{"amount":1e2}"#,
+            r#"[5E-1]"#,
+            r#"{"a":{"b":[1,2.5e+3]}}"#,
+            "1e9",
+        ] {
+            assert!(has_exponent_number(found.as_bytes()), "{found}");
+        }
+        for plain in [
+            r#"{"amount":"1e2"}"#,
+            r#"{"amount":100,"x":12.50,"y":-3}"#,
+            r#"{"e":true,"name":"Eve \" 1e2"}"#,
+            r#"{"note":"say \\","n":1}"#,
+            r#"{"key":null}"#,
+        ] {
+            assert!(!has_exponent_number(plain.as_bytes()), "{plain}");
+        }
     }
 }

@@ -69,6 +69,8 @@ pub struct AppState {
     pub public_views: Arc<crate::projects::api::PublicViews>,
     /// Makes new pledges, batching those for one project.
     pub pledge_desk: Arc<crate::pledges::Desk>,
+    /// The payment gateway that funds wallets; `None` unless `PAYMENT_PROVIDER` names one.
+    pub gateway: Option<Arc<crate::money::provider::SandboxProvider>>,
 }
 
 /// Largest request body accepted anywhere (uploads included).

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::amount::AmountInput;
 use super::provider::{self, Deposit, GatewayNotice, Outcome, SandboxProvider};
-use super::{WalletBalance, WalletLine, DEFAULT_CURRENCY};
+use super::{WalletBalance, WalletLine};
+use crate::config::Currencies;
 use crate::http::error::{Error, Message, Result};
 use crate::http::extract::{ApiJson, CurrentUser};
 use crate::http::AppState;
@@ -22,15 +23,26 @@ pub fn routes() -> Router<AppState> {
         .route("/payments/sandbox/callback", post(sandbox_callback))
 }
 
-/// The sandbox gateway of this server.
-pub fn sandbox(state: &AppState) -> SandboxProvider {
-    SandboxProvider::new(&state.keys.csrf)
+/// The sandbox gateway of this server, when `PAYMENT_PROVIDER=sandbox` chose it.
+pub fn sandbox(state: &AppState) -> Option<&SandboxProvider> {
+    state.gateway.as_deref()
 }
 
-/// Checks a currency code: three capital letters.
-pub fn parse_currency(raw: Option<&str>) -> Result<String> {
-    let code = raw.unwrap_or(DEFAULT_CURRENCY).trim();
-    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+/// The gateway a top-up goes through; without one, top-ups are refused with a clear reason.
+pub fn gateway_for_top_ups(state: &AppState) -> Result<&SandboxProvider> {
+    sandbox(state).ok_or(Error::Conflict(Message::Key("money.error.no_provider")))
+}
+
+/// The gateway as the deposit listings use it, for the checkout links of pending top-ups.
+pub fn listing_gateway(state: &AppState) -> Option<&dyn provider::PaymentProvider> {
+    sandbox(state).map(|g| g as &dyn provider::PaymentProvider)
+}
+
+/// Checks a currency code against the ones the platform takes (`SUPPORTED_CURRENCIES`); the
+/// default one when omitted.
+pub fn parse_currency(raw: Option<&str>, supported: &Currencies) -> Result<String> {
+    let code = raw.map(str::trim).unwrap_or(supported.default_code());
+    if supported.contains(code) {
         Ok(code.to_owned())
     } else {
         Err(Error::Unprocessable(Message::Key("money.error.currency")))
@@ -52,7 +64,8 @@ pub struct DepositRequest {
     /// The amount, as a string with up to two decimals (`"500.00"`); a JSON number is accepted.
     #[schema(value_type = String, example = "500.00")]
     pub amount: AmountInput,
-    /// Three-letter currency code; CNY when omitted.
+    /// One of the platform's currencies; the default one (CNY) when omitted.
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: Option<String>,
     /// With the sandbox provider: have the gateway answer at once instead of waiting for the
     /// payer at `checkout_url`.
@@ -65,17 +78,23 @@ pub struct DepositRequest {
     security(("bearer" = [])),
     request_body = DepositRequest,
     responses((status = 201, body = Deposit), (status = 401, description = "not signed in"),
-              (status = 422, description = "bad amount or currency")))]
+              (status = 409, description = "no payment provider is configured on this server"),
+              (status = 422, description = "bad amount or currency, or above the per-deposit or daily limit")))]
 pub async fn create_deposit(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ApiJson(body): ApiJson<DepositRequest>,
 ) -> Result<(StatusCode, ApiJson<Deposit>)> {
+    let gateway = gateway_for_top_ups(&state)?;
     let amount = body.amount.parse()?;
-    let currency = parse_currency(body.currency.as_deref())?;
-    let gateway = sandbox(&state);
+    let currency = parse_currency(
+        body.currency.as_deref(),
+        &state.settings.supported_currencies,
+    )?;
+    let limits = provider::DepositLimits::from_settings(&state.settings);
     let mut deposit =
-        provider::start_deposit(&state.db, &gateway, user.user.id, amount, &currency).await?;
+        provider::start_deposit(&state.db, gateway, limits, user.user.id, amount, &currency)
+            .await?;
     if let Some(answer) = body.sandbox_answer {
         let notice = GatewayNotice {
             reference: deposit.reference.clone(),
@@ -84,7 +103,7 @@ pub async fn create_deposit(
                 SandboxAnswer::Decline => Outcome::Declined,
             },
         };
-        deposit = provider::apply_notice(&state.db, &gateway, &notice).await?;
+        deposit = provider::apply_notice(&state.db, gateway, &notice).await?;
     }
     Ok((StatusCode::CREATED, ApiJson(deposit)))
 }
@@ -111,26 +130,38 @@ pub async fn wallet(
     Ok(ApiJson(WalletView {
         balances: super::wallet_balances(&state.db, id).await?,
         history: super::wallet_history(&state.db, id, 100).await?,
-        deposits: provider::deposits_of(&state.db, &sandbox(&state), id, 20).await?,
+        deposits: provider::deposits_of(&state.db, listing_gateway(&state), id, 20).await?,
     }))
 }
 
-/// The sandbox gateway's callback: a JSON notice signed with HMAC-SHA256 in
-/// `X-Sandbox-Signature`. Repeats are harmless: a deposit is credited once.
+/// The sandbox gateway's callback: a JSON notice, signed by the gateway with the shared secret
+/// as hex HMAC-SHA256 over `timestamp "." body` in `X-Gateway-Signature`, the Unix time of
+/// signing in `X-Gateway-Timestamp` (refused when more than five minutes off). Repeats are
+/// harmless: a deposit is credited once. Not served unless `PAYMENT_PROVIDER=sandbox`.
 #[utoipa::path(post, path = "/api/v1/payments/sandbox/callback", tag = "money",
     request_body = GatewayNotice,
-    params(("X-Sandbox-Signature" = String, Header, description = "hex HMAC-SHA256 of the body")),
-    responses((status = 200, body = Deposit), (status = 400, description = "forged or malformed"),
-              (status = 404, description = "unknown reference")))]
+    params(("X-Gateway-Signature" = String, Header, description = "hex HMAC-SHA256 of timestamp, '.', body"),
+           ("X-Gateway-Timestamp" = String, Header, description = "Unix seconds when the gateway signed")),
+    responses((status = 200, body = Deposit),
+              (status = 400, description = "forged, stale or malformed"),
+              (status = 404, description = "unknown reference, or no sandbox gateway on this server")))]
 pub async fn sandbox_callback(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<ApiJson<Deposit>> {
-    let signature = headers
-        .get("x-sandbox-signature")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let deposit = provider::handle_callback(&state.db, &sandbox(&state), &body, signature).await?;
+    let gateway = sandbox(&state).ok_or(Error::NotFound)?;
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    let callback = provider::Callback {
+        body: &body,
+        timestamp: header("x-gateway-timestamp"),
+        signature: header("x-gateway-signature"),
+    };
+    let deposit = provider::handle_callback(&state.db, gateway, callback).await?;
     Ok(ApiJson(deposit))
 }

@@ -10,9 +10,10 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::amount::fixed;
-use super::api::sandbox;
+use super::api::{gateway_for_top_ups, listing_gateway, sandbox};
 use super::provider::{self, Deposit, GatewayNotice, Outcome};
-use super::{Money, WalletBalance, WalletLine, DEFAULT_CURRENCY};
+use super::{Money, WalletBalance, WalletLine};
+use crate::accounts::AuthUser;
 use crate::http::csrf::CsrfForm;
 use crate::http::error::{Error, Result};
 use crate::http::extract::MaybeUser;
@@ -98,6 +99,8 @@ struct WalletPage {
     error: Option<String>,
     amount: String,
     notice: Option<String>,
+    /// Whether a payment gateway runs, so that the top-up form can be offered.
+    can_top_up: bool,
 }
 
 impl WalletPage {
@@ -132,9 +135,8 @@ async fn wallet_page(
     let Some(user) = user else {
         return Ok(login_first("/wallet"));
     };
-    let gateway = sandbox(&state);
-    let notice = match query.deposit {
-        Some(reference) => provider::find_deposit(&state.db, &gateway, &reference)
+    let notice = match (query.deposit, sandbox(&state)) {
+        (Some(reference), Some(gateway)) => provider::find_deposit(&state.db, gateway, &reference)
             .await?
             .filter(|(owner, _)| *owner == user.user.id)
             .map(|(_, d)| {
@@ -147,7 +149,7 @@ async fn wallet_page(
                     })
                     .to_owned()
             }),
-        None => None,
+        _ => None,
     };
     wallet_response(&state, chrome, user.user.id, None, String::new(), notice).await
 }
@@ -160,11 +162,10 @@ async fn wallet_response(
     amount: String,
     notice: Option<String>,
 ) -> Result<Response> {
-    let gateway = sandbox(state);
     let mut balances = super::wallet_balances(&state.db, user).await?;
     if balances.is_empty() {
         balances.push(WalletBalance {
-            currency: DEFAULT_CURRENCY.into(),
+            currency: state.settings.supported_currencies.default_code().into(),
             balance: rust_decimal::Decimal::ZERO,
         });
     }
@@ -176,10 +177,11 @@ async fn wallet_response(
             .into_iter()
             .map(Line::from)
             .collect(),
-        deposits: provider::deposits_of(&state.db, &gateway, user, 10).await?,
+        deposits: provider::deposits_of(&state.db, listing_gateway(state), user, 10).await?,
         error,
         amount,
         notice,
+        can_top_up: sandbox(state).is_some(),
     })
 }
 
@@ -197,22 +199,24 @@ async fn start_top_up(
     let Some(user) = user else {
         return Ok(login_first("/wallet"));
     };
-    match Money::parse(&form.amount) {
-        Ok(amount) => {
-            let gateway = sandbox(&state);
-            let deposit = provider::start_deposit(
-                &state.db,
-                &gateway,
-                user.user.id,
-                amount,
-                DEFAULT_CURRENCY,
-            )
-            .await?;
-            Ok(
-                Redirect::to(&deposit.checkout_url.unwrap_or_else(|| "/wallet".into()))
-                    .into_response(),
-            )
-        }
+    let started = async {
+        let gateway = gateway_for_top_ups(&state)?;
+        let amount = Money::parse(&form.amount)?;
+        provider::start_deposit(
+            &state.db,
+            gateway,
+            provider::DepositLimits::from_settings(&state.settings),
+            user.user.id,
+            amount,
+            state.settings.supported_currencies.default_code(),
+        )
+        .await
+    };
+    match started.await {
+        Ok(deposit) => Ok(
+            Redirect::to(&deposit.checkout_url.unwrap_or_else(|| "/wallet".into())).into_response(),
+        ),
+        Err(e @ (Error::Database(_) | Error::Internal(_))) => Err(e),
         Err(e) => {
             let message = e.message().in_lang(chrome.t);
             let mut response = wallet_response(
@@ -238,14 +242,26 @@ struct CheckoutPage {
     amount: String,
 }
 
+/// The deposit behind a checkout, when the visitor is the one who started it: nobody else may
+/// see or answer someone's checkout (a stranger is told it does not exist).
+async fn own_deposit(state: &AppState, user: &AuthUser, reference: &str) -> Result<Deposit> {
+    let gateway = sandbox(state).ok_or(Error::NotFound)?;
+    match provider::find_deposit(&state.db, gateway, reference).await? {
+        Some((owner, deposit)) if owner == user.user.id => Ok(deposit),
+        _ => Err(Error::NotFound),
+    }
+}
+
 async fn checkout_page(
     State(state): State<AppState>,
     chrome: Chrome,
+    MaybeUser(user): MaybeUser,
     Path(reference): Path<String>,
 ) -> Result<Response> {
-    let (_, deposit) = provider::find_deposit(&state.db, &sandbox(&state), &reference)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let Some(user) = user else {
+        return Ok(login_first(&format!("/sandbox/checkout/{reference}")));
+    };
+    let deposit = own_deposit(&state, &user, &reference).await?;
     if deposit.state != "pending" {
         return Ok(Redirect::to(&format!("/wallet?deposit={reference}")).into_response());
     }
@@ -266,10 +282,13 @@ struct AnswerFields {
 /// server, exactly as an outside gateway would.
 async fn checkout_answer(
     State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
     Path(reference): Path<String>,
     CsrfForm(form): CsrfForm<AnswerFields>,
 ) -> Result<Response> {
-    let gateway = sandbox(&state);
+    let user = user.ok_or(Error::Unauthorized)?;
+    own_deposit(&state, &user, &reference).await?;
+    let gateway = sandbox(&state).ok_or(Error::NotFound)?;
     let (outcome, delay, repeats) = match form.answer.as_str() {
         "approve" => (Some(Outcome::Approved), None, 1),
         "decline" => (Some(Outcome::Declined), None, 1),
@@ -283,12 +302,17 @@ async fn checkout_answer(
         tokio::time::sleep(delay).await;
     }
     if let Some(outcome) = outcome {
-        let (body, signature) = gateway.signed_notice(&GatewayNotice {
+        let (body, timestamp, signature) = gateway.signed_notice(&GatewayNotice {
             reference: reference.clone(),
             outcome,
         });
+        let callback = provider::Callback {
+            body: &body,
+            timestamp: &timestamp,
+            signature: &signature,
+        };
         for _ in 0..repeats {
-            provider::handle_callback(&state.db, &gateway, &body, &signature).await?;
+            provider::handle_callback(&state.db, gateway, callback).await?;
         }
     }
     Ok(Redirect::to(&format!("/wallet?deposit={reference}")).into_response())

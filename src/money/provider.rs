@@ -34,6 +34,31 @@ pub struct GatewayNotice {
     pub outcome: Outcome,
 }
 
+/// How far a callback's timestamp may be from our clock, either way. A captured callback
+/// replayed later than this is refused outright; inside it, a replay finds its deposit settled.
+pub const CALLBACK_FRESHNESS_SECONDS: i64 = 300;
+
+/// A gateway callback as it arrives: the raw body and the two headers that authenticate it.
+#[derive(Debug, Clone, Copy)]
+pub struct Callback<'a> {
+    pub body: &'a [u8],
+    /// Unix seconds when the gateway signed it (`X-Gateway-Timestamp`).
+    pub timestamp: &'a str,
+    /// Hex HMAC-SHA256 over `timestamp || "." || body` (`X-Gateway-Signature`).
+    pub signature: &'a str,
+}
+
+/// Why a callback was not believed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CallbackRefusal {
+    #[error("the signature does not match")]
+    Forged,
+    #[error("the timestamp is missing or outside the freshness window")]
+    Stale,
+    #[error("the body is not a notice")]
+    Malformed,
+}
+
 /// A card gateway, or something that behaves like one.
 pub trait PaymentProvider: Send + Sync {
     /// The provider's stored name.
@@ -42,12 +67,16 @@ pub trait PaymentProvider: Send + Sync {
     /// Where to send the payer to pay for the deposit with this reference.
     fn checkout_url(&self, reference: &str) -> String;
 
-    /// Checks a callback's signature and reads it; `None` when it is not genuine.
-    fn verify_callback(&self, body: &[u8], signature: &str) -> Option<GatewayNotice>;
+    /// Checks a callback's signature and freshness at `now`, and reads it.
+    fn verify_callback(
+        &self,
+        callback: Callback<'_>,
+        now: OffsetDateTime,
+    ) -> std::result::Result<GatewayNotice, CallbackRefusal>;
 }
 
 /// The built-in sandbox gateway: a checkout page on this site that approves, declines, answers
-/// slowly or not at all, and callbacks signed with a key derived from the server secret.
+/// slowly or not at all, and callbacks signed with the shared gateway secret.
 pub struct SandboxProvider {
     key: Vec<u8>,
 }
@@ -56,7 +85,7 @@ impl SandboxProvider {
     /// The stored provider name.
     pub const NAME: &'static str = "sandbox";
 
-    /// A sandbox whose callback key is derived from `secret` (a server key).
+    /// A sandbox whose callback key is derived from `secret` (the shared gateway secret).
     pub fn new(secret: &[u8]) -> Self {
         let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
         mac.update(b"zhonglian/sandbox-gateway/v1");
@@ -65,18 +94,26 @@ impl SandboxProvider {
         }
     }
 
-    /// Signs a callback body, as the gateway side does.
-    pub fn sign(&self, body: &[u8]) -> String {
+    fn mac(&self, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(timestamp.as_bytes());
+        mac.update(b".");
         mac.update(body);
-        hex::encode(mac.finalize().into_bytes())
+        mac
     }
 
-    /// A signed callback body for a notice, as the gateway would send it.
-    pub fn signed_notice(&self, notice: &GatewayNotice) -> (Vec<u8>, String) {
+    /// Signs a callback body at a time, as the gateway side does.
+    pub fn sign(&self, timestamp: &str, body: &[u8]) -> String {
+        hex::encode(self.mac(timestamp, body).finalize().into_bytes())
+    }
+
+    /// A callback for a notice signed now, as the gateway would send it: body, timestamp,
+    /// signature.
+    pub fn signed_notice(&self, notice: &GatewayNotice) -> (Vec<u8>, String, String) {
         let body = serde_json::to_vec(notice).expect("a notice always serialises");
-        let signature = self.sign(&body);
-        (body, signature)
+        let timestamp = OffsetDateTime::now_utc().unix_timestamp().to_string();
+        let signature = self.sign(&timestamp, &body);
+        (body, timestamp, signature)
     }
 }
 
@@ -89,12 +126,25 @@ impl PaymentProvider for SandboxProvider {
         format!("/sandbox/checkout/{reference}")
     }
 
-    fn verify_callback(&self, body: &[u8], signature: &str) -> Option<GatewayNotice> {
-        let signature = hex::decode(signature.trim()).ok()?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).ok()?;
-        mac.update(body);
-        mac.verify_slice(&signature).ok()?;
-        serde_json::from_slice(body).ok()
+    fn verify_callback(
+        &self,
+        callback: Callback<'_>,
+        now: OffsetDateTime,
+    ) -> std::result::Result<GatewayNotice, CallbackRefusal> {
+        let signature =
+            hex::decode(callback.signature.trim()).map_err(|_| CallbackRefusal::Forged)?;
+        self.mac(callback.timestamp, callback.body)
+            .verify_slice(&signature)
+            .map_err(|_| CallbackRefusal::Forged)?;
+        // Checked after the signature, so that only the gateway learns about its clock.
+        let signed_at: i64 = callback
+            .timestamp
+            .parse()
+            .map_err(|_| CallbackRefusal::Stale)?;
+        if (now.unix_timestamp() - signed_at).abs() > CALLBACK_FRESHNESS_SECONDS {
+            return Err(CallbackRefusal::Stale);
+        }
+        serde_json::from_slice(callback.body).map_err(|_| CallbackRefusal::Malformed)
     }
 }
 
@@ -132,9 +182,11 @@ type DepositRow = (
 const DEPOSIT_COLUMNS: &str =
     "id, user_id, provider, reference, amount, currency, state, created_at";
 
-fn deposit(row: DepositRow, provider: &dyn PaymentProvider) -> (UserId, Deposit) {
+fn deposit(row: DepositRow, provider: Option<&dyn PaymentProvider>) -> (UserId, Deposit) {
     let (id, user, provider_name, reference, amount, currency, state, created_at) = row;
-    let checkout_url = (state == "pending").then(|| provider.checkout_url(&reference));
+    let checkout_url = provider
+        .filter(|p| state == "pending" && p.name() == provider_name)
+        .map(|p| p.checkout_url(&reference));
     (
         UserId(user),
         Deposit {
@@ -150,19 +202,58 @@ fn deposit(row: DepositRow, provider: &dyn PaymentProvider) -> (UserId, Deposit)
     )
 }
 
-/// Starts a top-up: records a pending deposit under a fresh gateway reference.
+/// How much may be topped up: at once, and by one user in 24 hours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DepositLimits {
+    pub per_deposit: Decimal,
+    pub per_day: Decimal,
+}
+
+impl DepositLimits {
+    /// The limits the settings name.
+    pub fn from_settings(settings: &crate::config::Settings) -> Self {
+        Self {
+            per_deposit: settings.deposit_max,
+            per_day: settings.deposit_daily_max,
+        }
+    }
+}
+
+/// Starts a top-up: records a pending deposit under a fresh gateway reference, unless it is
+/// above the per-deposit limit or would take the user's last 24 hours of top-ups (pending and
+/// approved) above the daily one.
 pub async fn start_deposit(
     db: &PgPool,
     provider: &dyn PaymentProvider,
+    limits: DepositLimits,
     user: UserId,
     amount: Money,
     currency: &str,
 ) -> Result<Deposit> {
+    if amount.value() > limits.per_deposit {
+        return Err(Error::Unprocessable(Message::Fill(
+            "money.error.deposit_too_large",
+            vec![("limit", super::amount::fixed(limits.per_deposit))],
+        )));
+    }
     let id = Uuid::new_v4();
     let reference = format!("zl_{}", id.simple());
-    let row: DepositRow = sqlx::query_as(&format!(
+    let mut tx = db.begin().await?;
+    // One user's top-ups are counted and added one at a time, so two at once cannot both fit
+    // under the daily limit that only one of them fits under.
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended('wallet_deposits:' || $1::text, 0))",
+    )
+    .bind(user.0)
+    .execute(&mut *tx)
+    .await?;
+    let row: Option<DepositRow> = sqlx::query_as(&format!(
         "INSERT INTO wallet_deposits (id, user_id, provider, reference, amount, currency)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {DEPOSIT_COLUMNS}"
+         SELECT $1, $2, $3, $4, $5, $6
+         WHERE (SELECT coalesce(sum(amount), 0) FROM wallet_deposits
+                WHERE user_id = $2 AND state <> 'declined'
+                  AND created_at > now() - interval '24 hours') + $5 <= $7
+         RETURNING {DEPOSIT_COLUMNS}"
     ))
     .bind(id)
     .bind(user.0)
@@ -170,9 +261,17 @@ pub async fn start_deposit(
     .bind(&reference)
     .bind(amount.value())
     .bind(currency)
-    .fetch_one(db)
+    .bind(limits.per_day)
+    .fetch_optional(&mut *tx)
     .await?;
-    Ok(deposit(row, provider).1)
+    let Some(row) = row else {
+        return Err(Error::Unprocessable(Message::Fill(
+            "money.error.daily_limit",
+            vec![("limit", super::amount::fixed(limits.per_day))],
+        )));
+    };
+    tx.commit().await?;
+    Ok(deposit(row, Some(provider)).1)
 }
 
 /// A deposit by its gateway reference, with its owner.
@@ -188,13 +287,13 @@ pub async fn find_deposit(
     .bind(reference)
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|r| deposit(r, provider)))
+    Ok(row.map(|r| deposit(r, Some(provider))))
 }
 
-/// A user's latest deposits.
+/// A user's latest deposits; pending ones carry a checkout link while `provider` is theirs.
 pub async fn deposits_of(
     db: &PgPool,
-    provider: &dyn PaymentProvider,
+    provider: Option<&dyn PaymentProvider>,
     user: UserId,
     limit: i64,
 ) -> Result<Vec<Deposit>> {
@@ -239,7 +338,7 @@ pub async fn apply_notice(
             .map(|(_, d)| d)
             .ok_or(Error::NotFound);
     };
-    let (user, deposit) = deposit(row, provider);
+    let (user, deposit) = deposit(row, Some(provider));
     if notice.outcome == Outcome::Approved {
         let gateway = super::account_for(&mut tx, AccountOwner::Gateway, &deposit.currency).await?;
         let wallet =
@@ -276,15 +375,89 @@ pub async fn apply_notice(
     Ok(deposit)
 }
 
-/// Verifies and applies a raw callback; a forged one is a 400.
+/// Verifies and applies a raw callback; a forged, stale or malformed one is a 400 and moves
+/// nothing.
 pub async fn handle_callback(
     db: &PgPool,
     provider: &dyn PaymentProvider,
-    body: &[u8],
-    signature: &str,
+    callback: Callback<'_>,
 ) -> Result<Deposit> {
     let notice = provider
-        .verify_callback(body, signature)
-        .ok_or(Error::BadRequest(Message::Key("money.error.bad_callback")))?;
+        .verify_callback(callback, OffsetDateTime::now_utc())
+        .map_err(|refusal| {
+            tracing::warn!(provider = provider.name(), %refusal, "gateway callback refused");
+            Error::BadRequest(Message::Key(match refusal {
+                CallbackRefusal::Stale => "money.error.stale_callback",
+                CallbackRefusal::Forged | CallbackRefusal::Malformed => "money.error.bad_callback",
+            }))
+        })?;
     apply_notice(db, provider, &notice).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notice() -> GatewayNotice {
+        GatewayNotice {
+            reference: "zl_test".into(),
+            outcome: Outcome::Approved,
+        }
+    }
+
+    #[test]
+    fn a_callback_is_believed_only_with_its_own_signature_and_a_fresh_timestamp() {
+        let gateway = SandboxProvider::new(b"shared secret");
+        let now = OffsetDateTime::now_utc();
+        let (body, timestamp, signature) = gateway.signed_notice(&notice());
+        let genuine = Callback {
+            body: &body,
+            timestamp: &timestamp,
+            signature: &signature,
+        };
+        assert_eq!(
+            gateway.verify_callback(genuine, now).unwrap().reference,
+            "zl_test"
+        );
+
+        let other_key = SandboxProvider::new(b"another secret");
+        assert_eq!(
+            other_key.verify_callback(genuine, now).unwrap_err(),
+            CallbackRefusal::Forged
+        );
+        let moved_time = Callback {
+            timestamp: "1",
+            ..genuine
+        };
+        assert_eq!(
+            gateway.verify_callback(moved_time, now).unwrap_err(),
+            CallbackRefusal::Forged,
+            "the timestamp is signed too"
+        );
+        let later = now + time::Duration::seconds(CALLBACK_FRESHNESS_SECONDS + 1);
+        assert_eq!(
+            gateway.verify_callback(genuine, later).unwrap_err(),
+            CallbackRefusal::Stale
+        );
+        let inside = now + time::Duration::seconds(CALLBACK_FRESHNESS_SECONDS - 5);
+        assert!(gateway.verify_callback(genuine, inside).is_ok());
+    }
+
+    #[test]
+    fn a_signed_body_that_is_not_a_notice_is_malformed() {
+        let gateway = SandboxProvider::new(b"shared secret");
+        let timestamp = OffsetDateTime::now_utc().unix_timestamp().to_string();
+        let signature = gateway.sign(&timestamp, b"{}");
+        let callback = Callback {
+            body: b"{}",
+            timestamp: &timestamp,
+            signature: &signature,
+        };
+        assert_eq!(
+            gateway
+                .verify_callback(callback, OffsetDateTime::now_utc())
+                .unwrap_err(),
+            CallbackRefusal::Malformed
+        );
+    }
 }

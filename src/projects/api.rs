@@ -16,6 +16,7 @@ use super::repo::{
 };
 use super::{cover, search, ProjectId, ProjectKind, ProjectState, TierId};
 use crate::accounts::AuthUser;
+use crate::config::Settings;
 use crate::http::error::{Error, Message, Result};
 use crate::http::extract::{ApiJson, Founder, MaybeUser, RequireRole};
 use crate::http::AppState;
@@ -137,7 +138,7 @@ pub struct EditProject {
 }
 
 /// Checks an edit's fields.
-pub fn parse_changes(body: &EditProject, min_campaign_seconds: u64) -> Result<Changes> {
+pub fn parse_changes(body: &EditProject, settings: &Settings) -> Result<Changes> {
     Ok(Changes {
         title: body.title.as_deref().map(domain::title).transpose()?,
         slug: body.slug.as_deref().map(Slug::parse).transpose()?,
@@ -151,7 +152,7 @@ pub fn parse_changes(body: &EditProject, min_campaign_seconds: u64) -> Result<Ch
         currency: body
             .currency
             .as_deref()
-            .map(|c| domain::currency(Some(c)))
+            .map(|c| domain::currency(Some(c), &settings.supported_currencies))
             .transpose()?,
         deadline: body
             .deadline
@@ -160,7 +161,7 @@ pub fn parse_changes(body: &EditProject, min_campaign_seconds: u64) -> Result<Ch
                 domain::deadline(
                     domain::parse_time(d)?,
                     OffsetDateTime::now_utc(),
-                    min_campaign_seconds,
+                    settings.min_campaign_seconds,
                 )
             })
             .transpose()?,
@@ -173,7 +174,7 @@ pub fn parse_changes(body: &EditProject, min_campaign_seconds: u64) -> Result<Ch
 }
 
 /// Checks a new project's fields.
-pub fn parse_new(body: &CreateProject, min_campaign_seconds: u64) -> Result<NewProject> {
+pub fn parse_new(body: &CreateProject, settings: &Settings) -> Result<NewProject> {
     let offering = body
         .offering
         .as_ref()
@@ -198,11 +199,11 @@ pub fn parse_new(body: &CreateProject, min_campaign_seconds: u64) -> Result<NewP
         category: domain::category(&body.category)?,
         kind: body.kind,
         goal,
-        currency: domain::currency(body.currency.as_deref())?,
+        currency: domain::currency(body.currency.as_deref(), &settings.supported_currencies)?,
         deadline: domain::deadline(
             domain::parse_time(&body.deadline)?,
             OffsetDateTime::now_utc(),
-            min_campaign_seconds,
+            settings.min_campaign_seconds,
         )?,
         tiers: body
             .tiers
@@ -323,7 +324,7 @@ pub async fn create(
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
     ApiJson(body): ApiJson<CreateProject>,
 ) -> Result<(StatusCode, ApiJson<ProjectDetail>)> {
-    let new = parse_new(&body, state.settings.min_campaign_seconds)?;
+    let new = parse_new(&body, &state.settings)?;
     let project = super::create(&state, &founder, new).await?;
     Ok((
         StatusCode::CREATED,
@@ -457,7 +458,7 @@ pub async fn edit(
     ApiJson(body): ApiJson<EditProject>,
 ) -> Result<ApiJson<ProjectDetail>> {
     let id = project_id(&key)?;
-    let changes = parse_changes(&body, state.settings.min_campaign_seconds)?;
+    let changes = parse_changes(&body, &state.settings)?;
     let project = super::edit(&state, &founder, id, changes).await?;
     Ok(ApiJson(detail(&state, project, true).await?))
 }

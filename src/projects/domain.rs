@@ -4,6 +4,7 @@ use rust_decimal::Decimal;
 use time::OffsetDateTime;
 
 use super::ProjectId;
+use crate::config::Currencies;
 use crate::http::error::{Error, Message};
 
 fn invalid(key: &'static str) -> Error {
@@ -126,14 +127,15 @@ pub fn category(raw: &str) -> Result<&'static str, Error> {
         .ok_or_else(|| invalid("projects.error.category"))
 }
 
-/// A three-letter currency code; CNY when empty.
-pub fn currency(raw: Option<&str>) -> Result<String, Error> {
-    let raw = raw
+/// One of the platform's currencies (`SUPPORTED_CURRENCIES`), in any case; the default one
+/// when empty. Any other code would open escrow and wallet accounts nobody can fund.
+pub fn currency(raw: Option<&str>, supported: &Currencies) -> Result<String, Error> {
+    let code = raw
         .map(str::trim)
         .filter(|c| !c.is_empty())
-        .unwrap_or("CNY");
-    let code = raw.to_ascii_uppercase();
-    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+        .unwrap_or(supported.default_code())
+        .to_ascii_uppercase();
+    if supported.contains(&code) {
         Ok(code)
     } else {
         Err(invalid("projects.error.currency"))

@@ -18,6 +18,7 @@ use super::repo::{self, Changes, NewProject, Project};
 use super::{cover, ProjectId, ProjectKind, ProjectState, TierId};
 use crate::accounts::domain::Role;
 use crate::accounts::AuthUser;
+use crate::config::Settings;
 use crate::http::csrf::{CsrfForm, CsrfToken};
 use crate::http::error::{Error, Message, Result};
 use crate::http::extract::{Founder, MaybeUser, RequireRole};
@@ -668,7 +669,7 @@ impl ProjectForm {
         )
     }
 
-    fn to_new(&self, min_campaign_seconds: u64) -> Result<NewProject> {
+    fn to_new(&self, settings: &Settings) -> Result<NewProject> {
         let kind = self.kind()?;
         let offering = match kind {
             ProjectKind::Equity => Some(self.offering()?),
@@ -692,18 +693,18 @@ impl ProjectForm {
             category: domain::category(&self.category)?,
             kind,
             goal,
-            currency: domain::currency(Some(&self.currency))?,
+            currency: domain::currency(Some(&self.currency), &settings.supported_currencies)?,
             deadline: domain::deadline(
                 domain::parse_time(&self.deadline)?,
                 OffsetDateTime::now_utc(),
-                min_campaign_seconds,
+                settings.min_campaign_seconds,
             )?,
             tiers: Vec::new(),
             offering,
         })
     }
 
-    fn to_changes(&self, project: &Project, min_campaign_seconds: u64) -> Result<Changes> {
+    fn to_changes(&self, project: &Project, settings: &Settings) -> Result<Changes> {
         if matches!(project.state, ProjectState::Live | ProjectState::Frozen) {
             return Ok(Changes {
                 story: Some(domain::story(&self.story)?),
@@ -728,11 +729,14 @@ impl ProjectForm {
                     "projects.error.goal",
                 )?)
             },
-            currency: Some(domain::currency(Some(&self.currency))?),
+            currency: Some(domain::currency(
+                Some(&self.currency),
+                &settings.supported_currencies,
+            )?),
             deadline: Some(domain::deadline(
                 domain::parse_time(&self.deadline)?,
                 OffsetDateTime::now_utc(),
-                min_campaign_seconds,
+                settings.min_campaign_seconds,
             )?),
             offering: if equity { Some(self.offering()?) } else { None },
         })
@@ -858,7 +862,7 @@ async fn create(
     CsrfForm(form): CsrfForm<ProjectForm>,
 ) -> Result<Response> {
     let attempt = async {
-        let new = form.to_new(state.settings.min_campaign_seconds)?;
+        let new = form.to_new(&state.settings)?;
         super::create(&state, &founder, new).await
     }
     .await;
@@ -939,7 +943,7 @@ async fn save(
     let id = parse_id(&id)?;
     let result = async {
         let project = super::owned(&state, id, &founder).await?;
-        let changes = form.to_changes(&project, state.settings.min_campaign_seconds)?;
+        let changes = form.to_changes(&project, &state.settings)?;
         super::edit(&state, &founder, id, changes).await.map(|_| ())
     }
     .await;

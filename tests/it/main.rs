@@ -11,6 +11,7 @@ mod listings_browser;
 mod money;
 mod pledges;
 mod projects;
+mod safety;
 mod settlement;
 mod supervision;
 mod support;

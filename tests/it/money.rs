@@ -147,19 +147,20 @@ async fn a_repeated_gateway_callback_credits_the_wallet_once() {
         .unwrap()
         .starts_with("/sandbox/checkout/"));
 
-    let gateway = zhonglian::money::api::sandbox(&app.state);
+    let gateway = zhonglian::money::api::sandbox(&app.state).expect("the tests run the sandbox");
     let notice = zhonglian::money::provider::GatewayNotice {
         reference: started["reference"].as_str().unwrap().to_owned(),
         outcome: zhonglian::money::provider::Outcome::Approved,
     };
-    let (body, signature) = gateway.signed_notice(&notice);
+    let (body, timestamp, signature) = gateway.signed_notice(&notice);
     let mut calls = Vec::new();
     for _ in 0..10 {
         let request = app
             .client
             .post(app.url("/api/v1/payments/sandbox/callback"))
             .header("content-type", "application/json")
-            .header("x-sandbox-signature", signature.clone())
+            .header("x-gateway-timestamp", timestamp.clone())
+            .header("x-gateway-signature", signature.clone())
             .body(body.clone());
         calls.push(request);
     }
@@ -169,7 +170,8 @@ async fn a_repeated_gateway_callback_credits_the_wallet_once() {
     let forged = app
         .client
         .post(app.url("/api/v1/payments/sandbox/callback"))
-        .header("x-sandbox-signature", "00".repeat(32))
+        .header("x-gateway-timestamp", timestamp.clone())
+        .header("x-gateway-signature", "00".repeat(32))
         .body(body.clone())
         .send()
         .await
@@ -231,7 +233,8 @@ async fn bad_amounts_are_refused_with_a_clear_message() {
         (serde_json::json!("-10"), "more than zero"),
         (serde_json::json!("10.001"), "two decimals"),
         (serde_json::json!("1000000000000"), "too large"),
-        (serde_json::json!(1e300), "too large"),
+        (serde_json::json!(1_000_000_000_000u64), "too large"),
+        (serde_json::json!(1e300), "exponent"),
         (serde_json::json!("ten"), "as a number"),
         (serde_json::json!("12,50"), "as a number"),
     ];
@@ -241,6 +244,23 @@ async fn bad_amounts_are_refused_with_a_clear_message() {
         let problem: serde_json::Value = response.json().await.unwrap();
         let detail = problem["detail"].as_str().unwrap();
         assert!(detail.contains(expected), "{amount}: {detail}");
+    }
+    // As sent by a client that writes exponents (serde_json writes 100.0 as `100.0`).
+    for raw in [
+        r#"{"amount":1e2}"#,
+        r#"{"amount":1E2}"#,
+        r#"{"amount":5e-1}"#,
+    ] {
+        let response = app
+            .api(reqwest::Method::POST, "/wallet/deposits", &backer.token)
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 422, "{raw}");
+        let problem: serde_json::Value = response.json().await.unwrap();
+        assert!(problem["detail"].as_str().unwrap().contains("exponent"));
     }
     assert_eq!(app.wallet_balance(&backer).await, Decimal::ZERO);
     app.assert_books_balance().await;
