@@ -73,6 +73,17 @@ pub struct Settings {
     /// Log format: `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+
+    /// Reverse proxies whose `X-Forwarded-For` names the client: comma-separated IP addresses
+    /// or CIDR ranges (`127.0.0.1,10.0.0.0/8`). Empty: the peer address is the client.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "",
+          value_parser = crate::http::extract::TrustedProxies::parse)]
+    pub trusted_proxies: crate::http::extract::TrustedProxies,
+
+    /// Sign-ups one client address may attempt per hour; past it, 429 with `Retry-After`.
+    #[arg(long, env = "SIGNUP_LIMIT_PER_HOUR", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub signup_limit_per_hour: u32,
 }
 
 impl Settings {
@@ -93,6 +104,9 @@ impl Settings {
             public_view_seconds: 0,
             public_url: "http://127.0.0.1".into(),
             log_format: "text".into(),
+            trusted_proxies: crate::http::extract::TrustedProxies::default(),
+            // Tests sign many users up from one address; the limit's own test lowers it.
+            signup_limit_per_hour: 10_000,
         }
     }
 
@@ -129,6 +143,8 @@ impl fmt::Debug for Settings {
             .field("public_view_seconds", &self.public_view_seconds)
             .field("public_url", &self.public_url)
             .field("log_format", &self.log_format)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("signup_limit_per_hour", &self.signup_limit_per_hour)
             .finish()
     }
 }

@@ -50,12 +50,15 @@ impl Email {
     }
 }
 
-/// A password good enough to hash: 10 to 1,024 characters.
+/// A password good enough to hash: at least 10 characters, at most 1,024 bytes.
 pub struct Password(String);
 
 impl Password {
     /// The shortest password accepted.
     pub const MIN_CHARS: usize = 10;
+    /// The longest password accepted, in bytes of UTF-8: argon2's cost grows with the input, so
+    /// anything longer is refused before it is hashed (at sign-up and at log-in alike).
+    pub const MAX_BYTES: usize = 1024;
 
     /// Refuses passwords that are too short (or absurdly long, which would only burn CPU).
     pub fn parse(raw: String) -> Result<Self, Error> {
@@ -65,7 +68,7 @@ impl Password {
                 "accounts.error.password_short",
             )));
         }
-        if chars > 1024 {
+        if raw.len() > Self::MAX_BYTES {
             return Err(Error::Unprocessable(Message::Key(
                 "accounts.error.password_long",
             )));
@@ -202,6 +205,14 @@ mod tests {
         assert!(Password::parse("123456789".into()).is_err());
         assert!(Password::parse("1234567890".into()).is_ok());
         assert!(Password::parse("密码密码密码密码密码".into()).is_ok());
+    }
+
+    #[test]
+    fn passwords_longer_than_1024_bytes_are_refused() {
+        assert!(Password::parse("a".repeat(1024)).is_ok());
+        assert!(Password::parse("a".repeat(1025)).is_err());
+        // 342 characters, but 1,026 bytes.
+        assert!(Password::parse("密".repeat(342)).is_err());
     }
 
     #[test]

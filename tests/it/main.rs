@@ -11,6 +11,7 @@ mod listings_browser;
 mod money;
 mod pledges;
 mod projects;
+mod sessions;
 mod settlement;
 mod supervision;
 mod support;
