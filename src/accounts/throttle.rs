@@ -198,6 +198,18 @@ pub async fn record_failure(
         .bind(device.map(Device::nonce))
         .execute(db)
         .await?;
+    // Failures older than the window are never counted again: this account's and this address's
+    // go, so guessing does not grow the table without end.
+    sqlx::query(
+        "DELETE FROM login_failures
+         WHERE (lower(email) = $1 OR address = $2)
+           AND failed_at <= now() - make_interval(mins => $3::int)",
+    )
+    .bind(email)
+    .bind(address)
+    .bind(FAILURE_WINDOW_MINUTES as i32)
+    .execute(db)
+    .await?;
     Ok(())
 }
 
