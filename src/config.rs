@@ -99,58 +99,17 @@ pub struct Settings {
     /// for projects and wallets.
     #[arg(long, env = "SUPPORTED_CURRENCIES", default_value = "CNY", value_parser = Currencies::parse)]
     pub supported_currencies: Currencies,
-}
 
-/// Payment gateways the server knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PaymentProviderKind {
-    /// The built-in sandbox gateway: instant top-ups, declines on request.
-    Sandbox,
-}
+    /// Reverse proxies whose `X-Forwarded-For` names the client: comma-separated IP addresses
+    /// or CIDR ranges (`127.0.0.1,10.0.0.0/8`). Empty: the peer address is the client.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "",
+          value_parser = crate::http::extract::TrustedProxies::parse)]
+    pub trusted_proxies: crate::http::extract::TrustedProxies,
 
-/// The currencies the platform takes; never empty, each three capital letters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Currencies(Vec<String>);
-
-impl Currencies {
-    /// Parses `CNY,USD`: three capital letters each, no repeats, at least one.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let mut codes: Vec<String> = Vec::new();
-        for code in raw.split(',').map(str::trim) {
-            if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
-                return Err(format!(
-                    "`{code}` is not a currency code (three capital letters)"
-                ));
-            }
-            if !codes.iter().any(|c| c == code) {
-                codes.push(code.to_owned());
-            }
-        }
-        Ok(Self(codes))
-    }
-
-    /// The default currency (the first one named).
-    pub fn default_code(&self) -> &str {
-        &self.0[0]
-    }
-
-    /// Whether `code` is taken.
-    pub fn contains(&self, code: &str) -> bool {
-        self.0.iter().any(|c| c == code)
-    }
-}
-
-impl Default for Currencies {
-    fn default() -> Self {
-        Self(vec![crate::money::DEFAULT_CURRENCY.to_owned()])
-    }
-}
-
-/// Reads a money limit: a positive whole or two-decimal amount.
-fn parse_limit(raw: &str) -> Result<Decimal, String> {
-    crate::money::Money::parse(raw)
-        .map(crate::money::Money::value)
-        .map_err(|_| format!("`{raw}` is not a positive amount with at most two decimals"))
+    /// Sign-ups one client address may attempt per hour; past it, 429 with `Retry-After`.
+    #[arg(long, env = "SIGNUP_LIMIT_PER_HOUR", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub signup_limit_per_hour: u32,
 }
 
 impl Settings {
@@ -177,6 +136,9 @@ impl Settings {
             deposit_max: Decimal::from(50_000),
             deposit_daily_max: Decimal::from(200_000),
             supported_currencies: Currencies::default(),
+            trusted_proxies: crate::http::extract::TrustedProxies::default(),
+            // Tests sign many users up from one address; the limit's own test lowers it.
+            signup_limit_per_hour: 10_000,
         }
     }
 
@@ -221,6 +183,8 @@ impl fmt::Debug for Settings {
             .field("deposit_max", &self.deposit_max)
             .field("deposit_daily_max", &self.deposit_daily_max)
             .field("supported_currencies", &self.supported_currencies)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("signup_limit_per_hour", &self.signup_limit_per_hour)
             .finish()
     }
 }
@@ -279,6 +243,58 @@ pub fn random_hex(n: usize) -> String {
 /// Exposes a secret's bytes; kept in one place so that reading a secret is easy to find.
 pub fn secret_bytes(secret: &SecretString) -> &[u8] {
     secret.expose_secret().as_bytes()
+}
+
+/// Payment gateways the server knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PaymentProviderKind {
+    /// The built-in sandbox gateway: instant top-ups, declines on request.
+    Sandbox,
+}
+
+/// The currencies the platform takes; never empty, each three capital letters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Currencies(Vec<String>);
+
+impl Currencies {
+    /// Parses `CNY,USD`: three capital letters each, no repeats, at least one.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let mut codes: Vec<String> = Vec::new();
+        for code in raw.split(',').map(str::trim) {
+            if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(format!(
+                    "`{code}` is not a currency code (three capital letters)"
+                ));
+            }
+            if !codes.iter().any(|c| c == code) {
+                codes.push(code.to_owned());
+            }
+        }
+        Ok(Self(codes))
+    }
+
+    /// The default currency (the first one named).
+    pub fn default_code(&self) -> &str {
+        &self.0[0]
+    }
+
+    /// Whether `code` is taken.
+    pub fn contains(&self, code: &str) -> bool {
+        self.0.iter().any(|c| c == code)
+    }
+}
+
+impl Default for Currencies {
+    fn default() -> Self {
+        Self(vec![crate::money::DEFAULT_CURRENCY.to_owned()])
+    }
+}
+
+/// Reads a money limit: a positive whole or two-decimal amount.
+fn parse_limit(raw: &str) -> Result<Decimal, String> {
+    crate::money::Money::parse(raw)
+        .map(crate::money::Money::value)
+        .map_err(|_| format!("`{raw}` is not a positive amount with at most two decimals"))
 }
 
 #[cfg(test)]

@@ -1,14 +1,18 @@
 //! `/api/v1/auth/*` and `/api/v1/me`.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::domain::{self_service_roles, DisplayName, Email, Password};
-use super::User;
+use super::throttle::{Refused, DEVICE_COOKIE};
+use super::{LoginAttempt, User};
+use crate::http::csrf::cookie_value;
 use crate::http::error::Result;
 use crate::http::extract::{ApiJson, ClientAddress, CurrentUser, UserAgent};
 use crate::http::AppState;
@@ -44,7 +48,12 @@ pub struct SignupRequest {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     pub email: String,
+    /// At most 1,024 bytes.
     pub password: String,
+    /// The `device_token` of an earlier successful log-in to this account (or send the
+    /// `zl_device` cookie): its holder is not slowed down by other clients' failures.
+    #[serde(default)]
+    pub device_token: Option<String>,
 }
 
 /// Answer of a successful login.
@@ -55,17 +64,25 @@ pub struct LoginResponse {
     #[schema(value_type = String, format = DateTime)]
     pub expires_at: OffsetDateTime,
     pub user: User,
+    /// Keep this and send it with later log-ins to this account (it is also set as the
+    /// `zl_device` cookie).
+    pub device_token: String,
 }
 
 /// Creates a founder and/or backer account.
 #[utoipa::path(post, path = "/api/v1/auth/signup", tag = "accounts",
     request_body = SignupRequest,
     responses((status = 201, body = User), (status = 409, description = "email already registered"),
-              (status = 422, description = "invalid field")))]
+              (status = 422, description = "invalid field (a password is at most 1,024 bytes)"),
+              (status = 429, description = "too many sign-ups from this address",
+               headers(("Retry-After" = u64, description = "seconds until a sign-up is accepted again"))),
+              (status = 503, description = "too many passwords being hashed; try again",
+               headers(("Retry-After" = u64, description = "seconds to wait")))))]
 pub async fn signup(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     ApiJson(body): ApiJson<SignupRequest>,
-) -> Result<(StatusCode, ApiJson<User>)> {
+) -> Result<(StatusCode, ApiJson<User>), Refused> {
     let email = Email::parse(&body.email)?;
     let name = DisplayName::parse(&body.display_name)?;
     let password = Password::parse(body.password)?;
@@ -73,40 +90,68 @@ pub async fn signup(
         Roles::One(role) => self_service_roles(&[role])?,
         Roles::Many(roles) => self_service_roles(&roles)?,
     };
+    super::throttle::admit_signup(
+        &state.db,
+        address.as_deref(),
+        state.settings.signup_limit_per_hour,
+    )
+    .await?;
     let user = super::create_user(&state.db, &email, &name, password, &roles).await?;
     Ok((StatusCode::CREATED, ApiJson(user)))
 }
 
-/// Exchanges email and password for a bearer token.
+/// Exchanges email and password for a bearer token and a device token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts",
     request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, description = "wrong email or password"),
-              (status = 429, description = "too many failed attempts")))]
+    responses((status = 200, body = LoginResponse,
+               headers(("Set-Cookie" = String, description = "the `zl_device` device cookie"))),
+              (status = 401, description = "wrong email or password"),
+              (status = 422, description = "password longer than 1,024 bytes"),
+              (status = 429, description = "too many failed attempts for this account or address (a valid device token is only held to its own)",
+               headers(("Retry-After" = u64, description = "seconds until the next attempt is allowed"))),
+              (status = 503, description = "too many passwords being checked; try again",
+               headers(("Retry-After" = u64, description = "seconds to wait")))))]
 pub async fn login(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
     UserAgent(agent): UserAgent,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<LoginRequest>,
-) -> Result<ApiJson<LoginResponse>> {
-    let session = super::login(
+) -> Result<Response, Refused> {
+    let device_token = body
+        .device_token
+        .as_deref()
+        .or_else(|| cookie_value(&headers, DEVICE_COOKIE));
+    let done = super::login(
         &state,
-        &body.email,
-        body.password,
-        address.as_deref(),
-        agent.as_deref(),
+        LoginAttempt {
+            email: &body.email,
+            password: body.password,
+            address: address.as_deref(),
+            device_token,
+            user_agent: agent.as_deref(),
+        },
     )
     .await?;
-    Ok(ApiJson(LoginResponse {
-        token: session.token,
-        expires_at: session.expires_at,
-        user: session.user,
-    }))
+    let cookie = super::pages::device_cookie(&state, &done.device_token);
+    let mut response = ApiJson(LoginResponse {
+        token: done.session.token,
+        expires_at: done.session.expires_at,
+        user: done.session.user,
+        device_token: done.device_token,
+    })
+    .into_response();
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 /// Revokes the token used for this request, at once.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "accounts",
     security(("bearer" = [])),
-    responses((status = 204), (status = 401, description = "not signed in")))]
+    responses((status = 204), (status = 401, description = "not signed in"),
+              (status = 403, description = "signed in by cookie without a valid `X-CSRF-Token` header")))]
 pub async fn logout(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

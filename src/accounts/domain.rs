@@ -50,12 +50,15 @@ impl Email {
     }
 }
 
-/// A password good enough to hash: 10 to 1,024 characters.
+/// A password good enough to hash: at least 10 characters, at most 1,024 bytes.
 pub struct Password(String);
 
 impl Password {
     /// The shortest password accepted.
     pub const MIN_CHARS: usize = 10;
+    /// The longest password accepted, in bytes of UTF-8: argon2's cost grows with the input, so
+    /// anything longer is refused before it is hashed (at sign-up and at log-in alike).
+    pub const MAX_BYTES: usize = 1024;
 
     /// Refuses passwords that are too short (or absurdly long, which would only burn CPU).
     pub fn parse(raw: String) -> Result<Self, Error> {
@@ -65,7 +68,7 @@ impl Password {
                 "accounts.error.password_short",
             )));
         }
-        if chars > 1024 {
+        if raw.len() > Self::MAX_BYTES {
             return Err(Error::Unprocessable(Message::Key(
                 "accounts.error.password_long",
             )));
@@ -85,7 +88,15 @@ impl std::fmt::Debug for Password {
     }
 }
 
-/// A name shown to others: 1 to 80 characters after trimming, no control characters.
+/// Whether `c` changes the direction of the text around it (embeddings, overrides, isolates and
+/// the invisible direction marks). Such characters let a name or title display as something other
+/// than what it is (`evil\u{202E}gpj.exe` shows as `evilexe.jpg`), so names and titles refuse them.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// A name shown to others: 1 to 80 characters after trimming, no control characters and no
+/// bidirectional controls.
 #[derive(Debug, Clone)]
 pub struct DisplayName(String);
 
@@ -93,6 +104,9 @@ impl DisplayName {
     /// Trims and checks the name.
     pub fn parse(raw: &str) -> Result<Self, Error> {
         let name = raw.trim();
+        if name.chars().any(is_bidi_control) {
+            return Err(Error::Unprocessable(Message::Key("accounts.error.bidi")));
+        }
         let chars = name.chars().count();
         if chars == 0 || chars > 80 || name.chars().any(char::is_control) {
             return Err(Error::Unprocessable(Message::Key(
@@ -191,6 +205,46 @@ mod tests {
         assert!(Password::parse("123456789".into()).is_err());
         assert!(Password::parse("1234567890".into()).is_ok());
         assert!(Password::parse("密码密码密码密码密码".into()).is_ok());
+    }
+
+    #[test]
+    fn passwords_longer_than_1024_bytes_are_refused() {
+        assert!(Password::parse("a".repeat(1024)).is_ok());
+        assert!(Password::parse("a".repeat(1025)).is_err());
+        // 342 characters, but 1,026 bytes.
+        assert!(Password::parse("密".repeat(342)).is_err());
+    }
+
+    #[test]
+    fn display_names_with_bidirectional_controls_are_refused() {
+        let cases = [
+            ("Ada Lovelace", true),
+            ("众链用户", true),
+            ("مرحبا", true),
+            ("evil\u{202E}gpj.exe", false),
+            ("\u{202A}embedded", false),
+            ("\u{202B}embedded", false),
+            ("\u{202C}pop", false),
+            ("\u{202D}override", false),
+            ("a\u{2066}isolate", false),
+            ("a\u{2067}isolate", false),
+            ("a\u{2068}isolate", false),
+            ("a\u{2069}pop", false),
+            ("mark\u{200E}", false),
+            ("mark\u{200F}", false),
+            ("arabic\u{061C}mark", false),
+        ];
+        for (name, accepted) in cases {
+            let parsed = DisplayName::parse(name);
+            assert_eq!(parsed.is_ok(), accepted, "{name:?}");
+            if let Err(e) = parsed {
+                assert_eq!(e.status_code(), 422, "{name:?}");
+            }
+        }
+        let Err(Error::Unprocessable(Message::Key(key))) = DisplayName::parse("a\u{202E}b") else {
+            panic!("a bidi control was not refused with a message");
+        };
+        assert_eq!(key, "accounts.error.bidi");
     }
 
     #[test]

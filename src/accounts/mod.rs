@@ -4,6 +4,7 @@ pub mod api;
 pub mod domain;
 pub mod pages;
 pub mod password;
+pub mod throttle;
 
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,7 @@ use uuid::Uuid;
 use crate::http::error::{Error, Message, Result};
 use crate::http::AppState;
 use domain::{DisplayName, Email, Password, Role, UserId};
+use throttle::Refused;
 
 /// A user as others may see it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -70,6 +72,16 @@ pub async fn create_user(
     password: Password,
     roles: &[Role],
 ) -> Result<User> {
+    // A taken address is answered without spending a hash on it; the unique index below still
+    // decides a race between two sign-ups for one address.
+    let taken: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = $1)")
+            .bind(email.as_str())
+            .fetch_one(db)
+            .await?;
+    if taken {
+        return Err(Error::Conflict(Message::Key("accounts.error.email_taken")));
+    }
     let hash = password::hash(password).await?;
     let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
     let row: UserRow = sqlx::query_as(
@@ -104,11 +116,6 @@ pub async fn find_user(db: &sqlx::PgPool, id: UserId) -> Result<Option<User>> {
     Ok(row.map(User::from))
 }
 
-/// Failed attempts allowed per account and per address in `FAILURE_WINDOW_MINUTES`.
-pub const MAX_FAILURES: i64 = 10;
-/// The window of the login rate limit.
-pub const FAILURE_WINDOW_MINUTES: i64 = 15;
-
 /// A fresh session.
 pub struct Session {
     pub token: String,
@@ -131,55 +138,76 @@ struct Claims {
     aud: String,
 }
 
-/// Checks the password and opens a session, unless the account or address is rate-limited.
-pub async fn login(
-    state: &AppState,
-    raw_email: &str,
-    password: String,
-    address: Option<&str>,
-    user_agent: Option<&str>,
-) -> Result<Session> {
-    let email = raw_email.trim().to_lowercase();
-    let (by_email, by_address): (i64, i64) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE lower(email) = $1),
-                count(*) FILTER (WHERE address = $2)
-         FROM login_failures
-         WHERE failed_at > now() - make_interval(mins => $3::int)
-           AND (lower(email) = $1 OR address = $2)",
-    )
-    .bind(&email)
-    .bind(address)
-    .bind(FAILURE_WINDOW_MINUTES as i32)
-    .fetch_one(&state.db)
-    .await?;
-    if by_email >= MAX_FAILURES || by_address >= MAX_FAILURES {
-        return Err(Error::TooManyRequests(Message::Key(
-            "accounts.error.rate_limited",
-        )));
-    }
+/// A log-in attempt as it arrived.
+pub struct LoginAttempt<'a> {
+    pub email: &'a str,
+    pub password: String,
+    /// The client's address (see `ClientAddress`).
+    pub address: Option<&'a str>,
+    /// The device token the client presented, if any.
+    pub device_token: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
 
+/// A successful log-in: the session, and a fresh device token for the client to keep.
+pub struct LoggedIn {
+    pub session: Session,
+    pub device_token: String,
+}
+
+/// Checks the password and opens a session. A client with a valid device token for the account
+/// is held only to that device's own failures; any other client is held to the account's and
+/// the address's (see `throttle`). Refusals for too many failures say when to retry.
+pub async fn login(state: &AppState, attempt: LoginAttempt<'_>) -> Result<LoggedIn, Refused> {
+    // Refused before any lookup or hash, the same for every account, so it tells nothing.
+    if attempt.password.len() > Password::MAX_BYTES {
+        return Err(Error::unprocessable("accounts.error.password_long").into());
+    }
+    let email = attempt.email.trim().to_lowercase();
     let found: Option<(Uuid, String)> =
         sqlx::query_as("SELECT id, password_hash FROM users WHERE lower(email) = $1")
             .bind(&email)
             .fetch_optional(&state.db)
-            .await?;
+            .await
+            .map_err(Error::from)?;
+    let device = attempt
+        .device_token
+        .and_then(|token| throttle::read_device(&state.keys.device, token))
+        .filter(|device| found.as_ref().is_some_and(|(id, _)| device.user.0 == *id));
+    let device = match device {
+        Some(device)
+            if throttle::blocked_for(&state.db, throttle::Scope::Device(device.nonce()))
+                .await?
+                .is_none() =>
+        {
+            Some(device)
+        }
+        // A device that failed too often is a stranger again.
+        _ => None,
+    };
+    if device.is_none() {
+        throttle::check_untrusted(&state.db, &email, attempt.address).await?;
+    }
+
     let (id, stored) = match found {
         Some((id, hash)) => (Some(id), Some(hash)),
         None => (None, None),
     };
-    let ok = password::verify(password, stored).await?;
+    let ok = password::verify(attempt.password, stored).await?;
     let Some(id) = id.filter(|_| ok) else {
-        sqlx::query("INSERT INTO login_failures (email, address) VALUES ($1, $2)")
-            .bind(&email)
-            .bind(address)
-            .execute(&state.db)
-            .await?;
-        return Err(Error::Unauthorized.with_message("accounts.error.bad_credentials"));
+        throttle::record_failure(&state.db, &email, attempt.address, device.as_ref()).await?;
+        return Err(Error::Unauthorized
+            .with_message("accounts.error.bad_credentials")
+            .into());
     };
     let user = find_user(&state.db, UserId(id))
         .await?
         .ok_or(Error::Unauthorized)?;
-    open_session(state, user, user_agent).await
+    let session = open_session(state, user, attempt.user_agent).await?;
+    Ok(LoggedIn {
+        device_token: throttle::issue_device(&state.keys.device, UserId(id)),
+        session,
+    })
 }
 
 /// Records a session and signs its token.
@@ -221,16 +249,28 @@ pub async fn open_session(
     })
 }
 
-/// The user behind a token, if the token is genuine, current, and its session not revoked.
-pub async fn authenticate(state: &AppState, token: &str) -> Result<Option<AuthUser>> {
+/// The claims of a genuine, unexpired token (its session may still have been revoked).
+fn claims(state: &AppState, token: &str) -> Option<Claims> {
     // Only HS256 is accepted: `alg: none` and algorithm confusion are refused by construction.
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_issuer(&[ISSUER]);
     validation.set_audience(&[AUDIENCE]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     validation.leeway = 0;
-    let Ok(data) = jsonwebtoken::decode::<Claims>(token, &state.keys.jwt_decoding, &validation)
-    else {
+    jsonwebtoken::decode::<Claims>(token, &state.keys.jwt_decoding, &validation)
+        .ok()
+        .map(|data| data.claims)
+}
+
+/// The session id a genuine, unexpired token names, without asking the database (the CSRF token
+/// is bound to it).
+pub fn session_id_of_token(state: &AppState, token: &str) -> Option<Uuid> {
+    claims(state, token).map(|claims| claims.jti)
+}
+
+/// The user behind a token, if the token is genuine, current, and its session not revoked.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Option<AuthUser>> {
+    let Some(claims) = claims(state, token) else {
         return Ok(None);
     };
     let row: Option<UserRow> = sqlx::query_as(
@@ -238,13 +278,13 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Option<AuthUs
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()",
     )
-    .bind(data.claims.jti)
-    .bind(data.claims.sub)
+    .bind(claims.jti)
+    .bind(claims.sub)
     .fetch_optional(&state.db)
     .await?;
     Ok(row.map(|row| AuthUser {
         user: row.into(),
-        session_id: data.claims.jti,
+        session_id: claims.jti,
     }))
 }
 

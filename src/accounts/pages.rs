@@ -3,13 +3,16 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
 use super::domain::{self_service_roles, DisplayName, Email, Password};
-use crate::http::csrf::CsrfForm;
+use super::throttle::{Refused, DEVICE_COOKIE, DEVICE_COOKIE_SECONDS};
+use super::LoginAttempt;
+use crate::http::csrf::{cookie_value, CsrfForm};
 use crate::http::error::{Error, Result};
 use crate::http::extract::{ClientAddress, MaybeUser, UserAgent, SESSION_COOKIE};
 use crate::http::pages::{render, safe_next, Chrome};
@@ -66,9 +69,10 @@ struct SignupFields {
 async fn signup(
     State(state): State<AppState>,
     chrome: Chrome,
+    ClientAddress(address): ClientAddress,
     UserAgent(agent): UserAgent,
     CsrfForm(form): CsrfForm<SignupFields>,
-) -> Result<Response> {
+) -> Result<Response, Refused> {
     let mut roles = Vec::new();
     if form.founder.is_some() {
         roles.push("founder".to_owned());
@@ -81,13 +85,25 @@ async fn signup(
         let name = DisplayName::parse(&form.display_name)?;
         let password = Password::parse(form.password.clone())?;
         let roles = self_service_roles(&roles)?;
+        super::throttle::admit_signup(
+            &state.db,
+            address.as_deref(),
+            state.settings.signup_limit_per_hour,
+        )
+        .await?;
         let user = super::create_user(&state.db, &email, &name, password, &roles).await?;
-        super::open_session(&state, user, agent.as_deref()).await
+        Ok::<_, Refused>(super::open_session(&state, user, agent.as_deref()).await?)
     }
     .await;
     match attempt {
-        Ok(session) => Ok(signed_in(&state, &session, "/")),
-        Err(e @ (Error::Unprocessable(_) | Error::Conflict(_))) => {
+        Ok(session) => Ok(signed_in(&state, &session, None, "/")),
+        Err(
+            refused @ Refused {
+                error: Error::Unprocessable(_) | Error::Conflict(_) | Error::TooManyRequests(_),
+                ..
+            },
+        ) => {
+            let e = &refused.error;
             let error = Some(e.message().in_lang(chrome.t));
             let page = SignupPage {
                 chrome,
@@ -99,9 +115,10 @@ async fn signup(
             };
             let mut response = render(&page)?;
             *response.status_mut() = e.status_code();
+            refused.stamp(&mut response);
             Ok(response)
         }
-        Err(e) => Err(e),
+        Err(refused) => Err(refused),
     }
 }
 
@@ -131,20 +148,32 @@ async fn login(
     chrome: Chrome,
     ClientAddress(address): ClientAddress,
     UserAgent(agent): UserAgent,
+    headers: HeaderMap,
     CsrfForm(form): CsrfForm<LoginFields>,
-) -> Result<Response> {
+) -> Result<Response, Refused> {
     let next = safe_next(form.next.as_deref()).to_owned();
-    match super::login(
-        &state,
-        &form.email,
-        form.password,
-        address.as_deref(),
-        agent.as_deref(),
-    )
-    .await
-    {
-        Ok(session) => Ok(signed_in(&state, &session, &next)),
-        Err(e @ (Error::Unauthenticated(_) | Error::TooManyRequests(_))) => {
+    let attempt = LoginAttempt {
+        email: &form.email,
+        password: form.password,
+        address: address.as_deref(),
+        device_token: cookie_value(&headers, DEVICE_COOKIE),
+        user_agent: agent.as_deref(),
+    };
+    match super::login(&state, attempt).await {
+        Ok(done) => Ok(signed_in(
+            &state,
+            &done.session,
+            Some(&done.device_token),
+            &next,
+        )),
+        Err(
+            refused @ Refused {
+                error:
+                    Error::Unauthenticated(_) | Error::TooManyRequests(_) | Error::Unprocessable(_),
+                ..
+            },
+        ) => {
+            let e = &refused.error;
             let error = Some(e.message().in_lang(chrome.t));
             let mut response = render(&LoginPage {
                 chrome,
@@ -153,9 +182,10 @@ async fn login(
                 next,
             })?;
             *response.status_mut() = e.status_code();
+            refused.stamp(&mut response);
             Ok(response)
         }
-        Err(e) => Err(e),
+        Err(refused) => Err(refused),
     }
 }
 
@@ -178,7 +208,25 @@ async fn logout(
 #[derive(Deserialize)]
 struct Empty {}
 
-fn signed_in(state: &AppState, session: &super::Session, next: &str) -> Response {
+/// The `zl_device` cookie carrying `token`: long-lived, sent only to this site, never to scripts.
+pub fn device_cookie(state: &AppState, token: &str) -> Option<HeaderValue> {
+    let secure = if state.settings.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{DEVICE_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={DEVICE_COOKIE_SECONDS}{secure}"
+    );
+    HeaderValue::from_str(&cookie).ok()
+}
+
+fn signed_in(
+    state: &AppState,
+    session: &super::Session,
+    device_token: Option<&str>,
+    next: &str,
+) -> Response {
     let secure = if state.settings.secure_cookies() {
         "; Secure"
     } else {
@@ -191,6 +239,9 @@ fn signed_in(state: &AppState, session: &super::Session, next: &str) -> Response
     );
     let mut response = Redirect::to(next).into_response();
     if let Ok(value) = cookie.parse() {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+    if let Some(value) = device_token.and_then(|token| device_cookie(state, token)) {
         response.headers_mut().append(SET_COOKIE, value);
     }
     response

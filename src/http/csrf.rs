@@ -1,8 +1,10 @@
 //! CSRF protection for browser forms: a signed double-submit cookie.
 //!
-//! Each browser gets a random `zl_csrf` cookie; forms carry HMAC(key, cookie) in a hidden `csrf`
-//! field. Another site can neither read the cookie nor forge the HMAC, so a form posted from
-//! elsewhere is refused.
+//! Each browser gets a random `zl_csrf` cookie; forms carry HMAC(key, cookie || session id) in a
+//! hidden `csrf` field (the session part only when signed in), and API calls made with the session
+//! cookie carry the same token in `X-CSRF-Token`. Another site can neither read the cookie nor
+//! forge the HMAC, so a form posted from elsewhere is refused; and since the token names the
+//! session, one leaked from another session does not verify in this one.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{COOKIE, SET_COOKIE};
@@ -13,29 +15,56 @@ use axum::response::Response;
 use hmac::{Hmac, Mac};
 use serde::de::DeserializeOwned;
 use sha2::Sha256;
+use uuid::Uuid;
 
 use super::error::{Error, Message};
+use super::extract::SESSION_COOKIE;
 use super::AppState;
 
 const COOKIE_NAME: &str = "zl_csrf";
+
+/// The header API calls made with the session cookie carry the form token in.
+pub const HEADER_NAME: &str = "x-csrf-token";
 
 /// The token to put in this request's forms.
 #[derive(Debug, Clone)]
 pub struct CsrfToken(pub String);
 
-fn sign(key: &[u8], cookie: &str) -> String {
+fn mac(key: &[u8], cookie: &str, session: Option<Uuid>) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(cookie.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    // The cookie has a fixed length (64 hex digits), so cookie || session cannot be ambiguous.
+    if let Some(session) = session {
+        mac.update(session.as_bytes());
+    }
+    mac
 }
 
-fn verify(key: &[u8], cookie: &str, token: &str) -> bool {
+fn sign(key: &[u8], cookie: &str, session: Option<Uuid>) -> String {
+    hex::encode(mac(key, cookie, session).finalize().into_bytes())
+}
+
+fn verify(key: &[u8], cookie: &str, session: Option<Uuid>, token: &str) -> bool {
     let Ok(token) = hex::decode(token) else {
         return false;
     };
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(cookie.as_bytes());
-    mac.verify_slice(&token).is_ok()
+    mac(key, cookie, session).verify_slice(&token).is_ok()
+}
+
+/// The session the browser's session cookie names, when its token is genuine and current.
+fn cookie_session(state: &AppState, headers: &axum::http::HeaderMap) -> Option<Uuid> {
+    cookie_value(headers, SESSION_COOKIE)
+        .and_then(|token| crate::accounts::session_id_of_token(state, token))
+}
+
+/// Whether the request's `X-CSRF-Token` header is the token of its CSRF cookie and `session`.
+pub fn header_verifies(state: &AppState, headers: &axum::http::HeaderMap, session: Uuid) -> bool {
+    let cookie = cookie_value(headers, COOKIE_NAME);
+    let token = headers.get(HEADER_NAME).and_then(|v| v.to_str().ok());
+    match (cookie, token) {
+        (Some(cookie), Some(token)) => verify(&state.keys.csrf, cookie, Some(session), token),
+        _ => false,
+    }
 }
 
 /// Reads a cookie from request headers.
@@ -64,9 +93,10 @@ pub async fn issue_token(
         Some(value) => (value, false),
         None => (crate::config::random_hex(32), true),
     };
+    let session = cookie_session(&state, request.headers());
     request
         .extensions_mut()
-        .insert(CsrfToken(sign(&state.keys.csrf, &cookie)));
+        .insert(CsrfToken(sign(&state.keys.csrf, &cookie, session)));
     let mut response = next.run(request).await;
     if fresh {
         let secure = if state.settings.secure_cookies() {
@@ -102,6 +132,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let cookie = cookie_value(request.headers(), COOKIE_NAME).map(str::to_owned);
+        let session = cookie_session(state, request.headers());
         let bytes = axum::body::Bytes::from_request(request, state)
             .await
             .map_err(|e| {
@@ -118,7 +149,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
             .find(|(name, _)| name == "csrf")
             .map(|(_, v)| v.as_str());
         match (cookie, token) {
-            (Some(cookie), Some(token)) if verify(&state.keys.csrf, &cookie, token) => {}
+            (Some(cookie), Some(token)) if verify(&state.keys.csrf, &cookie, session, token) => {}
             _ => return Err(Error::Csrf),
         }
         serde_urlencoded::from_bytes(&bytes)
@@ -134,10 +165,26 @@ mod tests {
     #[test]
     fn a_token_verifies_only_for_its_own_cookie() {
         let key = b"key material for tests";
-        let token = sign(key, "cookie-a");
-        assert!(verify(key, "cookie-a", &token));
-        assert!(!verify(key, "cookie-b", &token));
-        assert!(!verify(b"another key", "cookie-a", &token));
-        assert!(!verify(key, "cookie-a", "not hex"));
+        let token = sign(key, "cookie-a", None);
+        assert!(verify(key, "cookie-a", None, &token));
+        assert!(!verify(key, "cookie-b", None, &token));
+        assert!(!verify(b"another key", "cookie-a", None, &token));
+        assert!(!verify(key, "cookie-a", None, "not hex"));
+    }
+
+    #[test]
+    fn a_token_verifies_only_for_its_own_session() {
+        let key = b"key material for tests";
+        let (one, two) = (Uuid::new_v4(), Uuid::new_v4());
+        let token = sign(key, "cookie-a", Some(one));
+        assert!(verify(key, "cookie-a", Some(one), &token));
+        assert!(!verify(key, "cookie-a", Some(two), &token));
+        assert!(!verify(key, "cookie-a", None, &token));
+        assert!(!verify(
+            key,
+            "cookie-a",
+            Some(one),
+            &sign(key, "cookie-a", None)
+        ));
     }
 }

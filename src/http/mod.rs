@@ -35,6 +35,8 @@ pub struct Keys {
     pub jwt_encoding: EncodingKey,
     pub jwt_decoding: DecodingKey,
     pub csrf: Vec<u8>,
+    /// Signs the device cookies that exempt a known browser from its account's log-in throttle.
+    pub device: Vec<u8>,
 }
 
 impl Keys {
@@ -53,6 +55,7 @@ impl Keys {
             jwt_encoding: EncodingKey::from_secret(&jwt),
             jwt_decoding: DecodingKey::from_secret(&jwt),
             csrf: derive("zhonglian/csrf/v1"),
+            device: derive("zhonglian/device/v1"),
         }
     }
 }

@@ -86,8 +86,12 @@ pub fn text(raw: &str, min: usize, max: usize, key: &'static str) -> Result<Stri
     Ok(value.to_owned())
 }
 
-/// A project title: 1 to 120 characters.
+/// A project title: 1 to 120 characters, without bidirectional controls (they would let a title
+/// display as something other than what it is).
 pub fn title(raw: &str) -> Result<String, Error> {
+    if raw.chars().any(crate::accounts::domain::is_bidi_control) {
+        return Err(invalid("projects.error.title_bidi"));
+    }
     text(raw, 1, 120, "projects.error.title")
 }
 
@@ -361,6 +365,36 @@ mod tests {
         ProjectId(uuid::Uuid::from_u128(
             0xabcdef12_0000_0000_0000_000000000000,
         ))
+    }
+
+    #[test]
+    fn titles_with_bidirectional_controls_are_refused() {
+        let cases = [
+            ("Solar lantern", Ok(())),
+            ("太阳能灯", Ok(())),
+            ("لمبة شمسية", Ok(())),
+            ("lamp\u{202E}gpj.exe", Err("projects.error.title_bidi")),
+            ("\u{202A}lamp", Err("projects.error.title_bidi")),
+            ("\u{202B}lamp", Err("projects.error.title_bidi")),
+            ("lamp\u{202C}", Err("projects.error.title_bidi")),
+            ("\u{202D}lamp", Err("projects.error.title_bidi")),
+            ("la\u{2066}mp", Err("projects.error.title_bidi")),
+            ("la\u{2067}mp", Err("projects.error.title_bidi")),
+            ("la\u{2068}mp", Err("projects.error.title_bidi")),
+            ("la\u{2069}mp", Err("projects.error.title_bidi")),
+            ("lamp\u{200E}", Err("projects.error.title_bidi")),
+            ("lamp\u{200F}", Err("projects.error.title_bidi")),
+            ("lamp\u{061C}", Err("projects.error.title_bidi")),
+        ];
+        for (raw, expected) in cases {
+            match (title(raw), expected) {
+                (Ok(_), Ok(())) => {}
+                (Err(Error::Unprocessable(Message::Key(key))), Err(want)) => {
+                    assert_eq!(key, want, "{raw:?}");
+                }
+                (got, want) => panic!("{raw:?}: got {got:?}, wanted {want:?}"),
+            }
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod money;
 mod pledges;
 mod projects;
 mod safety;
+mod sessions;
 mod settlement;
 mod supervision;
 mod support;

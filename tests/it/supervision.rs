@@ -340,6 +340,8 @@ async fn the_regulator_page_lists_the_queue_and_its_forms_act() {
         .send()
         .await
         .unwrap();
+    // Form tokens are bound to the session, so the signed-in pages give a new one.
+    let csrf = app.csrf_from("/regulator").await;
     let queue = app
         .client
         .get(app.url("/regulator"))

@@ -1,0 +1,297 @@
+//! Keeping password guessers and sign-up floods slow without locking owners out.
+//!
+//! Log-in follows OWASP's device-cookie scheme: a browser or client that once logged in to an
+//! account holds a signed device token for it. With a valid token, only that device's own
+//! failures count (and a device that fails too often loses its standing); without one, failures
+//! are counted per account and per client address. An attacker guessing from elsewhere is slowed
+//! down, and the owner's known device still gets in.
+
+use axum::http::header::RETRY_AFTER;
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use uuid::Uuid;
+
+use super::domain::UserId;
+use crate::http::error::{Error, Message};
+
+/// The device cookie's name.
+pub const DEVICE_COOKIE: &str = "zl_device";
+/// How long a device cookie is kept, in seconds (a year).
+pub const DEVICE_COOKIE_SECONDS: i64 = 365 * 24 * 3600;
+/// Failures allowed in the window to clients without a device cookie, per account.
+pub const MAX_ACCOUNT_FAILURES: i64 = 10;
+/// Failures allowed in the window to clients without a device cookie, per client address.
+pub const MAX_ADDRESS_FAILURES: i64 = 20;
+/// Failures allowed in the window to one device cookie before it is treated as unknown.
+pub const MAX_DEVICE_FAILURES: i64 = 10;
+/// The window of the log-in limits, in minutes.
+pub const FAILURE_WINDOW_MINUTES: i64 = 15;
+/// The window of the sign-up limit, in minutes.
+pub const SIGNUP_WINDOW_MINUTES: i64 = 60;
+
+/// A refusal that may say when to try again (`Retry-After`, in seconds).
+#[derive(Debug)]
+pub struct Refused {
+    pub error: Error,
+    pub retry_after: Option<i64>,
+}
+
+impl From<Error> for Refused {
+    fn from(error: Error) -> Self {
+        Refused {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+impl Refused {
+    fn too_many(key: &'static str, retry_after: i64) -> Self {
+        Refused {
+            error: Error::TooManyRequests(Message::Key(key)),
+            retry_after: Some(retry_after.max(1)),
+        }
+    }
+
+    /// Adds `Retry-After` to a response made for this refusal.
+    pub fn stamp(&self, response: &mut Response) {
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let retry_after = self.retry_after;
+        let mut response = self.error.into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+/// A device that logged in to `user` before, as its genuine device token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub user: UserId,
+    nonce: String,
+}
+
+fn device_mac(key: &[u8], user: UserId, nonce: &str) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(user.0.simple().to_string().as_bytes());
+    mac.update(b".");
+    mac.update(nonce.as_bytes());
+    mac
+}
+
+/// A fresh device token for `user`: `<user>.<random nonce>.<HMAC of both>`.
+pub fn issue_device(key: &[u8], user: UserId) -> String {
+    let nonce = crate::config::random_hex(16);
+    let tag = hex::encode(device_mac(key, user, &nonce).finalize().into_bytes());
+    format!("{}.{nonce}.{tag}", user.0.simple())
+}
+
+/// The device a token names, if the token is genuine.
+pub fn read_device(key: &[u8], token: &str) -> Option<Device> {
+    let mut parts = token.trim().split('.');
+    let (user, nonce, tag) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || nonce.len() != 32 || !nonce.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return None;
+    }
+    let user = UserId(Uuid::try_parse(user).ok()?);
+    let tag = hex::decode(tag).ok()?;
+    device_mac(key, user, nonce).verify_slice(&tag).ok()?;
+    Some(Device {
+        user,
+        nonce: nonce.to_owned(),
+    })
+}
+
+impl Device {
+    /// The random part, which is what the device's failures are recorded under.
+    pub fn nonce(&self) -> &str {
+        &self.nonce
+    }
+}
+
+/// Whose failures a limit counts.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// Clients without a valid device cookie, for one account (its lower-cased email).
+    Account(&'a str),
+    /// Clients without a valid device cookie, from one address.
+    Address(&'a str),
+    /// One device cookie (its nonce).
+    Device(&'a str),
+}
+
+impl Scope<'_> {
+    fn limit(self) -> i64 {
+        match self {
+            Scope::Account(_) => MAX_ACCOUNT_FAILURES,
+            Scope::Address(_) => MAX_ADDRESS_FAILURES,
+            Scope::Device(_) => MAX_DEVICE_FAILURES,
+        }
+    }
+}
+
+/// Seconds until `scope` may try again, or `None` when it is within its limit now.
+pub async fn blocked_for(db: &sqlx::PgPool, scope: Scope<'_>) -> Result<Option<i64>, Error> {
+    let (condition, key) = match scope {
+        Scope::Account(email) => ("lower(email) = $1 AND device IS NULL", email),
+        Scope::Address(address) => ("address = $1 AND device IS NULL", address),
+        Scope::Device(nonce) => ("device = $1", nonce),
+    };
+    // The limit-th newest failure is the one whose ageing out lets the next attempt through.
+    let sql = format!(
+        "SELECT ceil(extract(epoch FROM failed_at + make_interval(mins => $2::int) - now()))::bigint
+         FROM login_failures
+         WHERE {condition} AND failed_at > now() - make_interval(mins => $2::int)
+         ORDER BY failed_at DESC OFFSET $3 LIMIT 1"
+    );
+    let wait: Option<i64> = sqlx::query_scalar(&sql)
+        .bind(key)
+        .bind(FAILURE_WINDOW_MINUTES as i32)
+        .bind(scope.limit() - 1)
+        .fetch_optional(db)
+        .await?;
+    Ok(wait.map(|w| w.max(1)))
+}
+
+/// Refuses the attempt when a client without a device cookie is over the account's or the
+/// address's limit.
+pub async fn check_untrusted(
+    db: &sqlx::PgPool,
+    email: &str,
+    address: Option<&str>,
+) -> Result<(), Refused> {
+    let mut scopes = vec![Scope::Account(email)];
+    scopes.extend(address.map(Scope::Address));
+    for scope in scopes {
+        if let Some(wait) = blocked_for(db, scope).await? {
+            return Err(Refused::too_many("accounts.error.rate_limited", wait));
+        }
+    }
+    Ok(())
+}
+
+/// Records a failed log-in (under the device when it had a valid device cookie).
+pub async fn record_failure(
+    db: &sqlx::PgPool,
+    email: &str,
+    address: Option<&str>,
+    device: Option<&Device>,
+) -> Result<(), Error> {
+    sqlx::query("INSERT INTO login_failures (email, address, device) VALUES ($1, $2, $3)")
+        .bind(email)
+        .bind(address)
+        .bind(device.map(Device::nonce))
+        .execute(db)
+        .await?;
+    // Failures older than the window are never counted again: this account's and this address's
+    // go, so guessing does not grow the table without end.
+    sqlx::query(
+        "DELETE FROM login_failures
+         WHERE (lower(email) = $1 OR address = $2)
+           AND failed_at <= now() - make_interval(mins => $3::int)",
+    )
+    .bind(email)
+    .bind(address)
+    .bind(FAILURE_WINDOW_MINUTES as i32)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Counts a sign-up attempt from `address`, or refuses it when the address has made `limit`
+/// in the last hour. One address's attempts are serialised, so parallel requests cannot all
+/// slip under the limit.
+pub async fn admit_signup(
+    db: &sqlx::PgPool,
+    address: Option<&str>,
+    limit: u32,
+) -> Result<(), Refused> {
+    let Some(address) = address else {
+        return Ok(());
+    };
+    let mut tx = db.begin().await.map_err(Error::from)?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('zhonglian/signup/' || $1, 0))")
+        .bind(address)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::from)?;
+    // Attempts older than the window are never counted again: the table stays small.
+    sqlx::query(
+        "DELETE FROM signup_attempts
+         WHERE address = $1 AND attempted_at <= now() - make_interval(mins => $2::int)",
+    )
+    .bind(address)
+    .bind(SIGNUP_WINDOW_MINUTES as i32)
+    .execute(&mut *tx)
+    .await
+    .map_err(Error::from)?;
+    let wait: Option<i64> = sqlx::query_scalar(
+        "SELECT ceil(extract(epoch FROM attempted_at + make_interval(mins => $2::int) - now()))::bigint
+         FROM signup_attempts WHERE address = $1
+         ORDER BY attempted_at DESC OFFSET $3 LIMIT 1",
+    )
+    .bind(address)
+    .bind(SIGNUP_WINDOW_MINUTES as i32)
+    .bind(i64::from(limit) - 1)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(Error::from)?;
+    if let Some(wait) = wait {
+        return Err(Refused::too_many(
+            "accounts.error.signup_rate_limited",
+            wait,
+        ));
+    }
+    sqlx::query("INSERT INTO signup_attempts (address) VALUES ($1)")
+        .bind(address)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::from)?;
+    tx.commit().await.map_err(Error::from)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_token_verifies_only_unchanged_and_under_its_key() {
+        let key = b"device key for tests";
+        let user = UserId(Uuid::new_v4());
+        let token = issue_device(key, user);
+        let device = read_device(key, &token).expect("a genuine token");
+        assert_eq!(device.user, user);
+        assert!(read_device(b"another key", &token).is_none());
+        let other = UserId(Uuid::new_v4());
+        let swapped = token.replacen(
+            &user.0.simple().to_string(),
+            &other.0.simple().to_string(),
+            1,
+        );
+        assert!(read_device(key, &swapped).is_none(), "the account is bound");
+        for bad in ["", "a.b.c", "nonsense", &format!("{token}.extra")] {
+            assert!(read_device(key, bad).is_none(), "{bad}");
+        }
+        assert_ne!(
+            issue_device(key, user),
+            token,
+            "each log-in gets a new nonce"
+        );
+    }
+}
