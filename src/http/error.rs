@@ -19,6 +19,8 @@ use crate::i18n::{Catalogue, Lang};
 pub enum Message {
     Key(&'static str),
     Text(String),
+    /// A catalogue key whose `{name}` placeholders are filled with the given values.
+    Fill(&'static str, Vec<(&'static str, String)>),
 }
 
 impl Message {
@@ -27,6 +29,10 @@ impl Message {
         match self {
             Message::Key(key) => catalogue.get(key).to_owned(),
             Message::Text(text) => text.clone(),
+            Message::Fill(key, args) => {
+                let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                catalogue.fill(key, &args)
+            }
         }
     }
 }

@@ -125,8 +125,9 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<RequestKey>> {
               (status = 401, description = "not signed in"),
               (status = 403, description = "not a backer"),
               (status = 404, description = "no such project"),
-              (status = 409, description = "sold out, no shares or investor places left, insufficient funds, already backing, or the project does not take pledges"),
-              (status = 422, description = "bad amount or shares, limit exceeded, key reused with another body")))]
+              (status = 409, description = "sold out, no shares or investor places left, insufficient funds, already backing, or the project does not take pledges (a scheduled one says when it opens)"),
+              (status = 422, description = "bad amount or shares, limit exceeded, key reused with another body"),
+              (status = 503, description = "too many pledges waiting for this project, or no answer in time; retry after Retry-After (with the same Idempotency-Key)")))]
 pub async fn create(
     State(state): State<AppState>,
     role: RequireRole<Backer>,
@@ -136,6 +137,8 @@ pub async fn create(
 ) -> Result<Response> {
     let user = role.0;
     let project = ProjectId(parse_id(&id)?);
+    // A project the backer may not see is not found, whatever the body says.
+    crate::projects::visible_target(&state, project, Some(&user)).await?;
     let key = idempotency_key(&headers)?;
     let request = body.into_request()?;
     let created = state
@@ -174,7 +177,7 @@ pub struct ChangeBody {
     params(("id" = String, Path, format = Uuid, description = "pledge id")),
     request_body = ChangeBody,
     responses((status = 200, body = Pledge), (status = 404, description = "not your pledge"),
-              (status = 409, description = "window closed, sold out, insufficient funds"),
+              (status = 409, description = "window closed (or not yet open), sold out, insufficient funds"),
               (status = 422, description = "bad amount or shares")))]
 pub async fn change(
     State(state): State<AppState>,
