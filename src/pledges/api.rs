@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 use uuid::Uuid;
 
-use super::limits::Shares;
+use super::limits::{DeclaredAmount, Shares};
 use super::{EquityRequest, Pledge, PledgeChange, PledgeId, PledgeRequest, PledgeView, RequestKey};
 use crate::http::error::{Error, Message, Result};
 use crate::http::extract::{ApiJson, Backer, RequireRole};
@@ -43,26 +43,23 @@ pub struct PledgeBody {
     pub shares: Option<i64>,
     /// The investor has read the offering's risk warning (equity projects).
     pub acknowledge_risk: Option<bool>,
-    /// Self-declared annual income, for the 12-month investment limit (stored; needed once).
+    /// Self-declared annual income, for the 12-month investment limit (stored; needed once):
+    /// zero or more, at most 10,000,000,000, two decimals at most, commas between thousands.
     #[schema(value_type = Option<String>, example = "80000.00")]
     pub annual_income: Option<AmountInput>,
-    /// Self-declared net worth, for the 12-month investment limit (stored; needed once).
+    /// Self-declared net worth, for the 12-month investment limit (stored; needed once); as
+    /// `annual_income`.
     #[schema(value_type = Option<String>, example = "150000.00")]
     pub net_worth: Option<AmountInput>,
 }
 
-/// Parses a declared figure: zero or more, two decimals at most.
+/// Parses a declared figure with the one parser the form also uses ([`DeclaredAmount`]).
 pub fn declared(raw: &AmountInput) -> Result<Decimal> {
     let text = match raw {
-        AmountInput::Text(t) => t.trim().to_owned(),
+        AmountInput::Text(t) => t.clone(),
         AmountInput::Number(n) => n.to_string(),
     };
-    if text == "0" || text == "0.00" || text == "0.0" {
-        return Ok(Decimal::ZERO);
-    }
-    raw.parse()
-        .map(|m| m.value())
-        .map_err(|_| Error::Unprocessable(Message::Key("pledges.error.declaration")))
+    DeclaredAmount::parse(&text).map(DeclaredAmount::value)
 }
 
 impl PledgeBody {

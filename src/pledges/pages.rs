@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::api::parse_id;
-use super::limits::Shares;
+use super::limits::{DeclaredAmount, Shares};
 use super::{
     EquityRequest, PledgeChange, PledgeId, PledgeRequest, PledgeState, PledgeView, RequestKey,
 };
@@ -272,19 +272,7 @@ fn form_request(
             })
         }
         ProjectKind::Equity => {
-            let declared = |raw: &str| -> Result<Decimal> {
-                let raw = raw.trim().replace(',', "");
-                raw.parse::<Decimal>()
-                    .ok()
-                    .filter(|d| {
-                        *d >= Decimal::ZERO
-                            && d.scale() <= 2
-                            && *d <= Decimal::from(10_000_000_000_i64)
-                    })
-                    .ok_or(Error::Unprocessable(Message::Key(
-                        "pledges.error.declaration",
-                    )))
-            };
+            let declared = |raw: &str| DeclaredAmount::parse(raw).map(DeclaredAmount::value);
             Ok(PledgeRequest::Equity(EquityRequest {
                 shares: Shares::parse(&f.shares)?,
                 risk_acknowledged: f.acknowledge_risk.is_some(),
