@@ -77,7 +77,10 @@ enum Made {
 impl Desk {
     /// A desk making pledges in `db`, holding equity investors to `rule`, within `bounds`.
     pub fn new(db: PgPool, rule: InvestorLimitRule, bounds: Bounds) -> Arc<Self> {
-        assert!(bounds.queue > 0, "a pledge queue must hold at least one request");
+        assert!(
+            bounds.queue > 0,
+            "a pledge queue must hold at least one request"
+        );
         Arc::new(Self {
             db,
             rule,
@@ -123,8 +126,9 @@ impl Desk {
             tokio::spawn(self.clone().serve(project));
         }
         match tokio::time::timeout(self.bounds.wait, answer).await {
-            Ok(reply) => reply
-                .map_err(|_| Error::Internal(anyhow::anyhow!("the pledge desk dropped a request")))?,
+            Ok(reply) => reply.map_err(|_| {
+                Error::Internal(anyhow::anyhow!("the pledge desk dropped a request"))
+            })?,
             // Dropping `answer` closes the reply channel: a request still waiting is skipped.
             Err(_) => {
                 tracing::warn!(%project, wait = ?self.bounds.wait, "pledge request timed out");

@@ -219,12 +219,38 @@ mod tests {
             assert_eq!(got.value(), want.parse::<Decimal>().unwrap(), "{raw}");
         }
         let refused = [
-            "", " ", "-1", "-0", "+5", "1e5", "1E5", "NaN", "nan", "inf", "Infinity", "12.345",
-            ".5", "5.", "1,2345", "12,34", ",100", "100,", "1,,000", "12 000", "0x10", "1_000",
-            "10000000000.01", "99999999999", "1.2.3", "١٢٣",
+            "",
+            " ",
+            "-1",
+            "-0",
+            "+5",
+            "1e5",
+            "1E5",
+            "NaN",
+            "nan",
+            "inf",
+            "Infinity",
+            "12.345",
+            ".5",
+            "5.",
+            "1,2345",
+            "12,34",
+            ",100",
+            "100,",
+            "1,,000",
+            "12 000",
+            "0x10",
+            "1_000",
+            "10000000000.01",
+            "99999999999",
+            "1.2.3",
+            "١٢٣",
         ];
         for raw in refused {
-            assert!(DeclaredAmount::parse(raw).is_err(), "{raw:?} must be refused");
+            assert!(
+                DeclaredAmount::parse(raw).is_err(),
+                "{raw:?} must be refused"
+            );
         }
         assert_eq!(DeclaredAmount::MAX, Decimal::from(10_000_000_000_i64));
     }

@@ -138,7 +138,11 @@ struct PledgeFields {
 }
 
 /// The project, if `viewer` may see it (the projects room's one rule); 404 otherwise.
-async fn load_target(state: &AppState, id: &str, viewer: Option<&AuthUser>) -> Result<PledgeTarget> {
+async fn load_target(
+    state: &AppState,
+    id: &str,
+    viewer: Option<&AuthUser>,
+) -> Result<PledgeTarget> {
     let project = ProjectId(parse_id(id)?);
     crate::projects::visible_target(state, project, viewer).await
 }

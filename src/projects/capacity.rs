@@ -55,7 +55,10 @@ pub fn refusal(
             let at = opens
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_else(|_| opens.to_string());
-            Error::Conflict(Message::Fill("pledges.error.not_yet_open", vec![("at", at)]))
+            Error::Conflict(Message::Fill(
+                "pledges.error.not_yet_open",
+                vec![("at", at)],
+            ))
         }
         _ => Error::Conflict(Message::Key("pledges.error.closed")),
     }

@@ -148,7 +148,13 @@ pub fn can_view_target(
     viewer: Option<&AuthUser>,
     now: OffsetDateTime,
 ) -> bool {
-    may_see(target.founder, target.state, target.launched_at, viewer, now)
+    may_see(
+        target.founder,
+        target.state,
+        target.launched_at,
+        viewer,
+        now,
+    )
 }
 
 /// Whether a project is public: it has been launched (whatever happened since).

@@ -6,6 +6,7 @@ mod accounts;
 mod browser;
 #[path = "../../bench/fixtures.rs"]
 mod fixtures;
+mod launch;
 mod ledger;
 mod listings_browser;
 mod money;
@@ -14,4 +15,5 @@ mod projects;
 mod settlement;
 mod supervision;
 mod support;
+mod visibility;
 mod web;
