@@ -413,3 +413,52 @@ async fn closed_refusal(conn: &mut PgConnection, project: ProjectId) -> Error {
         Err(e) => e,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Duration;
+
+    #[test]
+    fn only_a_launched_live_project_before_its_deadline_accepts_pledges() {
+        let now = OffsetDateTime::now_utc();
+        let (past, future) = (
+            Some(now - Duration::hours(1)),
+            Some(now + Duration::hours(1)),
+        );
+        let cases = [
+            (ProjectState::Live, past, future, true),
+            (ProjectState::Live, future, future, false),
+            (ProjectState::Live, None, future, false),
+            (ProjectState::Live, past, past, false),
+            (ProjectState::Frozen, past, future, false),
+            (ProjectState::InReview, None, future, false),
+            (ProjectState::Cancelled, past, future, false),
+        ];
+        for (state, launched_at, deadline, want) in cases {
+            assert_eq!(
+                accepts_pledges(state, launched_at, deadline, now),
+                want,
+                "{state:?} launched {launched_at:?} deadline {deadline:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_scheduled_project_says_when_it_opens_and_others_say_closed() {
+        let now = OffsetDateTime::now_utc();
+        let opens = time::macros::datetime!(2030-05-01 08:00 UTC);
+        let catalogue = crate::i18n::Lang::En.catalogue();
+        let scheduled = refusal(ProjectState::Live, Some(opens), now);
+        assert_eq!(scheduled.status_code(), 409);
+        assert!(scheduled
+            .message()
+            .in_lang(catalogue)
+            .contains("2030-05-01T08:00:00Z"));
+        let frozen = refusal(ProjectState::Frozen, Some(opens), now);
+        assert_eq!(
+            frozen.message().in_lang(catalogue),
+            catalogue.get("pledges.error.closed")
+        );
+    }
+}
