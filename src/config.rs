@@ -43,6 +43,16 @@ pub struct Settings {
     #[arg(long, env = "MIN_CAMPAIGN_SECONDS", default_value_t = 86_400)]
     pub min_campaign_seconds: u64,
 
+    /// Most pledge requests waiting for one project in this process; past it a new one is
+    /// answered 503 with Retry-After at once.
+    #[arg(long, env = "PLEDGE_QUEUE_LIMIT", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub pledge_queue_limit: u32,
+
+    /// Longest a pledge request waits for its answer, in seconds; then it gets a 503 (a request
+    /// not yet started is dropped; one already in a transaction commits whole or not at all).
+    #[arg(long, env = "PLEDGE_WAIT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub pledge_wait_seconds: u64,
+
     /// Platform fee taken from funded projects, in basis points (500 = 5%).
     #[arg(long, env = "PLATFORM_FEE_BPS", default_value_t = 500, value_parser = clap::value_parser!(u32).range(0..=10_000))]
     pub platform_fee_bps: u32,
@@ -124,6 +134,8 @@ impl Settings {
             ledger_key: None,
             ledger_origin: "zhonglian.local/ledger".into(),
             min_campaign_seconds: 0,
+            pledge_queue_limit: 256,
+            pledge_wait_seconds: 10,
             platform_fee_bps: 500,
             settlement_batch_size: 5_000,
             investor_limit_rule: InvestorLimitRule::default(),
@@ -168,6 +180,8 @@ impl fmt::Debug for Settings {
             .field("ledger_key", &redacted(&self.ledger_key))
             .field("ledger_origin", &self.ledger_origin)
             .field("min_campaign_seconds", &self.min_campaign_seconds)
+            .field("pledge_queue_limit", &self.pledge_queue_limit)
+            .field("pledge_wait_seconds", &self.pledge_wait_seconds)
             .field("platform_fee_bps", &self.platform_fee_bps)
             .field("settlement_batch_size", &self.settlement_batch_size)
             .field("investor_limit_rule", &self.investor_limit_rule)

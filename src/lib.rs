@@ -60,6 +60,10 @@ impl Application {
             pledge_desk: crate::pledges::Desk::new(
                 db.clone(),
                 settings.investor_limit_rule.clone(),
+                crate::pledges::desk::Bounds {
+                    queue: settings.pledge_queue_limit as usize,
+                    wait: std::time::Duration::from_secs(settings.pledge_wait_seconds),
+                },
             ),
             public_views: Arc::new(crate::projects::api::PublicViews::new(
                 std::time::Duration::from_secs(settings.public_view_seconds),

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 use uuid::Uuid;
 
-use super::limits::Shares;
+use super::limits::{DeclaredAmount, Shares};
 use super::{EquityRequest, Pledge, PledgeChange, PledgeId, PledgeRequest, PledgeView, RequestKey};
 use crate::http::error::{Error, Message, Result};
 use crate::http::extract::{ApiJson, Backer, RequireRole};
@@ -43,26 +43,23 @@ pub struct PledgeBody {
     pub shares: Option<i64>,
     /// The investor has read the offering's risk warning (equity projects).
     pub acknowledge_risk: Option<bool>,
-    /// Self-declared annual income, for the 12-month investment limit (stored; needed once).
+    /// Self-declared annual income, for the 12-month investment limit (stored; needed once):
+    /// zero or more, at most 10,000,000,000, two decimals at most, commas between thousands.
     #[schema(value_type = Option<String>, example = "80000.00")]
     pub annual_income: Option<AmountInput>,
-    /// Self-declared net worth, for the 12-month investment limit (stored; needed once).
+    /// Self-declared net worth, for the 12-month investment limit (stored; needed once); as
+    /// `annual_income`.
     #[schema(value_type = Option<String>, example = "150000.00")]
     pub net_worth: Option<AmountInput>,
 }
 
-/// Parses a declared figure: zero or more, two decimals at most.
+/// Parses a declared figure with the one parser the form also uses ([`DeclaredAmount`]).
 pub fn declared(raw: &AmountInput) -> Result<Decimal> {
     let text = match raw {
-        AmountInput::Text(t) => t.trim().to_owned(),
+        AmountInput::Text(t) => t.clone(),
         AmountInput::Number(n) => n.to_string(),
     };
-    if text == "0" || text == "0.00" || text == "0.0" {
-        return Ok(Decimal::ZERO);
-    }
-    raw.parse()
-        .map(|m| m.value())
-        .map_err(|_| Error::Unprocessable(Message::Key("pledges.error.declaration")))
+    DeclaredAmount::parse(&text).map(DeclaredAmount::value)
 }
 
 impl PledgeBody {
@@ -125,8 +122,9 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<RequestKey>> {
               (status = 401, description = "not signed in"),
               (status = 403, description = "not a backer"),
               (status = 404, description = "no such project"),
-              (status = 409, description = "sold out, no shares or investor places left, insufficient funds, already backing, or the project does not take pledges"),
-              (status = 422, description = "bad amount or shares, limit exceeded, key reused with another body")))]
+              (status = 409, description = "sold out, no shares or investor places left, insufficient funds, already backing, or the project does not take pledges (a scheduled one says when it opens)"),
+              (status = 422, description = "bad amount or shares, limit exceeded, key reused with another body"),
+              (status = 503, description = "too many pledges waiting for this project, or no answer in time; retry after Retry-After (with the same Idempotency-Key)")))]
 pub async fn create(
     State(state): State<AppState>,
     role: RequireRole<Backer>,
@@ -136,6 +134,8 @@ pub async fn create(
 ) -> Result<Response> {
     let user = role.0;
     let project = ProjectId(parse_id(&id)?);
+    // A project the backer may not see is not found, whatever the body says.
+    crate::projects::visible_target(&state, project, Some(&user)).await?;
     let key = idempotency_key(&headers)?;
     let request = body.into_request()?;
     let created = state
@@ -174,7 +174,7 @@ pub struct ChangeBody {
     params(("id" = String, Path, format = Uuid, description = "pledge id")),
     request_body = ChangeBody,
     responses((status = 200, body = Pledge), (status = 404, description = "not your pledge"),
-              (status = 409, description = "window closed, sold out, insufficient funds"),
+              (status = 409, description = "window closed (or not yet open), sold out, insufficient funds"),
               (status = 422, description = "bad amount or shares")))]
 pub async fn change(
     State(state): State<AppState>,

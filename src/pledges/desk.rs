@@ -11,10 +11,19 @@
 //! the batch, and every answer is still given only after the commit that makes its pledge durable.
 //! Different projects are served concurrently; a lone request is made exactly as before, without
 //! savepoints.
+//!
+//! The desk is bounded ([`Bounds`]): past `queue` requests waiting for one project, a new one is
+//! refused at once (503, `Retry-After`), and no requester waits longer than `wait`. A requester
+//! that gave up while its request was still waiting is dropped from the queue and its pledge is
+//! never made; one whose request was already inside a transaction is answered 503 while that
+//! transaction commits whole or not at all. Either way a 2xx still means committed, and a retry
+//! with the same `Idempotency-Key` finds the pledge if it was made (and a backer has at most one
+//! active pledge per project, key or not), so giving up never makes a second pledge.
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::oneshot;
@@ -33,10 +42,20 @@ const MAX_BATCH: usize = 32;
 /// How many times a transaction is retried after PostgreSQL broke a deadlock.
 const DEADLOCK_RETRIES: usize = 3;
 
+/// How much the desk takes on.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// Most requests waiting for one project (not counting the batch being made).
+    pub queue: usize,
+    /// Longest a requester waits for its answer.
+    pub wait: Duration,
+}
+
 /// Makes pledges; shared by every request of the process.
 pub struct Desk {
     db: PgPool,
     rule: InvestorLimitRule,
+    bounds: Bounds,
     /// Requests waiting, per project. A project has an entry exactly while a task serves it.
     queues: Mutex<HashMap<ProjectId, Vec<Job>>>,
 }
@@ -56,18 +75,25 @@ enum Made {
 }
 
 impl Desk {
-    /// A desk making pledges in `db`, holding equity investors to `rule`.
-    pub fn new(db: PgPool, rule: InvestorLimitRule) -> Arc<Self> {
+    /// A desk making pledges in `db`, holding equity investors to `rule`, within `bounds`.
+    pub fn new(db: PgPool, rule: InvestorLimitRule, bounds: Bounds) -> Arc<Self> {
+        assert!(
+            bounds.queue > 0,
+            "a pledge queue must hold at least one request"
+        );
         Arc::new(Self {
             db,
             rule,
+            bounds,
             queues: Mutex::default(),
         })
     }
 
     /// Makes a pledge (or returns the one `key` already made). On success the pledge, the money
     /// moved from the backer's wallet to the project's escrow, the claimed tier unit or shares
-    /// and the project's totals are committed together; on any error nothing is.
+    /// and the project's totals are committed together; on any error nothing is. A 503
+    /// ([`Error::Unavailable`]) when too many requests wait for the project, or when no answer
+    /// came within the wait bound (see the module's documentation for what that means).
     pub async fn create(
         self: &Arc<Self>,
         backer: UserId,
@@ -84,6 +110,10 @@ impl Desk {
         };
         let first = match self.lock().entry(project) {
             Entry::Occupied(mut waiting) => {
+                if waiting.get().len() >= self.bounds.queue {
+                    tracing::warn!(%project, limit = self.bounds.queue, "pledge queue full");
+                    return Err(Error::Unavailable);
+                }
                 waiting.get_mut().push(job);
                 false
             }
@@ -95,9 +125,16 @@ impl Desk {
         if first {
             tokio::spawn(self.clone().serve(project));
         }
-        answer
-            .await
-            .map_err(|_| Error::Internal(anyhow::anyhow!("the pledge desk dropped a request")))?
+        match tokio::time::timeout(self.bounds.wait, answer).await {
+            Ok(reply) => reply.map_err(|_| {
+                Error::Internal(anyhow::anyhow!("the pledge desk dropped a request"))
+            })?,
+            // Dropping `answer` closes the reply channel: a request still waiting is skipped.
+            Err(_) => {
+                tracing::warn!(%project, wait = ?self.bounds.wait, "pledge request timed out");
+                Err(Error::Unavailable)
+            }
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ProjectId, Vec<Job>>> {
@@ -116,6 +153,8 @@ impl Desk {
                 let Some(queue) = queues.get_mut(&project) else {
                     return;
                 };
+                // Requesters who gave up while waiting are not served: their pledges are never made.
+                queue.retain(|job| !job.reply.is_closed());
                 if queue.is_empty() {
                     queues.remove(&project);
                     return;

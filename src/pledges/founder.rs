@@ -340,17 +340,13 @@ async fn share_register_csv(
     ))
 }
 
-async fn chart(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response> {
+async fn chart(
+    State(state): State<AppState>,
+    MaybeUser(viewer): MaybeUser,
+    Path(id): Path<String>,
+) -> Result<Response> {
     let project = ProjectId(parse_id(&id)?);
-    let target = capacity::pledge_target(&state.db, project)
-        .await?
-        .ok_or(Error::NotFound)?;
-    if matches!(
-        target.state,
-        crate::projects::ProjectState::Draft | crate::projects::ProjectState::InReview
-    ) {
-        return Err(Error::NotFound);
-    }
+    crate::projects::visible_target(&state, project, viewer.as_ref()).await?;
     let svg = pledge_chart_svg(&state.db, project).await?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }

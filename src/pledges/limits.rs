@@ -77,6 +77,54 @@ impl InvestorLimitRule {
     }
 }
 
+/// A self-declared annual income or net worth: zero or more, at most [`DeclaredAmount::MAX`],
+/// two decimals at most. The one parser for the API and the pledge form.
+///
+/// Accepted: `125000`, `125,000` (commas only between groups of three digits), `125000.50`,
+/// with surrounding spaces. Refused: signs, exponents, `NaN`/`inf`, a bare `.5` or `5.`, more
+/// than two decimals, and anything above the cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeclaredAmount(Decimal);
+
+impl DeclaredAmount {
+    /// The largest figure anyone may declare: ten billion.
+    pub const MAX: Decimal = Decimal::from_parts(1_410_065_408, 2, 0, false, 0);
+
+    /// Parses a declared figure as typed or sent.
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let refused = || Error::Unprocessable(Message::Key("pledges.error.declaration"));
+        let text = raw.trim();
+        let (whole, cents) = match text.split_once('.') {
+            Some((whole, cents)) => (whole, Some(cents)),
+            None => (text, None),
+        };
+        let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+        let grouped = {
+            let mut groups = whole.split(',');
+            let first = groups.next().unwrap_or_default();
+            digits(first)
+                && (!whole.contains(',') || first.len() <= 3)
+                && groups.all(|g| g.len() == 3 && digits(g))
+        };
+        if !grouped || cents.is_some_and(|c| !digits(c) || c.len() > 2) {
+            return Err(refused());
+        }
+        let plain: String = text.chars().filter(|c| *c != ',').collect();
+        let value = plain.parse::<Decimal>().map_err(|_| refused())?;
+        if value > Self::MAX {
+            return Err(Error::Unprocessable(Message::Key(
+                "pledges.error.declaration_too_large",
+            )));
+        }
+        Ok(Self(value))
+    }
+
+    /// The figure.
+    pub fn value(self) -> Decimal {
+        self.0
+    }
+}
+
 /// A number of shares: a positive whole number, at most a billion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shares(i64);
@@ -152,6 +200,59 @@ mod tests {
                 "{refused}"
             );
         }
+    }
+
+    #[test]
+    fn declared_amounts_have_one_strict_parser() {
+        let accepted = [
+            ("125000", "125000"),
+            ("125,000", "125000"),
+            ("125000.50", "125000.50"),
+            ("1,234,567.5", "1234567.5"),
+            (" 0 ", "0"),
+            ("0.00", "0.00"),
+            ("10000000000", "10000000000"),
+            ("10,000,000,000.00", "10000000000.00"),
+        ];
+        for (raw, want) in accepted {
+            let got = DeclaredAmount::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e:?}"));
+            assert_eq!(got.value(), want.parse::<Decimal>().unwrap(), "{raw}");
+        }
+        let refused = [
+            "",
+            " ",
+            "-1",
+            "-0",
+            "+5",
+            "1e5",
+            "1E5",
+            "NaN",
+            "nan",
+            "inf",
+            "Infinity",
+            "12.345",
+            ".5",
+            "5.",
+            "1,2345",
+            "12,34",
+            ",100",
+            "100,",
+            "1,,000",
+            "12 000",
+            "0x10",
+            "1_000",
+            "10000000000.01",
+            "99999999999",
+            "1.2.3",
+            "١٢٣",
+        ];
+        for raw in refused {
+            assert!(
+                DeclaredAmount::parse(raw).is_err(),
+                "{raw:?} must be refused"
+            );
+        }
+        assert_eq!(DeclaredAmount::MAX, Decimal::from(10_000_000_000_i64));
     }
 
     #[test]

@@ -238,9 +238,7 @@ async fn open_target(conn: &mut PgConnection, project: ProjectId) -> Result<Pled
     let target = capacity::pledge_target(&mut *conn, project)
         .await?
         .ok_or(Error::NotFound)?;
-    if !target.takes_pledges(OffsetDateTime::now_utc()) {
-        return Err(Error::Conflict(Message::Key("pledges.error.closed")));
-    }
+    target.check_open(OffsetDateTime::now_utc())?;
     Ok(target)
 }
 
@@ -465,8 +463,12 @@ pub fn change_window_end(target: &PledgeTarget) -> Option<OffsetDateTime> {
 
 fn check_window(target: &PledgeTarget) -> Result<()> {
     use crate::projects::ProjectState;
+    let now = OffsetDateTime::now_utc();
+    if target.is_scheduled(now) {
+        return Err(capacity::refusal(target.state, target.launched_at, now));
+    }
     let open_state = matches!(target.state, ProjectState::Live | ProjectState::Frozen);
-    let in_time = change_window_end(target).is_some_and(|end| OffsetDateTime::now_utc() < end);
+    let in_time = change_window_end(target).is_some_and(|end| now < end);
     if !open_state || !in_time {
         return Err(Error::Conflict(Message::Key(match target.kind {
             ProjectKind::Reward => "pledges.error.window_reward",

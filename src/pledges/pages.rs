@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::api::parse_id;
-use super::limits::Shares;
+use super::limits::{DeclaredAmount, Shares};
 use super::{
     EquityRequest, PledgeChange, PledgeId, PledgeRequest, PledgeState, PledgeView, RequestKey,
 };
@@ -101,6 +101,8 @@ struct PledgePage {
     currency: String,
     is_equity: bool,
     open: bool,
+    /// Why it takes no pledges (when it opens, if it is scheduled); empty while open.
+    closed_message: String,
     deadline: String,
     tiers: Vec<TierChoice>,
     no_reward_checked: bool,
@@ -135,19 +137,14 @@ struct PledgeFields {
     net_worth: String,
 }
 
-async fn load_target(state: &AppState, id: &str) -> Result<PledgeTarget> {
+/// The project, if `viewer` may see it (the projects room's one rule); 404 otherwise.
+async fn load_target(
+    state: &AppState,
+    id: &str,
+    viewer: Option<&AuthUser>,
+) -> Result<PledgeTarget> {
     let project = ProjectId(parse_id(id)?);
-    let target = capacity::pledge_target(&state.db, project)
-        .await?
-        .ok_or(Error::NotFound)?;
-    // Drafts and projects under review are not public.
-    if matches!(
-        target.state,
-        crate::projects::ProjectState::Draft | crate::projects::ProjectState::InReview
-    ) {
-        return Err(Error::NotFound);
-    }
-    Ok(target)
+    crate::projects::visible_target(state, project, viewer).await
 }
 
 async fn pledge_page(
@@ -194,12 +191,17 @@ async fn pledge_page(
     } else {
         fields.key.clone()
     };
+    let closed_message = match target.check_open(OffsetDateTime::now_utc()) {
+        Ok(()) => String::new(),
+        Err(e) => e.message().in_lang(chrome.t),
+    };
     let mut response = render(&PledgePage {
         project_id: target.id.to_string(),
         title: target.title.clone(),
         currency: target.currency.clone(),
         is_equity: target.kind == ProjectKind::Equity,
-        open: target.takes_pledges(OffsetDateTime::now_utc()),
+        open: closed_message.is_empty(),
+        closed_message,
         deadline: target.deadline.map(short_time).unwrap_or_default(),
         no_reward_checked: fields.tier.as_deref() == Some("none"),
         tiers: tier_choices(&tiers, chosen, chrome.t),
@@ -232,7 +234,7 @@ async fn pledge_form(
     MaybeUser(user): MaybeUser,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    let target = load_target(&state, &id).await?;
+    let target = load_target(&state, &id, user.as_ref()).await?;
     let Some(user) = user else {
         return Ok(login_first(&format!("/projects/{id}/pledge")));
     };
@@ -274,19 +276,7 @@ fn form_request(
             })
         }
         ProjectKind::Equity => {
-            let declared = |raw: &str| -> Result<Decimal> {
-                let raw = raw.trim().replace(',', "");
-                raw.parse::<Decimal>()
-                    .ok()
-                    .filter(|d| {
-                        *d >= Decimal::ZERO
-                            && d.scale() <= 2
-                            && *d <= Decimal::from(10_000_000_000_i64)
-                    })
-                    .ok_or(Error::Unprocessable(Message::Key(
-                        "pledges.error.declaration",
-                    )))
-            };
+            let declared = |raw: &str| DeclaredAmount::parse(raw).map(DeclaredAmount::value);
             Ok(PledgeRequest::Equity(EquityRequest {
                 shares: Shares::parse(&f.shares)?,
                 risk_acknowledged: f.acknowledge_risk.is_some(),
@@ -303,7 +293,7 @@ async fn pledge(
     Path(id): Path<String>,
     CsrfForm(fields): CsrfForm<PledgeFields>,
 ) -> Result<Response> {
-    let target = load_target(&state, &id).await?;
+    let target = load_target(&state, &id, user.as_ref()).await?;
     let Some(user) = user else {
         return Ok(login_first(&format!("/projects/{id}/pledge")));
     };

@@ -21,13 +21,68 @@ pub struct PledgeTarget {
     pub state: ProjectState,
     pub currency: String,
     pub deadline: Option<OffsetDateTime>,
+    /// When it went (or goes) live; in the future for a scheduled launch.
+    pub launched_at: Option<OffsetDateTime>,
+}
+
+/// The one rule for taking money: a project takes new pledges, pledge changes and increases only
+/// while it is live, its (possibly scheduled) launch time has come, and its deadline has not.
+/// [`OPEN_SQL`] says the same inside the statements that claim capacity.
+pub fn accepts_pledges(
+    state: ProjectState,
+    launched_at: Option<OffsetDateTime>,
+    deadline: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> bool {
+    state == ProjectState::Live
+        && launched_at.is_some_and(|l| l <= now)
+        && deadline.is_some_and(|d| now < d)
+}
+
+/// [`accepts_pledges`] as a condition on a row of `projects`, for the statements that claim a
+/// tier or add to the totals, so the check and the claim are one statement.
+pub const OPEN_SQL: &str = "state = 'live' AND launched_at <= now() AND deadline > now()";
+
+/// Why a project refuses pledges at `now`: a scheduled project says when it opens (RFC 3339, in
+/// the reader's language), anything else that it is closed.
+pub fn refusal(
+    state: ProjectState,
+    launched_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Error {
+    match launched_at {
+        Some(opens) if state == ProjectState::Live && opens > now => {
+            let at = opens
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_else(|_| opens.to_string());
+            Error::Conflict(Message::Fill(
+                "pledges.error.not_yet_open",
+                vec![("at", at)],
+            ))
+        }
+        _ => Error::Conflict(Message::Key("pledges.error.closed")),
+    }
 }
 
 impl PledgeTarget {
-    /// Whether new pledges (and increases) are taken at `now`: live, not frozen, before the
-    /// deadline. Checked again under the project's row lock by [`add_to_totals`].
+    /// Whether new pledges (and increases) are taken at `now` ([`accepts_pledges`]). Checked
+    /// again under the project's row lock by [`claim_for_reward_pledge`] and [`add_to_totals`].
     pub fn takes_pledges(&self, now: OffsetDateTime) -> bool {
-        self.state == ProjectState::Live && self.deadline.is_some_and(|d| now < d)
+        accepts_pledges(self.state, self.launched_at, self.deadline, now)
+    }
+
+    /// Whether it is live but its scheduled launch has not come yet.
+    pub fn is_scheduled(&self, now: OffsetDateTime) -> bool {
+        self.state == ProjectState::Live && self.launched_at.is_some_and(|l| l > now)
+    }
+
+    /// Ok when it takes pledges at `now`, else the refusal that says why (or when it opens).
+    pub fn check_open(&self, now: OffsetDateTime) -> Result<()> {
+        if self.takes_pledges(now) {
+            Ok(())
+        } else {
+            Err(refusal(self.state, self.launched_at, now))
+        }
     }
 }
 
@@ -36,14 +91,23 @@ pub async fn pledge_target<'e>(
     db: impl PgExecutor<'e>,
     project: ProjectId,
 ) -> Result<Option<PledgeTarget>> {
-    let row: Option<(Uuid, String, String, String, String, Option<OffsetDateTime>)> =
-        sqlx::query_as(
-            "SELECT founder_id, title, kind, state, currency, deadline FROM projects WHERE id = $1",
-        )
-        .bind(project.0)
-        .fetch_optional(db)
-        .await?;
-    let Some((founder, title, kind, state, currency, deadline)) = row else {
+    #[expect(clippy::type_complexity, reason = "one row of the projects table")]
+    let row: Option<(
+        Uuid,
+        String,
+        String,
+        String,
+        String,
+        Option<OffsetDateTime>,
+        Option<OffsetDateTime>,
+    )> = sqlx::query_as(
+        "SELECT founder_id, title, kind, state, currency, deadline, launched_at
+         FROM projects WHERE id = $1",
+    )
+    .bind(project.0)
+    .fetch_optional(db)
+    .await?;
+    let Some((founder, title, kind, state, currency, deadline, launched_at)) = row else {
         return Ok(None);
     };
     Ok(Some(PledgeTarget {
@@ -56,6 +120,7 @@ pub async fn pledge_target<'e>(
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("unknown project state {state}")))?,
         currency,
         deadline,
+        launched_at,
     }))
 }
 
@@ -145,9 +210,9 @@ pub async fn claim_for_reward_pledge(
     tier: Option<TierId>,
     amount: Decimal,
 ) -> Result<Option<Decimal>> {
-    let (open, price, counted): (i64, Option<Decimal>, i64) = sqlx::query_as(
+    let (open, price, counted): (i64, Option<Decimal>, i64) = sqlx::query_as(&format!(
         "WITH open AS (
-             SELECT id FROM projects WHERE id = $1 AND state = 'live' AND deadline > now()
+             SELECT id FROM projects WHERE id = $1 AND {OPEN_SQL}
              FOR SHARE
          ), tier AS (
              UPDATE reward_tiers SET claimed = claimed + 1
@@ -163,15 +228,15 @@ pub async fn claim_for_reward_pledge(
              RETURNING 1
          )
          SELECT (SELECT count(*) FROM open), (SELECT price FROM tier),
-                (SELECT count(*) FROM counted)",
-    )
+                (SELECT count(*) FROM counted)"
+    ))
     .bind(project.0)
     .bind(tier.map(|t| t.0))
     .bind(amount)
     .fetch_one(&mut *conn)
     .await?;
     match (tier, price) {
-        _ if open == 0 => Err(Error::Conflict(Message::Key("pledges.error.closed"))),
+        _ if open == 0 => Err(closed_refusal(conn, project).await),
         (Some(tier), None) => {
             // Tell "sold out" from "not this project's tier" (this path changed nothing).
             claim_tier_unit(conn, project, tier).await?;
@@ -319,15 +384,15 @@ pub async fn add_to_totals(
     backers: i32,
     must_be_open: bool,
 ) -> Result<()> {
-    let updated = sqlx::query(
+    let updated = sqlx::query(&format!(
         "WITH open AS (
-             SELECT id FROM projects WHERE id = $1 AND state = 'live' AND deadline > now()
+             SELECT id FROM projects WHERE id = $1 AND {OPEN_SQL}
              FOR SHARE
          )
          UPDATE project_totals
             SET pledged_total = pledged_total + $2, backer_count = backer_count + $3
-         WHERE project_id = $1 AND (NOT $4 OR EXISTS (SELECT 1 FROM open))",
-    )
+         WHERE project_id = $1 AND (NOT $4 OR EXISTS (SELECT 1 FROM open))"
+    ))
     .bind(project.0)
     .bind(amount)
     .bind(backers)
@@ -335,7 +400,65 @@ pub async fn add_to_totals(
     .execute(&mut *conn)
     .await?;
     if updated.rows_affected() == 0 {
-        return Err(Error::Conflict(Message::Key("pledges.error.closed")));
+        return Err(closed_refusal(conn, project).await);
     }
     Ok(())
+}
+
+/// The refusal for a project a claim just found closed: when it opens, if it is scheduled.
+async fn closed_refusal(conn: &mut PgConnection, project: ProjectId) -> Error {
+    match pledge_target(&mut *conn, project).await {
+        Ok(Some(target)) => refusal(target.state, target.launched_at, OffsetDateTime::now_utc()),
+        Ok(None) => Error::NotFound,
+        Err(e) => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Duration;
+
+    #[test]
+    fn only_a_launched_live_project_before_its_deadline_accepts_pledges() {
+        let now = OffsetDateTime::now_utc();
+        let (past, future) = (
+            Some(now - Duration::hours(1)),
+            Some(now + Duration::hours(1)),
+        );
+        let cases = [
+            (ProjectState::Live, past, future, true),
+            (ProjectState::Live, future, future, false),
+            (ProjectState::Live, None, future, false),
+            (ProjectState::Live, past, past, false),
+            (ProjectState::Frozen, past, future, false),
+            (ProjectState::InReview, None, future, false),
+            (ProjectState::Cancelled, past, future, false),
+        ];
+        for (state, launched_at, deadline, want) in cases {
+            assert_eq!(
+                accepts_pledges(state, launched_at, deadline, now),
+                want,
+                "{state:?} launched {launched_at:?} deadline {deadline:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_scheduled_project_says_when_it_opens_and_others_say_closed() {
+        let now = OffsetDateTime::now_utc();
+        let opens = time::macros::datetime!(2030-05-01 08:00 UTC);
+        let catalogue = crate::i18n::Lang::En.catalogue();
+        let scheduled = refusal(ProjectState::Live, Some(opens), now);
+        assert_eq!(scheduled.status_code(), 409);
+        assert!(scheduled
+            .message()
+            .in_lang(catalogue)
+            .contains("2030-05-01T08:00:00Z"));
+        let frozen = refusal(ProjectState::Frozen, Some(opens), now);
+        assert_eq!(
+            frozen.message().in_lang(catalogue),
+            catalogue.get("pledges.error.closed")
+        );
+    }
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::accounts::domain::Role;
+use crate::accounts::domain::{Role, UserId};
 use crate::accounts::AuthUser;
 use crate::http::error::{Error, Message, Result};
 use crate::http::AppState;
@@ -129,17 +129,74 @@ impl ProjectState {
     }
 }
 
-/// Whether `viewer` may see `project`: its founder always; a regulator once it was submitted;
-/// everyone else once it has launched. Anything else is answered as if it did not exist.
+/// Whether `viewer` may see `project`: its founder always; a regulator or an auditor once it was
+/// submitted; everyone else once it has launched. Anything else is answered as if it did not
+/// exist. Every route that shows a project or its data asks this (or [`can_view_target`]).
 pub fn can_view(project: &Project, viewer: Option<&AuthUser>, now: OffsetDateTime) -> bool {
-    if project.is_public(now) {
+    may_see(
+        project.founder_id,
+        project.state,
+        project.launched_at,
+        viewer,
+        now,
+    )
+}
+
+/// [`can_view`] for the pledging room's view of a project.
+pub fn can_view_target(
+    target: &capacity::PledgeTarget,
+    viewer: Option<&AuthUser>,
+    now: OffsetDateTime,
+) -> bool {
+    may_see(
+        target.founder,
+        target.state,
+        target.launched_at,
+        viewer,
+        now,
+    )
+}
+
+/// Whether a project is public: it has been launched (whatever happened since).
+pub fn is_public(
+    state: ProjectState,
+    launched_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> bool {
+    launched_at.is_some_and(|t| t <= now)
+        && !matches!(state, ProjectState::Draft | ProjectState::InReview)
+}
+
+/// The one visibility rule, on the fields it needs.
+fn may_see(
+    founder: UserId,
+    state: ProjectState,
+    launched_at: Option<OffsetDateTime>,
+    viewer: Option<&AuthUser>,
+    now: OffsetDateTime,
+) -> bool {
+    if is_public(state, launched_at, now) {
         return true;
     }
     match viewer {
-        Some(user) if user.user.id == project.founder_id => true,
-        Some(user) if user.user.has_role(Role::Regulator) => project.state != ProjectState::Draft,
+        Some(user) if user.user.id == founder => true,
+        Some(user) if user.user.has_role(Role::Regulator) || user.user.has_role(Role::Auditor) => {
+            state != ProjectState::Draft
+        }
         _ => false,
     }
+}
+
+/// The project `id` as the pledging room sees it, if `viewer` may see it; 404 otherwise.
+pub async fn visible_target(
+    state: &AppState,
+    id: ProjectId,
+    viewer: Option<&AuthUser>,
+) -> Result<capacity::PledgeTarget> {
+    capacity::pledge_target(&state.db, id)
+        .await?
+        .filter(|t| can_view_target(t, viewer, OffsetDateTime::now_utc()))
+        .ok_or(Error::NotFound)
 }
 
 /// A project `viewer` may see, by id or slug; 404 otherwise.

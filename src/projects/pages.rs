@@ -497,9 +497,7 @@ async fn show(
         })
         .collect(),
         pledge_chart,
-        takes_pledges: p.state == ProjectState::Live
-            && p.launched_at.is_none_or(|l| l <= now)
-            && p.deadline.is_some_and(|d| d > now),
+        takes_pledges: p.is_open(now),
         settlement,
         chrome,
     };

@@ -55,15 +55,14 @@ pub struct Project {
 }
 
 impl Project {
-    /// Whether the project is live and its launch time has come.
+    /// Whether the project takes pledges at `now` (the one rule, [`super::capacity::accepts_pledges`]).
     pub fn is_open(&self, now: OffsetDateTime) -> bool {
-        self.state == ProjectState::Live && self.launched_at.is_some_and(|t| t <= now)
+        super::capacity::accepts_pledges(self.state, self.launched_at, self.deadline, now)
     }
 
     /// Whether anyone may see it: it has been launched (whatever happened since).
     pub fn is_public(&self, now: OffsetDateTime) -> bool {
-        self.launched_at.is_some_and(|t| t <= now)
-            && !matches!(self.state, ProjectState::Draft | ProjectState::InReview)
+        super::is_public(self.state, self.launched_at, now)
     }
 
     /// Percentage of the goal pledged, rounded down.

@@ -11,7 +11,7 @@ use super::notify::{self, Notification};
 use crate::accounts::domain::Role;
 use crate::accounts::AuthUser;
 use crate::http::error::{Error, Result};
-use crate::http::extract::{ApiJson, CurrentUser};
+use crate::http::extract::{ApiJson, CurrentUser, MaybeUser};
 use crate::http::AppState;
 use crate::ledger::receipt::{self, Receipt};
 use crate::pledges::{self, PledgeId};
@@ -66,15 +66,18 @@ pub struct SettlementTransaction {
     pub proof: String,
 }
 
-/// The ledger transactions of a project's settlement (public, like the ledger).
+/// The ledger transactions of a project's settlement: public, like the ledger, for a project
+/// the caller may see.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/settlement", tag = "settlement",
     params(("id" = String, Path, description = "project id")),
-    responses((status = 200, body = [SettlementTransaction]), (status = 404)))]
+    responses((status = 200, body = [SettlementTransaction]), (status = 404, description = "no such project, or not one the caller may see")))]
 pub async fn project_settlement(
     State(state): State<AppState>,
+    MaybeUser(viewer): MaybeUser,
     Path(id): Path<String>,
 ) -> Result<ApiJson<Vec<SettlementTransaction>>> {
     let id = id.parse::<Uuid>().map_err(|_| Error::NotFound)?;
+    crate::projects::visible_target(&state, ProjectId(id), viewer.as_ref()).await?;
     let size = crate::ledger::store::size(&state.db).await?;
     let rows = super::transactions_for_project(&state.db, ProjectId(id)).await?;
     Ok(ApiJson(

@@ -6,6 +6,7 @@ mod accounts;
 mod browser;
 #[path = "../../bench/fixtures.rs"]
 mod fixtures;
+mod launch;
 mod ledger;
 mod listings_browser;
 mod money;
@@ -16,4 +17,5 @@ mod sessions;
 mod settlement;
 mod supervision;
 mod support;
+mod visibility;
 mod web;

@@ -158,7 +158,14 @@ async fn detail(response: reqwest::Response) -> (u16, String) {
 
 #[tokio::test]
 async fn a_thousand_concurrent_pledges_against_a_hundred_unit_tier_sell_exactly_a_hundred() {
-    let app = Arc::new(TestApp::spawn().await);
+    // Room for the whole burst: this is about overselling, not about the desk shedding load.
+    let app = Arc::new(
+        TestApp::spawn_with(|settings| {
+            settings.pledge_queue_limit = 1_000;
+            settings.pledge_wait_seconds = 120;
+        })
+        .await,
+    );
     let (project, tiers) = app.live_reward_project(&[("25.00", Some(100))]).await;
     let backers = funded_backers(&app, 1000, "25.00").await;
 
@@ -798,5 +805,208 @@ async fn demo_backers_fund_their_wallets_and_pledge_for_live_demo_projects() {
 
     assert_eq!(app.escrow_balance(reward).await, Decimal::from(176));
     assert_eq!(app.escrow_balance(equity).await, Decimal::from(100));
+    app.assert_books_balance().await;
+}
+
+#[tokio::test]
+async fn a_full_pledge_queue_answers_503_with_retry_after_and_the_books_balance() {
+    let app = Arc::new(TestApp::spawn_with(|settings| settings.pledge_queue_limit = 2).await);
+    let (project, tiers) = app.live_reward_project(&[("10.00", None)]).await;
+    let backers = funded_backers(&app, 60, "10.00").await;
+
+    let mut tasks = Vec::new();
+    for backer in backers {
+        let app = app.clone();
+        let tier = tiers[0];
+        tasks.push(tokio::spawn(async move {
+            let body = serde_json::json!({"tier_id": tier, "amount": "10.00"});
+            let response = pledge_via_api(&app, &backer.token, project, body, None).await;
+            let retry_after = response.headers().get("retry-after").cloned();
+            (response.status().as_u16(), retry_after)
+        }));
+    }
+    let (mut made, mut busy) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            (201, _) => made += 1,
+            (503, Some(retry_after)) => {
+                assert!(retry_after.to_str().unwrap().parse::<u64>().unwrap() > 0);
+                busy += 1;
+            }
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+
+    assert!(made > 0, "some pledges are made");
+    assert!(
+        busy > 0,
+        "past two waiting requests the desk says it is busy"
+    );
+    assert_eq!(app.escrow_balance(project).await, Decimal::from(10 * made));
+    let pledged: i64 = sqlx::query_scalar("SELECT count(*) FROM pledges WHERE project_id = $1")
+        .bind(project.0)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(pledged, made, "every 503 made nothing");
+    app.assert_books_balance().await;
+}
+
+/// How many of this database's sessions wait for a lock.
+async fn sessions_waiting_for_a_lock(app: &TestApp) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_pledge_that_gets_no_answer_in_time_is_503_and_never_made_twice() {
+    let app = Arc::new(TestApp::spawn_with(|settings| settings.pledge_wait_seconds = 1).await);
+    let (project, tiers) = app.live_reward_project(&[("10.00", None)]).await;
+    let (first, second) = (app.fixture_backer().await, app.fixture_backer().await);
+    app.fund(&first, "30.00").await;
+    app.fund(&second, "30.00").await;
+    let body = serde_json::json!({"tier_id": tiers[0], "amount": "10.00"});
+    // A regulator's freeze holding the project's row: the pledge transaction waits behind it.
+    let mut freeze = app.db.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM projects WHERE id = $1 FOR UPDATE")
+        .bind(project.0)
+        .execute(&mut *freeze)
+        .await
+        .unwrap();
+
+    let stuck = {
+        let (app, token, body) = (app.clone(), first.token.clone(), body.clone());
+        tokio::spawn(async move {
+            pledge_via_api(&app, &token, project, body, Some("lamp-order-1")).await
+        })
+    };
+    while sessions_waiting_for_a_lock(&app).await == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let queued = pledge_via_api(&app, &second.token, project, body.clone(), None);
+    let queued = tokio::time::timeout(std::time::Duration::from_secs(10), queued)
+        .await
+        .expect("a waiting request is answered in bounded time");
+    let stuck = tokio::time::timeout(std::time::Duration::from_secs(10), stuck)
+        .await
+        .expect("a request inside a stuck transaction is answered in bounded time")
+        .unwrap();
+    for response in [&queued, &stuck] {
+        assert_eq!(response.status(), 503);
+        assert!(response.headers().contains_key("retry-after"));
+    }
+    freeze.rollback().await.unwrap();
+    let retried = pledge_via_api(&app, &first.token, project, body, Some("lamp-order-1")).await;
+
+    assert_eq!(
+        retried.status(),
+        201,
+        "the retry finds the pledge or makes it, once"
+    );
+    let count = |backer: zhonglian::accounts::domain::UserId| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM pledges WHERE backer_id = $1")
+                .bind(backer.0)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        count(first.id).await,
+        1,
+        "one pledge for the key, never two"
+    );
+    assert_eq!(app.wallet_balance(&first).await, Decimal::from(20));
+    assert_eq!(
+        count(second.id).await,
+        0,
+        "a request given up while waiting is never made"
+    );
+    assert_eq!(app.wallet_balance(&second).await, Decimal::from(30));
+    app.assert_books_balance().await;
+}
+
+#[tokio::test]
+async fn the_api_and_the_form_read_declared_income_and_net_worth_alike() {
+    let app = TestApp::spawn().await;
+    let by_api = app
+        .live_equity_project("10.00", (1, 1000), 1, 200, time::Duration::days(7))
+        .await;
+    let by_form = app
+        .live_equity_project("10.00", (1, 1000), 1, 200, time::Duration::days(7))
+        .await;
+    let inputs = [
+        ("125000", true),
+        ("125,000", true),
+        ("125000.50", true),
+        ("1,000,000", true),
+        ("500000000", true),
+        ("0", true),
+        ("-5", false),
+        ("1e5", false),
+        ("NaN", false),
+        ("12.345", false),
+        ("1,2345", false),
+        ("10000000001", false),
+    ];
+
+    for (input, accepted) in inputs {
+        let investor = app.fixture_backer().await;
+        app.fund(&investor, "100.00").await;
+        let api = pledge_via_api(
+            &app,
+            &investor.token,
+            by_api,
+            serde_json::json!({
+                "shares": 1, "acknowledge_risk": true,
+                "annual_income": input, "net_worth": input
+            }),
+            None,
+        )
+        .await
+        .status()
+        .as_u16();
+        let wallet = app
+            .client
+            .get(app.url("/wallet"))
+            .bearer_auth(&investor.token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let marker = "name=\"csrf\" value=\"";
+        let start = wallet.find(marker).unwrap() + marker.len();
+        let csrf = wallet[start..].split('"').next().unwrap().to_owned();
+        let key = uuid::Uuid::new_v4().to_string();
+        let form = app
+            .client
+            .post(app.url(&format!("/projects/{by_form}/pledge")))
+            .bearer_auth(&investor.token)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("key", &key),
+                ("shares", "1"),
+                ("acknowledge_risk", "on"),
+                ("annual_income", input),
+                ("net_worth", input),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+
+        let (want_api, want_form) = if accepted { (201, 303) } else { (422, 422) };
+        assert_eq!((api, form), (want_api, want_form), "{input:?}");
+    }
     app.assert_books_balance().await;
 }
