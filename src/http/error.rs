@@ -21,8 +21,6 @@ pub enum Message {
     /// A catalogue message with `{name}` placeholders, filled in the reader's language.
     Fill(&'static str, Vec<(&'static str, String)>),
     Text(String),
-    /// A catalogue key whose `{name}` placeholders are filled with the given values.
-    Fill(&'static str, Vec<(&'static str, String)>),
 }
 
 impl Message {
@@ -35,10 +33,6 @@ impl Message {
                 catalogue.fill(key, &args)
             }
             Message::Text(text) => text.clone(),
-            Message::Fill(key, args) => {
-                let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                catalogue.fill(key, &args)
-            }
         }
     }
 }
