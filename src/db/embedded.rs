@@ -4,8 +4,11 @@
 //! so nothing else on the machine can reach it over TCP. When we run as root, `initdb` and
 //! `postgres` run as the `postgres` user, because PostgreSQL refuses to run as root.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use sqlx::postgres::PgConnectOptions;
 
@@ -52,20 +55,36 @@ impl ClusterOptions {
     }
 }
 
-/// A running private cluster.
+/// A running private cluster, shared by every Zhonglian process using the same folder.
+///
+/// Two lock files sit beside the cluster folder (`pg.start.lock` and `pg.users.lock` for
+/// `data/pg`): a process holds the start lock while it checks, initialises or starts the
+/// cluster, so two processes starting at once never both run `initdb` or `pg_ctl start`; and
+/// every handle holds a shared lock on the users file for as long as it lives, so the process
+/// that started the cluster can tell whether anyone else still uses it before stopping it.
 #[derive(Debug, Clone)]
 pub struct Cluster {
     dir: PathBuf,
     bin: PathBuf,
     run_as: Option<String>,
+    options: ClusterOptions,
+    /// Whether this process started the cluster (or adopted one nobody was using); shared by
+    /// the handle's clones, so a restart by the watcher makes the whole process the owner.
+    started_here: Arc<AtomicBool>,
+    /// Our shared lock on the users file, released when the last clone is dropped.
+    users: Arc<File>,
 }
 
 /// The port only names the socket file (`.s.PGSQL.5432`); the server does not listen on TCP.
 const PORT: u16 = 5432;
 
 impl Cluster {
-    /// Initialises the cluster in `dir` if needed, and starts it unless it is already running
-    /// (for example after the previous server process was killed).
+    /// Initialises the cluster in `dir` if needed, and starts it unless it is already running.
+    ///
+    /// A cluster found running belongs to whoever started it, and this handle will not stop it
+    /// ([`Cluster::started_here`] is false); except that a cluster no other Zhonglian process
+    /// is using (left behind by a server that was killed) is adopted, so that it is stopped
+    /// again when this process is done with it.
     pub fn start(dir: &Path, options: &ClusterOptions) -> Result<Self, EmbeddedError> {
         let bin = find_binaries()?;
         let run_as = if nix::unistd::geteuid().is_root() {
@@ -75,7 +94,17 @@ impl Cluster {
         };
         std::fs::create_dir_all(dir)?;
         let dir = std::fs::canonicalize(dir)?;
-        let cluster = Self { dir, bin, run_as };
+        let start_lock = lock_file(&dir, "start")?;
+        start_lock.lock()?;
+        let users = lock_file(&dir, "users")?;
+        let cluster = Self {
+            dir,
+            bin,
+            run_as,
+            options: options.clone(),
+            started_here: Arc::new(AtomicBool::new(false)),
+            users: Arc::new(users),
+        };
         if let Some(user) = &cluster.run_as {
             let user = nix::unistd::User::from_name(user)
                 .ok()
@@ -88,10 +117,71 @@ impl Cluster {
         if !cluster.dir.join("PG_VERSION").exists() {
             cluster.initdb()?;
         }
+        // Nobody else holding the users lock means nobody else uses a running cluster.
+        let alone = cluster.users.try_lock().is_ok();
         if !cluster.is_running() {
-            cluster.pg_ctl_start(options)?;
+            cluster.pg_ctl_start()?;
+            cluster.started_here.store(true, Ordering::SeqCst);
+        } else if alone {
+            tracing::info!(dir = %cluster.dir.display(), "adopting an embedded PostgreSQL nobody is using");
+            cluster.started_here.store(true, Ordering::SeqCst);
         }
+        // Downgrade (or take) our lock to a shared one before others may look.
+        cluster.users.lock_shared()?;
+        drop(start_lock);
         Ok(cluster)
+    }
+
+    /// Whether this process started the cluster, and so is the one to stop it.
+    pub fn started_here(&self) -> bool {
+        self.started_here.load(Ordering::SeqCst)
+    }
+
+    /// Starts the cluster again if it is not running (the server's watcher calls this when the
+    /// postmaster has gone). Returns whether it had to be started.
+    pub fn ensure_running(&self) -> Result<bool, EmbeddedError> {
+        let start_lock = lock_file(&self.dir, "start")?;
+        start_lock.lock()?;
+        if self.is_running() {
+            return Ok(false);
+        }
+        self.pg_ctl_start()?;
+        self.started_here.store(true, Ordering::SeqCst);
+        Ok(true)
+    }
+
+    /// Whether the postmaster named in `postmaster.pid` is alive: cheap enough to ask every
+    /// second, unlike `pg_ctl status`.
+    pub fn postmaster_alive(&self) -> bool {
+        self.postmaster_pid()
+            .is_some_and(|pid| match nix::sys::signal::kill(pid, None) {
+                Ok(()) => true,
+                Err(errno) => errno == nix::errno::Errno::EPERM,
+            })
+    }
+
+    /// The postmaster's process id, from the first line of `postmaster.pid`.
+    pub fn postmaster_pid(&self) -> Option<nix::unistd::Pid> {
+        let text = std::fs::read_to_string(self.dir.join("postmaster.pid")).ok()?;
+        let pid: i32 = text.lines().next()?.trim().parse().ok()?;
+        (pid > 0).then(|| nix::unistd::Pid::from_raw(pid))
+    }
+
+    /// Stops the cluster if this process started it and no other Zhonglian process uses it;
+    /// otherwise leaves it running. Returns whether it was stopped.
+    pub fn stop_if_ours(self) -> Result<bool, EmbeddedError> {
+        if !self.started_here() {
+            return Ok(false);
+        }
+        let start_lock = lock_file(&self.dir, "start")?;
+        start_lock.lock()?;
+        // Turning our shared lock into an exclusive one succeeds only when we are alone.
+        if self.users.try_lock().is_err() {
+            self.users.lock_shared()?;
+            return Ok(false);
+        }
+        self.stop()?;
+        Ok(true)
     }
 
     /// The cluster's folder (also the folder of its Unix socket).
@@ -203,7 +293,8 @@ impl Cluster {
         )
     }
 
-    fn pg_ctl_start(&self, options: &ClusterOptions) -> Result<(), EmbeddedError> {
+    fn pg_ctl_start(&self) -> Result<(), EmbeddedError> {
+        let options = &self.options;
         let mut server_options = format!(
             "-k '{}' -p {PORT} -c listen_addresses='' -c unix_socket_permissions=0700",
             self.dir.display()
@@ -254,6 +345,22 @@ impl Cluster {
         }
         Err(EmbeddedError::Step { step, detail })
     }
+}
+
+/// Opens (creating it if needed) the lock file `<dir>.<purpose>.lock` beside the cluster
+/// folder: inside it would stop `initdb`, which wants an empty folder.
+fn lock_file(dir: &Path, purpose: &str) -> Result<File, EmbeddedError> {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "pg".into());
+    let path = dir.with_file_name(format!("{name}.{purpose}.lock"));
+    Ok(std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?)
 }
 
 /// The folder holding `initdb`, `pg_ctl` and `postgres`: `PATH` first, then the newest
