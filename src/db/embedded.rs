@@ -86,25 +86,11 @@ impl Cluster {
     /// is using (left behind by a server that was killed) is adopted, so that it is stopped
     /// again when this process is done with it.
     pub fn start(dir: &Path, options: &ClusterOptions) -> Result<Self, EmbeddedError> {
-        let bin = find_binaries()?;
-        let run_as = if nix::unistd::geteuid().is_root() {
-            Some("postgres".to_owned())
-        } else {
-            None
-        };
         std::fs::create_dir_all(dir)?;
         let dir = std::fs::canonicalize(dir)?;
         let start_lock = lock_file(&dir, "start")?;
         start_lock.lock()?;
-        let users = lock_file(&dir, "users")?;
-        let cluster = Self {
-            dir,
-            bin,
-            run_as,
-            options: options.clone(),
-            started_here: Arc::new(AtomicBool::new(false)),
-            users: Arc::new(users),
-        };
+        let cluster = Self::handle(&dir, options)?;
         if let Some(user) = &cluster.run_as {
             let user = nix::unistd::User::from_name(user)
                 .ok()
@@ -130,6 +116,29 @@ impl Cluster {
         cluster.users.lock_shared()?;
         drop(start_lock);
         Ok(cluster)
+    }
+
+    /// A handle on the cluster folder `dir` that neither starts the cluster nor counts as one
+    /// of its users: for tools and tests that only look at it or clean it up.
+    pub fn existing(dir: &Path) -> Result<Self, EmbeddedError> {
+        Self::handle(&std::fs::canonicalize(dir)?, &ClusterOptions::default())
+    }
+
+    fn handle(dir: &Path, options: &ClusterOptions) -> Result<Self, EmbeddedError> {
+        let bin = find_binaries()?;
+        let run_as = if nix::unistd::geteuid().is_root() {
+            Some("postgres".to_owned())
+        } else {
+            None
+        };
+        Ok(Self {
+            dir: dir.to_owned(),
+            bin,
+            run_as,
+            options: options.clone(),
+            started_here: Arc::new(AtomicBool::new(false)),
+            users: Arc::new(lock_file(dir, "users")?),
+        })
     }
 
     /// Whether this process started the cluster, and so is the one to stop it.

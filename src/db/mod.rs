@@ -105,7 +105,9 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     sqlx::migrate!("./migrations").run(pool).await
 }
 
-/// Creates `name` in the cluster unless it exists.
+/// Creates `name` in the cluster unless it exists. Two processes may ask at once (a server and
+/// a command starting together), so the database says which one created it: the other's
+/// "already exists" (or the catalogue's unique violation, when both were in flight) is fine.
 pub async fn create_database(cluster: &Cluster, name: &str) -> sqlx::Result<()> {
     let mut conn = cluster.connect_options("postgres").connect().await?;
     let exists: bool =
@@ -113,12 +115,22 @@ pub async fn create_database(cluster: &Cluster, name: &str) -> sqlx::Result<()> 
             .bind(name)
             .fetch_one(&mut conn)
             .await?;
-    if !exists {
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-            .execute(&mut conn)
-            .await?;
+    if exists {
+        return Ok(());
     }
-    Ok(())
+    match sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut conn)
+        .await
+    {
+        Err(sqlx::Error::Database(e))
+            if e.code()
+                .is_some_and(|code| code == "42P04" || code == "23505") =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e),
+        Ok(_) => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,9 @@ const BACKOFF: (Duration, Duration) = (Duration::from_millis(250), Duration::fro
 
 /// The cluster could not be started again; the server should exit.
 #[derive(Debug, thiserror::Error)]
-#[error("embedded PostgreSQL stopped and could not be started again after {attempts} attempts: {last}")]
+#[error(
+    "embedded PostgreSQL stopped and could not be started again after {attempts} attempts: {last}"
+)]
 pub struct GaveUp {
     attempts: u32,
     /// The last failure, on one line (pg_ctl's output may span several).

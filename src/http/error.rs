@@ -279,7 +279,11 @@ mod tests {
             Error::Database(sqlx::Error::PoolClosed),
             Error::Internal(anyhow::Error::from(refused()).context("loading the page")),
         ] {
-            assert_eq!(error.status_code(), StatusCode::SERVICE_UNAVAILABLE, "{error}");
+            assert_eq!(
+                error.status_code(),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{error}"
+            );
             assert_eq!(error.code(), "unavailable");
         }
     }
