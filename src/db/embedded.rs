@@ -10,6 +10,8 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use nix::fcntl::{Flock, FlockArg};
+
 use sqlx::postgres::PgConnectOptions;
 
 /// Why the embedded cluster could not be used.
@@ -71,8 +73,9 @@ pub struct Cluster {
     /// Whether this process started the cluster (or adopted one nobody was using); shared by
     /// the handle's clones, so a restart by the watcher makes the whole process the owner.
     started_here: Arc<AtomicBool>,
-    /// Our shared lock on the users file, released when the last clone is dropped.
-    users: Arc<File>,
+    /// Our shared lock on the users file, released when the last clone is dropped (none for
+    /// handles from [`Cluster::existing`]).
+    users: Option<Arc<Flock<File>>>,
 }
 
 /// The port only names the socket file (`.s.PGSQL.5432`); the server does not listen on TCP.
@@ -88,9 +91,8 @@ impl Cluster {
     pub fn start(dir: &Path, options: &ClusterOptions) -> Result<Self, EmbeddedError> {
         std::fs::create_dir_all(dir)?;
         let dir = std::fs::canonicalize(dir)?;
-        let start_lock = lock_file(&dir, "start")?;
-        start_lock.lock()?;
-        let cluster = Self::handle(&dir, options)?;
+        let _start = hold(lock_file(&dir, "start")?, FlockArg::LockExclusive)?;
+        let mut cluster = Self::handle(&dir, options)?;
         if let Some(user) = &cluster.run_as {
             let user = nix::unistd::User::from_name(user)
                 .ok()
@@ -104,7 +106,11 @@ impl Cluster {
             cluster.initdb()?;
         }
         // Nobody else holding the users lock means nobody else uses a running cluster.
-        let alone = cluster.users.try_lock().is_ok();
+        let users = lock_file(&cluster.dir, "users")?;
+        let (users, alone) = match Flock::lock(users, FlockArg::LockExclusiveNonblock) {
+            Ok(exclusive) => (exclusive, true),
+            Err((users, _)) => (hold(users, FlockArg::LockShared)?, false),
+        };
         if !cluster.is_running() {
             cluster.pg_ctl_start()?;
             cluster.started_here.store(true, Ordering::SeqCst);
@@ -112,9 +118,11 @@ impl Cluster {
             tracing::info!(dir = %cluster.dir.display(), "adopting an embedded PostgreSQL nobody is using");
             cluster.started_here.store(true, Ordering::SeqCst);
         }
-        // Downgrade (or take) our lock to a shared one before others may look.
-        cluster.users.lock_shared()?;
-        drop(start_lock);
+        // Downgrade to a shared lock before the start lock goes and others may look.
+        users
+            .relock(FlockArg::LockShared)
+            .map_err(std::io::Error::from)?;
+        cluster.users = Some(Arc::new(users));
         Ok(cluster)
     }
 
@@ -137,7 +145,7 @@ impl Cluster {
             run_as,
             options: options.clone(),
             started_here: Arc::new(AtomicBool::new(false)),
-            users: Arc::new(lock_file(dir, "users")?),
+            users: None,
         })
     }
 
@@ -149,8 +157,7 @@ impl Cluster {
     /// Starts the cluster again if it is not running (the server's watcher calls this when the
     /// postmaster has gone). Returns whether it had to be started.
     pub fn ensure_running(&self) -> Result<bool, EmbeddedError> {
-        let start_lock = lock_file(&self.dir, "start")?;
-        start_lock.lock()?;
+        let _start = hold(lock_file(&self.dir, "start")?, FlockArg::LockExclusive)?;
         if self.is_running() {
             return Ok(false);
         }
@@ -182,12 +189,15 @@ impl Cluster {
         if !self.started_here() {
             return Ok(false);
         }
-        let start_lock = lock_file(&self.dir, "start")?;
-        start_lock.lock()?;
+        let _start = hold(lock_file(&self.dir, "start")?, FlockArg::LockExclusive)?;
         // Turning our shared lock into an exclusive one succeeds only when we are alone.
-        if self.users.try_lock().is_err() {
-            self.users.lock_shared()?;
-            return Ok(false);
+        if let Some(users) = &self.users {
+            if users.relock(FlockArg::LockExclusiveNonblock).is_err() {
+                users
+                    .relock(FlockArg::LockShared)
+                    .map_err(std::io::Error::from)?;
+                return Ok(false);
+            }
         }
         self.stop()?;
         Ok(true)
@@ -354,6 +364,11 @@ impl Cluster {
         }
         Err(EmbeddedError::Step { step, detail })
     }
+}
+
+/// Takes `lock` on `file`, waiting for it unless the argument says not to.
+fn hold(file: File, lock: FlockArg) -> Result<Flock<File>, EmbeddedError> {
+    Flock::lock(file, lock).map_err(|(_, errno)| EmbeddedError::Io(errno.into()))
 }
 
 /// Opens (creating it if needed) the lock file `<dir>.<purpose>.lock` beside the cluster

@@ -9,11 +9,12 @@ use super::embedded::{Cluster, EmbeddedError};
 pub const CHECK_EVERY: Duration = Duration::from_millis(500);
 
 /// Restart attempts after one loss before the server gives up: with the backoff below they
-/// span about twenty seconds, enough for the backends of a killed postmaster to exit.
+/// span about ten seconds, enough for the backends of a killed postmaster to exit and for
+/// the dead postmaster to be reaped (crash recovery itself happens inside one attempt).
 pub const MAX_ATTEMPTS: u32 = 8;
 
 /// Backoff between attempts: doubling from the first figure, never above the second.
-const BACKOFF: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(4));
+const BACKOFF: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(2));
 
 /// The cluster could not be started again; the server should exit.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +92,6 @@ mod tests {
             delay = (delay * 2).min(BACKOFF.1);
         }
         assert!(delay <= BACKOFF.1);
-        assert!(total < Duration::from_secs(30), "{total:?}");
+        assert!(total < Duration::from_secs(15), "{total:?}");
     }
 }

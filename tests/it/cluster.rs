@@ -307,6 +307,44 @@ async fn the_server_restarts_its_cluster_after_the_postmaster_is_killed() {
 }
 
 #[tokio::test]
+async fn the_server_exits_with_one_clear_line_when_its_cluster_cannot_be_started_again() {
+    let mut server = Server::start().await;
+    let postmaster = server.postmaster_pid();
+    // A configuration PostgreSQL refuses to start with.
+    let conf = server.data_dir.join("pg").join("postgresql.conf");
+    let mut text = std::fs::read_to_string(&conf).expect("postgresql.conf");
+    text.push_str("\nthis line is not a setting\n");
+    std::fs::write(&conf, text).expect("postgresql.conf");
+
+    kill(Pid::from_raw(postmaster), Signal::SIGKILL).expect("kill -9 the postmaster");
+
+    let killed = Instant::now();
+    let status = loop {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            break status;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(30),
+            "the server gave up in time: {}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(!status.success(), "exits non-zero");
+    let log = server.log();
+    let reasons: Vec<&str> = log
+        .lines()
+        .filter(|line| line.starts_with("zhonglian: "))
+        .collect();
+    assert_eq!(reasons.len(), 1, "one line: {log}");
+    assert!(
+        reasons[0].contains("could not be started again"),
+        "{}",
+        reasons[0]
+    );
+}
+
+#[tokio::test]
 async fn two_commands_started_at_once_on_a_fresh_folder_share_one_cluster() {
     let data_dir = fresh_folder("race");
 
