@@ -177,7 +177,10 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+        // Only a child not yet waited for: a reaped one's pid may belong to someone else now.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+        }
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             if matches!(self.child.try_wait(), Ok(Some(_))) {
@@ -341,6 +344,42 @@ async fn the_server_exits_with_one_clear_line_when_its_cluster_cannot_be_started
         reasons[0].contains("could not be started again"),
         "{}",
         reasons[0]
+    );
+}
+
+#[tokio::test]
+async fn a_cluster_left_by_a_killed_server_is_adopted_and_stopped_by_the_next_one() {
+    let mut first = Server::start().await;
+    let postmaster = first.postmaster_pid();
+    first.child.kill().expect("kill -9 the server");
+    first.child.wait().expect("the killed server");
+
+    // The next server on the same folder, while the old postmaster still runs.
+    let port = free_port();
+    let log = std::fs::File::create(first.data_dir.join("second.log")).expect("log");
+    let second = zhonglian(&first.data_dir, &["serve"])
+        .env("BIND", format!("127.0.0.1:{port}"))
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("second server");
+    // The guard now owns the second server (the first one is already gone).
+    first.child = second;
+    first.base = format!("http://127.0.0.1:{port}");
+    first.wait_healthy(READY_WITHIN).await;
+    assert_eq!(
+        first.postmaster_pid(),
+        postmaster,
+        "the running cluster is used"
+    );
+
+    kill(Pid::from_raw(first.child.id() as i32), Signal::SIGTERM).expect("stop the server");
+    let status = first.child.wait().expect("the second server");
+
+    assert!(status.success(), "a clean stop");
+    assert!(
+        first.try_postmaster_pid().is_none(),
+        "the adopted cluster is stopped with the server that adopted it"
     );
 }
 
