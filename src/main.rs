@@ -315,12 +315,42 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let worker = tokio::spawn(
         zhonglian::settlement::Settler::new(app.state()).run(std::time::Duration::from_secs(1)),
     );
+    // The embedded cluster is watched and restarted if its postmaster dies; if it cannot be
+    // started again, the server stops serving and exits non-zero.
+    let (gave_up_tx, gave_up_rx) = tokio::sync::oneshot::channel();
+    let watcher = db.cluster.clone().map(|cluster| {
+        tokio::spawn(async move {
+            let _ = gave_up_tx.send(zhonglian::db::watch::watch(cluster).await);
+        })
+    });
+    let gave_up = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let stop = {
+        let gave_up = gave_up.clone();
+        async move {
+            tokio::select! {
+                () = shutdown_signal() => {},
+                Ok(reason) = gave_up_rx => {
+                    if let Ok(mut slot) = gave_up.lock() {
+                        *slot = Some(reason);
+                    }
+                },
+            }
+        }
+    };
     tracing::info!(address = %app.local_addr()?, "listening");
-    app.run(shutdown_signal()).await?;
+    app.run(stop).await?;
     // A settlement batch in flight is rolled back by the database; the next start resumes it.
     worker.abort();
+    // Stopped before the cluster is, so that it does not start it again.
+    if let Some(watcher) = watcher {
+        watcher.abort();
+    }
     db.close().await;
-    Ok(ExitCode::SUCCESS)
+    let reason = gave_up.lock().ok().and_then(|mut slot| slot.take());
+    match reason {
+        Some(reason) => Err(reason.into()),
+        None => Ok(ExitCode::SUCCESS),
+    }
 }
 
 async fn settle_due(settings: Settings) -> anyhow::Result<ExitCode> {

@@ -4,8 +4,13 @@
 //! so nothing else on the machine can reach it over TCP. When we run as root, `initdb` and
 //! `postgres` run as the `postgres` user, because PostgreSQL refuses to run as root.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use nix::fcntl::{Flock, FlockArg};
 
 use sqlx::postgres::PgConnectOptions;
 
@@ -52,30 +57,42 @@ impl ClusterOptions {
     }
 }
 
-/// A running private cluster.
+/// A running private cluster, shared by every Zhonglian process using the same folder.
+///
+/// Two lock files sit beside the cluster folder (`pg.start.lock` and `pg.users.lock` for
+/// `data/pg`): a process holds the start lock while it checks, initialises or starts the
+/// cluster, so two processes starting at once never both run `initdb` or `pg_ctl start`; and
+/// every handle holds a shared lock on the users file for as long as it lives, so the process
+/// that started the cluster can tell whether anyone else still uses it before stopping it.
 #[derive(Debug, Clone)]
 pub struct Cluster {
     dir: PathBuf,
     bin: PathBuf,
     run_as: Option<String>,
+    options: ClusterOptions,
+    /// Whether this process started the cluster (or adopted one nobody was using); shared by
+    /// the handle's clones, so a restart by the watcher makes the whole process the owner.
+    started_here: Arc<AtomicBool>,
+    /// Our shared lock on the users file, released when the last clone is dropped (none for
+    /// handles from [`Cluster::existing`]).
+    users: Option<Arc<Flock<File>>>,
 }
 
 /// The port only names the socket file (`.s.PGSQL.5432`); the server does not listen on TCP.
 const PORT: u16 = 5432;
 
 impl Cluster {
-    /// Initialises the cluster in `dir` if needed, and starts it unless it is already running
-    /// (for example after the previous server process was killed).
+    /// Initialises the cluster in `dir` if needed, and starts it unless it is already running.
+    ///
+    /// A cluster found running belongs to whoever started it, and this handle will not stop it
+    /// ([`Cluster::started_here`] is false); except that a cluster no other Zhonglian process
+    /// is using (left behind by a server that was killed) is adopted, so that it is stopped
+    /// again when this process is done with it.
     pub fn start(dir: &Path, options: &ClusterOptions) -> Result<Self, EmbeddedError> {
-        let bin = find_binaries()?;
-        let run_as = if nix::unistd::geteuid().is_root() {
-            Some("postgres".to_owned())
-        } else {
-            None
-        };
         std::fs::create_dir_all(dir)?;
         let dir = std::fs::canonicalize(dir)?;
-        let cluster = Self { dir, bin, run_as };
+        let _start = hold(lock_file(&dir, "start")?, FlockArg::LockExclusive)?;
+        let mut cluster = Self::handle(&dir, options)?;
         if let Some(user) = &cluster.run_as {
             let user = nix::unistd::User::from_name(user)
                 .ok()
@@ -88,10 +105,102 @@ impl Cluster {
         if !cluster.dir.join("PG_VERSION").exists() {
             cluster.initdb()?;
         }
+        // Nobody else holding the users lock means nobody else uses a running cluster.
+        let users = lock_file(&cluster.dir, "users")?;
+        let (users, alone) = match Flock::lock(users, FlockArg::LockExclusiveNonblock) {
+            Ok(exclusive) => (exclusive, true),
+            Err((users, _)) => (hold(users, FlockArg::LockShared)?, false),
+        };
         if !cluster.is_running() {
-            cluster.pg_ctl_start(options)?;
+            cluster.pg_ctl_start()?;
+            cluster.started_here.store(true, Ordering::SeqCst);
+        } else if alone {
+            tracing::info!(dir = %cluster.dir.display(), "adopting an embedded PostgreSQL nobody is using");
+            cluster.started_here.store(true, Ordering::SeqCst);
         }
+        // Downgrade to a shared lock before the start lock goes and others may look.
+        users
+            .relock(FlockArg::LockShared)
+            .map_err(std::io::Error::from)?;
+        cluster.users = Some(Arc::new(users));
         Ok(cluster)
+    }
+
+    /// A handle on the cluster folder `dir` that neither starts the cluster nor counts as one
+    /// of its users: for tools and tests that only look at it or clean it up.
+    pub fn existing(dir: &Path) -> Result<Self, EmbeddedError> {
+        Self::handle(&std::fs::canonicalize(dir)?, &ClusterOptions::default())
+    }
+
+    fn handle(dir: &Path, options: &ClusterOptions) -> Result<Self, EmbeddedError> {
+        let bin = find_binaries()?;
+        let run_as = if nix::unistd::geteuid().is_root() {
+            Some("postgres".to_owned())
+        } else {
+            None
+        };
+        Ok(Self {
+            dir: dir.to_owned(),
+            bin,
+            run_as,
+            options: options.clone(),
+            started_here: Arc::new(AtomicBool::new(false)),
+            users: None,
+        })
+    }
+
+    /// Whether this process started the cluster, and so is the one to stop it.
+    pub fn started_here(&self) -> bool {
+        self.started_here.load(Ordering::SeqCst)
+    }
+
+    /// Starts the cluster again if it is not running (the server's watcher calls this when the
+    /// postmaster has gone). Returns whether it had to be started.
+    pub fn ensure_running(&self) -> Result<bool, EmbeddedError> {
+        let _start = hold(lock_file(&self.dir, "start")?, FlockArg::LockExclusive)?;
+        if self.is_running() {
+            return Ok(false);
+        }
+        self.pg_ctl_start()?;
+        self.started_here.store(true, Ordering::SeqCst);
+        Ok(true)
+    }
+
+    /// Whether the postmaster named in `postmaster.pid` is alive: cheap enough to ask every
+    /// second, unlike `pg_ctl status`.
+    pub fn postmaster_alive(&self) -> bool {
+        self.postmaster_pid()
+            .is_some_and(|pid| match nix::sys::signal::kill(pid, None) {
+                Ok(()) => true,
+                Err(errno) => errno == nix::errno::Errno::EPERM,
+            })
+    }
+
+    /// The postmaster's process id, from the first line of `postmaster.pid`.
+    pub fn postmaster_pid(&self) -> Option<nix::unistd::Pid> {
+        let text = std::fs::read_to_string(self.dir.join("postmaster.pid")).ok()?;
+        let pid: i32 = text.lines().next()?.trim().parse().ok()?;
+        (pid > 0).then(|| nix::unistd::Pid::from_raw(pid))
+    }
+
+    /// Stops the cluster if this process started it and no other Zhonglian process uses it;
+    /// otherwise leaves it running. Returns whether it was stopped.
+    pub fn stop_if_ours(self) -> Result<bool, EmbeddedError> {
+        if !self.started_here() {
+            return Ok(false);
+        }
+        let _start = hold(lock_file(&self.dir, "start")?, FlockArg::LockExclusive)?;
+        // Turning our shared lock into an exclusive one succeeds only when we are alone.
+        if let Some(users) = &self.users {
+            if users.relock(FlockArg::LockExclusiveNonblock).is_err() {
+                users
+                    .relock(FlockArg::LockShared)
+                    .map_err(std::io::Error::from)?;
+                return Ok(false);
+            }
+        }
+        self.stop()?;
+        Ok(true)
     }
 
     /// The cluster's folder (also the folder of its Unix socket).
@@ -203,7 +312,8 @@ impl Cluster {
         )
     }
 
-    fn pg_ctl_start(&self, options: &ClusterOptions) -> Result<(), EmbeddedError> {
+    fn pg_ctl_start(&self) -> Result<(), EmbeddedError> {
+        let options = &self.options;
         let mut server_options = format!(
             "-k '{}' -p {PORT} -c listen_addresses='' -c unix_socket_permissions=0700",
             self.dir.display()
@@ -254,6 +364,27 @@ impl Cluster {
         }
         Err(EmbeddedError::Step { step, detail })
     }
+}
+
+/// Takes `lock` on `file`, waiting for it unless the argument says not to.
+fn hold(file: File, lock: FlockArg) -> Result<Flock<File>, EmbeddedError> {
+    Flock::lock(file, lock).map_err(|(_, errno)| EmbeddedError::Io(errno.into()))
+}
+
+/// Opens (creating it if needed) the lock file `<dir>.<purpose>.lock` beside the cluster
+/// folder: inside it would stop `initdb`, which wants an empty folder.
+fn lock_file(dir: &Path, purpose: &str) -> Result<File, EmbeddedError> {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "pg".into());
+    let path = dir.with_file_name(format!("{name}.{purpose}.lock"));
+    Ok(std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?)
 }
 
 /// The folder holding `initdb`, `pg_ctl` and `postgres`: `PATH` first, then the newest

@@ -94,7 +94,7 @@ impl Error {
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Database(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
+            _ if self.is_database_away() => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -111,7 +111,8 @@ impl Error {
             Error::Csrf => "csrf",
             Error::NotFound => "not_found",
             Error::PayloadTooLarge => "payload_too_large",
-            Error::Unavailable | Error::Database(sqlx::Error::PoolTimedOut) => "unavailable",
+            Error::Unavailable => "unavailable",
+            _ if self.is_database_away() => "unavailable",
             Error::Database(_) | Error::Internal(_) => "internal",
         }
     }
@@ -129,10 +130,23 @@ impl Error {
             Error::Csrf => Message::Key("error.csrf"),
             Error::NotFound => Message::Key("error.not_found"),
             Error::PayloadTooLarge => Message::Key("error.too_large"),
-            Error::Unavailable | Error::Database(sqlx::Error::PoolTimedOut) => {
-                Message::Key("error.unavailable")
-            }
+            Error::Unavailable => Message::Key("error.unavailable"),
+            _ if self.is_database_away() => Message::Key("error.unavailable"),
             Error::Database(_) | Error::Internal(_) => Message::Key("error.internal"),
+        }
+    }
+
+    /// Whether this is a database error that means "cannot reach the database" (down,
+    /// restarting, connection lost), directly or as the cause of an internal error: the
+    /// visitor is told to come back shortly (503) rather than shown a failure (500).
+    fn is_database_away(&self) -> bool {
+        match self {
+            Error::Database(e) => crate::db::is_unreachable(e),
+            Error::Internal(e) => e
+                .chain()
+                .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
+                .any(crate::db::is_unreachable),
+            _ => false,
         }
     }
 
@@ -252,5 +266,38 @@ impl Error {
             Error::Unauthorized => Error::Unauthenticated(Message::Key(key)),
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused() -> sqlx::Error {
+        sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
+    }
+
+    #[test]
+    fn an_unreachable_database_is_a_503_not_a_500() {
+        for error in [
+            Error::Database(refused()),
+            Error::Database(sqlx::Error::PoolTimedOut),
+            Error::Database(sqlx::Error::PoolClosed),
+            Error::Internal(anyhow::Error::from(refused()).context("loading the page")),
+        ] {
+            assert_eq!(
+                error.status_code(),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{error}"
+            );
+            assert_eq!(error.code(), "unavailable");
+        }
+    }
+
+    #[test]
+    fn other_database_errors_stay_500() {
+        let error = Error::Database(sqlx::Error::RowNotFound);
+        assert_eq!(error.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(error.code(), "internal");
     }
 }

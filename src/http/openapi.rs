@@ -46,7 +46,7 @@ use crate::{accounts, ledger, money, pledges, projects, settlement, supervision}
         pledges::api::mine,
         pledges::founder::backers_api,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &DatabaseAway),
 )]
 pub struct ApiDoc;
 
@@ -64,6 +64,43 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Every operation may answer 503 (with `Retry-After`) while the database cannot be reached,
+/// so the document says so once for all of them instead of in each handler's annotation.
+struct DatabaseAway;
+
+impl Modify for DatabaseAway {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{Content, HeaderBuilder, ObjectBuilder, ResponseBuilder, Type};
+        let response = ResponseBuilder::new()
+            .description("The service is temporarily unavailable (for example the database is away); retry after `Retry-After` seconds")
+            .header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(ObjectBuilder::new().schema_type(Type::Integer))
+                    .description(Some("Seconds to wait before retrying"))
+                    .build(),
+            )
+            .content("application/problem+json", Content::new(Some(ObjectBuilder::new().schema_type(Type::Object))))
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                operation
+                    .responses
+                    .responses
+                    .entry("503".to_owned())
+                    .or_insert_with(|| response.clone().into());
+            }
+        }
     }
 }
 

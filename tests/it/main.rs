@@ -4,6 +4,7 @@
 
 mod accounts;
 mod browser;
+mod cluster;
 #[path = "../../bench/fixtures.rs"]
 mod fixtures;
 mod launch;
