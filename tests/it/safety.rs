@@ -249,11 +249,11 @@ async fn a_gateway_callback_is_applied_only_when_signed_over_a_fresh_timestamp()
     app.assert_books_balance().await;
 }
 
-/// A CSRF cookie (`name=value`) and the form token that goes with it, from a visit without
-/// cookies.
-async fn fresh_csrf(app: &TestApp) -> (String, String) {
+/// The cookies of a signed-in browser (session and CSRF) and its form token, which is bound
+/// to that session.
+async fn signed_in_browser(app: &TestApp, session: &str) -> (String, String) {
     let response = reqwest::get(app.url("/login")).await.unwrap();
-    let cookie = response
+    let csrf_cookie = response
         .headers()
         .get_all("set-cookie")
         .iter()
@@ -262,10 +262,19 @@ async fn fresh_csrf(app: &TestApp) -> (String, String) {
         .and_then(|v| v.split(';').next())
         .expect("a CSRF cookie")
         .to_owned();
-    let html = response.text().await.unwrap();
+    let cookies = format!("zl_session={session}; {csrf_cookie}");
+    let html = reqwest::Client::new()
+        .get(app.url("/wallet"))
+        .header("cookie", &cookies)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let marker = "name=\"csrf\" value=\"";
     let start = html.find(marker).expect("a CSRF field") + marker.len();
-    (cookie, html[start..start + 64].to_owned())
+    (cookies, html[start..start + 64].to_owned())
 }
 
 #[tokio::test]
@@ -288,24 +297,24 @@ async fn only_the_owner_of_a_top_up_can_open_or_answer_its_checkout() {
         .unwrap();
     assert_eq!(seen.status(), 404);
 
-    let (csrf_cookie, csrf) = fresh_csrf(&app).await;
-    let as_user = |token: &str| format!("{}; {csrf_cookie}", as_user(token));
+    let (stranger_cookies, stranger_csrf) = signed_in_browser(&app, &stranger.token).await;
     let answered = app
         .client
         .post(app.url(&path))
-        .header("cookie", as_user(&stranger.token))
-        .form(&[("csrf", csrf.as_str()), ("answer", "approve")])
+        .header("cookie", stranger_cookies)
+        .form(&[("csrf", stranger_csrf.as_str()), ("answer", "approve")])
         .send()
         .await
         .unwrap();
     assert_eq!(answered.status(), 404, "a stranger cannot approve it");
     assert_eq!(app.wallet_balance(&owner).await, Decimal::ZERO);
 
+    let (owner_cookies, owner_csrf) = signed_in_browser(&app, &owner.token).await;
     let own = app
         .client
         .post(app.url(&path))
-        .header("cookie", as_user(&owner.token))
-        .form(&[("csrf", csrf.as_str()), ("answer", "approve")])
+        .header("cookie", owner_cookies)
+        .form(&[("csrf", owner_csrf.as_str()), ("answer", "approve")])
         .send()
         .await
         .unwrap();
