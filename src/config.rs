@@ -73,6 +73,28 @@ pub struct Settings {
     /// Log format: `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+
+    /// Seconds a client may take to send a request's line and headers (and the longest an idle
+    /// keep-alive connection is kept) before the server closes the connection, 1 to 30.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=30))]
+    pub header_read_timeout_seconds: u64,
+
+    /// Connections served at once; further clients wait in the operating system's accept queue
+    /// until one closes, 1 to 65536.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_connections: u32,
+
+    /// Address of a separate listener that serves only `/metrics` (for example
+    /// `127.0.0.1:9100`). Unset: no metrics listener.
+    #[arg(long, env = "METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+
+    /// Token that lets `/metrics` be read on the main listener with
+    /// `Authorization: Bearer <token>`. Unset: `/metrics` on the main listener is 404.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<SecretString>,
 }
 
 impl Settings {
@@ -93,6 +115,10 @@ impl Settings {
             public_view_seconds: 0,
             public_url: "http://127.0.0.1".into(),
             log_format: "text".into(),
+            header_read_timeout_seconds: 10,
+            max_connections: 1024,
+            metrics_bind: None,
+            metrics_token: None,
         }
     }
 
@@ -107,6 +133,12 @@ impl Settings {
 
     /// Whether cookies must carry the `Secure` attribute.
     pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// Whether responses carry `Strict-Transport-Security`: only when the site is served over
+    /// https, since the header on a plain-http site would tell browsers nothing true.
+    pub fn sends_hsts(&self) -> bool {
         self.public_url.starts_with("https://")
     }
 }
@@ -129,6 +161,13 @@ impl fmt::Debug for Settings {
             .field("public_view_seconds", &self.public_view_seconds)
             .field("public_url", &self.public_url)
             .field("log_format", &self.log_format)
+            .field(
+                "header_read_timeout_seconds",
+                &self.header_read_timeout_seconds,
+            )
+            .field("max_connections", &self.max_connections)
+            .field("metrics_bind", &self.metrics_bind)
+            .field("metrics_token", &redacted(&self.metrics_token))
             .finish()
     }
 }

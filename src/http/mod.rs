@@ -6,6 +6,9 @@ pub mod extract;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
+pub mod redirect;
+pub mod serve;
+pub mod text_guard;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -118,6 +121,13 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
+        ))
+        // `None` adds nothing: HSTS only when the site is served over https.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            state.settings.sends_hsts().then(|| {
+                HeaderValue::from_static("max-age=31536000; includeSubDomains")
+            }),
         ));
 
     let request_id = HeaderName::from_static("x-request-id");
@@ -139,6 +149,7 @@ pub fn router(state: AppState) -> Router {
                             .get("x-request-id")
                             .and_then(|v| v.to_str().ok())
                             .unwrap_or("-");
+                        // The path only: query strings may carry search terms or e-mail addresses.
                         tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)
                     }),
                 )
@@ -147,6 +158,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(CompressionLayer::new())
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
                 .layer(from_fn(error::render_errors))
+                .layer(from_fn(text_guard::refuse_nul))
                 .layer(DefaultBodyLimit::max(BODY_LIMIT)),
         )
         .with_state(state)
