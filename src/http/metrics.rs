@@ -148,7 +148,11 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 /// `GET /metrics` on the main listener: 404 unless `METRICS_TOKEN` is set and the request
 /// carries it as a bearer token, so the public cannot tell the exposition exists.
 pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Error> {
-    let expected = state.settings.metrics_token.as_ref().ok_or(Error::NotFound)?;
+    let expected = state
+        .settings
+        .metrics_token
+        .as_ref()
+        .ok_or(Error::NotFound)?;
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -177,7 +181,10 @@ pub fn router(state: AppState) -> Router {
 
 fn exposition(state: &AppState) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics.render(),
     )
         .into_response()

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
+use axum::handler::Handler;
 use axum::http::{header, HeaderName, HeaderValue, Request, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::IntoResponse;
@@ -125,9 +126,10 @@ pub fn router(state: AppState) -> Router {
         // `None` adds nothing: HSTS only when the site is served over https.
         .layer(SetResponseHeaderLayer::overriding(
             header::STRICT_TRANSPORT_SECURITY,
-            state.settings.sends_hsts().then(|| {
-                HeaderValue::from_static("max-age=31536000; includeSubDomains")
-            }),
+            state
+                .settings
+                .sends_hsts()
+                .then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains")),
         ));
 
     let request_id = HeaderName::from_static("x-request-id");
@@ -137,7 +139,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health))
         .route("/metrics", get(metrics::metrics))
         .nest_service("/static", ServeDir::new(static_dir()))
-        .fallback(|| async { error::Error::NotFound })
+        // The fallback is outside `route_layer`, so it is observed (as `unmatched`) on its own.
+        .fallback(
+            (|| async { error::Error::NotFound })
+                .layer(from_fn_with_state(state.clone(), metrics::track)),
+        )
         .route_layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(
             ServiceBuilder::new()

@@ -122,7 +122,11 @@ mod tests {
             "/%EF%BC%8Fevil.example",
         ];
         for path in refused {
-            assert_eq!(safe_next(Some(path)), SAFE_DEFAULT, "{path:?} should be refused");
+            assert_eq!(
+                safe_next(Some(path)),
+                SAFE_DEFAULT,
+                "{path:?} should be refused"
+            );
         }
         assert_eq!(safe_next(None), SAFE_DEFAULT);
     }

@@ -2,7 +2,8 @@
 //! handler runs: PostgreSQL text cannot hold one, so it would otherwise reach the database and
 //! come back as a 500 ("invalid byte sequence").
 //!
-//! A path with a NUL cannot name anything, so it is a 404; a query or body with one is a 400.
+//! A path with a NUL cannot name anything, so it is a 404; a query or form with one is a 400, a
+//! JSON body a 422.
 //! Multipart uploads are left to their handlers (file contents may hold any byte).
 
 use axum::extract::Request;
@@ -14,7 +15,7 @@ use super::error::{Error, Message};
 use super::redirect::percent_decode;
 use super::BODY_LIMIT;
 
-/// Middleware: answers 404 or 400 for requests carrying a NUL character.
+/// Middleware: answers 404, 400 or 422 for requests carrying a NUL character.
 pub async fn refuse_nul(request: Request, next: Next) -> Response {
     if percent_decode(request.uri().path()).contains('\0') {
         return Error::NotFound.into_response();
@@ -40,12 +41,15 @@ pub async fn refuse_nul(request: Request, next: Next) -> Response {
             };
         }
     };
-    let has_nul = match kind {
-        BodyKind::Form => percent_decode(&String::from_utf8_lossy(&bytes)).contains('\0'),
-        BodyKind::Json => bytes.contains(&0) || json_has_nul_escape(&bytes),
-    };
-    if has_nul {
-        return refused();
+    match kind {
+        BodyKind::Form if percent_decode(&String::from_utf8_lossy(&bytes)).contains('\0') => {
+            return refused();
+        }
+        // Valid JSON whose text no field can hold: a 422, as for any other unacceptable value.
+        BodyKind::Json if bytes.contains(&0) || json_has_nul_escape(&bytes) => {
+            return Error::Unprocessable(Message::Key("error.nul_character")).into_response();
+        }
+        _ => {}
     }
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod browser;
+mod edge;
 #[path = "../../bench/fixtures.rs"]
 mod fixtures;
 mod ledger;
