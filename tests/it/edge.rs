@@ -262,7 +262,10 @@ async fn metrics_are_not_served_to_the_public() {
         app.metrics_addr().expect("a metrics listener").unwrap()
     );
     tokio::spawn(app.run(std::future::pending()));
-    let http = client();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
 
     let unconfigured = http.get(closed.url("/metrics")).send().await.unwrap();
     let anonymous = http.get(format!("{main}/metrics")).send().await.unwrap();
