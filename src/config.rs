@@ -120,6 +120,27 @@ pub struct Settings {
     #[arg(long, env = "SIGNUP_LIMIT_PER_HOUR", default_value_t = 20,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub signup_limit_per_hour: u32,
+    /// Seconds a client may take to send a request's line and headers (and the longest an idle
+    /// keep-alive connection is kept) before the server closes the connection, 1 to 30.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=30))]
+    pub header_read_timeout_seconds: u64,
+
+    /// Connections served at once; further clients wait in the operating system's accept queue
+    /// until one closes, 1 to 65536.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_connections: u32,
+
+    /// Address of a separate listener that serves only `/metrics` (for example
+    /// `127.0.0.1:9100`). Unset: no metrics listener.
+    #[arg(long, env = "METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+
+    /// Token that lets `/metrics` be read on the main listener with
+    /// `Authorization: Bearer <token>`. Unset: `/metrics` on the main listener is 404.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<SecretString>,
 }
 
 impl Settings {
@@ -151,6 +172,10 @@ impl Settings {
             trusted_proxies: crate::http::extract::TrustedProxies::default(),
             // Tests sign many users up from one address; the limit's own test lowers it.
             signup_limit_per_hour: 10_000,
+            header_read_timeout_seconds: 10,
+            max_connections: 1024,
+            metrics_bind: None,
+            metrics_token: None,
         }
     }
 
@@ -165,6 +190,12 @@ impl Settings {
 
     /// Whether cookies must carry the `Secure` attribute.
     pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// Whether responses carry `Strict-Transport-Security`: only when the site is served over
+    /// https, since the header on a plain-http site would tell browsers nothing true.
+    pub fn sends_hsts(&self) -> bool {
         self.public_url.starts_with("https://")
     }
 }
@@ -199,6 +230,13 @@ impl fmt::Debug for Settings {
             .field("supported_currencies", &self.supported_currencies)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("signup_limit_per_hour", &self.signup_limit_per_hour)
+            .field(
+                "header_read_timeout_seconds",
+                &self.header_read_timeout_seconds,
+            )
+            .field("max_connections", &self.max_connections)
+            .field("metrics_bind", &self.metrics_bind)
+            .field("metrics_token", &redacted(&self.metrics_token))
             .finish()
     }
 }

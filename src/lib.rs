@@ -30,6 +30,8 @@ use ledger::Ledger;
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    /// The listener that serves only `/metrics` (`METRICS_BIND`), when configured.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
 }
 
@@ -56,6 +58,10 @@ impl Application {
             }
         });
         let listener = TcpListener::bind(settings.bind).await?;
+        let metrics_listener = match settings.metrics_bind {
+            Some(address) => Some(TcpListener::bind(address).await?),
+            None => None,
+        };
         let state = AppState {
             pledge_desk: crate::pledges::Desk::new(
                 db.clone(),
@@ -80,6 +86,7 @@ impl Application {
         Ok(Self {
             listener,
             router: http::router(state.clone()),
+            metrics_listener,
             state,
         })
     }
@@ -89,22 +96,55 @@ impl Application {
         self.listener.local_addr()
     }
 
+    /// The address the metrics listener actually bound, when `METRICS_BIND` is set.
+    pub fn metrics_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.metrics_listener.as_ref().map(TcpListener::local_addr)
+    }
+
     /// The shared state (for tests and background workers).
     pub fn state(&self) -> &AppState {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    /// Serves until `shutdown` completes, then finishes in-flight requests. Both listeners
+    /// read request heads under `HEADER_READ_TIMEOUT_SECONDS` and serve at most
+    /// `MAX_CONNECTIONS` connections each.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
+        let limits = http::serve::Limits {
+            header_read_timeout: std::time::Duration::from_secs(
+                self.state.settings.header_read_timeout_seconds,
+            ),
+            max_connections: self.state.settings.max_connections as usize,
+        };
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+            // A dropped sender also means stop.
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        let metrics = async {
+            match self.metrics_listener {
+                Some(listener) => {
+                    let router = http::metrics::router(self.state.clone());
+                    http::serve::serve(listener, router, limits, until_stopped(stopped.clone()))
+                        .await
+                }
+                None => Ok(()),
+            }
+        };
+        let main = http::serve::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+            self.router,
+            limits,
+            until_stopped(stopped.clone()),
+        );
+        let signal = async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        };
+        let (main, metrics, ()) = tokio::join!(main, metrics, signal);
+        main.and(metrics)
     }
 }

@@ -1,4 +1,9 @@
 //! Request counts and latencies in the Prometheus text format.
+//!
+//! Every label is bounded: the method is a standard one or `other`, the route is the matched
+//! template or `unmatched`, and past [`MAX_SERIES`] new combinations are counted together, so no
+//! client can grow the exposition. It is not public: it is served on its own listener
+//! (`METRICS_BIND`) and, on the main listener, only with `Authorization: Bearer <METRICS_TOKEN>`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -6,10 +11,25 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
+use super::error::Error;
 use super::AppState;
+
+/// Most series kept; observations past it are counted under `other`/`unmatched`.
+pub const MAX_SERIES: usize = 2_048;
+
+/// Method label of the series that gather every non-standard method.
+const OTHER_METHOD: &str = "other";
+
+/// Route label of requests that matched no route (and of the overflow past [`MAX_SERIES`]).
+const UNMATCHED: &str = "unmatched";
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -26,15 +46,33 @@ struct Series {
 /// Counters kept by the server, keyed by method, route and status.
 #[derive(Default)]
 pub struct Metrics {
-    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+    series: Mutex<BTreeMap<(&'static str, String, u16), Series>>,
+}
+
+/// The method's label: one of the methods of RFC 9110 and PATCH, else `other`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => OTHER_METHOD,
+    }
 }
 
 impl Metrics {
-    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    fn observe(&self, method: &'static str, route: &str, status: u16, seconds: f64) {
         let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = series
-            .entry((method.to_owned(), route.to_owned(), status))
-            .or_default();
+        let mut key = (method, route.to_owned(), status);
+        if !series.contains_key(&key) && series.len() >= MAX_SERIES {
+            key = (OTHER_METHOD, UNMATCHED.to_owned(), status);
+        }
+        let entry = series.entry(key).or_default();
         entry.count += 1;
         entry.sum += seconds;
         for (bound, bucket) in BUCKETS.iter().zip(entry.buckets.iter_mut()) {
@@ -91,15 +129,15 @@ impl Metrics {
 /// would let clients create unbounded series).
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".into());
+        .unwrap_or_else(|| UNMATCHED.into());
     let response = next.run(request).await;
     state.metrics.observe(
-        &method,
+        method,
         &route,
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
@@ -107,13 +145,47 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
-/// `GET /metrics`
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// `GET /metrics` on the main listener: 404 unless `METRICS_TOKEN` is set and the request
+/// carries it as a bearer token, so the public cannot tell the exposition exists.
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Error> {
+    let expected = state
+        .settings
+        .metrics_token
+        .as_ref()
+        .ok_or(Error::NotFound)?;
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(Error::NotFound)?;
+    // Comparing digests keeps the comparison constant-time in the token's length as well.
+    let matches = Sha256::digest(given.as_bytes())
+        .ct_eq(&Sha256::digest(crate::config::secret_bytes(expected)));
+    if !bool::from(matches) {
+        return Err(Error::NotFound);
+    }
+    Ok(exposition(&state))
+}
+
+/// The router of the metrics listener (`METRICS_BIND`): `/metrics`, and 404 for anything else.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(|State(state): State<AppState>| async move { exposition(&state) }),
+        )
+        .fallback(|| async { axum::http::StatusCode::NOT_FOUND })
+        .with_state(state)
+}
+
+fn exposition(state: &AppState) -> Response {
     (
         [(
-            axum::http::header::CONTENT_TYPE,
+            header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         state.metrics.render(),
     )
+        .into_response()
 }

@@ -6,12 +6,16 @@ pub mod extract;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
+pub mod redirect;
+pub mod serve;
+pub mod text_guard;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
+use axum::handler::Handler;
 use axum::http::{header, HeaderName, HeaderValue, Request, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::IntoResponse;
@@ -123,6 +127,14 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
+        ))
+        // `None` adds nothing: HSTS only when the site is served over https.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            state
+                .settings
+                .sends_hsts()
+                .then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains")),
         ));
 
     let request_id = HeaderName::from_static("x-request-id");
@@ -132,7 +144,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health))
         .route("/metrics", get(metrics::metrics))
         .nest_service("/static", ServeDir::new(static_dir()))
-        .fallback(|| async { error::Error::NotFound })
+        // The fallback is outside `route_layer`, so it is observed (as `unmatched`) on its own.
+        .fallback(
+            (|| async { error::Error::NotFound })
+                .layer(from_fn_with_state(state.clone(), metrics::track)),
+        )
         .route_layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(
             ServiceBuilder::new()
@@ -144,6 +160,7 @@ pub fn router(state: AppState) -> Router {
                             .get("x-request-id")
                             .and_then(|v| v.to_str().ok())
                             .unwrap_or("-");
+                        // The path only: query strings may carry search terms or e-mail addresses.
                         tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %id)
                     }),
                 )
@@ -152,6 +169,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(CompressionLayer::new())
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
                 .layer(from_fn(error::render_errors))
+                .layer(from_fn(text_guard::refuse_nul))
                 .layer(DefaultBodyLimit::max(BODY_LIMIT)),
         )
         .with_state(state)

@@ -131,13 +131,8 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-/// Only paths on this site are followed after a language switch or a login.
-pub fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
-        _ => "/",
-    }
-}
+/// Only printable paths on this site are followed after a language switch or a login.
+pub use super::redirect::safe_next;
 
 /// `GET /lang/{code}`: remembers the language and goes back.
 pub async fn switch_language(

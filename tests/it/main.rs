@@ -5,6 +5,7 @@
 mod accounts;
 mod browser;
 mod cluster;
+mod edge;
 #[path = "../../bench/fixtures.rs"]
 mod fixtures;
 mod launch;

@@ -32,11 +32,15 @@ async fn health_is_503_when_the_database_is_gone() {
 
 #[tokio::test]
 async fn metrics_count_requests_by_route() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|settings| {
+        settings.metrics_token = Some(secrecy::SecretString::from("metrics".to_owned()));
+    })
+    .await;
     app.client.get(app.url("/healthz")).send().await.unwrap();
     let text = app
         .client
         .get(app.url("/metrics"))
+        .bearer_auth("metrics")
         .send()
         .await
         .unwrap()
