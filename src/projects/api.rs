@@ -47,6 +47,7 @@ pub struct TierInput {
     #[schema(value_type = String, example = "128.00")]
     pub price: Decimal,
     /// Leave out for unlimited.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub quantity_limit: Option<i64>,
     /// `YYYY-MM`.
     pub delivery_month: Option<String>,
@@ -466,7 +467,8 @@ pub async fn edit(
 #[utoipa::path(post, path = "/api/v1/projects/{id}/submit", tag = "projects", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Project), (status = 404), (status = 409, description = "not a draft"),
-              (status = 422, description = "incomplete listing")))]
+              (status = 422, description = "incomplete listing"),
+              (status = 403, description = "not a founder")))]
 pub async fn submit(
     State(state): State<AppState>,
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
@@ -480,7 +482,8 @@ pub async fn submit(
 /// Withdraws a project before launch.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/cancel", tag = "projects", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = Project), (status = 404), (status = 409, description = "already launched")))]
+    responses((status = 200, body = Project), (status = 404), (status = 409, description = "already launched"),
+              (status = 403, description = "not a founder")))]
 pub async fn cancel(
     State(state): State<AppState>,
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
@@ -501,7 +504,8 @@ pub struct Created {
 /// Adds a reward tier (to a draft, or to a live project as a revision).
 #[utoipa::path(post, path = "/api/v1/projects/{id}/tiers", tag = "projects", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = TierInput,
-    responses((status = 201, body = Created), (status = 404), (status = 409), (status = 422)))]
+    responses((status = 201, body = Created), (status = 404), (status = 409), (status = 422),
+              (status = 403, description = "not a founder")))]
 pub async fn add_tier(
     State(state): State<AppState>,
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
@@ -515,7 +519,8 @@ pub async fn add_tier(
 /// Removes an unclaimed tier from a draft.
 #[utoipa::path(delete, path = "/api/v1/projects/{id}/tiers/{tier}", tag = "projects", security(("bearer" = [])),
     params(("id" = String, Path), ("tier" = String, Path)),
-    responses((status = 204), (status = 404), (status = 409, description = "not a draft")))]
+    responses((status = 204), (status = 404), (status = 409, description = "not a draft"),
+              (status = 403, description = "not a founder")))]
 pub async fn delete_tier(
     State(state): State<AppState>,
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
@@ -542,7 +547,8 @@ pub struct UpdateInput {
 /// Posts an update (public, or for backers only).
 #[utoipa::path(post, path = "/api/v1/projects/{id}/updates", tag = "projects", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = UpdateInput,
-    responses((status = 201, body = Update), (status = 404), (status = 409), (status = 422)))]
+    responses((status = 201, body = Update), (status = 404), (status = 409), (status = 422),
+              (status = 403, description = "not a founder")))]
 pub async fn post_update(
     State(state): State<AppState>,
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
@@ -566,7 +572,8 @@ pub async fn post_update(
     params(("id" = String, Path)),
     request_body(content_type = "multipart/form-data", description = "field `cover`: the image"),
     responses((status = 204), (status = 404), (status = 413, description = "over 2 MiB"),
-              (status = 422, description = "not a PNG, JPEG, WebP or GIF image")))]
+              (status = 422, description = "not a PNG, JPEG, WebP or GIF image"),
+              (status = 403, description = "not a founder")))]
 pub async fn upload_cover(
     State(state): State<AppState>,
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
