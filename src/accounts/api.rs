@@ -55,13 +55,19 @@ fn self_service_roles_schema() -> utoipa::openapi::schema::Schema {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SignupRequest {
     /// `local@domain.tld`, no spaces or control characters.
-    #[schema(max_length = 254, pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f.][^@\s\x00-\x1f\x7f-\x9f]*\.[^@\s\x00-\x1f\x7f-\x9f]*[^@\s\x00-\x1f\x7f-\x9f.]$")]
+    #[schema(
+        max_length = 254,
+        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f.][^@\s\x00-\x1f\x7f-\x9f]*\.[^@\s\x00-\x1f\x7f-\x9f]*[^@\s\x00-\x1f\x7f-\x9f.]$"
+    )]
     pub email: String,
     /// 10 to 1,024 characters.
     #[schema(min_length = 10, max_length = 1024)]
     pub password: String,
     /// 1 to 80 characters besides surrounding spaces, no control characters.
-    #[schema(max_length = 80, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
+    #[schema(
+        max_length = 80,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub display_name: String,
     /// `founder`, `backer`, or both as an array.
     #[schema(schema_with = self_service_roles_schema)]

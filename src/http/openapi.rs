@@ -3,8 +3,8 @@
 use axum::response::IntoResponse;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
@@ -124,7 +124,10 @@ fn add_common_answers(operation: &mut Operation) {
     if path_parameters {
         common.push(("404", "nothing by that id"));
     }
-    common.push(("503", "the database is unavailable; retry after `Retry-After` seconds"));
+    common.push((
+        "503",
+        "the database is unavailable; retry after `Retry-After` seconds",
+    ));
     let responses = &mut operation.responses.responses;
     for (status, description) in common {
         responses

@@ -243,7 +243,7 @@ async fn may_read(state: &AppState, user: &crate::accounts::AuthUser, tx: &Hash)
 #[utoipa::path(get, path = "/api/v1/ledger/entries/{tx_hash}", tag = "ledger",
     security(("bearer" = [])),
     params(("tx_hash" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "64 hex characters")),
-    responses((status = 200, body = EntryView), (status = 401), (status = 403), (status = 404)))]
+    responses((status = 200, body = EntryView), (status = 400, description = "not 64 hex characters"), (status = 401), (status = 403), (status = 404)))]
 pub async fn entry(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -268,7 +268,7 @@ pub async fn entry(
 #[utoipa::path(get, path = "/api/v1/ledger/receipts/{tx_hash}", tag = "ledger",
     security(("bearer" = [])),
     params(("tx_hash" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "64 hex characters")),
-    responses((status = 200, body = Receipt), (status = 401), (status = 403), (status = 404)))]
+    responses((status = 200, body = Receipt), (status = 400, description = "not 64 hex characters"), (status = 401), (status = 403), (status = 404)))]
 pub async fn receipt(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

@@ -53,6 +53,7 @@ pub struct DepositRequest {
     #[schema(value_type = String, example = "500.00", pattern = r"^([1-9][0-9]{0,7}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$")]
     pub amount: AmountInput,
     /// Three-letter currency code; CNY when omitted.
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: Option<String>,
     /// With the sandbox provider: have the gateway answer at once instead of waiting for the
     /// payer at `checkout_url`.

@@ -120,7 +120,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<RequestKey>> {
 #[utoipa::path(post, path = "/api/v1/projects/{id}/pledges", tag = "pledges",
     security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "project id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
+           ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "makes retries safe: 1 to 255 visible ASCII characters")),
     request_body = PledgeBody,
     responses((status = 201, body = Pledge),
               (status = 401, description = "not signed in"),

@@ -6,14 +6,14 @@
 #
 # Builds nothing: run `cargo build` first (or `cargo test`, which builds the binary too).
 # Usage: tests/fuzz/api.sh [path/to/zhonglian]   (default: $CARGO_TARGET_DIR or target, debug)
-# Environment: FUZZ_MAX_EXAMPLES (default 25) examples per operation and phase; FUZZ_SEED.
+# Environment: FUZZ_MAX_EXAMPLES (default 40) examples per operation and phase; FUZZ_SEED.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 SCHEMATHESIS_VERSION=4.32.5
 target_dir=${CARGO_TARGET_DIR:-target}
 binary=${1:-$target_dir/debug/zhonglian}
-max_examples=${FUZZ_MAX_EXAMPLES:-25}
+max_examples=${FUZZ_MAX_EXAMPLES:-40}
 venv=${XDG_CACHE_HOME:-$HOME/.cache}/zhonglian/schemathesis-$SCHEMATHESIS_VERSION
 
 if [ ! -x "$binary" ]; then

@@ -13,6 +13,6 @@ mod pledges;
 mod projects;
 mod settlement;
 mod supervision;
-mod two_servers;
 mod support;
+mod two_servers;
 mod web;
