@@ -270,3 +270,28 @@ async fn every_documented_api_path_serves_exactly_its_documented_methods() {
     }
     assert!(mismatches.is_empty(), "{mismatches:#?}");
 }
+
+#[tokio::test]
+async fn a_cover_upload_that_is_not_multipart_is_answered_with_a_problem() {
+    let app = TestApp::spawn().await;
+    let founder = app.login_as_founder().await;
+    let project = app.create_reward_project(&founder, "Covered").await;
+    let id = project["id"].as_str().unwrap();
+
+    let response = app
+        .api(
+            reqwest::Method::PUT,
+            &format!("/projects/{id}/cover"),
+            &founder,
+        )
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json",
+        "the refusal is a problem document, as the OpenAPI document says"
+    );
+}
