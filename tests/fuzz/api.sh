@@ -15,6 +15,7 @@ target_dir=${CARGO_TARGET_DIR:-target}
 binary=${1:-$target_dir/debug/zhonglian}
 max_examples=${FUZZ_MAX_EXAMPLES:-40}
 venv=${XDG_CACHE_HOME:-$HOME/.cache}/zhonglian/schemathesis-$SCHEMATHESIS_VERSION
+config=$PWD/tests/fuzz/schemathesis.toml
 
 if [ ! -x "$binary" ]; then
   echo "fuzz-api: no server binary at $binary (run cargo build first)" >&2
@@ -84,7 +85,8 @@ token_for() {
 run_fuzzer() {
   local token=$1
   shift
-  "$venv/bin/schemathesis" --config-file tests/fuzz/schemathesis.toml run "$base/api/v1/openapi.json" \
+  # From the temporary folder, so schemathesis keeps its cache there and not in the checkout.
+  (cd "$work" && "$venv/bin/schemathesis" --config-file "$config" run "$base/api/v1/openapi.json" \
     --url "$base" \
     --header "Authorization: Bearer $token" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,positive_data_acceptance \
@@ -93,7 +95,7 @@ run_fuzzer() {
     --request-timeout 10 \
     --phases examples,coverage,fuzzing \
     --suppress-health-check all \
-    "$@"
+    "$@")
 }
 
 status=0
