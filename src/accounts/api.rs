@@ -34,13 +34,47 @@ pub enum Roles {
     Many(Vec<String>),
 }
 
+/// The roles one may give oneself at sign-up.
+fn self_service_role() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["founder", "backer"]))
+        .build()
+}
+
+/// One role one may give oneself, or several (at least one).
+fn self_service_roles_schema() -> utoipa::openapi::schema::Schema {
+    let one_or_many = utoipa::openapi::schema::OneOfBuilder::new()
+        .item(self_service_role())
+        .item(
+            utoipa::openapi::schema::ArrayBuilder::new()
+                .items(self_service_role())
+                .min_items(Some(1)),
+        )
+        .build();
+    utoipa::openapi::schema::Schema::OneOf(one_or_many)
+}
+
 /// Body of `POST /api/v1/auth/signup`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SignupRequest {
+    /// `local@domain.tld`, no spaces or control characters.
+    #[schema(
+        max_length = 254,
+        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f.][^@\s\x00-\x1f\x7f-\x9f]*\.[^@\s\x00-\x1f\x7f-\x9f]*[^@\s\x00-\x1f\x7f-\x9f.]$"
+    )]
     pub email: String,
+    /// 10 to 1,024 characters.
+    #[schema(min_length = 10, max_length = 1024)]
     pub password: String,
+    /// 1 to 80 characters besides surrounding spaces, no control characters.
+    #[schema(
+        max_length = 80,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub display_name: String,
     /// `founder`, `backer`, or both as an array.
+    #[schema(schema_with = self_service_roles_schema)]
     pub role: Roles,
 }
 

@@ -105,7 +105,7 @@ pub struct LeafView {
 
 /// Leaves `[start, end)`, at most 1,000 per call.
 #[utoipa::path(get, path = "/api/v1/ledger/leaves", tag = "ledger",
-    params(("start" = u64, Query), ("end" = u64, Query)),
+    params(("start" = u64, Query), ("end" = u64, Query, description = "at least `start`, at most `start + 1000` and the tree's size")),
     responses((status = 200, body = [LeafView]), (status = 400, description = "bad range")))]
 pub async fn leaves(
     State(state): State<AppState>,
@@ -158,7 +158,7 @@ pub struct InclusionView {
 
 /// Inclusion proof of a leaf (by `index` or `tx_hash`) in the tree of `tree_size` leaves.
 #[utoipa::path(get, path = "/api/v1/ledger/proof/inclusion", tag = "ledger",
-    params(("index" = Option<u64>, Query), ("tx_hash" = Option<String>, Query), ("tree_size" = u64, Query)),
+    params(("index" = Option<u64>, Query), ("tx_hash" = Option<String>, Query, pattern = "^[0-9a-fA-F]{64}$"), ("tree_size" = u64, Query)),
     responses((status = 200, body = InclusionView), (status = 400), (status = 404)))]
 pub async fn inclusion(
     State(state): State<AppState>,
@@ -198,7 +198,7 @@ pub struct ConsistencyView {
 
 /// Consistency proof from the tree of `first` leaves to the tree of `second` leaves.
 #[utoipa::path(get, path = "/api/v1/ledger/proof/consistency", tag = "ledger",
-    params(("first" = u64, Query), ("second" = u64, Query)),
+    params(("first" = u64, Query, minimum = 1, description = "a tree of at least one leaf"), ("second" = u64, Query, description = "at least `first`, at most the tree's size")),
     responses((status = 200, body = ConsistencyView), (status = 400)))]
 pub async fn consistency(
     State(state): State<AppState>,
@@ -242,8 +242,8 @@ async fn may_read(state: &AppState, user: &crate::accounts::AuthUser, tx: &Hash)
 /// The full entry, for auditors, regulators and the entry's parties.
 #[utoipa::path(get, path = "/api/v1/ledger/entries/{tx_hash}", tag = "ledger",
     security(("bearer" = [])),
-    params(("tx_hash" = String, Path)),
-    responses((status = 200, body = EntryView), (status = 401), (status = 403), (status = 404)))]
+    params(("tx_hash" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "64 hex characters")),
+    responses((status = 200, body = EntryView), (status = 400, description = "not 64 hex characters"), (status = 401), (status = 403), (status = 404)))]
 pub async fn entry(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -267,8 +267,8 @@ pub async fn entry(
 /// party).
 #[utoipa::path(get, path = "/api/v1/ledger/receipts/{tx_hash}", tag = "ledger",
     security(("bearer" = [])),
-    params(("tx_hash" = String, Path)),
-    responses((status = 200, body = Receipt), (status = 401), (status = 403), (status = 404)))]
+    params(("tx_hash" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "64 hex characters")),
+    responses((status = 200, body = Receipt), (status = 400, description = "not 64 hex characters"), (status = 401), (status = 403), (status = 404)))]
 pub async fn receipt(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

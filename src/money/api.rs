@@ -62,7 +62,7 @@ pub enum SandboxAnswer {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct DepositRequest {
     /// The amount, as a string with up to two decimals (`"500.00"`); a JSON number is accepted.
-    #[schema(value_type = String, example = "500.00")]
+    #[schema(value_type = String, example = "500.00", pattern = r"^([1-9][0-9]{0,7}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$")]
     pub amount: AmountInput,
     /// One of the platform's currencies; the default one (CNY) when omitted.
     #[schema(pattern = "^[A-Z]{3}$")]

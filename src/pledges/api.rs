@@ -37,9 +37,10 @@ pub struct PledgeBody {
     #[schema(value_type = Option<String>, format = Uuid)]
     pub tier_id: Option<Uuid>,
     /// The total pledged, at least the tier's price; a string with up to two decimals.
-    #[schema(value_type = Option<String>, example = "128.00")]
+    #[schema(value_type = Option<String>, example = "128.00", pattern = r"^([1-9][0-9]{0,7}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$")]
     pub amount: Option<AmountInput>,
     /// Number of shares (equity projects).
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub shares: Option<i64>,
     /// The investor has read the offering's risk warning (equity projects).
     pub acknowledge_risk: Option<bool>,
@@ -116,7 +117,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<RequestKey>> {
 #[utoipa::path(post, path = "/api/v1/projects/{id}/pledges", tag = "pledges",
     security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "project id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
+           ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "makes retries safe: 1 to 255 visible ASCII characters")),
     request_body = PledgeBody,
     responses((status = 201, body = Pledge),
               (status = 401, description = "not signed in"),
@@ -162,8 +163,9 @@ pub struct ChangeBody {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, format = Uuid)]
     pub tier_id: Option<Option<Uuid>>,
-    #[schema(value_type = Option<String>, example = "150.00")]
+    #[schema(value_type = Option<String>, example = "150.00", pattern = r"^([1-9][0-9]{0,7}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$")]
     pub amount: Option<AmountInput>,
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub shares: Option<i64>,
 }
 
@@ -175,7 +177,8 @@ pub struct ChangeBody {
     request_body = ChangeBody,
     responses((status = 200, body = Pledge), (status = 404, description = "not your pledge"),
               (status = 409, description = "window closed (or not yet open), sold out, insufficient funds"),
-              (status = 422, description = "bad amount or shares")))]
+              (status = 422, description = "bad amount or shares"),
+              (status = 403, description = "not a backer")))]
 pub async fn change(
     State(state): State<AppState>,
     role: RequireRole<Backer>,
@@ -223,7 +226,8 @@ pub async fn change(
     security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "pledge id")),
     responses((status = 200, body = Pledge), (status = 404, description = "not your pledge"),
-              (status = 409, description = "window closed or pledge not active")))]
+              (status = 409, description = "window closed or pledge not active"),
+              (status = 403, description = "not a backer")))]
 pub async fn cancel(
     State(state): State<AppState>,
     role: RequireRole<Backer>,
@@ -237,7 +241,8 @@ pub async fn cancel(
 /// The signed-in backer's pledges, newest first, with their states.
 #[utoipa::path(get, path = "/api/v1/me/pledges", tag = "pledges",
     security(("bearer" = [])),
-    responses((status = 200, body = Vec<PledgeView>), (status = 401, description = "not signed in")))]
+    responses((status = 200, body = Vec<PledgeView>), (status = 401, description = "not signed in"),
+              (status = 403, description = "not a backer")))]
 pub async fn mine(
     State(state): State<AppState>,
     role: RequireRole<Backer>,

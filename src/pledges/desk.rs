@@ -30,7 +30,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::limits::InvestorLimitRule;
-use super::{create_in, replay, Created, Pledge, PledgeId, PledgeRequest, RequestKey};
+use super::{create_in, is_deadlock, replay, Created, Pledge, PledgeId, PledgeRequest, RequestKey};
 use crate::accounts::domain::UserId;
 use crate::http::error::{Error, Result};
 use crate::projects::ProjectId;
@@ -181,15 +181,18 @@ impl Desk {
                     tracing::warn!(attempt, "pledge transaction deadlocked; retrying");
                 }
                 Ok(outcomes) => break outcomes,
-                Err(e) if jobs.len() == 1 => break vec![Err(e)],
+                Err(e) if jobs.len() == 1 => break vec![Err(super::busy_if_deadlock(e))],
                 Err(e) => {
                     tracing::error!(error = %e, pledges = jobs.len(), "pledge batch failed");
+                    let busy = is_deadlock(&e);
                     break jobs
                         .iter()
                         .map(|_| {
-                            Err(Error::Internal(anyhow::anyhow!(
-                                "the pledge batch failed: {e}"
-                            )))
+                            Err(if busy {
+                                Error::Unavailable
+                            } else {
+                                Error::Internal(anyhow::anyhow!("the pledge batch failed: {e}"))
+                            })
                         })
                         .collect();
                 }
@@ -286,10 +289,6 @@ async fn make(
     create_in(conn, rule, pledge_id, job.backer, project, &job.request)
         .await
         .map(Made::Pledge)
-}
-
-fn is_deadlock(e: &Error) -> bool {
-    matches!(e, Error::Database(sqlx::Error::Database(d)) if d.code().as_deref() == Some("40P01"))
 }
 
 /// Removes a project's queue if its task ends by panicking, so its waiting requests get an

@@ -487,9 +487,58 @@ pub enum PledgeChange {
     Equity { shares: Shares },
 }
 
+/// How many times a change or cancellation is tried again after PostgreSQL broke a deadlock.
+const DEADLOCK_RETRIES: u32 = 3;
+
+/// Whether PostgreSQL broke a deadlock by rolling this transaction back.
+pub(crate) fn is_deadlock(e: &Error) -> bool {
+    matches!(e, Error::Database(sqlx::Error::Database(d)) if d.code().as_deref() == Some("40P01"))
+}
+
+/// A deadlock that outlasted its retries is a busy server (503 with `Retry-After`), not a fault.
+pub(crate) fn busy_if_deadlock(e: Error) -> Error {
+    if is_deadlock(&e) {
+        tracing::warn!("pledge transaction still deadlocked after its retries; answering busy");
+        Error::Unavailable
+    } else {
+        e
+    }
+}
+
+/// Runs a pledge transaction, again after a deadlock (another pledge, a settlement batch or
+/// a regulator's action took the same rows in another order; the whole transaction rolled back,
+/// so trying again is safe), at most `DEADLOCK_RETRIES` more times.
+async fn retrying_deadlocks<T, F, Fut>(mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut retries = 0;
+    loop {
+        match attempt().await {
+            Err(e) if is_deadlock(&e) && retries < DEADLOCK_RETRIES => {
+                retries += 1;
+                tracing::warn!(attempt = retries, "pledge transaction deadlocked; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(5 << retries)).await;
+            }
+            outcome => return outcome.map_err(busy_if_deadlock),
+        }
+    }
+}
+
 /// Changes an active pledge inside its window: the tier unit or shares are exchanged and the
 /// difference moves between wallet and escrow at once, in one transaction.
 pub async fn change(
+    db: &PgPool,
+    rule: &InvestorLimitRule,
+    backer: UserId,
+    id: PledgeId,
+    change: &PledgeChange,
+) -> Result<Pledge> {
+    retrying_deadlocks(|| change_once(db, rule, backer, id, change)).await
+}
+
+async fn change_once(
     db: &PgPool,
     rule: &InvestorLimitRule,
     backer: UserId,
@@ -608,6 +657,10 @@ pub async fn change(
 /// Cancels an active pledge inside its window: the money goes back to the wallet at once, the
 /// tier unit or shares are released.
 pub async fn cancel(db: &PgPool, backer: UserId, id: PledgeId) -> Result<Pledge> {
+    retrying_deadlocks(|| cancel_once(db, backer, id)).await
+}
+
+async fn cancel_once(db: &PgPool, backer: UserId, id: PledgeId) -> Result<Pledge> {
     let mut tx = db.begin().await?;
     let (pledge, target) = lock_own_active(&mut tx, backer, id).await?;
     check_window(&target)?;

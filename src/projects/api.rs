@@ -42,12 +42,24 @@ pub fn routes() -> Router<AppState> {
 /// A reward tier as submitted.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TierInput {
+    /// 1 to 120 characters besides surrounding spaces; no control characters but line breaks
+    /// and tabs.
+    #[schema(
+        max_length = 120,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     pub title: String,
+    /// At most 5,000 characters.
     #[serde(default)]
+    #[schema(
+        max_length = 5000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     pub description: String,
-    #[schema(value_type = String, example = "128.00")]
+    #[schema(value_type = String, example = "128.00", pattern = r"^([1-9][0-9]{0,7}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$")]
     pub price: Decimal,
     /// Leave out for unlimited.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub quantity_limit: Option<i64>,
     /// `YYYY-MM`.
     pub delivery_month: Option<String>,
@@ -95,6 +107,15 @@ impl OfferingInput {
             &self.risk_warning,
         )
     }
+}
+
+/// Body of `PUT /api/v1/projects/{id}/cover` (documentation only: the handler reads the
+/// multipart stream itself).
+#[derive(utoipa::ToSchema)]
+pub struct CoverUpload {
+    /// A PNG, JPEG, WebP or GIF image, at most 2 MiB.
+    #[schema(value_type = String, format = Binary)]
+    pub cover: Vec<u8>,
 }
 
 /// Body of `POST /api/v1/projects`.
@@ -467,7 +488,8 @@ pub async fn edit(
 #[utoipa::path(post, path = "/api/v1/projects/{id}/submit", tag = "projects", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Project), (status = 404), (status = 409, description = "not a draft"),
-              (status = 422, description = "incomplete listing")))]
+              (status = 422, description = "incomplete listing"),
+              (status = 403, description = "not a founder")))]
 pub async fn submit(
     State(state): State<AppState>,
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
@@ -481,7 +503,8 @@ pub async fn submit(
 /// Withdraws a project before launch.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/cancel", tag = "projects", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = Project), (status = 404), (status = 409, description = "already launched")))]
+    responses((status = 200, body = Project), (status = 404), (status = 409, description = "already launched"),
+              (status = 403, description = "not a founder")))]
 pub async fn cancel(
     State(state): State<AppState>,
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
@@ -502,7 +525,8 @@ pub struct Created {
 /// Adds a reward tier (to a draft, or to a live project as a revision).
 #[utoipa::path(post, path = "/api/v1/projects/{id}/tiers", tag = "projects", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = TierInput,
-    responses((status = 201, body = Created), (status = 404), (status = 409), (status = 422)))]
+    responses((status = 201, body = Created), (status = 404), (status = 409), (status = 422),
+              (status = 403, description = "not a founder")))]
 pub async fn add_tier(
     State(state): State<AppState>,
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
@@ -516,7 +540,8 @@ pub async fn add_tier(
 /// Removes an unclaimed tier from a draft.
 #[utoipa::path(delete, path = "/api/v1/projects/{id}/tiers/{tier}", tag = "projects", security(("bearer" = [])),
     params(("id" = String, Path), ("tier" = String, Path)),
-    responses((status = 204), (status = 404), (status = 409, description = "not a draft")))]
+    responses((status = 204), (status = 404), (status = 409, description = "not a draft"),
+              (status = 403, description = "not a founder")))]
 pub async fn delete_tier(
     State(state): State<AppState>,
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
@@ -543,7 +568,8 @@ pub struct UpdateInput {
 /// Posts an update (public, or for backers only).
 #[utoipa::path(post, path = "/api/v1/projects/{id}/updates", tag = "projects", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = UpdateInput,
-    responses((status = 201, body = Update), (status = 404), (status = 409), (status = 422)))]
+    responses((status = 201, body = Update), (status = 404), (status = 409), (status = 422),
+              (status = 403, description = "not a founder")))]
 pub async fn post_update(
     State(state): State<AppState>,
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
@@ -565,16 +591,20 @@ pub async fn post_update(
 /// Uploads the cover (multipart field `cover`: PNG, JPEG, WebP or GIF, at most 2 MiB).
 #[utoipa::path(put, path = "/api/v1/projects/{id}/cover", tag = "projects", security(("bearer" = [])),
     params(("id" = String, Path)),
-    request_body(content_type = "multipart/form-data", description = "field `cover`: the image"),
-    responses((status = 204), (status = 404), (status = 413, description = "over 2 MiB"),
-              (status = 422, description = "not a PNG, JPEG, WebP or GIF image")))]
+    request_body(content_type = "multipart/form-data", content = CoverUpload, description = "field `cover`: the image"),
+    responses((status = 204), (status = 400, description = "not a multipart/form-data body with a `cover` field"),
+              (status = 404), (status = 413, description = "over 2 MiB"),
+              (status = 422, description = "not a PNG, JPEG, WebP or GIF image"),
+              (status = 403, description = "not a founder")))]
 pub async fn upload_cover(
     State(state): State<AppState>,
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
     Path(id): Path<String>,
-    form: Multipart,
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<StatusCode> {
     let id = project_id(&id)?;
+    // A body that is not multipart is the client's mistake, answered as a problem like any other.
+    let form = form.map_err(|e| Error::BadRequest(Message::Text(e.body_text())))?;
     super::owned(&state, id, &founder).await?;
     let upload = cover::read(form).await?;
     super::set_cover(&state, &founder, id, &upload).await?;

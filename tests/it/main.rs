@@ -20,4 +20,5 @@ mod settlement;
 mod supervision;
 mod support;
 mod visibility;
+mod two_servers;
 mod web;
