@@ -25,8 +25,8 @@ pub struct Settings {
     #[arg(long, env = "ZHONGLIAN_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
 
-    /// Secret for session tokens and CSRF tokens (at least 32 bytes). Generated into the data
-    /// folder on first start when not given.
+    /// Secret from which session, CSRF and device-cookie keys are derived (at least 32 bytes).
+    /// Generated into the data folder on first start when not given.
     #[arg(long, env = "ZHONGLIAN_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<SecretString>,
 

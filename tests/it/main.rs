@@ -19,6 +19,6 @@ mod sessions;
 mod settlement;
 mod supervision;
 mod support;
-mod visibility;
 mod two_servers;
+mod visibility;
 mod web;
