@@ -48,9 +48,10 @@ pub struct Settings {
     #[arg(long, env = "PLEDGE_QUEUE_LIMIT", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub pledge_queue_limit: u32,
 
-    /// Longest a pledge request waits for its answer, in seconds; then it gets a 503 (a request
-    /// not yet started is dropped; one already in a transaction commits whole or not at all).
-    #[arg(long, env = "PLEDGE_WAIT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    /// Longest a pledge request waits for its answer, in seconds (1 to 25, so that the answer
+    /// comes before every request's 30 s limit); then it gets a 503 (a request not yet started
+    /// is dropped; one already in a transaction commits whole or not at all).
+    #[arg(long, env = "PLEDGE_WAIT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=25))]
     pub pledge_wait_seconds: u64,
 
     /// Platform fee taken from funded projects, in basis points (500 = 5%).
@@ -188,14 +189,9 @@ impl Settings {
         })
     }
 
-    /// Whether cookies must carry the `Secure` attribute.
+    /// Whether the site is served over https: then cookies carry `Secure` and responses
+    /// `Strict-Transport-Security` (on a plain-http site both would tell browsers nothing true).
     pub fn secure_cookies(&self) -> bool {
-        self.public_url.starts_with("https://")
-    }
-
-    /// Whether responses carry `Strict-Transport-Security`: only when the site is served over
-    /// https, since the header on a plain-http site would tell browsers nothing true.
-    pub fn sends_hsts(&self) -> bool {
         self.public_url.starts_with("https://")
     }
 }

@@ -51,10 +51,12 @@ impl Application {
         let ledger = Ledger::load(&settings)?;
         let gateway = settings.payment_provider.map(|kind| match kind {
             config::PaymentProviderKind::Sandbox => {
-                let shared = settings.payment_gateway_secret.as_ref().unwrap_or(&secret);
-                Arc::new(money::provider::SandboxProvider::new(config::secret_bytes(
-                    shared,
-                )))
+                Arc::new(match settings.payment_gateway_secret.as_ref() {
+                    Some(shared) => {
+                        money::provider::SandboxProvider::with_key(config::secret_bytes(shared))
+                    }
+                    None => money::provider::SandboxProvider::new(config::secret_bytes(&secret)),
+                })
             }
         });
         let listener = TcpListener::bind(settings.bind).await?;

@@ -131,6 +131,13 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
     type Rejection = Error;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        // Only a body that says it is a form is read as one: the NUL guard in front of every
+        // handler reads forms and JSON, and nothing else may slip past it as form fields.
+        if super::text_guard::body_kind(request.headers())
+            != Some(super::text_guard::BodyKind::Form)
+        {
+            return Err(Error::bad_request("error.bad_form"));
+        }
         let cookie = cookie_value(request.headers(), COOKIE_NAME).map(str::to_owned);
         let session = cookie_session(state, request.headers());
         let bytes = axum::body::Bytes::from_request(request, state)

@@ -139,7 +139,7 @@ impl Error {
     /// Whether this is a database error that means "cannot reach the database" (down,
     /// restarting, connection lost), directly or as the cause of an internal error: the
     /// visitor is told to come back shortly (503) rather than shown a failure (500).
-    fn is_database_away(&self) -> bool {
+    pub fn is_database_away(&self) -> bool {
         match self {
             Error::Database(e) => crate::db::is_unreachable(e),
             Error::Internal(e) => e

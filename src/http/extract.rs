@@ -278,7 +278,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = Error;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Error> {
-        if !is_json(request.headers()) {
+        if super::text_guard::body_kind(request.headers())
+            != Some(super::text_guard::BodyKind::Json)
+        {
             return Err(Error::BadRequest(Message::Key("error.json_content_type")));
         }
         let bytes = axum::body::Bytes::from_request(request, state)
@@ -300,26 +302,6 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             Err(rejection) => Err(json_rejection(rejection)),
         }
     }
-}
-
-/// Whether the request says its body is JSON (`application/json` or `application/*+json`).
-fn is_json(headers: &axum::http::HeaderMap) -> bool {
-    let Some(value) = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || essence
-            .strip_prefix("application/")
-            .is_some_and(|sub| sub.ends_with("+json"))
 }
 
 /// Whether a JSON text holds a number written with an exponent (`1e2`, `5E-1`), outside

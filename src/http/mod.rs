@@ -133,7 +133,7 @@ pub fn router(state: AppState) -> Router {
             header::STRICT_TRANSPORT_SECURITY,
             state
                 .settings
-                .sends_hsts()
+                .secure_cookies()
                 .then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains")),
         ));
 

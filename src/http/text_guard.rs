@@ -27,7 +27,7 @@ pub async fn refuse_nul(request: Request, next: Next) -> Response {
     {
         return refused();
     }
-    let Some(kind) = body_kind(&request) else {
+    let Some(kind) = body_kind(request.headers()) else {
         return next.run(request).await;
     };
     let (parts, body) = request.into_parts();
@@ -59,22 +59,31 @@ fn refused() -> Response {
     Error::BadRequest(Message::Key("error.nul_character")).into_response()
 }
 
-enum BodyKind {
+/// The kinds of body whose text reaches handlers as strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
     Form,
     Json,
 }
 
-/// The bodies whose text reaches handlers as strings.
-fn body_kind(request: &Request) -> Option<BodyKind> {
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)?
-        .to_str()
-        .ok()?
+/// What a request's `Content-Type` says its body is: a URL-encoded form, JSON
+/// (`application/json` or `application/*+json`), or something else (`None`). The one reading
+/// of the header, for this guard and for the extractors that parse bodies.
+pub fn body_kind(headers: &axum::http::HeaderMap) -> Option<BodyKind> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
         .to_ascii_lowercase();
-    if content_type.starts_with("application/x-www-form-urlencoded") {
+    if essence == "application/x-www-form-urlencoded" {
         Some(BodyKind::Form)
-    } else if content_type.starts_with("application/json") || content_type.contains("+json") {
+    } else if essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json"))
+    {
         Some(BodyKind::Json)
     } else {
         None

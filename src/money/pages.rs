@@ -101,6 +101,8 @@ struct WalletPage {
     notice: Option<String>,
     /// Whether a payment gateway runs, so that the top-up form can be offered.
     can_top_up: bool,
+    /// The currency top-ups are made in.
+    currency: String,
 }
 
 impl WalletPage {
@@ -182,6 +184,11 @@ async fn wallet_response(
         amount,
         notice,
         can_top_up: sandbox(state).is_some(),
+        currency: state
+            .settings
+            .supported_currencies
+            .default_code()
+            .to_owned(),
     })
 }
 

@@ -85,12 +85,20 @@ impl SandboxProvider {
     /// The stored provider name.
     pub const NAME: &'static str = "sandbox";
 
-    /// A sandbox whose callback key is derived from `secret` (the shared gateway secret).
-    pub fn new(secret: &[u8]) -> Self {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    /// A sandbox whose callback key is derived from the server secret (the sandbox runs inside
+    /// the server, so nobody else needs the key).
+    pub fn new(server_secret: &[u8]) -> Self {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(server_secret).expect("HMAC takes any key length");
         mac.update(b"zhonglian/sandbox-gateway/v1");
+        Self::with_key(&mac.finalize().into_bytes())
+    }
+
+    /// A sandbox that signs and checks callbacks with `shared`, the secret both sides were
+    /// given (`PAYMENT_GATEWAY_SECRET`), used as the HMAC key as it is.
+    pub fn with_key(shared: &[u8]) -> Self {
         Self {
-            key: mac.finalize().into_bytes().to_vec(),
+            key: shared.to_vec(),
         }
     }
 
@@ -220,8 +228,8 @@ impl DepositLimits {
 }
 
 /// Starts a top-up: records a pending deposit under a fresh gateway reference, unless it is
-/// above the per-deposit limit or would take the user's last 24 hours of top-ups (pending and
-/// approved) above the daily one.
+/// above the per-deposit limit or would take the user's last 24 hours of top-ups in that
+/// currency (pending and approved) above the daily one.
 pub async fn start_deposit(
     db: &PgPool,
     provider: &dyn PaymentProvider,
@@ -251,7 +259,7 @@ pub async fn start_deposit(
         "INSERT INTO wallet_deposits (id, user_id, provider, reference, amount, currency)
          SELECT $1, $2, $3, $4, $5, $6
          WHERE (SELECT coalesce(sum(amount), 0) FROM wallet_deposits
-                WHERE user_id = $2 AND state <> 'declined'
+                WHERE user_id = $2 AND currency = $6 AND state <> 'declined'
                   AND created_at > now() - interval '24 hours') + $5 <= $7
          RETURNING {DEPOSIT_COLUMNS}"
     ))

@@ -39,9 +39,6 @@ use crate::projects::ProjectId;
 /// PostgreSQL keeps up to 64 per backend in shared memory before others' snapshots get slower.
 const MAX_BATCH: usize = 32;
 
-/// How many times a transaction is retried after PostgreSQL broke a deadlock.
-const DEADLOCK_RETRIES: usize = 3;
-
 /// How much the desk takes on.
 #[derive(Debug, Clone, Copy)]
 pub struct Bounds {
@@ -176,7 +173,7 @@ impl Desk {
                 self.batch(project, &jobs).await
             };
             match outcome {
-                Err(e) if is_deadlock(&e) && attempt < DEADLOCK_RETRIES => {
+                Err(e) if is_deadlock(&e) && attempt < super::DEADLOCK_RETRIES => {
                     attempt += 1;
                     tracing::warn!(attempt, "pledge transaction deadlocked; retrying");
                 }
@@ -184,7 +181,9 @@ impl Desk {
                 Err(e) if jobs.len() == 1 => break vec![Err(super::busy_if_deadlock(e))],
                 Err(e) => {
                     tracing::error!(error = %e, pledges = jobs.len(), "pledge batch failed");
-                    let busy = is_deadlock(&e);
+                    // Every request of the batch is told the same: come back (a deadlock or a
+                    // database that is away), or a failure that has been logged.
+                    let busy = is_deadlock(&e) || e.is_database_away();
                     break jobs
                         .iter()
                         .map(|_| {

@@ -487,8 +487,9 @@ pub enum PledgeChange {
     Equity { shares: Shares },
 }
 
-/// How many times a change or cancellation is tried again after PostgreSQL broke a deadlock.
-const DEADLOCK_RETRIES: u32 = 3;
+/// How many times a pledge, change or cancellation is tried again after PostgreSQL broke a
+/// deadlock.
+pub(crate) const DEADLOCK_RETRIES: u32 = 3;
 
 /// Whether PostgreSQL broke a deadlock by rolling this transaction back.
 pub(crate) fn is_deadlock(e: &Error) -> bool {

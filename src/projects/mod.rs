@@ -180,9 +180,8 @@ fn may_see(
     }
     match viewer {
         Some(user) if user.user.id == founder => true,
-        Some(user) if user.user.has_role(Role::Regulator) || user.user.has_role(Role::Auditor) => {
-            state != ProjectState::Draft
-        }
+        // Auditors check the ledger, not the review queue: they see what the public sees.
+        Some(user) if user.user.has_role(Role::Regulator) => state != ProjectState::Draft,
         _ => false,
     }
 }

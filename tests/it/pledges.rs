@@ -162,7 +162,7 @@ async fn a_thousand_concurrent_pledges_against_a_hundred_unit_tier_sell_exactly_
     let app = Arc::new(
         TestApp::spawn_with(|settings| {
             settings.pledge_queue_limit = 1_000;
-            settings.pledge_wait_seconds = 120;
+            settings.pledge_wait_seconds = 25;
         })
         .await,
     );

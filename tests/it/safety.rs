@@ -412,3 +412,43 @@ async fn currencies_the_platform_does_not_take_are_refused() {
             .unwrap();
     assert_eq!(accounts, 0, "no junk accounts");
 }
+
+#[tokio::test]
+async fn a_gateway_that_signs_as_the_readme_says_is_believed() {
+    use hmac::{Hmac, Mac};
+    let shared = "a secret the gateway and Zhonglian were both given";
+    let app = TestApp::spawn_with(|s| {
+        s.payment_gateway_secret = Some(secrecy::SecretString::from(shared.to_owned()));
+    })
+    .await;
+    let backer = app.fixture_backer().await;
+    let reference = pending_top_up(&app, &backer.token, "42.00").await;
+    let body = serde_json::to_vec(&json!({"reference": reference, "outcome": "approved"})).unwrap();
+    let timestamp = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
+    // Computed here from the README's words alone: hex HMAC-SHA256, keyed with the shared
+    // secret, of the timestamp, a dot and the body.
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(shared.as_bytes()).unwrap();
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(&body);
+    let signature = hex::encode(mac.finalize().into_bytes());
+    assert_eq!(callback(&app, &body, &timestamp, &signature).await, 200);
+    assert_eq!(app.wallet_balance(&backer).await, Decimal::new(4200, 2));
+}
+
+#[tokio::test]
+async fn a_form_body_that_does_not_say_it_is_a_form_is_refused_before_the_database() {
+    let app = TestApp::spawn().await;
+    let csrf = app.csrf_from("/login").await;
+    let response = app
+        .client
+        .post(app.url("/login"))
+        .header("content-type", "text/plain")
+        .body(format!(
+            "csrf={csrf}&email=a%00b%40example.com&password=whatever-it-is"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+}

@@ -120,9 +120,10 @@ async fn hidden_projects_are_not_found_on_any_route() {
     let hidden = [
         ("draft", "NULL"),
         ("in_review", "NULL"),
-        // Rejected projects go back to draft with the regulator's note.
-        ("draft", "NULL"),
+        // (Rejected projects go back to draft with the regulator's note: the first case.)
         ("live", "now() + interval '1 day'"),
+        // Approved for later, then frozen by the regulator before it opened.
+        ("frozen", "now() + interval '1 day'"),
         ("cancelled", "NULL"),
     ];
 
