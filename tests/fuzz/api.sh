@@ -99,13 +99,25 @@ run_fuzzer() {
     "$@")
 }
 
-status=0
-for role in backer founder; do
-  echo "fuzz-api: as a $role, $max_examples examples per operation"
-  run_fuzzer "$(token_for "$role")" --exclude-path /api/v1/auth/logout || status=1
+# Every token is taken before the fuzzer runs: its wrong passwords get this address's log-ins
+# throttled (as they should be), and a later log-in would be refused.
+backer_token=$(token_for backer)
+founder_token=$(token_for founder)
+logout_token=$(token_for backer)
+for token in "$backer_token" "$founder_token" "$logout_token"; do
+  if [ -z "$token" ]; then
+    echo "fuzz-api: could not sign up and log in the fuzzer's users" >&2
+    exit 1
+  fi
 done
+
+status=0
+echo "fuzz-api: as a backer, $max_examples examples per operation"
+run_fuzzer "$backer_token" --exclude-path /api/v1/auth/logout || status=1
+echo "fuzz-api: as a founder, $max_examples examples per operation"
+run_fuzzer "$founder_token" --exclude-path /api/v1/auth/logout || status=1
 echo "fuzz-api: logging out"
-run_fuzzer "$(token_for backer)" --include-path /api/v1/auth/logout || status=1
+run_fuzzer "$logout_token" --include-path /api/v1/auth/logout || status=1
 
 if [ "$status" -ne 0 ]; then
   echo "fuzz-api: failures above; the server's log (last 50 lines):" >&2
