@@ -164,6 +164,11 @@ pub async fn login(state: &AppState, attempt: LoginAttempt<'_>) -> Result<Logged
         return Err(Error::unprocessable("accounts.error.password_long").into());
     }
     let email = attempt.email.trim().to_lowercase();
+    // No account has a longer address, so this is a malformed request, not a failed log-in; it
+    // is neither looked up nor recorded (PostgreSQL refuses index entries of a few kilobytes).
+    if email.len() > Email::MAX_BYTES {
+        return Err(Error::unprocessable("accounts.error.email_long").into());
+    }
     let found: Option<(Uuid, String)> =
         sqlx::query_as("SELECT id, password_hash FROM users WHERE lower(email) = $1")
             .bind(&email)

@@ -315,6 +315,64 @@ async fn an_overlong_password_is_refused_before_hashing() {
     assert_eq!(failures, 0, "the password never reached the check");
 }
 
+#[tokio::test]
+async fn an_overlong_email_at_log_in_is_refused_not_a_server_error() {
+    let app = TestApp::spawn().await;
+    // Random letters, which PostgreSQL cannot compress to fit an index entry as it could a run
+    // of one letter.
+    let local: String = std::iter::repeat_with(|| uuid::Uuid::new_v4().simple().to_string())
+        .flat_map(|part| part.chars().collect::<Vec<_>>())
+        .take(5_000 - "@example.com".len())
+        .collect();
+    let long = format!("{local}@example.com");
+    assert_eq!(long.chars().count(), 5_000);
+
+    let api = api_login(&app, &app.client, &long, PASSWORD).await;
+    assert_eq!(api.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = api.json().await.unwrap();
+    assert!(
+        body["detail"].as_str().unwrap_or_default().contains("254"),
+        "the answer says what is wrong: {body}"
+    );
+
+    // The log-in page answers the same, on the page.
+    let csrf = app.csrf_from("/login").await;
+    let page = app
+        .client
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", long.as_str()),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text().await.unwrap().contains("254"));
+
+    let failures: i64 = sqlx::query_scalar("SELECT count(*) FROM login_failures")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(failures, 0, "nothing was recorded");
+
+    // The API document says so.
+    let doc: Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let email = &doc["components"]["schemas"]["LoginRequest"]["properties"]["email"];
+    assert_eq!(email["maxLength"], 254, "{email}");
+    let answers = &doc["paths"]["/api/v1/auth/login"]["post"]["responses"];
+    assert!(answers["422"].is_object(), "{answers}");
+}
+
 /// Signs `email` in through the browser form, so `app.client` holds a session cookie.
 async fn browser_login(app: &TestApp, email: &str) {
     let csrf = app.csrf_from("/login").await;
