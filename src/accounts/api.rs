@@ -126,12 +126,7 @@ pub async fn signup(
         Roles::One(role) => self_service_roles(&[role])?,
         Roles::Many(roles) => self_service_roles(&roles)?,
     };
-    super::throttle::admit_signup(
-        &state.db,
-        address.as_deref(),
-        state.settings.signup_limit_per_hour,
-    )
-    .await?;
+    super::throttle::admit_signup(&state.db, address, state.settings.signup_limit_per_hour).await?;
     let user = super::create_user(&state.db, &email, &name, password, &roles).await?;
     Ok((StatusCode::CREATED, ApiJson(user)))
 }
@@ -163,7 +158,7 @@ pub async fn login(
         LoginAttempt {
             email: &body.email,
             password: body.password,
-            address: address.as_deref(),
+            address,
             device_token,
             user_agent: agent.as_deref(),
         },

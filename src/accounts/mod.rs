@@ -6,6 +6,8 @@ pub mod pages;
 pub mod password;
 pub mod throttle;
 
+use std::net::IpAddr;
+
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -143,7 +145,7 @@ pub struct LoginAttempt<'a> {
     pub email: &'a str,
     pub password: String,
     /// The client's address (see `ClientAddress`).
-    pub address: Option<&'a str>,
+    pub address: Option<IpAddr>,
     /// The device token the client presented, if any.
     pub device_token: Option<&'a str>,
     pub user_agent: Option<&'a str>,

@@ -4,7 +4,10 @@
 //! account holds a signed device token for it. With a valid token, only that device's own
 //! failures count (and a device that fails too often loses its standing); without one, failures
 //! are counted per account and per client address. An attacker guessing from elsewhere is slowed
-//! down, and the owner's known device still gets in.
+//! down, and the owner's known device still gets in. An IPv6 client is counted by its /64 (see
+//! `address_key`).
+
+use std::net::{IpAddr, Ipv6Addr};
 
 use axum::http::header::RETRY_AFTER;
 use axum::http::HeaderValue;
@@ -124,12 +127,25 @@ impl Device {
     }
 }
 
+/// The key a client address is counted under: an IPv4 address itself, an IPv6 address its /64
+/// (`2001:db8:1:2::/64`), an IPv4-mapped IPv6 address its IPv4 address. A home or a server is
+/// given a whole /64, so counting each IPv6 address apart would give one guesser 2^64 clients.
+pub fn address_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => {
+            let network = Ipv6Addr::from(u128::from(ip) & (u128::MAX << 64));
+            format!("{network}/64")
+        }
+    }
+}
+
 /// Whose failures a limit counts.
 #[derive(Debug, Clone, Copy)]
 pub enum Scope<'a> {
     /// Clients without a valid device cookie, for one account (its lower-cased email).
     Account(&'a str),
-    /// Clients without a valid device cookie, from one address.
+    /// Clients without a valid device cookie, from one address (its `address_key`).
     Address(&'a str),
     /// One device cookie (its nonce).
     Device(&'a str),
@@ -173,8 +189,10 @@ pub async fn blocked_for(db: &sqlx::PgPool, scope: Scope<'_>) -> Result<Option<i
 pub async fn check_untrusted(
     db: &sqlx::PgPool,
     email: &str,
-    address: Option<&str>,
+    address: Option<IpAddr>,
 ) -> Result<(), Refused> {
+    let address = address.map(address_key);
+    let address = address.as_deref();
     let mut scopes = vec![Scope::Account(email)];
     scopes.extend(address.map(Scope::Address));
     for scope in scopes {
@@ -189,12 +207,13 @@ pub async fn check_untrusted(
 pub async fn record_failure(
     db: &sqlx::PgPool,
     email: &str,
-    address: Option<&str>,
+    address: Option<IpAddr>,
     device: Option<&Device>,
 ) -> Result<(), Error> {
+    let address = address.map(address_key);
     sqlx::query("INSERT INTO login_failures (email, address, device) VALUES ($1, $2, $3)")
         .bind(email)
-        .bind(address)
+        .bind(&address)
         .bind(device.map(Device::nonce))
         .execute(db)
         .await?;
@@ -206,7 +225,7 @@ pub async fn record_failure(
            AND failed_at <= now() - make_interval(mins => $3::int)",
     )
     .bind(email)
-    .bind(address)
+    .bind(&address)
     .bind(FAILURE_WINDOW_MINUTES as i32)
     .execute(db)
     .await?;
@@ -218,15 +237,15 @@ pub async fn record_failure(
 /// slip under the limit.
 pub async fn admit_signup(
     db: &sqlx::PgPool,
-    address: Option<&str>,
+    address: Option<IpAddr>,
     limit: u32,
 ) -> Result<(), Refused> {
-    let Some(address) = address else {
+    let Some(address) = address.map(address_key) else {
         return Ok(());
     };
     let mut tx = db.begin().await.map_err(Error::from)?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('zhonglian/signup/' || $1, 0))")
-        .bind(address)
+        .bind(&address)
         .execute(&mut *tx)
         .await
         .map_err(Error::from)?;
@@ -235,7 +254,7 @@ pub async fn admit_signup(
         "DELETE FROM signup_attempts
          WHERE address = $1 AND attempted_at <= now() - make_interval(mins => $2::int)",
     )
-    .bind(address)
+    .bind(&address)
     .bind(SIGNUP_WINDOW_MINUTES as i32)
     .execute(&mut *tx)
     .await
@@ -245,7 +264,7 @@ pub async fn admit_signup(
          FROM signup_attempts WHERE address = $1
          ORDER BY attempted_at DESC OFFSET $3 LIMIT 1",
     )
-    .bind(address)
+    .bind(&address)
     .bind(SIGNUP_WINDOW_MINUTES as i32)
     .bind(i64::from(limit) - 1)
     .fetch_optional(&mut *tx)
@@ -258,7 +277,7 @@ pub async fn admit_signup(
         ));
     }
     sqlx::query("INSERT INTO signup_attempts (address) VALUES ($1)")
-        .bind(address)
+        .bind(&address)
         .execute(&mut *tx)
         .await
         .map_err(Error::from)?;
@@ -269,6 +288,25 @@ pub async fn admit_signup(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_throttled_by_its_64_and_an_ipv4_one_by_its_address() {
+        let cases = [
+            ("203.0.113.7", "203.0.113.7"),
+            ("::ffff:203.0.113.7", "203.0.113.7"),
+            ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+            ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+            ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+            ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+            ("2001:db8:ffff:ffff:1::", "2001:db8:ffff:ffff::/64"),
+            ("::1", "::/64"),
+            ("fe80::1:2", "fe80::/64"),
+        ];
+        for (ip, key) in cases {
+            let ip: IpAddr = ip.parse().expect("a test address");
+            assert_eq!(address_key(ip), key, "{ip}");
+        }
+    }
 
     #[test]
     fn a_device_token_verifies_only_unchanged_and_under_its_key() {

@@ -373,6 +373,36 @@ async fn an_overlong_email_at_log_in_is_refused_not_a_server_error() {
     assert!(answers["422"].is_object(), "{answers}");
 }
 
+#[tokio::test]
+async fn addresses_in_one_ipv6_64_share_their_limit() {
+    let app = TestApp::spawn_with(|s| {
+        s.trusted_proxies = zhonglian::http::extract::TrustedProxies::parse("127.0.0.1").unwrap()
+    })
+    .await;
+    app.signup("neighbour@example.com", "backer").await;
+    // A host given a /64 has 2^64 addresses to guess from; they count as one client.
+    for n in 0..20 {
+        let guess = login_from(
+            &app,
+            &format!("2001:db8:1:2::{:x}", n + 1),
+            &format!("target-{n}@example.com"),
+            "guess guess guess",
+        )
+        .await;
+        assert_eq!(guess.status(), 401);
+    }
+    let blocked = login_from(
+        &app,
+        "2001:db8:1:2:ffff:ffff:ffff:ffff",
+        "neighbour@example.com",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(blocked.status(), 429, "the guessing /64 is throttled");
+    let elsewhere = login_from(&app, "2001:db8:1:3::1", "neighbour@example.com", PASSWORD).await;
+    assert_eq!(elsewhere.status(), 200, "the next /64 is not");
+}
+
 /// Signs `email` in through the browser form, so `app.client` holds a session cookie.
 async fn browser_login(app: &TestApp, email: &str) {
     let csrf = app.csrf_from("/login").await;
