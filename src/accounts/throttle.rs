@@ -4,8 +4,11 @@
 //! account holds a signed device token for it. With a valid token, only that device's own
 //! failures count (and a device that fails too often loses its standing); without one, failures
 //! are counted per account and per client address. An attacker guessing from elsewhere is slowed
-//! down, and the owner's known device still gets in. An IPv6 client is counted by its /64 (see
-//! `address_key`).
+//! down, and the owner's known device still gets in.
+//!
+//! An attempt is counted (and recorded in `login_failures`) before its password is checked, and
+//! taken back only when it succeeds, so guesses sent in parallel meet the same limits as guesses
+//! sent one after the other. An IPv6 client is counted by its /64 (see `address_key`).
 
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -142,7 +145,7 @@ pub fn address_key(ip: IpAddr) -> String {
 
 /// Whose failures a limit counts.
 #[derive(Debug, Clone, Copy)]
-pub enum Scope<'a> {
+enum Scope<'a> {
     /// Clients without a valid device cookie, for one account (its lower-cased email).
     Account(&'a str),
     /// Clients without a valid device cookie, from one address (its `address_key`).
@@ -159,10 +162,22 @@ impl Scope<'_> {
             Scope::Device(_) => MAX_DEVICE_FAILURES,
         }
     }
+
+    /// The name of the advisory lock that serialises this scope's attempts.
+    fn lock_name(self) -> String {
+        match self {
+            Scope::Account(email) => format!("zhonglian/login/account/{email}"),
+            Scope::Address(address) => format!("zhonglian/login/address/{address}"),
+            Scope::Device(nonce) => format!("zhonglian/login/device/{nonce}"),
+        }
+    }
 }
 
 /// Seconds until `scope` may try again, or `None` when it is within its limit now.
-pub async fn blocked_for(db: &sqlx::PgPool, scope: Scope<'_>) -> Result<Option<i64>, Error> {
+async fn blocked_for(
+    conn: &mut sqlx::PgConnection,
+    scope: Scope<'_>,
+) -> Result<Option<i64>, Error> {
     let (condition, key) = match scope {
         Scope::Account(email) => ("lower(email) = $1 AND device IS NULL", email),
         Scope::Address(address) => ("address = $1 AND device IS NULL", address),
@@ -179,44 +194,70 @@ pub async fn blocked_for(db: &sqlx::PgPool, scope: Scope<'_>) -> Result<Option<i
         .bind(key)
         .bind(FAILURE_WINDOW_MINUTES as i32)
         .bind(scope.limit() - 1)
-        .fetch_optional(db)
+        .fetch_optional(conn)
         .await?;
     Ok(wait.map(|w| w.max(1)))
 }
 
-/// Refuses the attempt when a client without a device cookie is over the account's or the
-/// address's limit.
-pub async fn check_untrusted(
-    db: &sqlx::PgPool,
-    email: &str,
-    address: Option<IpAddr>,
-) -> Result<(), Refused> {
-    let address = address.map(address_key);
-    let address = address.as_deref();
-    let mut scopes = vec![Scope::Account(email)];
-    scopes.extend(address.map(Scope::Address));
-    for scope in scopes {
-        if let Some(wait) = blocked_for(db, scope).await? {
-            return Err(Refused::too_many("accounts.error.rate_limited", wait));
-        }
-    }
-    Ok(())
+/// A log-in attempt let through the limits. It is recorded as a failure from the moment it is
+/// admitted, so attempts still being checked count against the limits; `forget` it once it
+/// turns out not to be a failure.
+#[derive(Debug)]
+#[must_use = "an admitted attempt counts as a failure until it is forgotten"]
+pub struct Admitted {
+    id: i64,
 }
 
-/// Records a failed log-in (under the device when it had a valid device cookie).
-pub async fn record_failure(
+/// Counts a log-in attempt before its password is checked, or refuses it over the limits.
+///
+/// With a valid device cookie for the account (`device`), only that device's failures count,
+/// and a device over its limit is treated as a client without one. Without one, the account's
+/// and the address's failures count. Each scope's attempts are serialised by an advisory lock,
+/// taken in one order (device, then account, then address), so parallel guesses are counted one
+/// after the other and cannot all pass the check before any is recorded.
+pub async fn admit_login(
     db: &sqlx::PgPool,
     email: &str,
     address: Option<IpAddr>,
     device: Option<&Device>,
-) -> Result<(), Error> {
+) -> Result<Admitted, Refused> {
     let address = address.map(address_key);
-    sqlx::query("INSERT INTO login_failures (email, address, device) VALUES ($1, $2, $3)")
-        .bind(email)
-        .bind(&address)
-        .bind(device.map(Device::nonce))
-        .execute(db)
-        .await?;
+    let address = address.as_deref();
+    if let Some(device) = device {
+        let scopes = [Scope::Device(device.nonce())];
+        // A device that failed too often is a stranger again.
+        if let Ok(admitted) = admit(db, &scopes, email, address, Some(device.nonce())).await? {
+            return Ok(admitted);
+        }
+    }
+    let mut scopes = vec![Scope::Account(email)];
+    scopes.extend(address.map(Scope::Address));
+    admit(db, &scopes, email, address, None)
+        .await?
+        .map_err(|wait| Refused::too_many("accounts.error.rate_limited", wait))
+}
+
+/// In one transaction: takes the locks of `scopes` in their order, answers the wait when any is
+/// over its limit, and otherwise records the attempt (under `device` when it is given).
+async fn admit(
+    db: &sqlx::PgPool,
+    scopes: &[Scope<'_>],
+    email: &str,
+    address: Option<&str>,
+    device: Option<&str>,
+) -> Result<Result<Admitted, i64>, Error> {
+    let mut tx = db.begin().await?;
+    for scope in scopes {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(scope.lock_name())
+            .execute(&mut *tx)
+            .await?;
+    }
+    for scope in scopes {
+        if let Some(wait) = blocked_for(&mut tx, *scope).await? {
+            return Ok(Err(wait));
+        }
+    }
     // Failures older than the window are never counted again: this account's and this address's
     // go, so guessing does not grow the table without end.
     sqlx::query(
@@ -225,10 +266,29 @@ pub async fn record_failure(
            AND failed_at <= now() - make_interval(mins => $3::int)",
     )
     .bind(email)
-    .bind(&address)
+    .bind(address)
     .bind(FAILURE_WINDOW_MINUTES as i32)
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO login_failures (email, address, device) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(email)
+    .bind(address)
+    .bind(device)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(Admitted { id }))
+}
+
+/// Takes back an admitted attempt that was not a failure: a correct log-in, or one whose password
+/// could not be checked.
+pub async fn forget(db: &sqlx::PgPool, admitted: Admitted) -> Result<(), Error> {
+    sqlx::query("DELETE FROM login_failures WHERE id = $1")
+        .bind(admitted.id)
+        .execute(db)
+        .await?;
     Ok(())
 }
 

@@ -316,6 +316,77 @@ async fn an_overlong_password_is_refused_before_hashing() {
 }
 
 #[tokio::test]
+async fn parallel_wrong_passwords_are_throttled_like_sequential_ones() {
+    let app = TestApp::spawn().await;
+    app.signup("target@example.com", "backer").await;
+    let owner = client();
+    let first = api_login(&app, &owner, "target@example.com", PASSWORD).await;
+    assert_eq!(first.status(), 200, "the owner's device gets its cookie");
+
+    // Thirty guesses at once from one client without a device cookie: each is counted before its
+    // password is checked, so no more get an answer than ten sequential guesses would.
+    let attacker = client();
+    let guesses: Vec<_> = (0..30)
+        .map(|_| {
+            let (attacker, url) = (attacker.clone(), app.url("/api/v1/auth/login"));
+            tokio::spawn(async move {
+                attacker
+                    .post(url)
+                    .json(&json!({"email": "target@example.com", "password": "guess guess guess"}))
+                    .send()
+                    .await
+                    .expect("login request")
+                    .status()
+            })
+        })
+        .collect();
+    let (mut checked, mut throttled) = (0, 0);
+    for guess in guesses {
+        match guess.await.expect("guess task") {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => throttled += 1,
+            other => panic!("a guess was answered {other}"),
+        }
+    }
+    let max = zhonglian::accounts::throttle::MAX_ACCOUNT_FAILURES;
+    assert!(checked <= max, "{checked} parallel guesses were checked");
+    assert_eq!(checked + throttled, 30);
+    let failures: i64 = sqlx::query_scalar("SELECT count(*) FROM login_failures")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(failures <= max, "{failures} failures were recorded");
+
+    let blocked = api_login(&app, &attacker, "target@example.com", PASSWORD).await;
+    assert_eq!(blocked.status(), 429, "the attacker is throttled");
+    let owner_again = api_login(&app, &owner, "target@example.com", PASSWORD).await;
+    assert_eq!(
+        owner_again.status(),
+        200,
+        "the owner's device still gets in"
+    );
+}
+
+#[tokio::test]
+async fn a_correct_log_in_is_not_counted_as_a_failure() {
+    let app = TestApp::spawn().await;
+    app.signup("regular@example.com", "backer").await;
+    for _ in 0..12 {
+        let fresh = api_login(&app, &client(), "regular@example.com", PASSWORD).await;
+        assert_eq!(
+            fresh.status(),
+            200,
+            "a correct log-in never counts against the account"
+        );
+    }
+    let failures: i64 = sqlx::query_scalar("SELECT count(*) FROM login_failures")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(failures, 0);
+}
+
+#[tokio::test]
 async fn an_overlong_email_at_log_in_is_refused_not_a_server_error() {
     let app = TestApp::spawn().await;
     // Random letters, which PostgreSQL cannot compress to fit an index entry as it could a run
