@@ -81,6 +81,8 @@ pub struct SignupRequest {
 /// Body of `POST /api/v1/auth/login`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
+    /// At most 254 bytes.
+    #[schema(max_length = 254)]
     pub email: String,
     /// At most 1,024 bytes.
     pub password: String,
@@ -124,12 +126,7 @@ pub async fn signup(
         Roles::One(role) => self_service_roles(&[role])?,
         Roles::Many(roles) => self_service_roles(&roles)?,
     };
-    super::throttle::admit_signup(
-        &state.db,
-        address.as_deref(),
-        state.settings.signup_limit_per_hour,
-    )
-    .await?;
+    super::throttle::admit_signup(&state.db, address, state.settings.signup_limit_per_hour).await?;
     let user = super::create_user(&state.db, &email, &name, password, &roles).await?;
     Ok((StatusCode::CREATED, ApiJson(user)))
 }
@@ -140,7 +137,7 @@ pub async fn signup(
     responses((status = 200, body = LoginResponse,
                headers(("Set-Cookie" = String, description = "the `zl_device` device cookie"))),
               (status = 401, description = "wrong email or password"),
-              (status = 422, description = "password longer than 1,024 bytes"),
+              (status = 422, description = "email longer than 254 bytes or password longer than 1,024 bytes"),
               (status = 429, description = "too many failed attempts for this account or address (a valid device token is only held to its own)",
                headers(("Retry-After" = u64, description = "seconds until the next attempt is allowed"))),
               (status = 503, description = "too many passwords being checked; try again",
@@ -161,7 +158,7 @@ pub async fn login(
         LoginAttempt {
             email: &body.email,
             password: body.password,
-            address: address.as_deref(),
+            address,
             device_token,
             user_agent: agent.as_deref(),
         },

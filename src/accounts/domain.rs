@@ -22,10 +22,14 @@ impl std::fmt::Display for UserId {
 pub struct Email(String);
 
 impl Email {
-    /// Accepts `local@domain.tld` without spaces, up to 254 characters; case is folded.
+    /// The longest address accepted, in bytes of UTF-8 once trimmed and lower-cased (RFC 5321's
+    /// path limit, less the angle brackets).
+    pub const MAX_BYTES: usize = 254;
+
+    /// Accepts `local@domain.tld` without spaces, up to 254 bytes; case is folded.
     pub fn parse(raw: &str) -> Result<Self, Error> {
         let email = raw.trim().to_lowercase();
-        let valid = email.len() <= 254
+        let valid = email.len() <= Self::MAX_BYTES
             && !email.chars().any(|c| c.is_whitespace() || c.is_control())
             && match email.split_once('@') {
                 Some((local, domain)) => {

@@ -6,6 +6,8 @@ pub mod pages;
 pub mod password;
 pub mod throttle;
 
+use std::net::IpAddr;
+
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -143,7 +145,7 @@ pub struct LoginAttempt<'a> {
     pub email: &'a str,
     pub password: String,
     /// The client's address (see `ClientAddress`).
-    pub address: Option<&'a str>,
+    pub address: Option<IpAddr>,
     /// The device token the client presented, if any.
     pub device_token: Option<&'a str>,
     pub user_agent: Option<&'a str>,
@@ -157,13 +159,20 @@ pub struct LoggedIn {
 
 /// Checks the password and opens a session. A client with a valid device token for the account
 /// is held only to that device's own failures; any other client is held to the account's and
-/// the address's (see `throttle`). Refusals for too many failures say when to retry.
+/// the address's (see `throttle`). The attempt is counted before its password is checked, so
+/// parallel guesses are held to the same limits as sequential ones. Refusals for too many
+/// failures say when to retry.
 pub async fn login(state: &AppState, attempt: LoginAttempt<'_>) -> Result<LoggedIn, Refused> {
     // Refused before any lookup or hash, the same for every account, so it tells nothing.
     if attempt.password.len() > Password::MAX_BYTES {
         return Err(Error::unprocessable("accounts.error.password_long").into());
     }
     let email = attempt.email.trim().to_lowercase();
+    // No account has a longer address, so this is a malformed request, not a failed log-in; it
+    // is neither looked up nor recorded (PostgreSQL refuses index entries of a few kilobytes).
+    if email.len() > Email::MAX_BYTES {
+        return Err(Error::unprocessable("accounts.error.email_long").into());
+    }
     let found: Option<(Uuid, String)> =
         sqlx::query_as("SELECT id, password_hash FROM users WHERE lower(email) = $1")
             .bind(&email)
@@ -174,32 +183,28 @@ pub async fn login(state: &AppState, attempt: LoginAttempt<'_>) -> Result<Logged
         .device_token
         .and_then(|token| throttle::read_device(&state.keys.device, token))
         .filter(|device| found.as_ref().is_some_and(|(id, _)| device.user.0 == *id));
-    let device = match device {
-        Some(device)
-            if throttle::blocked_for(&state.db, throttle::Scope::Device(device.nonce()))
-                .await?
-                .is_none() =>
-        {
-            Some(device)
-        }
-        // A device that failed too often is a stranger again.
-        _ => None,
-    };
-    if device.is_none() {
-        throttle::check_untrusted(&state.db, &email, attempt.address).await?;
-    }
+    let admitted =
+        throttle::admit_login(&state.db, &email, attempt.address, device.as_ref()).await?;
 
     let (id, stored) = match found {
         Some((id, hash)) => (Some(id), Some(hash)),
         None => (None, None),
     };
-    let ok = password::verify(attempt.password, stored).await?;
+    let ok = match password::verify(attempt.password, stored).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            // The password was never checked (no hashing place came free), so no guess was made.
+            throttle::forget(&state.db, admitted).await?;
+            return Err(e.into());
+        }
+    };
     let Some(id) = id.filter(|_| ok) else {
-        throttle::record_failure(&state.db, &email, attempt.address, device.as_ref()).await?;
+        // The attempt stays recorded: it was a failure.
         return Err(Error::Unauthorized
             .with_message("accounts.error.bad_credentials")
             .into());
     };
+    throttle::forget(&state.db, admitted).await?;
     let user = find_user(&state.db, UserId(id))
         .await?
         .ok_or(Error::Unauthorized)?;

@@ -85,12 +85,8 @@ async fn signup(
         let name = DisplayName::parse(&form.display_name)?;
         let password = Password::parse(form.password.clone())?;
         let roles = self_service_roles(&roles)?;
-        super::throttle::admit_signup(
-            &state.db,
-            address.as_deref(),
-            state.settings.signup_limit_per_hour,
-        )
-        .await?;
+        super::throttle::admit_signup(&state.db, address, state.settings.signup_limit_per_hour)
+            .await?;
         let user = super::create_user(&state.db, &email, &name, password, &roles).await?;
         Ok::<_, Refused>(super::open_session(&state, user, agent.as_deref()).await?)
     }
@@ -155,7 +151,7 @@ async fn login(
     let attempt = LoginAttempt {
         email: &form.email,
         password: form.password,
-        address: address.as_deref(),
+        address,
         device_token: cookie_value(&headers, DEVICE_COOKIE),
         user_agent: agent.as_deref(),
     };

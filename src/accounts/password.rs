@@ -1,6 +1,6 @@
 //! Password hashing with argon2id, off the async runtime, a bounded number at a time.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -27,7 +27,7 @@ pub const HASH_WAIT: Duration = Duration::from_secs(20);
 /// Admits at most `permits` blocking jobs at once; a job that cannot start within `wait` is
 /// refused rather than queued without end.
 pub struct Gate {
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     wait: Duration,
 }
 
@@ -39,22 +39,29 @@ impl Gate {
     /// A gate with `permits` places (at least one) and the given wait.
     pub fn new(permits: usize, wait: Duration) -> Self {
         Self {
-            permits: Semaphore::new(permits.max(1)),
+            permits: Arc::new(Semaphore::new(permits.max(1))),
             wait,
         }
     }
 
-    /// Runs `job` on the blocking pool once a place is free, holding the place until it ends.
+    /// Runs `job` on the blocking pool once a place is free, holding the place until the job
+    /// ends, even when this future is dropped before it does.
     pub async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<anyhow::Result<T>, Busy> {
-        let permit = match tokio::time::timeout(self.wait, self.permits.acquire()).await {
+        let acquire = self.permits.clone().acquire_owned();
+        let permit = match tokio::time::timeout(self.wait, acquire).await {
             Ok(Ok(permit)) => permit,
             Ok(Err(_)) | Err(_) => return Err(Busy),
         };
-        let result = tokio::task::spawn_blocking(job).await;
-        drop(permit);
+        // A blocking job cannot be stopped: when the request is cancelled (its client hung up),
+        // the hash runs on, so the place goes with the job and not with this future.
+        let result = tokio::task::spawn_blocking(move || {
+            let _place = permit;
+            job()
+        })
+        .await;
         Ok(result.map_err(anyhow::Error::from))
     }
 }
@@ -115,7 +122,6 @@ pub fn warm_up() {
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
 
     use super::*;
 
@@ -143,6 +149,46 @@ mod tests {
         }
         assert!(most.load(Ordering::SeqCst) <= 3, "more than 3 ran at once");
         assert_eq!(most.load(Ordering::SeqCst), 3, "the permits were used");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cancelled_job_keeps_its_place_until_it_ends() {
+        let gate = Arc::new(Gate::new(1, Duration::from_millis(50)));
+        let (started, has_started) = tokio::sync::oneshot::channel::<()>();
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let (ended, has_ended) = tokio::sync::oneshot::channel::<()>();
+        let request = {
+            let gate = gate.clone();
+            tokio::spawn(async move {
+                gate.run(move || {
+                    started.send(()).ok();
+                    let _ = wait.recv_timeout(Duration::from_secs(5));
+                    ended.send(()).ok();
+                })
+                .await
+            })
+        };
+        has_started.await.expect("the job started");
+        // The client goes away: the request's future is dropped, the hash runs on.
+        request.abort();
+        assert!(request.await.is_err_and(|e| e.is_cancelled()));
+
+        assert_eq!(
+            gate.permits.available_permits(),
+            0,
+            "the running job holds its place"
+        );
+        assert_eq!(
+            gate.run(|| ()).await.err(),
+            Some(Busy),
+            "no second job starts"
+        );
+        release.send(()).ok();
+        has_ended.await.expect("the job ended");
+        assert!(
+            matches!(gate.run(|| ()).await, Ok(Ok(()))),
+            "the place is free once the job has ended"
+        );
     }
 
     #[tokio::test]

@@ -5,6 +5,12 @@
 //! failures count (and a device that fails too often loses its standing); without one, failures
 //! are counted per account and per client address. An attacker guessing from elsewhere is slowed
 //! down, and the owner's known device still gets in.
+//!
+//! An attempt is counted (and recorded in `login_failures`) before its password is checked, and
+//! taken back only when it succeeds, so guesses sent in parallel meet the same limits as guesses
+//! sent one after the other. An IPv6 client is counted by its /64 (see `address_key`).
+
+use std::net::{IpAddr, Ipv6Addr};
 
 use axum::http::header::RETRY_AFTER;
 use axum::http::HeaderValue;
@@ -124,12 +130,25 @@ impl Device {
     }
 }
 
+/// The key a client address is counted under: an IPv4 address itself, an IPv6 address its /64
+/// (`2001:db8:1:2::/64`), an IPv4-mapped IPv6 address its IPv4 address. A home or a server is
+/// given a whole /64, so counting each IPv6 address apart would give one guesser 2^64 clients.
+pub fn address_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => {
+            let network = Ipv6Addr::from(u128::from(ip) & (u128::MAX << 64));
+            format!("{network}/64")
+        }
+    }
+}
+
 /// Whose failures a limit counts.
 #[derive(Debug, Clone, Copy)]
-pub enum Scope<'a> {
+enum Scope<'a> {
     /// Clients without a valid device cookie, for one account (its lower-cased email).
     Account(&'a str),
-    /// Clients without a valid device cookie, from one address.
+    /// Clients without a valid device cookie, from one address (its `address_key`).
     Address(&'a str),
     /// One device cookie (its nonce).
     Device(&'a str),
@@ -143,10 +162,22 @@ impl Scope<'_> {
             Scope::Device(_) => MAX_DEVICE_FAILURES,
         }
     }
+
+    /// The name of the advisory lock that serialises this scope's attempts.
+    fn lock_name(self) -> String {
+        match self {
+            Scope::Account(email) => format!("zhonglian/login/account/{email}"),
+            Scope::Address(address) => format!("zhonglian/login/address/{address}"),
+            Scope::Device(nonce) => format!("zhonglian/login/device/{nonce}"),
+        }
+    }
 }
 
 /// Seconds until `scope` may try again, or `None` when it is within its limit now.
-pub async fn blocked_for(db: &sqlx::PgPool, scope: Scope<'_>) -> Result<Option<i64>, Error> {
+async fn blocked_for(
+    conn: &mut sqlx::PgConnection,
+    scope: Scope<'_>,
+) -> Result<Option<i64>, Error> {
     let (condition, key) = match scope {
         Scope::Account(email) => ("lower(email) = $1 AND device IS NULL", email),
         Scope::Address(address) => ("address = $1 AND device IS NULL", address),
@@ -163,41 +194,70 @@ pub async fn blocked_for(db: &sqlx::PgPool, scope: Scope<'_>) -> Result<Option<i
         .bind(key)
         .bind(FAILURE_WINDOW_MINUTES as i32)
         .bind(scope.limit() - 1)
-        .fetch_optional(db)
+        .fetch_optional(conn)
         .await?;
     Ok(wait.map(|w| w.max(1)))
 }
 
-/// Refuses the attempt when a client without a device cookie is over the account's or the
-/// address's limit.
-pub async fn check_untrusted(
-    db: &sqlx::PgPool,
-    email: &str,
-    address: Option<&str>,
-) -> Result<(), Refused> {
-    let mut scopes = vec![Scope::Account(email)];
-    scopes.extend(address.map(Scope::Address));
-    for scope in scopes {
-        if let Some(wait) = blocked_for(db, scope).await? {
-            return Err(Refused::too_many("accounts.error.rate_limited", wait));
-        }
-    }
-    Ok(())
+/// A log-in attempt let through the limits. It is recorded as a failure from the moment it is
+/// admitted, so attempts still being checked count against the limits; `forget` it once it
+/// turns out not to be a failure.
+#[derive(Debug)]
+#[must_use = "an admitted attempt counts as a failure until it is forgotten"]
+pub struct Admitted {
+    id: i64,
 }
 
-/// Records a failed log-in (under the device when it had a valid device cookie).
-pub async fn record_failure(
+/// Counts a log-in attempt before its password is checked, or refuses it over the limits.
+///
+/// With a valid device cookie for the account (`device`), only that device's failures count,
+/// and a device over its limit is treated as a client without one. Without one, the account's
+/// and the address's failures count. Each scope's attempts are serialised by an advisory lock,
+/// taken in one order (device, then account, then address), so parallel guesses are counted one
+/// after the other and cannot all pass the check before any is recorded.
+pub async fn admit_login(
     db: &sqlx::PgPool,
     email: &str,
-    address: Option<&str>,
+    address: Option<IpAddr>,
     device: Option<&Device>,
-) -> Result<(), Error> {
-    sqlx::query("INSERT INTO login_failures (email, address, device) VALUES ($1, $2, $3)")
-        .bind(email)
-        .bind(address)
-        .bind(device.map(Device::nonce))
-        .execute(db)
-        .await?;
+) -> Result<Admitted, Refused> {
+    let address = address.map(address_key);
+    let address = address.as_deref();
+    if let Some(device) = device {
+        let scopes = [Scope::Device(device.nonce())];
+        // A device that failed too often is a stranger again.
+        if let Ok(admitted) = admit(db, &scopes, email, address, Some(device.nonce())).await? {
+            return Ok(admitted);
+        }
+    }
+    let mut scopes = vec![Scope::Account(email)];
+    scopes.extend(address.map(Scope::Address));
+    admit(db, &scopes, email, address, None)
+        .await?
+        .map_err(|wait| Refused::too_many("accounts.error.rate_limited", wait))
+}
+
+/// In one transaction: takes the locks of `scopes` in their order, answers the wait when any is
+/// over its limit, and otherwise records the attempt (under `device` when it is given).
+async fn admit(
+    db: &sqlx::PgPool,
+    scopes: &[Scope<'_>],
+    email: &str,
+    address: Option<&str>,
+    device: Option<&str>,
+) -> Result<Result<Admitted, i64>, Error> {
+    let mut tx = db.begin().await?;
+    for scope in scopes {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(scope.lock_name())
+            .execute(&mut *tx)
+            .await?;
+    }
+    for scope in scopes {
+        if let Some(wait) = blocked_for(&mut tx, *scope).await? {
+            return Ok(Err(wait));
+        }
+    }
     // Failures older than the window are never counted again: this account's and this address's
     // go, so guessing does not grow the table without end.
     sqlx::query(
@@ -208,8 +268,27 @@ pub async fn record_failure(
     .bind(email)
     .bind(address)
     .bind(FAILURE_WINDOW_MINUTES as i32)
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO login_failures (email, address, device) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(email)
+    .bind(address)
+    .bind(device)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(Admitted { id }))
+}
+
+/// Takes back an admitted attempt that was not a failure: a correct log-in, or one whose password
+/// could not be checked.
+pub async fn forget(db: &sqlx::PgPool, admitted: Admitted) -> Result<(), Error> {
+    sqlx::query("DELETE FROM login_failures WHERE id = $1")
+        .bind(admitted.id)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
@@ -218,15 +297,15 @@ pub async fn record_failure(
 /// slip under the limit.
 pub async fn admit_signup(
     db: &sqlx::PgPool,
-    address: Option<&str>,
+    address: Option<IpAddr>,
     limit: u32,
 ) -> Result<(), Refused> {
-    let Some(address) = address else {
+    let Some(address) = address.map(address_key) else {
         return Ok(());
     };
     let mut tx = db.begin().await.map_err(Error::from)?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('zhonglian/signup/' || $1, 0))")
-        .bind(address)
+        .bind(&address)
         .execute(&mut *tx)
         .await
         .map_err(Error::from)?;
@@ -235,7 +314,7 @@ pub async fn admit_signup(
         "DELETE FROM signup_attempts
          WHERE address = $1 AND attempted_at <= now() - make_interval(mins => $2::int)",
     )
-    .bind(address)
+    .bind(&address)
     .bind(SIGNUP_WINDOW_MINUTES as i32)
     .execute(&mut *tx)
     .await
@@ -245,7 +324,7 @@ pub async fn admit_signup(
          FROM signup_attempts WHERE address = $1
          ORDER BY attempted_at DESC OFFSET $3 LIMIT 1",
     )
-    .bind(address)
+    .bind(&address)
     .bind(SIGNUP_WINDOW_MINUTES as i32)
     .bind(i64::from(limit) - 1)
     .fetch_optional(&mut *tx)
@@ -258,7 +337,7 @@ pub async fn admit_signup(
         ));
     }
     sqlx::query("INSERT INTO signup_attempts (address) VALUES ($1)")
-        .bind(address)
+        .bind(&address)
         .execute(&mut *tx)
         .await
         .map_err(Error::from)?;
@@ -269,6 +348,25 @@ pub async fn admit_signup(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_throttled_by_its_64_and_an_ipv4_one_by_its_address() {
+        let cases = [
+            ("203.0.113.7", "203.0.113.7"),
+            ("::ffff:203.0.113.7", "203.0.113.7"),
+            ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+            ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+            ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+            ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+            ("2001:db8:ffff:ffff:1::", "2001:db8:ffff:ffff::/64"),
+            ("::1", "::/64"),
+            ("fe80::1:2", "fe80::/64"),
+        ];
+        for (ip, key) in cases {
+            let ip: IpAddr = ip.parse().expect("a test address");
+            assert_eq!(address_key(ip), key, "{ip}");
+        }
+    }
 
     #[test]
     fn a_device_token_verifies_only_unchanged_and_under_its_key() {

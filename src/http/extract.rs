@@ -141,8 +141,9 @@ impl<R: RoleMarker> FromRequestParts<AppState> for RequireRole<R> {
 }
 
 /// The client's address, when the server knows it: the peer, or, when the peer is a trusted
-/// proxy, the right-most `X-Forwarded-For` address that is not one.
-pub struct ClientAddress(pub Option<String>);
+/// proxy, the right-most `X-Forwarded-For` address that is not one. It is the full address
+/// (IPv4-mapped IPv6 addresses as IPv4); limits count a client by `throttle::address_key`.
+pub struct ClientAddress(pub Option<IpAddr>);
 
 impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
@@ -162,11 +163,7 @@ impl FromRequestParts<AppState> for ClientAddress {
             .filter_map(|v| v.to_str().ok())
             .collect::<Vec<_>>();
         Ok(ClientAddress(peer.map(|peer| {
-            state
-                .settings
-                .trusted_proxies
-                .client(peer, &forwarded)
-                .to_string()
+            state.settings.trusted_proxies.client(peer, &forwarded)
         })))
     }
 }

@@ -315,6 +315,165 @@ async fn an_overlong_password_is_refused_before_hashing() {
     assert_eq!(failures, 0, "the password never reached the check");
 }
 
+#[tokio::test]
+async fn parallel_wrong_passwords_are_throttled_like_sequential_ones() {
+    let app = TestApp::spawn().await;
+    app.signup("target@example.com", "backer").await;
+    let owner = client();
+    let first = api_login(&app, &owner, "target@example.com", PASSWORD).await;
+    assert_eq!(first.status(), 200, "the owner's device gets its cookie");
+
+    // Thirty guesses at once from one client without a device cookie: each is counted before its
+    // password is checked, so no more get an answer than ten sequential guesses would.
+    let attacker = client();
+    let guesses: Vec<_> = (0..30)
+        .map(|_| {
+            let (attacker, url) = (attacker.clone(), app.url("/api/v1/auth/login"));
+            tokio::spawn(async move {
+                attacker
+                    .post(url)
+                    .json(&json!({"email": "target@example.com", "password": "guess guess guess"}))
+                    .send()
+                    .await
+                    .expect("login request")
+                    .status()
+            })
+        })
+        .collect();
+    let (mut checked, mut throttled) = (0, 0);
+    for guess in guesses {
+        match guess.await.expect("guess task") {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => throttled += 1,
+            other => panic!("a guess was answered {other}"),
+        }
+    }
+    let max = zhonglian::accounts::throttle::MAX_ACCOUNT_FAILURES;
+    assert!(checked <= max, "{checked} parallel guesses were checked");
+    assert_eq!(checked + throttled, 30);
+    let failures: i64 = sqlx::query_scalar("SELECT count(*) FROM login_failures")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(failures <= max, "{failures} failures were recorded");
+
+    let blocked = api_login(&app, &attacker, "target@example.com", PASSWORD).await;
+    assert_eq!(blocked.status(), 429, "the attacker is throttled");
+    let owner_again = api_login(&app, &owner, "target@example.com", PASSWORD).await;
+    assert_eq!(
+        owner_again.status(),
+        200,
+        "the owner's device still gets in"
+    );
+}
+
+#[tokio::test]
+async fn a_correct_log_in_is_not_counted_as_a_failure() {
+    let app = TestApp::spawn().await;
+    app.signup("regular@example.com", "backer").await;
+    for _ in 0..12 {
+        let fresh = api_login(&app, &client(), "regular@example.com", PASSWORD).await;
+        assert_eq!(
+            fresh.status(),
+            200,
+            "a correct log-in never counts against the account"
+        );
+    }
+    let failures: i64 = sqlx::query_scalar("SELECT count(*) FROM login_failures")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(failures, 0);
+}
+
+#[tokio::test]
+async fn an_overlong_email_at_log_in_is_refused_not_a_server_error() {
+    let app = TestApp::spawn().await;
+    // Random letters, which PostgreSQL cannot compress to fit an index entry as it could a run
+    // of one letter.
+    let local: String = std::iter::repeat_with(|| uuid::Uuid::new_v4().simple().to_string())
+        .flat_map(|part| part.chars().collect::<Vec<_>>())
+        .take(5_000 - "@example.com".len())
+        .collect();
+    let long = format!("{local}@example.com");
+    assert_eq!(long.chars().count(), 5_000);
+
+    let api = api_login(&app, &app.client, &long, PASSWORD).await;
+    assert_eq!(api.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = api.json().await.unwrap();
+    assert!(
+        body["detail"].as_str().unwrap_or_default().contains("254"),
+        "the answer says what is wrong: {body}"
+    );
+
+    // The log-in page answers the same, on the page.
+    let csrf = app.csrf_from("/login").await;
+    let page = app
+        .client
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", long.as_str()),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.text().await.unwrap().contains("254"));
+
+    let failures: i64 = sqlx::query_scalar("SELECT count(*) FROM login_failures")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(failures, 0, "nothing was recorded");
+
+    // The API document says so.
+    let doc: Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let email = &doc["components"]["schemas"]["LoginRequest"]["properties"]["email"];
+    assert_eq!(email["maxLength"], 254, "{email}");
+    let answers = &doc["paths"]["/api/v1/auth/login"]["post"]["responses"];
+    assert!(answers["422"].is_object(), "{answers}");
+}
+
+#[tokio::test]
+async fn addresses_in_one_ipv6_64_share_their_limit() {
+    let app = TestApp::spawn_with(|s| {
+        s.trusted_proxies = zhonglian::http::extract::TrustedProxies::parse("127.0.0.1").unwrap()
+    })
+    .await;
+    app.signup("neighbour@example.com", "backer").await;
+    // A host given a /64 has 2^64 addresses to guess from; they count as one client.
+    for n in 0..20 {
+        let guess = login_from(
+            &app,
+            &format!("2001:db8:1:2::{:x}", n + 1),
+            &format!("target-{n}@example.com"),
+            "guess guess guess",
+        )
+        .await;
+        assert_eq!(guess.status(), 401);
+    }
+    let blocked = login_from(
+        &app,
+        "2001:db8:1:2:ffff:ffff:ffff:ffff",
+        "neighbour@example.com",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(blocked.status(), 429, "the guessing /64 is throttled");
+    let elsewhere = login_from(&app, "2001:db8:1:3::1", "neighbour@example.com", PASSWORD).await;
+    assert_eq!(elsewhere.status(), 200, "the next /64 is not");
+}
+
 /// Signs `email` in through the browser form, so `app.client` holds a session cookie.
 async fn browser_login(app: &TestApp, email: &str) {
     let csrf = app.csrf_from("/login").await;
