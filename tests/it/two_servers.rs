@@ -246,8 +246,11 @@ async fn backer_load(
     // Longer than the server's own 30 s request limit, so that a request slowed down by a noisy
     // machine is answered by the server (408) and counted, not dropped by this client: this
     // test is about the books, and latency is the benchmarks' business.
+    // The server closes a keep-alive connection that stays idle for its header read timeout
+    // (10 s); a client that keeps idle connections longer can send on one just as it closes.
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(45))
+        .pool_idle_timeout(Duration::from_secs(2))
         .build()
         .expect("client");
     let mut rng = StdRng::seed_from_u64(seed);
@@ -340,7 +343,7 @@ async fn regulator_load(
     until: Instant,
     tally: Arc<Mutex<Tally>>,
 ) -> u64 {
-    let client = reqwest::Client::new();
+    let client = crate::support::client();
     let mut rng = StdRng::seed_from_u64(7);
     let mut frozen = 0;
     for n in 0..200usize {
@@ -414,7 +417,7 @@ fn parse_checkpoint(note: &str) -> (u64, merkle::Hash) {
 
 /// Checkpoints from both servers, every 1-2 s, until `until`.
 async fn checkpoint_load(bases: Arc<Vec<String>>, until: Instant) -> Vec<(u64, merkle::Hash)> {
-    let client = reqwest::Client::new();
+    let client = crate::support::client();
     let mut seen = Vec::new();
     for n in 0..200usize {
         if Instant::now() >= until {
@@ -462,7 +465,7 @@ async fn scalar(db: &PgPool, sql: &str) -> i64 {
 async fn two_servers_on_one_database_keep_the_books_under_a_minute_of_mixed_load() {
     // Arrange: one database, two server processes on it.
     let app = TestApp::spawn().await;
-    let setup = reqwest::Client::new();
+    let setup = crate::support::client();
     let mut servers = vec![Server::start(&app, "a"), Server::start(&app, "b")];
     for server in &mut servers {
         server.wait_until_healthy(&setup).await;
