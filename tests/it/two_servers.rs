@@ -638,9 +638,19 @@ async fn two_servers_on_one_database_keep_the_books_under_a_minute_of_mixed_load
     )
     .await;
     assert!(
-        (1..=HOT_PLACES).contains(&hot_settled),
+        hot_settled <= HOT_PLACES,
         "{hot_settled} pledges held the hot tier's {HOT_PLACES} places at the end"
     );
+    // Backers cancel as well as pledge, so the tier may end empty; but it must have been won.
+    let hot_ever = scalar(
+        &app.db,
+        &format!(
+            "SELECT count(*) FROM pledges WHERE project_id = '{}'",
+            listings[0].id
+        ),
+    )
+    .await;
+    assert!(hot_ever >= 1, "nobody ever won a place on the hot tier");
     let oversold_offerings = scalar(
         &app.db,
         "SELECT count(*) FROM equity_offerings o WHERE
