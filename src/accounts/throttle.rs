@@ -63,7 +63,11 @@ impl Refused {
 
     /// Adds `Retry-After` to a response made for this refusal.
     pub fn stamp(&self, response: &mut Response) {
-        if let Some(seconds) = self.retry_after {
+        Self::stamp_with(self.retry_after, response);
+    }
+
+    fn stamp_with(retry_after: Option<i64>, response: &mut Response) {
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(seconds));
@@ -73,13 +77,9 @@ impl Refused {
 
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
-        let retry_after = self.retry_after;
-        let mut response = self.error.into_response();
-        if let Some(seconds) = retry_after {
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(seconds));
-        }
+        let Refused { error, retry_after } = self;
+        let mut response = error.into_response();
+        Refused::stamp_with(retry_after, &mut response);
         response
     }
 }

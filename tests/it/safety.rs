@@ -1,7 +1,7 @@
 //! Safe by default: a fresh start has no account anyone can log into, and money enters wallets
 //! only through a gateway that was chosen, whose callbacks are signed, fresh and bounded.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use rust_decimal::Decimal;
@@ -35,26 +35,14 @@ async fn serve(app: &TestApp, args: &[&str], log: &std::path::Path) -> Server {
     let port = free_port();
     std::fs::create_dir_all(&app.data_dir).expect("data folder");
     let out = std::fs::File::create(log).expect("log file");
-    let child = Command::new(env!("CARGO_BIN_EXE_zhonglian"))
-        .arg("serve")
+    let child = crate::support::serve_command(app, &app.data_dir)
         .args(args)
-        .env("DATABASE_URL", app.database_url())
         .env("BIND", format!("127.0.0.1:{port}"))
-        .env("ZHONGLIAN_DATA_DIR", &app.data_dir)
-        .env(
-            "ZHONGLIAN_SECRET_KEY",
-            "test secret key material, 32+ bytes long",
-        )
-        .env(
-            "ZHONGLIAN_LEDGER_KEY",
-            "0101010101010101010101010101010101010101010101010101010101010101",
-        )
         .env("RUST_LOG", "info")
         .env_remove("ZHONGLIAN_DEMO")
         .env_remove("PAYMENT_PROVIDER")
         .stdout(out.try_clone().expect("log file"))
         .stderr(out)
-        .stdin(Stdio::null())
         .spawn()
         .expect("server");
     let server = Server {

@@ -431,20 +431,8 @@ async fn every_receipt_of_a_settled_project_verifies_with_the_cli() {
 }
 
 fn spawn_server(app: &TestApp) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_zhonglian"))
-        .args(["serve"])
-        .env("DATABASE_URL", app.database_url())
+    crate::support::serve_command(app, &app.data_dir)
         .env("BIND", "127.0.0.1:0")
-        .env("ZHONGLIAN_DATA_DIR", &app.data_dir)
-        .env(
-            "ZHONGLIAN_SECRET_KEY",
-            "test secret key material, 32+ bytes long",
-        )
-        .env(
-            "ZHONGLIAN_LEDGER_KEY",
-            "0101010101010101010101010101010101010101010101010101010101010101",
-        )
-        .env("LEDGER_ORIGIN", "zhonglian.test/ledger")
         .env("SETTLEMENT_BATCH_SIZE", "500")
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())

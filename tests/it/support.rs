@@ -99,17 +99,36 @@ pub struct TestApp {
     pub client: reqwest::Client,
 }
 
+/// The server secret of every test app and test server process.
+pub const TEST_SECRET_KEY: &str = "test secret key material, 32+ bytes long";
+/// The ledger's signing seed in tests.
+pub const TEST_LEDGER_KEY: &str =
+    "0101010101010101010101010101010101010101010101010101010101010101";
+/// The ledger's origin in tests.
+pub const TEST_LEDGER_ORIGIN: &str = "zhonglian.test/ledger";
+
 /// Settings every test app uses: fixed keys, a data folder of its own, port 0.
 pub fn test_settings(data_dir: PathBuf) -> Settings {
     let mut settings = Settings::for_data_dir(data_dir);
-    settings.secret_key = Some(SecretString::from(
-        "test secret key material, 32+ bytes long".to_owned(),
-    ));
-    settings.ledger_key = Some(SecretString::from(
-        "0101010101010101010101010101010101010101010101010101010101010101".to_owned(),
-    ));
-    settings.ledger_origin = "zhonglian.test/ledger".into();
+    settings.secret_key = Some(SecretString::from(TEST_SECRET_KEY.to_owned()));
+    settings.ledger_key = Some(SecretString::from(TEST_LEDGER_KEY.to_owned()));
+    settings.ledger_origin = TEST_LEDGER_ORIGIN.into();
     settings
+}
+
+/// `zhonglian serve` on the test app's database, with the test keys and `data_dir` as its data
+/// folder; the caller adds its address, settings and output and spawns it.
+pub fn serve_command(app: &TestApp, data_dir: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_zhonglian"));
+    command
+        .arg("serve")
+        .env("DATABASE_URL", app.database_url())
+        .env("ZHONGLIAN_DATA_DIR", data_dir)
+        .env("ZHONGLIAN_SECRET_KEY", TEST_SECRET_KEY)
+        .env("ZHONGLIAN_LEDGER_KEY", TEST_LEDGER_KEY)
+        .env("LEDGER_ORIGIN", TEST_LEDGER_ORIGIN)
+        .stdin(std::process::Stdio::null());
+    command
 }
 
 impl TestApp {

@@ -4,7 +4,7 @@
 //! the claims and the ledger must be exactly right.
 
 use std::collections::{BTreeMap, HashMap};
-use std::process::{Child, Command};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -46,20 +46,8 @@ impl Server {
         let data_dir = app.data_dir.join(name);
         std::fs::create_dir_all(&data_dir).expect("server data folder");
         let log = std::fs::File::create(data_dir.join("server.log")).expect("server log");
-        let child = Command::new(env!("CARGO_BIN_EXE_zhonglian"))
-            .arg("serve")
-            .env("DATABASE_URL", app.database_url())
+        let child = crate::support::serve_command(app, &data_dir)
             .env("BIND", format!("127.0.0.1:{port}"))
-            .env("ZHONGLIAN_DATA_DIR", &data_dir)
-            .env(
-                "ZHONGLIAN_SECRET_KEY",
-                "test secret key material, 32+ bytes long",
-            )
-            .env(
-                "ZHONGLIAN_LEDGER_KEY",
-                "0101010101010101010101010101010101010101010101010101010101010101",
-            )
-            .env("LEDGER_ORIGIN", "zhonglian.test/ledger")
             .env("MIN_CAMPAIGN_SECONDS", "0")
             .env("PAYMENT_PROVIDER", "sandbox")
             .env("SETTLEMENT_BATCH_SIZE", "7")
