@@ -27,14 +27,20 @@ enum Carrier {
 
 /// The session token of a request: `Authorization: Bearer`, else the session cookie.
 fn token(parts: &Parts) -> Option<(&str, Carrier)> {
-    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-        return value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| (t.trim(), Carrier::Bearer));
+    if parts.headers.contains_key(header::AUTHORIZATION) {
+        return bearer(&parts.headers).map(|t| (t, Carrier::Bearer));
     }
     cookie_value(&parts.headers, SESSION_COOKIE).map(|t| (t, Carrier::Cookie))
+}
+
+/// The token of an `Authorization: Bearer <token>` header, trimmed.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
 }
 
 /// Whether a request to the API changes state and so, when a browser's cookie is its only

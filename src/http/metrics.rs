@@ -153,12 +153,7 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Resul
         .metrics_token
         .as_ref()
         .ok_or(Error::NotFound)?;
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or(Error::NotFound)?;
+    let given = super::extract::bearer(&headers).ok_or(Error::NotFound)?;
     // Comparing digests keeps the comparison constant-time in the token's length as well.
     let matches = Sha256::digest(given.as_bytes())
         .ct_eq(&Sha256::digest(crate::config::secret_bytes(expected)));
