@@ -5,7 +5,7 @@
 mod catalogue;
 
 use crate::accounts::domain::{DisplayName, Email, Password, Role};
-use crate::http::AppState;
+use crate::app::AppState;
 
 /// Password of every demo account (shown in the README; demo data only).
 pub const DEMO_PASSWORD: &str = "zhonglian-demo";
@@ -81,7 +81,7 @@ pub async fn load_pledges(
     )
     .fetch_all(&state.db)
     .await?;
-    let err = |e: crate::http::error::Error| anyhow::anyhow!("{e}");
+    let err = |e: crate::error::Error| anyhow::anyhow!("{e}");
     for (backer,) in backers {
         let backer = crate::accounts::domain::UserId(backer);
         let deposit = provider::start_deposit(

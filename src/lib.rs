@@ -2,19 +2,25 @@
 //! verifiable. See `DESIGN.md` for the map of rooms.
 
 pub mod accounts;
+pub mod app;
 pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod error;
 pub mod http;
 pub mod i18n;
+pub mod ids;
+pub mod keys;
 pub mod ledger;
 pub mod money;
 pub mod pledges;
 pub mod projects;
+pub mod router;
 pub mod settlement;
 pub mod supervision;
+pub mod tables;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,8 +28,9 @@ use std::sync::Arc;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
+use app::AppState;
 use config::Settings;
-use http::{AppState, Keys};
+use keys::Keys;
 use ledger::Ledger;
 
 /// A bound, ready-to-serve application.
@@ -87,7 +94,7 @@ impl Application {
         accounts::password::warm_up();
         Ok(Self {
             listener,
-            router: http::router(state.clone()),
+            router: router::router(state.clone()),
             metrics_listener,
             state,
         })

@@ -1,29 +1,30 @@
 //! `/api/v1/auth/*` and `/api/v1/me`.
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::domain::{self_service_roles, DisplayName, Email, Password};
 use super::throttle::{Refused, DEVICE_COOKIE};
 use super::{LoginAttempt, User};
+use crate::app::AppState;
 use crate::http::csrf::cookie_value;
 use crate::http::error::Result;
 use crate::http::extract::{ApiJson, ClientAddress, CurrentUser, UserAgent};
-use crate::http::AppState;
 
 /// Routes of this room, relative to `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/auth/signup", post(signup))
-        .route("/auth/login", post(login))
-        .route("/auth/logout", post(logout))
-        .route("/me", get(me))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(signup))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
 }
 
 /// One role name or several.

@@ -1,21 +1,10 @@
 //! Account values, parsed once at the edge.
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-use crate::http::error::{Error, Message};
+use crate::error::{Error, Message};
 
-/// A user's id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
-#[sqlx(transparent)]
-#[serde(transparent)]
-pub struct UserId(pub Uuid);
-
-impl std::fmt::Display for UserId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
+pub use crate::ids::UserId;
 
 /// A syntactically plausible e-mail address, lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +33,7 @@ impl Email {
         if valid {
             Ok(Self(email))
         } else {
-            Err(Error::Unprocessable(Message::Key("accounts.error.email")))
+            Err(Error::Invalid(Message::Key("accounts.error.email")))
         }
     }
 
@@ -68,14 +57,12 @@ impl Password {
     pub fn parse(raw: String) -> Result<Self, Error> {
         let chars = raw.chars().count();
         if chars < Self::MIN_CHARS {
-            return Err(Error::Unprocessable(Message::Key(
+            return Err(Error::Invalid(Message::Key(
                 "accounts.error.password_short",
             )));
         }
         if raw.len() > Self::MAX_BYTES {
-            return Err(Error::Unprocessable(Message::Key(
-                "accounts.error.password_long",
-            )));
+            return Err(Error::Invalid(Message::Key("accounts.error.password_long")));
         }
         Ok(Self(raw))
     }
@@ -109,13 +96,11 @@ impl DisplayName {
     pub fn parse(raw: &str) -> Result<Self, Error> {
         let name = raw.trim();
         if name.chars().any(is_bidi_control) {
-            return Err(Error::Unprocessable(Message::Key("accounts.error.bidi")));
+            return Err(Error::Invalid(Message::Key("accounts.error.bidi")));
         }
         let chars = name.chars().count();
         if chars == 0 || chars > 80 || name.chars().any(char::is_control) {
-            return Err(Error::Unprocessable(Message::Key(
-                "accounts.error.display_name",
-            )));
+            return Err(Error::Invalid(Message::Key("accounts.error.display_name")));
         }
         Ok(Self(name.to_owned()))
     }
@@ -170,13 +155,13 @@ pub fn self_service_roles(raw: &[String]) -> Result<Vec<Role>, Error> {
     for name in raw {
         let role = Role::parse(name)
             .filter(|r| r.is_self_service())
-            .ok_or(Error::Unprocessable(Message::Key("accounts.error.role")))?;
+            .ok_or(Error::Invalid(Message::Key("accounts.error.role")))?;
         if !roles.contains(&role) {
             roles.push(role);
         }
     }
     if roles.is_empty() {
-        return Err(Error::Unprocessable(Message::Key("accounts.error.role")));
+        return Err(Error::Invalid(Message::Key("accounts.error.role")));
     }
     Ok(roles)
 }
@@ -245,7 +230,7 @@ mod tests {
                 assert_eq!(e.status_code(), 422, "{name:?}");
             }
         }
-        let Err(Error::Unprocessable(Message::Key(key))) = DisplayName::parse("a\u{202E}b") else {
+        let Err(Error::Invalid(Message::Key(key))) = DisplayName::parse("a\u{202E}b") else {
             panic!("a bidi control was not refused with a message");
         };
         assert_eq!(key, "accounts.error.bidi");

@@ -1,6 +1,7 @@
 //! Users, password hashing, sessions and the pages and API that manage them.
 
 pub mod api;
+pub mod contacts;
 pub mod domain;
 pub mod pages;
 pub mod password;
@@ -13,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::http::error::{Error, Message, Result};
-use crate::http::AppState;
+use crate::app::AppState;
+use crate::error::{Error, Message, Result};
 use domain::{DisplayName, Email, Password, Role, UserId};
 use throttle::Refused;
 
@@ -165,13 +166,13 @@ pub struct LoggedIn {
 pub async fn login(state: &AppState, attempt: LoginAttempt<'_>) -> Result<LoggedIn, Refused> {
     // Refused before any lookup or hash, the same for every account, so it tells nothing.
     if attempt.password.len() > Password::MAX_BYTES {
-        return Err(Error::unprocessable("accounts.error.password_long").into());
+        return Err(Error::invalid("accounts.error.password_long").into());
     }
     let email = attempt.email.trim().to_lowercase();
     // No account has a longer address, so this is a malformed request, not a failed log-in; it
     // is neither looked up nor recorded (PostgreSQL refuses index entries of a few kilobytes).
     if email.len() > Email::MAX_BYTES {
-        return Err(Error::unprocessable("accounts.error.email_long").into());
+        return Err(Error::invalid("accounts.error.email_long").into());
     }
     let found: Option<(Uuid, String)> =
         sqlx::query_as("SELECT id, password_hash FROM users WHERE lower(email) = $1")
@@ -200,14 +201,12 @@ pub async fn login(state: &AppState, attempt: LoginAttempt<'_>) -> Result<Logged
     };
     let Some(id) = id.filter(|_| ok) else {
         // The attempt stays recorded: it was a failure.
-        return Err(Error::Unauthorized
-            .with_message("accounts.error.bad_credentials")
-            .into());
+        return Err(Error::Unauthenticated(Message::Key("accounts.error.bad_credentials")).into());
     };
     throttle::forget(&state.db, admitted).await?;
     let user = find_user(&state.db, UserId(id))
         .await?
-        .ok_or(Error::Unauthorized)?;
+        .ok_or(Error::Unauthenticated(Message::Key("error.unauthorized")))?;
     let session = open_session(state, user, attempt.user_agent).await?;
     Ok(LoggedIn {
         device_token: throttle::issue_device(&state.keys.device, UserId(id)),

@@ -12,11 +12,12 @@ use serde::Deserialize;
 use super::domain::{self_service_roles, DisplayName, Email, Password};
 use super::throttle::{Refused, DEVICE_COOKIE, DEVICE_COOKIE_SECONDS};
 use super::LoginAttempt;
+use crate::app::AppState;
+use crate::error::Error as Refusal;
 use crate::http::csrf::{cookie_value, CsrfForm};
-use crate::http::error::{Error, Result};
+use crate::http::error::Result;
 use crate::http::extract::{ClientAddress, MaybeUser, UserAgent, SESSION_COOKIE};
 use crate::http::pages::{render, safe_next, Chrome};
-use crate::http::AppState;
 
 /// Routes of this room.
 pub fn routes() -> Router<AppState> {
@@ -95,7 +96,7 @@ async fn signup(
         Ok(session) => Ok(signed_in(&state, &session, None, "/")),
         Err(
             refused @ Refused {
-                error: Error::Unprocessable(_) | Error::Conflict(_) | Error::TooManyRequests(_),
+                error: Refusal::Invalid(_) | Refusal::Conflict(_) | Refusal::Throttled(_),
                 ..
             },
         ) => {
@@ -109,7 +110,7 @@ async fn signup(
                 founder: form.founder.is_some(),
                 backer: form.backer.is_some(),
             };
-            let mut response = render(&page)?;
+            let mut response = render(&page).unwrap_or_else(IntoResponse::into_response);
             *response.status_mut() = e.status_code();
             refused.stamp(&mut response);
             Ok(response)
@@ -164,8 +165,7 @@ async fn login(
         )),
         Err(
             refused @ Refused {
-                error:
-                    Error::Unauthenticated(_) | Error::TooManyRequests(_) | Error::Unprocessable(_),
+                error: Refusal::Unauthenticated(_) | Refusal::Throttled(_) | Refusal::Invalid(_),
                 ..
             },
         ) => {
@@ -176,7 +176,8 @@ async fn login(
                 error,
                 email: form.email,
                 next,
-            })?;
+            })
+            .unwrap_or_else(IntoResponse::into_response);
             *response.status_mut() = e.status_code();
             refused.stamp(&mut response);
             Ok(response)

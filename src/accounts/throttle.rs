@@ -20,7 +20,7 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use super::domain::UserId;
-use crate::http::error::{Error, Message};
+use crate::error::{Error, Message};
 
 /// The device cookie's name.
 pub const DEVICE_COOKIE: &str = "zl_device";
@@ -56,7 +56,7 @@ impl From<Error> for Refused {
 impl Refused {
     fn too_many(key: &'static str, retry_after: i64) -> Self {
         Refused {
-            error: Error::TooManyRequests(Message::Key(key)),
+            error: Error::Throttled(Message::Key(key)),
             retry_after: Some(retry_after.max(1)),
         }
     }
@@ -78,7 +78,7 @@ impl Refused {
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
         let Refused { error, retry_after } = self;
-        let mut response = error.into_response();
+        let mut response = crate::http::error::Error::from(error).into_response();
         Refused::stamp_with(retry_after, &mut response);
         response
     }

@@ -75,6 +75,15 @@ pub async fn pool(options: PgConnectOptions, max_connections: u32) -> sqlx::Resu
         .await
 }
 
+/// Whether a database error is among the causes of `error` and means the database cannot be
+/// reached (see `is_unreachable`).
+pub fn is_unreachable_cause(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
+        .any(is_unreachable)
+}
+
 /// Whether `error` means the database cannot be reached right now (it is down, restarting,
 /// shutting down, or the connection dropped), as opposed to a query that is wrong or refused.
 /// The web layer answers the first kind with 503 and `Retry-After`.

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use time::OffsetDateTime;
 
 use crate::accounts::{AuthUser, User};
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::projects::domain::{NewOffering, NewTier};
 use crate::projects::lifecycle::Action;
 use crate::projects::repo::NewProject;
@@ -259,7 +259,7 @@ fn amount(raw: &str) -> anyhow::Result<Decimal> {
         .map_err(|e| anyhow::anyhow!("demo amount {raw}: {e}"))
 }
 
-fn err(e: crate::http::error::Error) -> anyhow::Error {
+fn err(e: crate::error::Error) -> anyhow::Error {
     anyhow::anyhow!("demo catalogue: {e}")
 }
 

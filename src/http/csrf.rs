@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::error::{Error, Message};
 use super::extract::SESSION_COOKIE;
-use super::AppState;
+use crate::app::AppState;
 
 const COOKIE_NAME: &str = "zl_csrf";
 

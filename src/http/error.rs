@@ -12,30 +12,9 @@ use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::i18n::{Catalogue, Lang};
+use crate::i18n::Lang;
 
-/// A message for a person: a catalogue key (translated when shown) or ready text.
-#[derive(Debug, Clone)]
-pub enum Message {
-    Key(&'static str),
-    /// A catalogue message with `{name}` placeholders, filled in the reader's language.
-    Fill(&'static str, Vec<(&'static str, String)>),
-    Text(String),
-}
-
-impl Message {
-    /// The message in the given language.
-    pub fn in_lang(&self, catalogue: &Catalogue) -> String {
-        match self {
-            Message::Key(key) => catalogue.get(key).to_owned(),
-            Message::Fill(key, args) => {
-                let args: Vec<(&str, &str)> = args.iter().map(|(n, v)| (*n, v.as_str())).collect();
-                catalogue.fill(key, &args)
-            }
-            Message::Text(text) => text.clone(),
-        }
-    }
-}
+pub use crate::error::Message;
 
 /// Everything that can go wrong while answering a request.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +45,45 @@ pub enum Error {
     Database(#[from] sqlx::Error),
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<crate::error::Error> for Error {
+    fn from(refusal: crate::error::Error) -> Self {
+        use crate::error::Error as Domain;
+        match refusal {
+            Domain::Malformed(m) => Error::BadRequest(m),
+            Domain::Invalid(m) => Error::Unprocessable(m),
+            Domain::Conflict(m) => Error::Conflict(m),
+            Domain::Throttled(m) => Error::TooManyRequests(m),
+            Domain::Unauthenticated(m) => Error::Unauthenticated(m),
+            Domain::Forbidden => Error::Forbidden,
+            Domain::NotFound => Error::NotFound,
+            Domain::TooLarge => Error::PayloadTooLarge,
+            Domain::Unavailable => Error::Unavailable,
+            Domain::Database(e) => Error::Database(e),
+            Domain::Internal(e) => Error::Internal(e),
+        }
+    }
+}
+
+impl crate::error::Error {
+    /// The HTTP status a domain refusal is answered with (the same as after `http::Error::from`).
+    pub fn status_code(&self) -> StatusCode {
+        use crate::error::Error as Domain;
+        match self {
+            Domain::Malformed(_) => StatusCode::BAD_REQUEST,
+            Domain::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Domain::Conflict(_) => StatusCode::CONFLICT,
+            Domain::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            Domain::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Domain::Forbidden => StatusCode::FORBIDDEN,
+            Domain::NotFound => StatusCode::NOT_FOUND,
+            Domain::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Domain::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ if self.is_database_away() => StatusCode::SERVICE_UNAVAILABLE,
+            Domain::Database(_) | Domain::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
 }
 
 /// Shorthand for handler results.
@@ -142,10 +160,7 @@ impl Error {
     pub fn is_database_away(&self) -> bool {
         match self {
             Error::Database(e) => crate::db::is_unreachable(e),
-            Error::Internal(e) => e
-                .chain()
-                .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
-                .any(crate::db::is_unreachable),
+            Error::Internal(e) => crate::db::is_unreachable_cause(e),
             _ => false,
         }
     }

@@ -12,8 +12,8 @@ use serde::Serialize;
 
 use super::csrf::cookie_value;
 use super::error::{Error, Message};
-use super::AppState;
 use crate::accounts::{self, domain::Role, AuthUser};
+use crate::app::AppState;
 
 /// Name of the browser's session cookie.
 pub const SESSION_COOKIE: &str = "zl_session";
@@ -271,6 +271,25 @@ impl<S: Send + Sync> FromRequestParts<S> for UserAgent {
                 .and_then(|v| v.to_str().ok())
                 .map(|v| v.chars().take(200).collect()),
         ))
+    }
+}
+
+/// Path parameters, typed: `Path<ProjectId>`, `Path<(ProjectId, TierId)>`. A segment that does
+/// not parse names nothing, so it is a 404 problem (or page), like an id that parses and is
+/// unknown.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(rejection) => {
+                tracing::debug!(%rejection, "path parameter names nothing");
+                Err(Error::NotFound)
+            }
+        }
     }
 }
 

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::error::Error;
-use super::AppState;
+use crate::app::AppState;
 
 /// Most series kept; observations past it are counted under `other`/`unmatched`.
 pub const MAX_SERIES: usize = 2_048;

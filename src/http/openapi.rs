@@ -1,6 +1,5 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations.
 
-use axum::response::IntoResponse;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
@@ -8,52 +7,24 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
-use crate::{accounts, ledger, money, pledges, projects, settlement, supervision};
-
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Zhonglian API", description = "Crowdfunding exchange with a public Merkle ledger"),
-    paths(
-        accounts::api::signup,
-        accounts::api::login,
-        accounts::api::logout,
-        accounts::api::me,
-        ledger::api::checkpoint,
-        ledger::api::key,
-        ledger::api::leaves,
-        ledger::api::inclusion,
-        ledger::api::consistency,
-        ledger::api::entry,
-        ledger::api::receipt,
-        projects::api::create,
-        projects::api::list,
-        projects::api::show,
-        projects::api::edit,
-        projects::api::submit,
-        projects::api::cancel,
-        projects::api::add_tier,
-        projects::api::delete_tier,
-        projects::api::post_update,
-        projects::api::upload_cover,
-        projects::api::mine,
-        supervision::api::queue,
-        supervision::api::decide,
-        settlement::api::pledge_receipt,
-        settlement::api::project_settlement,
-        settlement::api::my_notifications,
-        money::api::create_deposit,
-        money::api::wallet,
-        money::api::sandbox_callback,
-        pledges::api::create,
-        pledges::api::change,
-        pledges::api::cancel,
-        pledges::api::mine,
-        pledges::founder::backers_api,
-    ),
     components(schemas(Problem)),
-    modifiers(&BearerAuth, &Problems),
+    modifiers(&BearerAuth),
 )]
-pub struct ApiDoc;
+struct ApiDoc;
+
+/// The document before any route is registered: its title, the problem schema, bearer auth.
+pub fn base() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// Completes the document once every route is in it: adds the answers every operation can give
+/// (see `Problems`).
+pub fn finish(document: &mut utoipa::openapi::OpenApi) {
+    Problems.modify(document);
+}
 
 /// The body of every API error: an RFC 9457 problem document (see `http::error`).
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -179,9 +150,4 @@ impl Modify for BearerAuth {
             ),
         );
     }
-}
-
-/// `GET /api/v1/openapi.json`
-pub async fn document() -> impl IntoResponse {
-    axum::Json(ApiDoc::openapi())
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::csrf::CsrfToken;
 use super::error::{Error, Result};
 use super::extract::MaybeUser;
-use super::AppState;
+use crate::app::AppState;
 use crate::i18n::{Catalogue, Lang, LANG_COOKIE};
 
 /// The signed-in user as the navigation shows them.
@@ -105,25 +105,6 @@ pub struct ErrorPage {
     pub status: u16,
     pub title: String,
     pub detail: String,
-}
-
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage {
-    chrome: Chrome,
-    ledger_size: i64,
-    cards: Vec<crate::projects::pages::Card>,
-}
-
-/// `GET /`
-pub async fn home(state: axum::extract::State<AppState>, chrome: Chrome) -> Result<Response> {
-    let ledger_size = crate::ledger::store::size(&state.db).await?;
-    let cards = crate::projects::pages::featured(&state, chrome.t).await?;
-    render(&HomePage {
-        chrome,
-        ledger_size: ledger_size as i64,
-        cards,
-    })
 }
 
 #[derive(Deserialize)]

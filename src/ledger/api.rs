@@ -1,47 +1,41 @@
 //! The public ledger API under `/api/v1/ledger`.
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use serde::Serialize;
 
 use super::merkle::Hash;
 use super::receipt::{self, Receipt};
 use super::store::{self, StoreError};
 use crate::accounts::domain::Role;
+use crate::app::AppState;
 use crate::http::error::{Error, Message, Result};
 use crate::http::extract::{ApiJson, CurrentUser};
-use crate::http::AppState;
 
 /// Most leaves returned by one call.
 pub const MAX_LEAVES: u64 = 1000;
 
 /// Routes of this room, relative to `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/ledger/checkpoint", get(checkpoint))
-        .route("/ledger/key", get(key))
-        .route("/ledger/leaves", get(leaves))
-        .route("/ledger/proof/inclusion", get(inclusion))
-        .route("/ledger/proof/consistency", get(consistency))
-        .route("/ledger/entries/{tx_hash}", get(entry))
-        .route("/ledger/receipts/{tx_hash}", get(receipt))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(checkpoint))
+        .routes(routes!(key))
+        .routes(routes!(leaves))
+        .routes(routes!(inclusion))
+        .routes(routes!(consistency))
+        .routes(routes!(entry))
+        .routes(routes!(receipt))
 }
 
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::BeyondSize { .. } | StoreError::Proof(_) => {
-                Error::BadRequest(Message::Text(e.to_string()))
-            }
-            StoreError::Duplicate => Error::Conflict(Message::Text(e.to_string())),
-            StoreError::Database(e) => Error::Database(e),
-            other => Error::Internal(other.into()),
-        }
+        crate::error::Error::from(e).into()
     }
 }
 

@@ -9,9 +9,9 @@ use axum::routing::get;
 use axum::Router;
 
 use super::store;
+use crate::app::AppState;
 use crate::http::error::Result;
 use crate::http::pages::{render, Chrome};
-use crate::http::AppState;
 
 /// Routes of this room.
 pub fn routes() -> Router<AppState> {

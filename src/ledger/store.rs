@@ -474,3 +474,17 @@ pub async fn ensure_checkpoint(
     tx.commit().await?;
     Ok(())
 }
+
+impl From<StoreError> for crate::error::Error {
+    fn from(e: StoreError) -> Self {
+        use crate::error::{Error, Message};
+        match e {
+            StoreError::BeyondSize { .. } | StoreError::Proof(_) => {
+                Error::Malformed(Message::Text(e.to_string()))
+            }
+            StoreError::Duplicate => Error::Conflict(Message::Text(e.to_string())),
+            StoreError::Database(e) => Error::Database(e),
+            other => Error::Internal(other.into()),
+        }
+    }
+}

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::http::error::{Error, Message};
+use crate::error::{Error, Message};
 
 /// A positive amount with at most two decimals, up to [`Money::MAX`]. Stored as `NUMERIC(20,2)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -85,7 +85,7 @@ fn unparsable_reason(text: &str) -> &'static str {
 }
 
 fn invalid(key: &'static str) -> Error {
-    Error::Unprocessable(Message::Key(key))
+    Error::Invalid(Message::Key(key))
 }
 
 /// An amount as clients send it: a JSON string (`"12.50"`, preferred) or a JSON number.
@@ -148,7 +148,7 @@ mod tests {
     #[test]
     fn bad_amounts_are_refused_each_with_a_clear_message() {
         let key = |raw: &str| match Money::parse(raw) {
-            Err(Error::Unprocessable(Message::Key(k))) => k,
+            Err(Error::Invalid(Message::Key(k))) => k,
             other => panic!("{raw}: {other:?}"),
         };
         assert_eq!(key("0"), "money.error.not_positive");

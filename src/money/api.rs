@@ -1,26 +1,27 @@
 //! `/api/v1/wallet` and the sandbox gateway's callback.
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::Router;
 use serde::{Deserialize, Serialize};
 
 use super::amount::AmountInput;
 use super::provider::{self, Deposit, GatewayNotice, Outcome, SandboxProvider};
 use super::{WalletBalance, WalletLine};
+use crate::app::AppState;
 use crate::config::Currencies;
 use crate::http::error::{Error, Message, Result};
 use crate::http::extract::{ApiJson, CurrentUser};
-use crate::http::AppState;
 
 /// Routes of this room, relative to `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/wallet", get(wallet))
-        .route("/wallet/deposits", post(create_deposit))
-        .route("/payments/sandbox/callback", post(sandbox_callback))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(wallet))
+        .routes(routes!(create_deposit))
+        .routes(routes!(sandbox_callback))
 }
 
 /// The sandbox gateway of this server, when `PAYMENT_PROVIDER=sandbox` chose it.

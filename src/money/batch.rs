@@ -6,7 +6,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{money_error, AccountId, EntryKind};
-use crate::http::error::{Error, Result};
+use crate::error::{Error, Result};
 
 /// One transfer of a batch. `once_key` makes it happen at most once ever.
 #[derive(Debug, Clone)]

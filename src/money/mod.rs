@@ -20,20 +20,10 @@ use uuid::Uuid;
 pub use amount::Money;
 
 use crate::accounts::domain::UserId;
-use crate::http::error::{Error, Message, Result};
+use crate::error::{Error, Message, Result};
 use crate::projects::ProjectId;
 
-/// A money account's id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, sqlx::Type)]
-#[sqlx(transparent)]
-#[serde(transparent)]
-pub struct AccountId(pub Uuid);
-
-/// A journal entry's id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, sqlx::Type)]
-#[sqlx(transparent)]
-#[serde(transparent)]
-pub struct JournalEntryId(pub i64);
+pub use crate::ids::{AccountId, JournalEntryId};
 
 /// Currency codes: three capital letters. Every project has one; wallets are per currency.
 pub type Currency = String;

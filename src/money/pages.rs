@@ -14,11 +14,11 @@ use super::api::{gateway_for_top_ups, listing_gateway, sandbox};
 use super::provider::{self, Deposit, GatewayNotice, Outcome};
 use super::{Money, WalletBalance, WalletLine};
 use crate::accounts::AuthUser;
+use crate::app::AppState;
 use crate::http::csrf::CsrfForm;
 use crate::http::error::{Error, Result};
 use crate::http::extract::MaybeUser;
 use crate::http::pages::{render, Chrome};
-use crate::http::AppState;
 
 /// How long the sandbox gateway takes in its slow mode.
 pub const SANDBOX_SLOW: Duration = Duration::from_millis(2_500);
@@ -208,7 +208,7 @@ async fn start_top_up(
     };
     let started = async {
         let gateway = gateway_for_top_ups(&state)?;
-        let amount = Money::parse(&form.amount)?;
+        let amount: Money = Money::parse(&form.amount)?;
         provider::start_deposit(
             &state.db,
             gateway,
@@ -218,6 +218,7 @@ async fn start_top_up(
             state.settings.supported_currencies.default_code(),
         )
         .await
+        .map_err(Error::from)
     };
     match started.await {
         Ok(deposit) => Ok(

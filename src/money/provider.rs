@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::{AccountOwner, EntryKind, Money, Posting};
 use crate::accounts::domain::UserId;
-use crate::http::error::{Error, Message, Result};
+use crate::error::{Error, Message, Result};
 
 /// What the gateway says happened to a payment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -239,7 +239,7 @@ pub async fn start_deposit(
     currency: &str,
 ) -> Result<Deposit> {
     if amount.value() > limits.per_deposit {
-        return Err(Error::Unprocessable(Message::Fill(
+        return Err(Error::Invalid(Message::Fill(
             "money.error.deposit_too_large",
             vec![("limit", super::amount::fixed(limits.per_deposit))],
         )));
@@ -273,7 +273,7 @@ pub async fn start_deposit(
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else {
-        return Err(Error::Unprocessable(Message::Fill(
+        return Err(Error::Invalid(Message::Fill(
             "money.error.daily_limit",
             vec![("limit", super::amount::fixed(limits.per_day))],
         )));
@@ -394,7 +394,7 @@ pub async fn handle_callback(
         .verify_callback(callback, OffsetDateTime::now_utc())
         .map_err(|refusal| {
             tracing::warn!(provider = provider.name(), %refusal, "gateway callback refused");
-            Error::BadRequest(Message::Key(match refusal {
+            Error::Malformed(Message::Key(match refusal {
                 CallbackRefusal::Stale => "money.error.stale_callback",
                 CallbackRefusal::Forged | CallbackRefusal::Malformed => "money.error.bad_callback",
             }))

@@ -1,28 +1,29 @@
 //! `/api/v1/projects/{id}/pledges`, `/api/v1/pledges/{id}`, `/api/v1/me/pledges`.
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
-use axum::Router;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 use uuid::Uuid;
 
 use super::limits::{DeclaredAmount, Shares};
 use super::{EquityRequest, Pledge, PledgeChange, PledgeId, PledgeRequest, PledgeView, RequestKey};
+use crate::app::AppState;
 use crate::http::error::{Error, Message, Result};
 use crate::http::extract::{ApiJson, Backer, RequireRole};
-use crate::http::AppState;
 use crate::money::amount::AmountInput;
 use crate::projects::{ProjectId, TierId};
 
 /// Routes of this room, relative to `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/projects/{id}/pledges", post(create))
-        .route("/pledges/{id}", patch(change).delete(cancel))
-        .route("/me/pledges", get(mine))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(change, cancel))
+        .routes(routes!(mine))
 }
 
 /// Parses an id from a path; anything malformed is simply "not found".
@@ -60,7 +61,7 @@ pub fn declared(raw: &AmountInput) -> Result<Decimal> {
         AmountInput::Text(t) => t.clone(),
         AmountInput::Number(n) => n.to_string(),
     };
-    DeclaredAmount::parse(&text).map(DeclaredAmount::value)
+    Ok(DeclaredAmount::parse(&text).map(DeclaredAmount::value)?)
 }
 
 impl PledgeBody {
@@ -106,7 +107,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<RequestKey>> {
         .map(|v| {
             v.to_str()
                 .map_err(|_| Error::BadRequest(Message::Key("pledges.error.idempotency_key")))
-                .and_then(RequestKey::parse)
+                .and_then(|key| Ok(RequestKey::parse(key)?))
         })
         .transpose()
 }

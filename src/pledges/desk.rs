@@ -32,7 +32,7 @@ use uuid::Uuid;
 use super::limits::InvestorLimitRule;
 use super::{create_in, is_deadlock, replay, Created, Pledge, PledgeId, PledgeRequest, RequestKey};
 use crate::accounts::domain::UserId;
-use crate::http::error::{Error, Result};
+use crate::error::{Error, Result};
 use crate::projects::ProjectId;
 
 /// Most pledges in one transaction. Each savepoint that writes takes a subtransaction id, and

@@ -1,6 +1,9 @@
 //! What a founder sees of the pledges to their project: the backers (with tier or shares), CSV
 //! exports for shipping and for the share register, and the chart of pledges over time.
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::header;
@@ -16,10 +19,10 @@ use uuid::Uuid;
 
 use super::api::parse_id;
 use super::PledgeState;
+use crate::app::AppState;
 use crate::http::error::{Error, Result};
 use crate::http::extract::{ApiJson, CurrentUser, MaybeUser};
 use crate::http::pages::{render, Chrome};
-use crate::http::AppState;
 use crate::money::amount::fixed;
 use crate::money::pages::{login_first, short_time};
 use crate::projects::capacity::{self, PledgeTarget};
@@ -38,8 +41,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// API routes, relative to `/api/v1`.
-pub fn api_routes() -> Router<AppState> {
-    Router::new().route("/founder/projects/{id}/backers", get(backers_api))
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(backers_api))
 }
 
 /// One backer of a project, as the founder sees them.

@@ -2,7 +2,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::http::error::{Error, Message};
+use crate::error::{Error, Message};
 
 /// How much one investor may commit to equity offerings in 12 months, from what they declared.
 ///
@@ -92,7 +92,7 @@ impl DeclaredAmount {
 
     /// Parses a declared figure as typed or sent.
     pub fn parse(raw: &str) -> Result<Self, Error> {
-        let refused = || Error::Unprocessable(Message::Key("pledges.error.declaration"));
+        let refused = || Error::Invalid(Message::Key("pledges.error.declaration"));
         let text = raw.trim();
         let (whole, cents) = match text.split_once('.') {
             Some((whole, cents)) => (whole, Some(cents)),
@@ -112,7 +112,7 @@ impl DeclaredAmount {
         let plain: String = text.chars().filter(|c| *c != ',').collect();
         let value = plain.parse::<Decimal>().map_err(|_| refused())?;
         if value > Self::MAX {
-            return Err(Error::Unprocessable(Message::Key(
+            return Err(Error::Invalid(Message::Key(
                 "pledges.error.declaration_too_large",
             )));
         }
@@ -133,7 +133,7 @@ impl Shares {
     /// Refuses zero, negatives and absurd counts.
     pub fn new(count: i64) -> Result<Self, Error> {
         if !(1..=1_000_000_000).contains(&count) {
-            return Err(Error::Unprocessable(Message::Key("pledges.error.shares")));
+            return Err(Error::Invalid(Message::Key("pledges.error.shares")));
         }
         Ok(Self(count))
     }
@@ -142,7 +142,7 @@ impl Shares {
     pub fn parse(raw: &str) -> Result<Self, Error> {
         raw.trim()
             .parse::<i64>()
-            .map_err(|_| Error::Unprocessable(Message::Key("pledges.error.shares")))
+            .map_err(|_| Error::Invalid(Message::Key("pledges.error.shares")))
             .and_then(Self::new)
     }
 

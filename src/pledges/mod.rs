@@ -21,24 +21,14 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::accounts::domain::UserId;
-use crate::http::error::{Error, Message, Result};
+use crate::error::{Error, Message, Result};
 use crate::money::{self, AccountOwner, EntryKind, Money, Transfer};
 use crate::projects::capacity::{self, PledgeTarget};
 use crate::projects::{ProjectId, ProjectKind, TierId};
 pub use desk::Desk;
 use limits::{InvestorLimitRule, Shares};
 
-/// A pledge's id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, sqlx::Type)]
-#[sqlx(transparent)]
-#[serde(transparent)]
-pub struct PledgeId(pub Uuid);
-
-impl std::fmt::Display for PledgeId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
+pub use crate::ids::PledgeId;
 
 /// Where a pledge is: `active -> cancelled | collected | refunded`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -181,7 +171,7 @@ impl RequestKey {
     pub fn parse(raw: &str) -> Result<Self> {
         let key = raw.trim();
         if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(Error::BadRequest(Message::Key(
+            return Err(Error::Malformed(Message::Key(
                 "pledges.error.idempotency_key",
             )));
         }
@@ -221,9 +211,7 @@ async fn replay(db: &PgPool, backer: UserId, key: &RequestKey, digest: &[u8]) ->
     .fetch_one(db)
     .await?;
     if hash != digest {
-        return Err(Error::Unprocessable(Message::Key(
-            "pledges.error.key_reused",
-        )));
+        return Err(Error::Invalid(Message::Key("pledges.error.key_reused")));
     }
     let pledge = find(db, PledgeId(pledge_id))
         .await?
@@ -261,12 +249,9 @@ async fn create_in(
     let (tier, amount, shares) = match (request, target.kind) {
         (PledgeRequest::Reward { tier, amount }, ProjectKind::Reward) => (*tier, *amount, None),
         (PledgeRequest::Equity(equity), ProjectKind::Equity) => {
-            let terms =
-                capacity::offering(&mut *conn, project)
-                    .await?
-                    .ok_or(Error::Unprocessable(Message::Key(
-                        "pledges.error.not_equity",
-                    )))?;
+            let terms = capacity::offering(&mut *conn, project)
+                .await?
+                .ok_or(Error::Invalid(Message::Key("pledges.error.not_equity")))?;
             check_equity_terms(equity, terms.min_shares_per_investor)?;
             let amount =
                 Money::try_from(terms.price_per_share * Decimal::from(equity.shares.get()))?;
@@ -275,14 +260,10 @@ async fn create_in(
             (None, amount, Some(equity.shares.get()))
         }
         (PledgeRequest::Reward { .. }, ProjectKind::Equity) => {
-            return Err(Error::Unprocessable(Message::Key(
-                "pledges.error.not_reward",
-            )))
+            return Err(Error::Invalid(Message::Key("pledges.error.not_reward")))
         }
         (PledgeRequest::Equity(_), ProjectKind::Reward) => {
-            return Err(Error::Unprocessable(Message::Key(
-                "pledges.error.not_equity",
-            )))
+            return Err(Error::Invalid(Message::Key("pledges.error.not_equity")))
         }
     };
     let pledge: PledgeRow = sqlx::query_as(&format!(
@@ -320,9 +301,7 @@ async fn create_in(
     } else {
         let price = capacity::claim_for_reward_pledge(conn, project, tier, amount.value()).await?;
         if price.is_some_and(|p| amount.value() < p) {
-            return Err(Error::Unprocessable(Message::Key(
-                "pledges.error.below_price",
-            )));
+            return Err(Error::Invalid(Message::Key("pledges.error.below_price")));
         }
     }
     from_row(pledge)
@@ -330,10 +309,10 @@ async fn create_in(
 
 fn check_equity_terms(equity: &EquityRequest, min_per_investor: i64) -> Result<()> {
     if !equity.risk_acknowledged {
-        return Err(Error::Unprocessable(Message::Key("pledges.error.risk")));
+        return Err(Error::Invalid(Message::Key("pledges.error.risk")));
     }
     if equity.shares.get() < min_per_investor {
-        return Err(Error::Unprocessable(Message::Text(format!(
+        return Err(Error::Invalid(Message::Text(format!(
             "Commit to at least {min_per_investor} shares."
         ))));
     }
@@ -354,9 +333,7 @@ async fn check_investor_limit(
     let profile: Option<(Decimal, Decimal)> = match declaration {
         Some((income, net_worth)) => {
             if income < Decimal::ZERO || net_worth < Decimal::ZERO {
-                return Err(Error::Unprocessable(Message::Key(
-                    "pledges.error.declaration",
-                )));
+                return Err(Error::Invalid(Message::Key("pledges.error.declaration")));
             }
             Some(
                 sqlx::query_as(
@@ -384,9 +361,8 @@ async fn check_investor_limit(
             .await?
         }
     };
-    let (income, net_worth) = profile.ok_or(Error::Unprocessable(Message::Key(
-        "pledges.error.declaration",
-    )))?;
+    let (income, net_worth) =
+        profile.ok_or(Error::Invalid(Message::Key("pledges.error.declaration")))?;
     let limit = rule.limit(income, net_worth);
     let committed: Decimal = sqlx::query_scalar(
         "SELECT coalesce(sum(amount), 0) FROM pledges
@@ -399,7 +375,7 @@ async fn check_investor_limit(
     .await?;
     if committed + amount > limit {
         let left = (limit - committed).max(Decimal::ZERO);
-        return Err(Error::Unprocessable(Message::Text(format!(
+        return Err(Error::Invalid(Message::Text(format!(
             "This exceeds your 12-month investment limit of {limit:.2}; you can still commit {left:.2}."
         ))));
     }
@@ -563,27 +539,20 @@ async fn change_once(
                         .into_iter()
                         .find(|t| t.id == *new)
                         .map(|t| t.price)
-                        .ok_or(Error::Unprocessable(Message::Key(
-                            "pledges.error.unknown_tier",
-                        )))?
+                        .ok_or(Error::Invalid(Message::Key("pledges.error.unknown_tier")))?
                 } else {
                     capacity::claim_tier_unit(&mut tx, target.id, *new).await?
                 };
                 if amount.value() < price {
-                    return Err(Error::Unprocessable(Message::Key(
-                        "pledges.error.below_price",
-                    )));
+                    return Err(Error::Invalid(Message::Key("pledges.error.below_price")));
                 }
             }
             (*tier, amount.value(), None)
         }
         (PledgeChange::Equity { shares }, ProjectKind::Equity) => {
-            let terms =
-                capacity::offering(&mut *tx, target.id)
-                    .await?
-                    .ok_or(Error::Unprocessable(Message::Key(
-                        "pledges.error.not_equity",
-                    )))?;
+            let terms = capacity::offering(&mut *tx, target.id)
+                .await?
+                .ok_or(Error::Invalid(Message::Key("pledges.error.not_equity")))?;
             check_equity_terms(
                 &EquityRequest {
                     shares: *shares,
@@ -600,11 +569,7 @@ async fn change_once(
             }
             (None, Money::try_from(amount)?.value(), Some(shares.get()))
         }
-        _ => {
-            return Err(Error::Unprocessable(Message::Key(
-                "pledges.error.wrong_kind",
-            )))
-        }
+        _ => return Err(Error::Invalid(Message::Key("pledges.error.wrong_kind"))),
     };
     let delta = new_amount - pledge.amount;
     if !delta.is_zero() {

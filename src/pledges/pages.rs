@@ -17,11 +17,11 @@ use super::{
 };
 use crate::accounts::domain::Role;
 use crate::accounts::AuthUser;
+use crate::app::AppState;
 use crate::http::csrf::CsrfForm;
 use crate::http::error::{Error, Message, Result};
 use crate::http::extract::MaybeUser;
 use crate::http::pages::{render, Chrome};
-use crate::http::AppState;
 use crate::money::amount::fixed;
 use crate::money::pages::{login_first, short_time};
 use crate::money::{self, AccountOwner, Money};
@@ -144,7 +144,7 @@ async fn load_target(
     viewer: Option<&AuthUser>,
 ) -> Result<PledgeTarget> {
     let project = ProjectId(parse_id(id)?);
-    crate::projects::visible_target(state, project, viewer).await
+    Ok(crate::projects::visible_target(state, project, viewer).await?)
 }
 
 async fn pledge_page(
@@ -253,7 +253,7 @@ fn form_request(
         if raw.trim().is_empty() {
             Ok(None)
         } else {
-            Money::parse(raw).map(|m| Some(m.value()))
+            Ok(Money::parse(raw).map(|m| Some(m.value()))?)
         }
     };
     match target.kind {
@@ -308,6 +308,7 @@ async fn pledge(
             .pledge_desk
             .create(user.user.id, target.id, &request, Some(&key))
             .await
+            .map_err(Error::from)
     }
     .await;
     match attempt {
@@ -442,7 +443,10 @@ async fn cancel(
         return Ok(login_first("/me/pledges"));
     };
     let id = PledgeId(parse_id(&id)?);
-    match super::cancel(&state.db, user.user.id, id).await {
+    match super::cancel(&state.db, user.user.id, id)
+        .await
+        .map_err(Error::from)
+    {
         Ok(_) => Ok(Redirect::to(&format!("/me/pledges?cancelled={id}")).into_response()),
         Err(e @ Error::Conflict(_)) => {
             let message = e.message().in_lang(chrome.t);
@@ -579,6 +583,7 @@ async fn change(
             &change,
         )
         .await
+        .map_err(Error::from)
     }
     .await;
     match attempt {

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{PledgeId, PledgeState};
 use crate::accounts::domain::UserId;
-use crate::http::error::Result;
+use crate::error::Result;
 use crate::projects::ProjectId;
 
 /// A pledge just settled.

@@ -1,9 +1,10 @@
 //! `/api/v1/projects` and `/api/v1/me/projects`: listings for founders and everyone.
 
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
+
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post, put};
-use axum::Router;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -16,27 +17,24 @@ use super::repo::{
 };
 use super::{cover, search, ProjectId, ProjectKind, ProjectState, TierId};
 use crate::accounts::AuthUser;
+use crate::app::AppState;
 use crate::config::Settings;
 use crate::http::error::{Error, Message, Result};
 use crate::http::extract::{ApiJson, Founder, MaybeUser, RequireRole};
-use crate::http::AppState;
 use crate::supervision::TrailEntry;
 
 /// Routes of this room, relative to `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/projects", post(create).get(list))
-        .route("/projects/{key}", get(show).patch(edit))
-        .route("/projects/{id}/submit", post(submit))
-        .route("/projects/{id}/cancel", post(cancel))
-        .route("/projects/{id}/tiers", post(add_tier))
-        .route("/projects/{id}/tiers/{tier}", delete(delete_tier))
-        .route("/projects/{id}/updates", post(post_update))
-        .route(
-            "/projects/{id}/cover",
-            put(upload_cover).layer(DefaultBodyLimit::max(cover::UPLOAD_BODY_LIMIT)),
-        )
-        .route("/me/projects", get(mine))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(show, edit))
+        .routes(routes!(submit))
+        .routes(routes!(cancel))
+        .routes(routes!(add_tier))
+        .routes(routes!(delete_tier))
+        .routes(routes!(post_update))
+        .routes(routes!(upload_cover).layer(DefaultBodyLimit::max(cover::UPLOAD_BODY_LIMIT)))
+        .routes(routes!(mine))
 }
 
 /// A reward tier as submitted.
@@ -69,14 +67,14 @@ pub struct TierInput {
 
 impl TierInput {
     fn parse(&self) -> Result<NewTier> {
-        NewTier::parse(
+        Ok(NewTier::parse(
             &self.title,
             &self.description,
             self.price,
             self.quantity_limit,
             self.delivery_month.as_deref(),
             self.ships,
-        )
+        )?)
     }
 }
 
@@ -97,7 +95,7 @@ pub struct OfferingInput {
 
 impl OfferingInput {
     fn parse(&self) -> Result<NewOffering> {
-        NewOffering::parse(
+        Ok(NewOffering::parse(
             self.price_per_share,
             self.min_shares,
             self.max_shares,
@@ -105,7 +103,7 @@ impl OfferingInput {
             self.pre_money_valuation,
             &self.security_type,
             &self.risk_warning,
-        )
+        )?)
     }
 }
 

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{ProjectId, ProjectKind, ProjectState, TierId};
 use crate::accounts::domain::UserId;
-use crate::http::error::{Error, Message, Result};
+use crate::error::{Error, Message, Result};
 
 /// What a pledge needs to know about its project.
 #[derive(Debug, Clone)]
@@ -195,7 +195,7 @@ pub async fn claim_tier_unit(
     Err(if exists {
         Error::Conflict(Message::Key("pledges.error.sold_out"))
     } else {
-        Error::Unprocessable(Message::Key("pledges.error.unknown_tier"))
+        Error::Invalid(Message::Key("pledges.error.unknown_tier"))
     })
 }
 
@@ -342,9 +342,7 @@ pub async fn claim_shares(
     }
     let terms = offering(&mut *conn, project)
         .await?
-        .ok_or(Error::Unprocessable(Message::Key(
-            "pledges.error.not_equity",
-        )))?;
+        .ok_or(Error::Invalid(Message::Key("pledges.error.not_equity")))?;
     Err(
         if new_investor && terms.investor_count >= terms.max_investors {
             Error::Conflict(Message::Key("pledges.error.investor_cap"))

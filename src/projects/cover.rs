@@ -2,7 +2,7 @@
 
 use axum::extract::multipart::{Multipart, MultipartError};
 
-use crate::http::error::{Error, Message, Result};
+use crate::error::{Error, Message, Result};
 
 /// The largest cover accepted.
 pub const MAX_COVER_BYTES: usize = 2 * 1024 * 1024;
@@ -34,9 +34,9 @@ pub struct Upload {
 
 fn multipart_error(e: MultipartError) -> Error {
     if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        Error::PayloadTooLarge
+        Error::TooLarge
     } else {
-        Error::bad_request("projects.error.cover_form")
+        Error::malformed("projects.error.cover_form")
     }
 }
 
@@ -53,12 +53,12 @@ pub async fn read(mut form: Multipart) -> Result<Upload> {
         }
     }
     let bytes =
-        bytes.ok_or_else(|| Error::Unprocessable(Message::Key("projects.error.cover_missing")))?;
+        bytes.ok_or_else(|| Error::Invalid(Message::Key("projects.error.cover_missing")))?;
     if bytes.len() > MAX_COVER_BYTES {
-        return Err(Error::PayloadTooLarge);
+        return Err(Error::TooLarge);
     }
-    let content_type = sniff(&bytes)
-        .ok_or_else(|| Error::Unprocessable(Message::Key("projects.error.cover_type")))?;
+    let content_type =
+        sniff(&bytes).ok_or_else(|| Error::Invalid(Message::Key("projects.error.cover_type")))?;
     Ok(Upload {
         content_type,
         bytes: bytes.to_vec(),

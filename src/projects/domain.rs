@@ -5,10 +5,10 @@ use time::OffsetDateTime;
 
 use super::ProjectId;
 use crate::config::Currencies;
-use crate::http::error::{Error, Message};
+use crate::error::{Error, Message};
 
 fn invalid(key: &'static str) -> Error {
-    Error::Unprocessable(Message::Key(key))
+    Error::Invalid(Message::Key(key))
 }
 
 /// Longest campaign, counted from launch.
@@ -389,7 +389,7 @@ mod tests {
         for (raw, expected) in cases {
             match (title(raw), expected) {
                 (Ok(_), Ok(())) => {}
-                (Err(Error::Unprocessable(Message::Key(key))), Err(want)) => {
+                (Err(Error::Invalid(Message::Key(key))), Err(want)) => {
                     assert_eq!(key, want, "{raw:?}");
                 }
                 (got, want) => panic!("{raw:?}: got {got:?}, wanted {want:?}"),

@@ -1,7 +1,7 @@
 //! The one place that says which state changes are allowed, and who may make them.
 
 use super::ProjectState;
-use crate::http::error::{Error, Message};
+use crate::error::{Error, Message};
 
 /// Something that changes a project's state.
 #[derive(

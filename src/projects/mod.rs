@@ -15,39 +15,16 @@ pub mod settling;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::accounts::domain::{Role, UserId};
 use crate::accounts::AuthUser;
-use crate::http::error::{Error, Message, Result};
-use crate::http::AppState;
+use crate::app::AppState;
+use crate::error::{Error, Message, Result};
 use domain::NewTier;
 use lifecycle::Action;
 use repo::{Changes, NewProject, Project};
 
-/// A project's id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
-#[sqlx(transparent)]
-#[serde(transparent)]
-pub struct ProjectId(pub Uuid);
-
-/// A reward tier's id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
-#[sqlx(transparent)]
-#[serde(transparent)]
-pub struct TierId(pub Uuid);
-
-impl std::fmt::Display for ProjectId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::fmt::Display for TierId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
+pub use crate::ids::{ProjectId, TierId};
 
 /// What backers get: rewards, or shares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -233,19 +210,19 @@ pub async fn owned(state: &AppState, id: ProjectId, founder: &AuthUser) -> Resul
 pub async fn create(state: &AppState, founder: &AuthUser, new: NewProject) -> Result<Project> {
     match (new.kind, &new.offering) {
         (ProjectKind::Equity, None) => {
-            return Err(Error::Unprocessable(Message::Key(
+            return Err(Error::Invalid(Message::Key(
                 "projects.error.offering_required",
             )))
         }
         (ProjectKind::Reward, Some(_)) => {
-            return Err(Error::Unprocessable(Message::Key(
+            return Err(Error::Invalid(Message::Key(
                 "projects.error.offering_for_reward",
             )))
         }
         _ => {}
     }
     if new.kind == ProjectKind::Equity && !new.tiers.is_empty() {
-        return Err(Error::Unprocessable(Message::Key(
+        return Err(Error::Invalid(Message::Key(
             "projects.error.tiers_for_equity",
         )));
     }
@@ -267,12 +244,12 @@ pub async fn edit(
     match project.state {
         ProjectState::Draft => {
             if changes.offering.is_some() && project.kind != ProjectKind::Equity {
-                return Err(Error::Unprocessable(Message::Key(
+                return Err(Error::Invalid(Message::Key(
                     "projects.error.offering_for_reward",
                 )));
             }
             if changes.goal.is_some() && project.kind == ProjectKind::Equity {
-                return Err(Error::Unprocessable(Message::Key(
+                return Err(Error::Invalid(Message::Key(
                     "projects.error.goal_for_equity",
                 )));
             }
@@ -280,9 +257,7 @@ pub async fn edit(
         }
         ProjectState::Live | ProjectState::Frozen => {
             if changes.touches_more_than_story() {
-                return Err(Error::Unprocessable(Message::Key(
-                    "projects.error.live_locked",
-                )));
+                return Err(Error::Invalid(Message::Key("projects.error.live_locked")));
             }
             if let Some(story) = &changes.story {
                 if *story != project.story {
@@ -313,7 +288,7 @@ pub async fn add_tier(
     let project = repo::lock(&mut tx, id).await?.ok_or(Error::NotFound)?;
     check_owner(&project, founder)?;
     if project.kind != ProjectKind::Reward {
-        return Err(Error::Unprocessable(Message::Key(
+        return Err(Error::Invalid(Message::Key(
             "projects.error.tiers_for_equity",
         )));
     }
@@ -365,12 +340,10 @@ pub async fn submit(state: &AppState, founder: &AuthUser, id: ProjectId) -> Resu
     let to = lifecycle::next_state(project.state, Action::Submit)?;
     match project.kind {
         ProjectKind::Reward if repo::tier_count(&mut tx, id).await? == 0 => {
-            return Err(Error::Unprocessable(Message::Key(
-                "projects.error.no_tiers",
-            )))
+            return Err(Error::Invalid(Message::Key("projects.error.no_tiers")))
         }
         ProjectKind::Equity if !repo::has_offering(&mut tx, id).await? => {
-            return Err(Error::Unprocessable(Message::Key(
+            return Err(Error::Invalid(Message::Key(
                 "projects.error.offering_required",
             )))
         }
@@ -378,7 +351,7 @@ pub async fn submit(state: &AppState, founder: &AuthUser, id: ProjectId) -> Resu
     }
     let deadline = project
         .deadline
-        .ok_or_else(|| Error::Unprocessable(Message::Key("projects.error.deadline_soon")))?;
+        .ok_or_else(|| Error::Invalid(Message::Key("projects.error.deadline_soon")))?;
     domain::check_campaign(
         OffsetDateTime::now_utc(),
         deadline,

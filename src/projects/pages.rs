@@ -18,12 +18,12 @@ use super::repo::{self, Changes, NewProject, Project};
 use super::{cover, ProjectId, ProjectKind, ProjectState, TierId};
 use crate::accounts::domain::Role;
 use crate::accounts::AuthUser;
+use crate::app::AppState;
 use crate::config::Settings;
 use crate::http::csrf::{CsrfForm, CsrfToken};
 use crate::http::error::{Error, Message, Result};
 use crate::http::extract::{Founder, MaybeUser, RequireRole};
 use crate::http::pages::{render, Chrome};
-use crate::http::AppState;
 use crate::i18n::Catalogue;
 
 /// Routes of this room.
@@ -652,7 +652,7 @@ impl ProjectForm {
 
     fn offering(&self) -> Result<NewOffering> {
         let per_investor = self.min_shares_per_investor.trim();
-        NewOffering::parse(
+        Ok(NewOffering::parse(
             decimal(&self.price_per_share, "projects.error.price_per_share")?,
             whole(&self.min_shares, "projects.error.shares")?,
             whole(&self.max_shares, "projects.error.shares")?,
@@ -664,7 +664,7 @@ impl ProjectForm {
             decimal(&self.pre_money_valuation, "projects.error.valuation")?,
             &self.security_type,
             &self.risk_warning,
-        )
+        )?)
     }
 
     fn to_new(&self, settings: &Settings) -> Result<NewProject> {
@@ -861,7 +861,9 @@ async fn create(
 ) -> Result<Response> {
     let attempt = async {
         let new = form.to_new(&state.settings)?;
-        super::create(&state, &founder, new).await
+        super::create(&state, &founder, new)
+            .await
+            .map_err(Error::from)
     }
     .await;
     match attempt {
@@ -918,9 +920,9 @@ async fn or_show_error(
     founder: &AuthUser,
     id: ProjectId,
     form: Option<ProjectForm>,
-    result: Result<()>,
+    result: Result<(), impl Into<Error>>,
 ) -> Result<Response> {
-    match result {
+    match result.map_err(Into::into) {
         Ok(()) => Ok(Redirect::to(&format!("/founder/projects/{id}")).into_response()),
         Err(e @ (Error::Unprocessable(_) | Error::Conflict(_) | Error::PayloadTooLarge)) => {
             let message = e.message().in_lang(chrome.t);
@@ -942,7 +944,10 @@ async fn save(
     let result = async {
         let project = super::owned(&state, id, &founder).await?;
         let changes = form.to_changes(&project, &state.settings)?;
-        super::edit(&state, &founder, id, changes).await.map(|_| ())
+        super::edit(&state, &founder, id, changes)
+            .await
+            .map(|_| ())
+            .map_err(Error::from)
     }
     .await;
     or_show_error(&state, chrome, &founder, id, Some(form), result).await
@@ -986,6 +991,7 @@ async fn add_tier(
         super::add_tier(&state, &founder, id, tier)
             .await
             .map(|_| ())
+            .map_err(Error::from)
     }
     .await;
     or_show_error(&state, chrome, &founder, id, None, result).await
@@ -1006,7 +1012,9 @@ async fn delete_tier(
         .parse::<Uuid>()
         .map(TierId)
         .map_err(|_| Error::NotFound)?;
-    let result = super::delete_tier(&state, &founder, id, tier).await;
+    let result = super::delete_tier(&state, &founder, id, tier)
+        .await
+        .map_err(Error::from);
     or_show_error(&state, chrome, &founder, id, None, result).await
 }
 
@@ -1102,4 +1110,23 @@ mod tests {
         assert_eq!(money_text("999".parse().unwrap(), "USD"), "USD 999.00");
         assert_eq!(money_text("0".parse().unwrap(), "CNY"), "CNY 0.00");
     }
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    chrome: Chrome,
+    ledger_size: i64,
+    cards: Vec<Card>,
+}
+
+/// `GET /`
+pub async fn home(state: axum::extract::State<AppState>, chrome: Chrome) -> Result<Response> {
+    let ledger_size = crate::ledger::store::size(&state.db).await?;
+    let cards = featured(&state, chrome.t).await?;
+    render(&HomePage {
+        chrome,
+        ledger_size: ledger_size as i64,
+        cards,
+    })
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::domain::{NewOffering, NewTier, SecurityType, Slug};
 use super::{markdown, search, ProjectId, ProjectKind, ProjectState, TierId};
 use crate::accounts::domain::UserId;
-use crate::http::error::{Error, Message, Result};
+use crate::error::{Error, Message, Result};
 
 /// A project as the API and pages show it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

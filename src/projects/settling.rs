@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{ProjectId, ProjectKind, ProjectState};
 use crate::accounts::domain::UserId;
-use crate::http::error::{Error, Result};
+use crate::error::{Error, Result};
 
 /// How a project's pledges end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

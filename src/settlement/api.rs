@@ -1,28 +1,29 @@
 //! Settlement in the API: a pledge's receipt, a project's settlement transactions, and the
 //! signed-in user's notifications.
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::Router;
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::notify::{self, Notification};
 use crate::accounts::domain::Role;
 use crate::accounts::AuthUser;
+use crate::app::AppState;
 use crate::http::error::{Error, Result};
 use crate::http::extract::{ApiJson, CurrentUser, MaybeUser};
-use crate::http::AppState;
 use crate::ledger::receipt::{self, Receipt};
 use crate::pledges::{self, PledgeId};
 use crate::projects::ProjectId;
 
 /// Routes of this room, relative to `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/pledges/{id}/receipt", get(pledge_receipt))
-        .route("/projects/{id}/settlement", get(project_settlement))
-        .route("/me/notifications", get(my_notifications))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(pledge_receipt))
+        .routes(routes!(project_settlement))
+        .routes(routes!(my_notifications))
 }
 
 /// The receipt of a settled pledge, for its backer (with their salt), auditors and regulators.

@@ -21,8 +21,8 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 
-use crate::http::error::{Error, Result};
-use crate::http::AppState;
+use crate::app::AppState;
+use crate::error::{Error, Result};
 use crate::ledger::entry::{EntryKind, NewEntry};
 use crate::ledger::merkle::Hash;
 use crate::ledger::Ledger;

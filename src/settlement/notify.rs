@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::accounts::domain::UserId;
-use crate::http::error::Result;
+use crate::error::Result;
 use crate::projects::ProjectId;
 
 /// Sends e-mail. Implementations must not block the runtime for long.

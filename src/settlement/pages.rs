@@ -9,10 +9,10 @@ use axum::Router;
 use uuid::Uuid;
 
 use super::notify;
+use crate::app::AppState;
 use crate::http::error::{Error, Result};
 use crate::http::extract::CurrentUser;
 use crate::http::pages::{render, Chrome};
-use crate::http::AppState;
 use crate::ledger::checkpoint::Verifier;
 use crate::ledger::receipt;
 

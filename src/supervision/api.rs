@@ -1,24 +1,25 @@
 //! `/api/v1/regulator/*`: the review queue and the regulator's actions.
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{Decision, TrailEntry};
+use crate::app::AppState;
 use crate::http::error::{Error, Result};
 use crate::http::extract::{ApiJson, Regulator, RequireRole};
-use crate::http::AppState;
 use crate::projects::api::{detail, ProjectDetail};
 use crate::projects::lifecycle::Action;
 use crate::projects::{domain, repo, ProjectId};
 
 /// Routes of this room, relative to `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/regulator/queue", get(queue))
-        .route("/regulator/projects/{id}/{action}", post(decide))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(queue))
+        .routes(routes!(decide))
 }
 
 /// Projects waiting for review, each with everything needed to decide.

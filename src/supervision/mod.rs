@@ -10,8 +10,8 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::accounts::AuthUser;
-use crate::http::error::{Error, Message, Result};
-use crate::http::AppState;
+use crate::app::AppState;
+use crate::error::{Error, Message, Result};
 use crate::ledger::entry::{EntryKind, NewEntry};
 use crate::projects::lifecycle::{self, Action};
 use crate::projects::{domain, repo, ProjectId, ProjectState};
@@ -59,7 +59,7 @@ impl Decision {
             domain::text(reason, 1, 2000, "supervision.error.reason")?
         };
         if launch_at.is_some() && action != Action::Approve {
-            return Err(Error::Unprocessable(Message::Key(
+            return Err(Error::Invalid(Message::Key(
                 "supervision.error.launch_at_only_approve",
             )));
         }
@@ -88,9 +88,9 @@ pub async fn act(
     let note = match decision.action {
         Action::Approve => {
             let launch = decision.launch_at.filter(|t| *t > now).unwrap_or(now);
-            let deadline = project.deadline.ok_or_else(|| {
-                Error::Unprocessable(Message::Key("projects.error.deadline_soon"))
-            })?;
+            let deadline = project
+                .deadline
+                .ok_or_else(|| Error::Invalid(Message::Key("projects.error.deadline_soon")))?;
             domain::check_campaign(launch, deadline, state.settings.min_campaign_seconds)?;
             launch_at = Some(launch);
             None

@@ -10,11 +10,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Decision;
+use crate::app::AppState;
 use crate::http::csrf::CsrfForm;
 use crate::http::error::{Error, Result};
 use crate::http::extract::{Regulator, RequireRole};
 use crate::http::pages::{render, Chrome};
-use crate::http::AppState;
 use crate::projects::lifecycle::Action;
 use crate::projects::pages::{label, money_text, time_left, when};
 use crate::projects::{domain, repo, ProjectId};

@@ -6,9 +6,9 @@ use std::sync::OnceLock;
 
 use secrecy::SecretString;
 use sqlx::{Connection, PgPool};
+use zhonglian::app::AppState;
 use zhonglian::config::Settings;
 use zhonglian::db::embedded::{Cluster, ClusterOptions};
-use zhonglian::http::AppState;
 use zhonglian::Application;
 
 const TEMPLATE: &str = "zl_template";
