@@ -326,7 +326,8 @@ pub async fn load(state: &AppState, users: &[User]) -> anyhow::Result<()> {
         let decide = |action: Action, reason: &str| {
             let decision = Decision::parse(action, Some(reason), None);
             async move {
-                supervision::act(state, regulator, id, decision?)
+                let (db, ledger, settings) = (&state.db, &state.ledger, &state.settings);
+                supervision::act(db, ledger, settings, regulator, id, decision?)
                     .await
                     .map(|_| ())
             }
