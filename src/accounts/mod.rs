@@ -122,6 +122,24 @@ pub async fn find_user(db: &PgPool, id: UserId) -> Result<Option<User>> {
     Ok(row.map(User::from))
 }
 
+/// Looks a user up by e-mail address (case is folded, as at sign-up).
+pub async fn find_user_by_email(db: &PgPool, email: &Email) -> Result<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(
+        "SELECT id, email, display_name, roles, created_at FROM users WHERE lower(email) = $1",
+    )
+    .bind(email.as_str())
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(User::from))
+}
+
+/// Whether any account exists yet (the demo loads only into an empty database).
+pub async fn has_users(db: &PgPool) -> Result<bool> {
+    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
+        .fetch_one(db)
+        .await?)
+}
+
 /// A fresh session.
 pub struct Session {
     pub token: String,
