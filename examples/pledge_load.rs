@@ -181,7 +181,9 @@ async fn fixture(args: &Args, db: &PgPool) -> anyhow::Result<Fixture> {
                 roles: vec![zhonglian::accounts::domain::Role::Backer],
                 created_at: time::OffsetDateTime::now_utc(),
             };
-            set.spawn(async move { zhonglian::accounts::open_session(&state, user, None).await });
+            set.spawn(async move {
+                zhonglian::accounts::open_session(&state.db, &state.keys, user, None).await
+            });
         }
         while let Some(session) = set.join_next().await {
             tokens.push(session??.token);

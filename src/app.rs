@@ -6,11 +6,14 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use sqlx::PgPool;
 
-use crate::config::Settings;
+use crate::config::{self, Settings};
 use crate::http::metrics::Metrics;
 use crate::http::Web;
 use crate::keys::Keys;
 use crate::ledger::Ledger;
+use crate::money::provider::SandboxProvider;
+use crate::pledges::desk::{Bounds, Desk};
+use crate::projects::api::{PublicViews, PUBLIC_VIEW_CAPACITY};
 
 /// Everything a handler needs, cheap to clone.
 #[derive(Clone)]
@@ -21,11 +24,57 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub ledger: Arc<Ledger>,
     /// Projects as anonymous visitors see them, by id or slug (see `projects::api::visible_detail`).
-    pub public_views: Arc<crate::projects::api::PublicViews>,
+    pub public_views: Arc<PublicViews>,
     /// Makes new pledges, batching those for one project.
-    pub pledge_desk: Arc<crate::pledges::Desk>,
+    pub pledge_desk: Arc<Desk>,
     /// The payment gateway that funds wallets; `None` unless `PAYMENT_PROVIDER` names one.
-    pub gateway: Option<Arc<crate::money::provider::SandboxProvider>>,
+    pub gateway: Option<Arc<SandboxProvider>>,
+}
+
+impl AppState {
+    /// The state of a server: the secret (read from the settings or the data folder, created
+    /// there on first start) and the keys derived from it, the ledger, the payment gateway,
+    /// the pledge desk and the public views.
+    pub fn build(settings: Settings, db: PgPool) -> anyhow::Result<Self> {
+        let secret = config::load_or_create_secret(
+            settings.secret_key.as_ref(),
+            &settings.data_dir.join("secret.key"),
+            || config::random_hex(32),
+        )?;
+        anyhow::ensure!(
+            config::secret_bytes(&secret).len() >= 32,
+            "ZHONGLIAN_SECRET_KEY must be at least 32 bytes"
+        );
+        let ledger = Ledger::load(&settings)?;
+        let gateway = settings.payment_provider.map(|kind| match kind {
+            config::PaymentProviderKind::Sandbox => {
+                Arc::new(match settings.payment_gateway_secret.as_ref() {
+                    Some(shared) => SandboxProvider::with_key(config::secret_bytes(shared)),
+                    None => SandboxProvider::new(config::secret_bytes(&secret)),
+                })
+            }
+        });
+        Ok(AppState {
+            pledge_desk: Desk::new(
+                db.clone(),
+                settings.investor_limit_rule.clone(),
+                Bounds {
+                    queue: settings.pledge_queue_limit as usize,
+                    wait: std::time::Duration::from_secs(settings.pledge_wait_seconds),
+                },
+            ),
+            public_views: Arc::new(PublicViews::new(
+                std::time::Duration::from_secs(settings.public_view_seconds),
+                PUBLIC_VIEW_CAPACITY,
+            )),
+            db,
+            keys: Arc::new(Keys::derive(&secret)),
+            settings: Arc::new(settings),
+            metrics: Arc::default(),
+            ledger: Arc::new(ledger),
+            gateway,
+        })
+    }
 }
 
 impl FromRef<AppState> for Web {

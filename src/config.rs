@@ -114,8 +114,8 @@ pub struct Settings {
     /// Reverse proxies whose `X-Forwarded-For` names the client: comma-separated IP addresses
     /// or CIDR ranges (`127.0.0.1,10.0.0.0/8`). Empty: the peer address is the client.
     #[arg(long, env = "TRUSTED_PROXIES", default_value = "",
-          value_parser = crate::http::extract::TrustedProxies::parse)]
-    pub trusted_proxies: crate::http::extract::TrustedProxies,
+          value_parser = crate::net::TrustedProxies::parse)]
+    pub trusted_proxies: crate::net::TrustedProxies,
 
     /// Sign-ups one client address may attempt per hour; past it, 429 with `Retry-After`.
     #[arg(long, env = "SIGNUP_LIMIT_PER_HOUR", default_value_t = 20,
@@ -170,7 +170,7 @@ impl Settings {
             deposit_max: Decimal::from(50_000),
             deposit_daily_max: Decimal::from(200_000),
             supported_currencies: Currencies::default(),
-            trusted_proxies: crate::http::extract::TrustedProxies::default(),
+            trusted_proxies: crate::net::TrustedProxies::default(),
             // Tests sign many users up from one address; the limit's own test lowers it.
             signup_limit_per_hour: 10_000,
             header_read_timeout_seconds: 10,
@@ -332,17 +332,38 @@ impl Currencies {
     }
 }
 
+/// The currency of projects and wallets unless `SUPPORTED_CURRENCIES` says otherwise.
+pub const DEFAULT_CURRENCY: &str = "CNY";
+
 impl Default for Currencies {
     fn default() -> Self {
-        Self(vec![crate::money::DEFAULT_CURRENCY.to_owned()])
+        Self(vec![DEFAULT_CURRENCY.to_owned()])
     }
 }
 
-/// Reads a money limit: a positive whole or two-decimal amount.
+/// The largest money limit a setting may name: the largest amount the platform handles
+/// (`money::Money::MAX`).
+const LIMIT_MAX: Decimal = Decimal::from_parts(100_000_000, 0, 0, false, 0);
+
+/// Reads a money limit: a positive whole or two-decimal amount, at most [`LIMIT_MAX`], plain
+/// digits only (no exponent), as amounts are read everywhere else.
 fn parse_limit(raw: &str) -> Result<Decimal, String> {
-    crate::money::Money::parse(raw)
-        .map(crate::money::Money::value)
-        .map_err(|_| format!("`{raw}` is not a positive amount with at most two decimals"))
+    let refused = || format!("`{raw}` is not a positive amount with at most two decimals");
+    let text = raw.trim();
+    let plain = !text.is_empty()
+        && text.len() <= 40
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+'));
+    if !plain {
+        return Err(refused());
+    }
+    let mut value: Decimal = text.parse().map_err(|_| refused())?;
+    if value <= Decimal::ZERO || value.normalize().scale() > 2 || value > LIMIT_MAX {
+        return Err(refused());
+    }
+    value.rescale(2);
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -399,7 +420,7 @@ mod tests {
     fn deposit_limits_are_positive_amounts() {
         let given = Command::try_parse_from(["zhonglian", "--deposit-max", "100.50"]).unwrap();
         assert_eq!(given.settings.deposit_max, Decimal::new(10050, 2));
-        for bad in ["0", "-5", "1e3", "1.234", "lots"] {
+        for bad in ["0", "-5", "1e3", "1.234", "lots", "100000000.01", ""] {
             assert!(
                 Command::try_parse_from(["zhonglian", "--deposit-max", bad]).is_err(),
                 "{bad}"

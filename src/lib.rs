@@ -15,6 +15,7 @@ pub mod ids;
 pub mod keys;
 pub mod ledger;
 pub mod money;
+pub mod net;
 pub mod pledges;
 pub mod projects;
 pub mod router;
@@ -23,15 +24,13 @@ pub mod supervision;
 pub mod tables;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
+use axum::extract::FromRef;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
 use app::AppState;
 use config::Settings;
-use keys::Keys;
-use ledger::Ledger;
 
 /// A bound, ready-to-serve application.
 pub struct Application {
@@ -46,50 +45,11 @@ impl Application {
     /// Builds the state from settings and an open pool, and binds the listener (port 0 picks a
     /// free port, as the tests do).
     pub async fn build(settings: Settings, db: PgPool) -> anyhow::Result<Self> {
-        let secret = config::load_or_create_secret(
-            settings.secret_key.as_ref(),
-            &settings.data_dir.join("secret.key"),
-            || config::random_hex(32),
-        )?;
-        anyhow::ensure!(
-            config::secret_bytes(&secret).len() >= 32,
-            "ZHONGLIAN_SECRET_KEY must be at least 32 bytes"
-        );
-        let ledger = Ledger::load(&settings)?;
-        let gateway = settings.payment_provider.map(|kind| match kind {
-            config::PaymentProviderKind::Sandbox => {
-                Arc::new(match settings.payment_gateway_secret.as_ref() {
-                    Some(shared) => {
-                        money::provider::SandboxProvider::with_key(config::secret_bytes(shared))
-                    }
-                    None => money::provider::SandboxProvider::new(config::secret_bytes(&secret)),
-                })
-            }
-        });
-        let listener = TcpListener::bind(settings.bind).await?;
-        let metrics_listener = match settings.metrics_bind {
+        let state = AppState::build(settings, db)?;
+        let listener = TcpListener::bind(state.settings.bind).await?;
+        let metrics_listener = match state.settings.metrics_bind {
             Some(address) => Some(TcpListener::bind(address).await?),
             None => None,
-        };
-        let state = AppState {
-            pledge_desk: crate::pledges::Desk::new(
-                db.clone(),
-                settings.investor_limit_rule.clone(),
-                crate::pledges::desk::Bounds {
-                    queue: settings.pledge_queue_limit as usize,
-                    wait: std::time::Duration::from_secs(settings.pledge_wait_seconds),
-                },
-            ),
-            public_views: Arc::new(crate::projects::api::PublicViews::new(
-                std::time::Duration::from_secs(settings.public_view_seconds),
-                crate::projects::api::PUBLIC_VIEW_CAPACITY,
-            )),
-            db,
-            keys: Arc::new(Keys::derive(&secret)),
-            settings: Arc::new(settings),
-            metrics: Arc::default(),
-            ledger: Arc::new(ledger),
-            gateway,
         };
         accounts::password::warm_up();
         Ok(Self {
@@ -136,7 +96,7 @@ impl Application {
         let metrics = async {
             match self.metrics_listener {
                 Some(listener) => {
-                    let router = http::metrics::router(self.state.clone());
+                    let router = http::metrics::router(http::Web::from_ref(&self.state));
                     http::serve::serve(listener, router, limits, until_stopped(stopped.clone()))
                         .await
                 }

@@ -126,6 +126,17 @@ enum ProofCommand {
     },
 }
 
+/// The database the settings name (`DATABASE_URL`, else the embedded cluster in the data folder),
+/// migrated, with a pool of `max_connections`.
+async fn open_database(settings: &Settings, max_connections: u32) -> anyhow::Result<Database> {
+    Database::open(
+        settings.database_url.as_ref(),
+        &settings.data_dir,
+        max_connections,
+    )
+    .await
+}
+
 fn init_tracing(format: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
@@ -161,7 +172,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve(args).await,
         Command::Migrate { settings } => {
             init_tracing(&settings.log_format);
-            let db = Database::open(&settings, 2).await?;
+            let db = open_database(&settings, 2).await?;
             println!("migrations applied");
             db.close().await;
             Ok(ExitCode::SUCCESS)
@@ -193,7 +204,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
-            let db = Database::open(&settings, 2).await?;
+            let db = open_database(&settings, 2).await?;
             let name = display_name.unwrap_or_else(|| email.clone());
             let created =
                 zhonglian::accounts::create_staff_user(&db.pool, &email, &name, password, role)
@@ -295,7 +306,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_tracing(&settings.log_format);
     tracing::info!(settings = ?settings, "starting");
     let started = std::time::Instant::now();
-    let db = Database::open(&settings, settings.pool_size()).await?;
+    let db = open_database(&settings, settings.pool_size()).await?;
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         embedded = db.cluster.is_some(),
@@ -354,7 +365,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn settle_due(settings: Settings) -> anyhow::Result<ExitCode> {
-    let db = Database::open(&settings, 4).await?;
+    let db = open_database(&settings, 4).await?;
     let ledger = std::sync::Arc::new(zhonglian::ledger::Ledger::load(&settings)?);
     let settler = zhonglian::settlement::Settler::from_parts(db.pool.clone(), ledger, &settings);
     let bar = indicatif::ProgressBar::new(0);

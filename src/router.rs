@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::handler::Handler;
 use axum::http::{header, HeaderName, HeaderValue, Request, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -24,7 +24,7 @@ use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::AppState;
-use crate::http::{csrf, error, metrics, openapi, pages, text_guard, BODY_LIMIT};
+use crate::http::{csrf, error, metrics, openapi, pages, text_guard, Web, BODY_LIMIT};
 use crate::{accounts, ledger, money, pledges, projects, settlement, supervision};
 
 /// Every API route with its OpenAPI operation, and the document they make together.
@@ -50,6 +50,8 @@ pub fn api_document() -> OpenApi {
 
 /// The whole application's routes and layers.
 pub fn router(state: AppState) -> Router {
+    // The web layer's own middleware takes only its part of the state.
+    let web = Web::from_ref(&state);
     let pages = Router::new()
         .route("/", get(projects::pages::home))
         .route("/lang/{code}", get(pages::switch_language))
@@ -60,7 +62,7 @@ pub fn router(state: AppState) -> Router {
         .merge(money::pages::routes())
         .merge(pledges::pages::routes())
         .merge(settlement::pages::routes())
-        .layer(from_fn_with_state(state.clone(), csrf::issue_token));
+        .layer(from_fn_with_state(web.clone(), csrf::issue_token));
 
     let (api, document) = api();
     let document = Arc::new(document);
@@ -110,9 +112,9 @@ pub fn router(state: AppState) -> Router {
         // The fallback is outside `route_layer`, so it is observed (as `unmatched`) on its own.
         .fallback(
             (|| async { error::Error::NotFound })
-                .layer(from_fn_with_state(state.clone(), metrics::track)),
+                .layer(from_fn_with_state(web.clone(), metrics::track)),
         )
-        .route_layer(from_fn_with_state(state.clone(), metrics::track))
+        .route_layer(from_fn_with_state(web.clone(), metrics::track))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
@@ -149,10 +151,10 @@ fn static_dir() -> PathBuf {
 }
 
 /// `GET /healthz`: 200 when the database answers, 503 otherwise.
-async fn health(State(state): State<AppState>) -> impl IntoResponse {
+async fn health(State(web): State<Web>) -> impl IntoResponse {
     let probe = tokio::time::timeout(
         Duration::from_secs(2),
-        sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.db),
+        sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&web.db),
     )
     .await;
     let (status, database) = match probe {

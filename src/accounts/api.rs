@@ -155,7 +155,8 @@ pub async fn login(
         .as_deref()
         .or_else(|| cookie_value(&headers, DEVICE_COOKIE));
     let done = super::login(
-        &state,
+        &state.db,
+        &state.keys,
         LoginAttempt {
             email: &body.email,
             password: body.password,
@@ -165,7 +166,7 @@ pub async fn login(
         },
     )
     .await?;
-    let cookie = super::pages::device_cookie(&state, &done.device_token);
+    let cookie = super::web::device_cookie(&state.settings, &done.device_token);
     let mut response = ApiJson(LoginResponse {
         token: done.session.token,
         expires_at: done.session.expires_at,

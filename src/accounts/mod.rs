@@ -1,4 +1,7 @@
 //! Users, password hashing, sessions and the pages and API that manage them.
+//!
+//! The domain (this file, `domain`, `password`, `throttle`, `contacts`) knows nothing of HTTP:
+//! it takes the pool and the keys it needs. `api`, `pages` and `web` are its handlers.
 
 pub mod api;
 pub mod contacts;
@@ -6,16 +9,19 @@ pub mod domain;
 pub mod pages;
 pub mod password;
 pub mod throttle;
+pub mod web;
 
 use std::net::IpAddr;
 
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::error::{Error, Message, Result};
+use crate::error::{Error, Message, Result, ResultExt};
+use crate::ids::SessionId;
+use crate::keys::Keys;
 use domain::{DisplayName, Email, Password, Role, UserId};
 use throttle::Refused;
 
@@ -43,12 +49,12 @@ impl User {
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     pub user: User,
-    pub session_id: Uuid,
+    pub session_id: SessionId,
 }
 
 #[derive(sqlx::FromRow)]
 struct UserRow {
-    id: Uuid,
+    id: UserId,
     email: String,
     display_name: String,
     roles: Vec<String>,
@@ -58,7 +64,7 @@ struct UserRow {
 impl From<UserRow> for User {
     fn from(row: UserRow) -> Self {
         User {
-            id: UserId(row.id),
+            id: row.id,
             email: row.email,
             display_name: row.display_name,
             roles: row.roles.iter().filter_map(|r| Role::parse(r)).collect(),
@@ -69,7 +75,7 @@ impl From<UserRow> for User {
 
 /// Creates an account. A second account for the same email, in any case, is a conflict.
 pub async fn create_user(
-    db: &sqlx::PgPool,
+    db: &PgPool,
     email: &Email,
     display_name: &DisplayName,
     password: Password,
@@ -92,31 +98,46 @@ pub async fn create_user(
          VALUES ($1, $2, $3, $4, $5)
          RETURNING id, email, display_name, roles, created_at",
     )
-    .bind(Uuid::new_v4())
+    .bind(UserId(Uuid::new_v4()))
     .bind(email.as_str())
     .bind(display_name.as_str())
     .bind(hash)
     .bind(&roles)
     .fetch_one(db)
     .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(d) if d.constraint() == Some("users_email_key") => {
-            Error::Conflict(Message::Key("accounts.error.email_taken"))
-        }
-        _ => Error::Database(e),
+    .on_constraint("users_email_key", |_| {
+        Error::conflict("accounts.error.email_taken")
     })?;
     Ok(row.into())
 }
 
 /// Looks a user up by id.
-pub async fn find_user(db: &sqlx::PgPool, id: UserId) -> Result<Option<User>> {
+pub async fn find_user(db: &PgPool, id: UserId) -> Result<Option<User>> {
     let row: Option<UserRow> = sqlx::query_as(
         "SELECT id, email, display_name, roles, created_at FROM users WHERE id = $1",
     )
-    .bind(id.0)
+    .bind(id)
     .fetch_optional(db)
     .await?;
     Ok(row.map(User::from))
+}
+
+/// Looks a user up by e-mail address (case is folded, as at sign-up).
+pub async fn find_user_by_email(db: &PgPool, email: &Email) -> Result<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(
+        "SELECT id, email, display_name, roles, created_at FROM users WHERE lower(email) = $1",
+    )
+    .bind(email.as_str())
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(User::from))
+}
+
+/// Whether any account exists yet (the demo loads only into an empty database).
+pub async fn has_users(db: &PgPool) -> Result<bool> {
+    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
+        .fetch_one(db)
+        .await?)
 }
 
 /// A fresh session.
@@ -133,8 +154,8 @@ const AUDIENCE: &str = "zhonglian-web";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
-    sub: Uuid,
-    jti: Uuid,
+    sub: UserId,
+    jti: SessionId,
     iat: i64,
     exp: i64,
     iss: String,
@@ -163,7 +184,11 @@ pub struct LoggedIn {
 /// the address's (see `throttle`). The attempt is counted before its password is checked, so
 /// parallel guesses are held to the same limits as sequential ones. Refusals for too many
 /// failures say when to retry.
-pub async fn login(state: &AppState, attempt: LoginAttempt<'_>) -> Result<LoggedIn, Refused> {
+pub async fn login(
+    db: &PgPool,
+    keys: &Keys,
+    attempt: LoginAttempt<'_>,
+) -> Result<LoggedIn, Refused> {
     // Refused before any lookup or hash, the same for every account, so it tells nothing.
     if attempt.password.len() > Password::MAX_BYTES {
         return Err(Error::invalid("accounts.error.password_long").into());
@@ -174,28 +199,27 @@ pub async fn login(state: &AppState, attempt: LoginAttempt<'_>) -> Result<Logged
     if email.len() > Email::MAX_BYTES {
         return Err(Error::invalid("accounts.error.email_long").into());
     }
-    let found: Option<(Uuid, String)> =
+    let found: Option<Credentials> =
         sqlx::query_as("SELECT id, password_hash FROM users WHERE lower(email) = $1")
             .bind(&email)
-            .fetch_optional(&state.db)
+            .fetch_optional(db)
             .await
             .map_err(Error::from)?;
     let device = attempt
         .device_token
-        .and_then(|token| throttle::read_device(&state.keys.device, token))
-        .filter(|device| found.as_ref().is_some_and(|(id, _)| device.user.0 == *id));
-    let admitted =
-        throttle::admit_login(&state.db, &email, attempt.address, device.as_ref()).await?;
+        .and_then(|token| throttle::read_device(&keys.device, token))
+        .filter(|device| found.as_ref().is_some_and(|c| device.user == c.id));
+    let admitted = throttle::admit_login(db, &email, attempt.address, device.as_ref()).await?;
 
     let (id, stored) = match found {
-        Some((id, hash)) => (Some(id), Some(hash)),
+        Some(Credentials { id, password_hash }) => (Some(id), Some(password_hash)),
         None => (None, None),
     };
     let ok = match password::verify(attempt.password, stored).await {
         Ok(ok) => ok,
         Err(e) => {
             // The password was never checked (no hashing place came free), so no guess was made.
-            throttle::forget(&state.db, admitted).await?;
+            throttle::forget(db, admitted).await?;
             return Err(e.into());
         }
     };
@@ -203,49 +227,53 @@ pub async fn login(state: &AppState, attempt: LoginAttempt<'_>) -> Result<Logged
         // The attempt stays recorded: it was a failure.
         return Err(Error::Unauthenticated(Message::Key("accounts.error.bad_credentials")).into());
     };
-    throttle::forget(&state.db, admitted).await?;
-    let user = find_user(&state.db, UserId(id))
+    throttle::forget(db, admitted).await?;
+    let user = find_user(db, id)
         .await?
         .ok_or(Error::Unauthenticated(Message::Key("error.unauthorized")))?;
-    let session = open_session(state, user, attempt.user_agent).await?;
+    let session = open_session(db, keys, user, attempt.user_agent).await?;
     Ok(LoggedIn {
-        device_token: throttle::issue_device(&state.keys.device, UserId(id)),
+        device_token: throttle::issue_device(&keys.device, id),
         session,
     })
 }
 
+/// What a log-in checks a password against.
+#[derive(sqlx::FromRow)]
+struct Credentials {
+    id: UserId,
+    password_hash: String,
+}
+
 /// Records a session and signs its token.
 pub async fn open_session(
-    state: &AppState,
+    db: &PgPool,
+    keys: &Keys,
     user: User,
     user_agent: Option<&str>,
 ) -> Result<Session> {
-    let session_id = Uuid::new_v4();
+    let session_id = SessionId(Uuid::new_v4());
     let now = OffsetDateTime::now_utc();
     let expires_at = now + time::Duration::hours(SESSION_HOURS);
     sqlx::query(
         "INSERT INTO sessions (id, user_id, expires_at, user_agent) VALUES ($1, $2, $3, $4)",
     )
     .bind(session_id)
-    .bind(user.id.0)
+    .bind(user.id)
     .bind(expires_at)
     .bind(user_agent.map(|ua| ua.chars().take(200).collect::<String>()))
-    .execute(&state.db)
+    .execute(db)
     .await?;
     let claims = Claims {
-        sub: user.id.0,
+        sub: user.id,
         jti: session_id,
         iat: now.unix_timestamp(),
         exp: expires_at.unix_timestamp(),
         iss: ISSUER.into(),
         aud: AUDIENCE.into(),
     };
-    let token = jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &state.keys.jwt_encoding,
-    )
-    .map_err(|e| Error::Internal(e.into()))?;
+    let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.jwt_encoding)
+        .map_err(|e| Error::Internal(e.into()))?;
     Ok(Session {
         token,
         expires_at,
@@ -254,27 +282,27 @@ pub async fn open_session(
 }
 
 /// The claims of a genuine, unexpired token (its session may still have been revoked).
-fn claims(state: &AppState, token: &str) -> Option<Claims> {
+fn claims(keys: &Keys, token: &str) -> Option<Claims> {
     // Only HS256 is accepted: `alg: none` and algorithm confusion are refused by construction.
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_issuer(&[ISSUER]);
     validation.set_audience(&[AUDIENCE]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     validation.leeway = 0;
-    jsonwebtoken::decode::<Claims>(token, &state.keys.jwt_decoding, &validation)
+    jsonwebtoken::decode::<Claims>(token, &keys.jwt_decoding, &validation)
         .ok()
         .map(|data| data.claims)
 }
 
 /// The session id a genuine, unexpired token names, without asking the database (the CSRF token
 /// is bound to it).
-pub fn session_id_of_token(state: &AppState, token: &str) -> Option<Uuid> {
-    claims(state, token).map(|claims| claims.jti)
+pub fn session_id_of_token(keys: &Keys, token: &str) -> Option<SessionId> {
+    claims(keys, token).map(|claims| claims.jti)
 }
 
 /// The user behind a token, if the token is genuine, current, and its session not revoked.
-pub async fn authenticate(state: &AppState, token: &str) -> Result<Option<AuthUser>> {
-    let Some(claims) = claims(state, token) else {
+pub async fn authenticate(db: &PgPool, keys: &Keys, token: &str) -> Result<Option<AuthUser>> {
+    let Some(claims) = claims(keys, token) else {
         return Ok(None);
     };
     let row: Option<UserRow> = sqlx::query_as(
@@ -284,7 +312,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Option<AuthUs
     )
     .bind(claims.jti)
     .bind(claims.sub)
-    .fetch_optional(&state.db)
+    .fetch_optional(db)
     .await?;
     Ok(row.map(|row| AuthUser {
         user: row.into(),
@@ -293,7 +321,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Option<AuthUs
 }
 
 /// Revokes a session at once.
-pub async fn logout(db: &sqlx::PgPool, session_id: Uuid) -> Result<()> {
+pub async fn logout(db: &PgPool, session_id: SessionId) -> Result<()> {
     sqlx::query("UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
         .bind(session_id)
         .execute(db)
@@ -303,7 +331,7 @@ pub async fn logout(db: &sqlx::PgPool, session_id: Uuid) -> Result<()> {
 
 /// Creates a regulator or auditor account (only the `admin` command does this).
 pub async fn create_staff_user(
-    db: &sqlx::PgPool,
+    db: &PgPool,
     email: &str,
     display_name: &str,
     password: String,

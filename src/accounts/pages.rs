@@ -3,14 +3,15 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
 use super::domain::{self_service_roles, DisplayName, Email, Password};
-use super::throttle::{Refused, DEVICE_COOKIE, DEVICE_COOKIE_SECONDS};
+use super::throttle::{Refused, DEVICE_COOKIE};
+use super::web::{device_cookie, secure_attribute, stamp};
 use super::LoginAttempt;
 use crate::app::AppState;
 use crate::error::Error as Refusal;
@@ -89,7 +90,7 @@ async fn signup(
         super::throttle::admit_signup(&state.db, address, state.settings.signup_limit_per_hour)
             .await?;
         let user = super::create_user(&state.db, &email, &name, password, &roles).await?;
-        Ok::<_, Refused>(super::open_session(&state, user, agent.as_deref()).await?)
+        Ok::<_, Refused>(super::open_session(&state.db, &state.keys, user, agent.as_deref()).await?)
     }
     .await;
     match attempt {
@@ -112,7 +113,7 @@ async fn signup(
             };
             let mut response = render(&page).unwrap_or_else(IntoResponse::into_response);
             *response.status_mut() = e.status_code();
-            refused.stamp(&mut response);
+            stamp(&refused, &mut response);
             Ok(response)
         }
         Err(refused) => Err(refused),
@@ -156,7 +157,7 @@ async fn login(
         device_token: cookie_value(&headers, DEVICE_COOKIE),
         user_agent: agent.as_deref(),
     };
-    match super::login(&state, attempt).await {
+    match super::login(&state.db, &state.keys, attempt).await {
         Ok(done) => Ok(signed_in(
             &state,
             &done.session,
@@ -179,7 +180,7 @@ async fn login(
             })
             .unwrap_or_else(IntoResponse::into_response);
             *response.status_mut() = e.status_code();
-            refused.stamp(&mut response);
+            stamp(&refused, &mut response);
             Ok(response)
         }
         Err(refused) => Err(refused),
@@ -205,30 +206,13 @@ async fn logout(
 #[derive(Deserialize)]
 struct Empty {}
 
-/// The `zl_device` cookie carrying `token`: long-lived, sent only to this site, never to scripts.
-pub fn device_cookie(state: &AppState, token: &str) -> Option<HeaderValue> {
-    let secure = if state.settings.secure_cookies() {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{DEVICE_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={DEVICE_COOKIE_SECONDS}{secure}"
-    );
-    HeaderValue::from_str(&cookie).ok()
-}
-
 fn signed_in(
     state: &AppState,
     session: &super::Session,
     device_token: Option<&str>,
     next: &str,
 ) -> Response {
-    let secure = if state.settings.secure_cookies() {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = secure_attribute(&state.settings);
     let max_age = (session.expires_at - time::OffsetDateTime::now_utc()).whole_seconds();
     let cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
@@ -238,7 +222,7 @@ fn signed_in(
     if let Ok(value) = cookie.parse() {
         response.headers_mut().append(SET_COOKIE, value);
     }
-    if let Some(value) = device_token.and_then(|token| device_cookie(state, token)) {
+    if let Some(value) = device_token.and_then(|token| device_cookie(&state.settings, token)) {
         response.headers_mut().append(SET_COOKIE, value);
     }
     response

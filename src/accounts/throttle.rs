@@ -12,12 +12,8 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use axum::http::header::RETRY_AFTER;
-use axum::http::HeaderValue;
-use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use uuid::Uuid;
 
 use super::domain::UserId;
 use crate::error::{Error, Message};
@@ -37,7 +33,8 @@ pub const FAILURE_WINDOW_MINUTES: i64 = 15;
 /// The window of the sign-up limit, in minutes.
 pub const SIGNUP_WINDOW_MINUTES: i64 = 60;
 
-/// A refusal that may say when to try again (`Retry-After`, in seconds).
+/// A refusal that may say when to try again (in seconds; the web layer sends it as
+/// `Retry-After`, see `accounts::web`).
 #[derive(Debug)]
 pub struct Refused {
     pub error: Error,
@@ -60,28 +57,6 @@ impl Refused {
             retry_after: Some(retry_after.max(1)),
         }
     }
-
-    /// Adds `Retry-After` to a response made for this refusal.
-    pub fn stamp(&self, response: &mut Response) {
-        Self::stamp_with(self.retry_after, response);
-    }
-
-    fn stamp_with(retry_after: Option<i64>, response: &mut Response) {
-        if let Some(seconds) = retry_after {
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(seconds));
-        }
-    }
-}
-
-impl IntoResponse for Refused {
-    fn into_response(self) -> Response {
-        let Refused { error, retry_after } = self;
-        let mut response = crate::http::error::Error::from(error).into_response();
-        Refused::stamp_with(retry_after, &mut response);
-        response
-    }
 }
 
 /// A device that logged in to `user` before, as its genuine device token says.
@@ -91,9 +66,14 @@ pub struct Device {
     nonce: String,
 }
 
+/// The user as a device token names it: 32 hex digits, no hyphens.
+fn simple(UserId(user): UserId) -> String {
+    user.simple().to_string()
+}
+
 fn device_mac(key: &[u8], user: UserId, nonce: &str) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(user.0.simple().to_string().as_bytes());
+    mac.update(simple(user).as_bytes());
     mac.update(b".");
     mac.update(nonce.as_bytes());
     mac
@@ -103,7 +83,7 @@ fn device_mac(key: &[u8], user: UserId, nonce: &str) -> Hmac<Sha256> {
 pub fn issue_device(key: &[u8], user: UserId) -> String {
     let nonce = crate::config::random_hex(16);
     let tag = hex::encode(device_mac(key, user, &nonce).finalize().into_bytes());
-    format!("{}.{nonce}.{tag}", user.0.simple())
+    format!("{}.{nonce}.{tag}", simple(user))
 }
 
 /// The device a token names, if the token is genuine.
@@ -114,7 +94,7 @@ pub fn read_device(key: &[u8], token: &str) -> Option<Device> {
     {
         return None;
     }
-    let user = UserId(Uuid::try_parse(user).ok()?);
+    let user: UserId = user.parse().ok()?;
     let tag = hex::decode(tag).ok()?;
     device_mac(key, user, nonce).verify_slice(&tag).ok()?;
     Some(Device {
@@ -371,17 +351,13 @@ mod tests {
     #[test]
     fn a_device_token_verifies_only_unchanged_and_under_its_key() {
         let key = b"device key for tests";
-        let user = UserId(Uuid::new_v4());
+        let user = UserId(uuid::Uuid::new_v4());
         let token = issue_device(key, user);
         let device = read_device(key, &token).expect("a genuine token");
         assert_eq!(device.user, user);
         assert!(read_device(b"another key", &token).is_none());
-        let other = UserId(Uuid::new_v4());
-        let swapped = token.replacen(
-            &user.0.simple().to_string(),
-            &other.0.simple().to_string(),
-            1,
-        );
+        let other = UserId(uuid::Uuid::new_v4());
+        let swapped = token.replacen(&simple(user), &simple(other), 1);
         assert!(read_device(key, &swapped).is_none(), "the account is bound");
         for bad in ["", "a.b.c", "nonsense", &format!("{token}.extra")] {
             assert!(read_device(key, bad).is_none(), "{bad}");

@@ -5,11 +5,12 @@ pub mod watch;
 
 use std::time::Duration;
 
-use secrecy::ExposeSecret;
+use std::path::Path;
+
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 
-use crate::config::Settings;
 use embedded::{Cluster, ClusterOptions};
 
 /// Where the database is: a server given by URL, or the embedded cluster (which we stop on
@@ -23,13 +24,17 @@ pub struct Database {
 pub const EMBEDDED_DATABASE: &str = "zhonglian";
 
 impl Database {
-    /// Connects to `DATABASE_URL`, or starts the embedded cluster and creates the database.
-    /// Runs the migrations either way.
-    pub async fn open(settings: &Settings, max_connections: u32) -> anyhow::Result<Self> {
-        let (options, cluster) = match &settings.database_url {
+    /// Connects to `url` (`DATABASE_URL`), or, without one, starts the embedded cluster in
+    /// `data_dir/pg` and creates the database. Runs the migrations either way.
+    pub async fn open(
+        url: Option<&SecretString>,
+        data_dir: &Path,
+        max_connections: u32,
+    ) -> anyhow::Result<Self> {
+        let (options, cluster) = match url {
             Some(url) => (url.expose_secret().parse::<PgConnectOptions>()?, None),
             None => {
-                let dir = settings.data_dir.join("pg");
+                let dir = data_dir.join("pg");
                 let cluster = tokio::task::spawn_blocking(move || {
                     Cluster::start(&dir, &ClusterOptions::default())
                 })

@@ -267,7 +267,7 @@ fn err(e: crate::error::Error) -> anyhow::Error {
 pub async fn load(state: &AppState, users: &[User]) -> anyhow::Result<()> {
     let as_auth = |user: &User| AuthUser {
         user: user.clone(),
-        session_id: uuid::Uuid::nil(),
+        session_id: crate::ids::SessionId(uuid::Uuid::nil()),
     };
     let founders = [as_auth(&users[0]), as_auth(&users[2])];
     let regulator = as_auth(&users[3]);
@@ -326,7 +326,8 @@ pub async fn load(state: &AppState, users: &[User]) -> anyhow::Result<()> {
         let decide = |action: Action, reason: &str| {
             let decision = Decision::parse(action, Some(reason), None);
             async move {
-                supervision::act(state, regulator, id, decision?)
+                let (db, ledger, settings) = (&state.db, &state.ledger, &state.settings);
+                supervision::act(db, ledger, settings, regulator, id, decision?)
                     .await
                     .map(|_| ())
             }

@@ -6,7 +6,7 @@
 //! forge the HMAC, so a form posted from elsewhere is refused; and since the token names the
 //! session, one leaked from another session does not verify in this one.
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request, State};
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::HeaderValue;
@@ -15,11 +15,12 @@ use axum::response::Response;
 use hmac::{Hmac, Mac};
 use serde::de::DeserializeOwned;
 use sha2::Sha256;
-use uuid::Uuid;
 
 use super::error::{Error, Message};
 use super::extract::SESSION_COOKIE;
-use crate::app::AppState;
+use super::Web;
+use crate::ids::SessionId;
+use crate::keys::Keys;
 
 const COOKIE_NAME: &str = "zl_csrf";
 
@@ -30,21 +31,21 @@ pub const HEADER_NAME: &str = "x-csrf-token";
 #[derive(Debug, Clone)]
 pub struct CsrfToken(pub String);
 
-fn mac(key: &[u8], cookie: &str, session: Option<Uuid>) -> Hmac<Sha256> {
+fn mac(key: &[u8], cookie: &str, session: Option<SessionId>) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(cookie.as_bytes());
     // The cookie has a fixed length (64 hex digits), so cookie || session cannot be ambiguous.
-    if let Some(session) = session {
+    if let Some(SessionId(session)) = session {
         mac.update(session.as_bytes());
     }
     mac
 }
 
-fn sign(key: &[u8], cookie: &str, session: Option<Uuid>) -> String {
+fn sign(key: &[u8], cookie: &str, session: Option<SessionId>) -> String {
     hex::encode(mac(key, cookie, session).finalize().into_bytes())
 }
 
-fn verify(key: &[u8], cookie: &str, session: Option<Uuid>, token: &str) -> bool {
+fn verify(key: &[u8], cookie: &str, session: Option<SessionId>, token: &str) -> bool {
     let Ok(token) = hex::decode(token) else {
         return false;
     };
@@ -52,17 +53,17 @@ fn verify(key: &[u8], cookie: &str, session: Option<Uuid>, token: &str) -> bool 
 }
 
 /// The session the browser's session cookie names, when its token is genuine and current.
-fn cookie_session(state: &AppState, headers: &axum::http::HeaderMap) -> Option<Uuid> {
+fn cookie_session(keys: &Keys, headers: &axum::http::HeaderMap) -> Option<SessionId> {
     cookie_value(headers, SESSION_COOKIE)
-        .and_then(|token| crate::accounts::session_id_of_token(state, token))
+        .and_then(|token| crate::accounts::session_id_of_token(keys, token))
 }
 
 /// Whether the request's `X-CSRF-Token` header is the token of its CSRF cookie and `session`.
-pub fn header_verifies(state: &AppState, headers: &axum::http::HeaderMap, session: Uuid) -> bool {
+pub fn header_verifies(keys: &Keys, headers: &axum::http::HeaderMap, session: SessionId) -> bool {
     let cookie = cookie_value(headers, COOKIE_NAME);
     let token = headers.get(HEADER_NAME).and_then(|v| v.to_str().ok());
     match (cookie, token) {
-        (Some(cookie), Some(token)) => verify(&state.keys.csrf, cookie, Some(session), token),
+        (Some(cookie), Some(token)) => verify(&keys.csrf, cookie, Some(session), token),
         _ => false,
     }
 }
@@ -81,11 +82,7 @@ pub fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Optio
 }
 
 /// Middleware for pages: makes sure the browser has a CSRF cookie and exposes the form token.
-pub async fn issue_token(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub async fn issue_token(State(web): State<Web>, mut request: Request, next: Next) -> Response {
     let existing = cookie_value(request.headers(), COOKIE_NAME)
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(str::to_owned);
@@ -93,13 +90,13 @@ pub async fn issue_token(
         Some(value) => (value, false),
         None => (crate::config::random_hex(32), true),
     };
-    let session = cookie_session(&state, request.headers());
+    let session = cookie_session(&web.keys, request.headers());
     request
         .extensions_mut()
-        .insert(CsrfToken(sign(&state.keys.csrf, &cookie, session)));
+        .insert(CsrfToken(sign(&web.keys.csrf, &cookie, session)));
     let mut response = next.run(request).await;
     if fresh {
-        let secure = if state.settings.secure_cookies() {
+        let secure = if web.settings.secure_cookies() {
             "; Secure"
         } else {
             ""
@@ -127,10 +124,13 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
 /// A URL-encoded form whose `csrf` field was checked against the browser's cookie.
 pub struct CsrfForm<T>(pub T);
 
-impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfForm<T>
+where
+    Web: FromRef<S>,
+{
     type Rejection = Error;
 
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         // Only a body that says it is a form is read as one: the NUL guard in front of every
         // handler reads forms and JSON, and nothing else may slip past it as form fields.
         if super::text_guard::body_kind(request.headers())
@@ -139,7 +139,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
             return Err(Error::bad_request("error.bad_form"));
         }
         let cookie = cookie_value(request.headers(), COOKIE_NAME).map(str::to_owned);
-        let session = cookie_session(state, request.headers());
+        let keys = Web::from_ref(state).keys;
+        let session = cookie_session(&keys, request.headers());
         let bytes = axum::body::Bytes::from_request(request, state)
             .await
             .map_err(|e| {
@@ -156,7 +157,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
             .find(|(name, _)| name == "csrf")
             .map(|(_, v)| v.as_str());
         match (cookie, token) {
-            (Some(cookie), Some(token)) if verify(&state.keys.csrf, &cookie, session, token) => {}
+            (Some(cookie), Some(token)) if verify(&keys.csrf, &cookie, session, token) => {}
             _ => return Err(Error::Csrf),
         }
         serde_urlencoded::from_bytes(&bytes)
@@ -182,7 +183,10 @@ mod tests {
     #[test]
     fn a_token_verifies_only_for_its_own_session() {
         let key = b"key material for tests";
-        let (one, two) = (Uuid::new_v4(), Uuid::new_v4());
+        let (one, two) = (
+            SessionId(uuid::Uuid::new_v4()),
+            SessionId(uuid::Uuid::new_v4()),
+        );
         let token = sign(key, "cookie-a", Some(one));
         assert!(verify(key, "cookie-a", Some(one), &token));
         assert!(!verify(key, "cookie-a", Some(two), &token));

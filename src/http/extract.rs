@@ -3,7 +3,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, OriginalUri, Request};
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, OriginalUri, Request};
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,8 +12,11 @@ use serde::Serialize;
 
 use super::csrf::cookie_value;
 use super::error::{Error, Message};
+use super::Web;
 use crate::accounts::{self, domain::Role, AuthUser};
-use crate::app::AppState;
+
+/// Reverse proxies whose `X-Forwarded-For` is believed; defined in `net` (config reads it).
+pub use crate::net::TrustedProxies;
 
 /// Name of the browser's session cookie.
 pub const SESSION_COOKIE: &str = "zl_session";
@@ -61,12 +64,19 @@ fn needs_csrf_header(parts: &Parts) -> bool {
 #[derive(Clone)]
 struct Resolved(Option<AuthUser>);
 
-async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<AuthUser>, Error> {
+async fn resolve<S>(parts: &mut Parts, state: &S) -> Result<Option<AuthUser>, Error>
+where
+    Web: FromRef<S>,
+{
     if let Some(Resolved(user)) = parts.extensions.get::<Resolved>() {
         return Ok(user.clone());
     }
+    let web = Web::from_ref(state);
     let (user, carrier) = match token(parts) {
-        Some((token, carrier)) => (accounts::authenticate(state, token).await?, Some(carrier)),
+        Some((token, carrier)) => (
+            accounts::authenticate(&web.db, &web.keys, token).await?,
+            Some(carrier),
+        ),
         None => (None, None),
     };
     // Another site can make a signed-in browser send its cookie, but cannot read the CSRF token
@@ -74,7 +84,7 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<AuthUser>
     if let Some(user) = &user {
         if carrier == Some(Carrier::Cookie)
             && needs_csrf_header(parts)
-            && !super::csrf::header_verifies(state, &parts.headers, user.session_id)
+            && !super::csrf::header_verifies(&web.keys, &parts.headers, user.session_id)
         {
             return Err(Error::Csrf);
         }
@@ -86,10 +96,13 @@ async fn resolve(parts: &mut Parts, state: &AppState) -> Result<Option<AuthUser>
 /// The signed-in user; 401 otherwise.
 pub struct CurrentUser(pub AuthUser);
 
-impl FromRequestParts<AppState> for CurrentUser {
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser
+where
+    Web: FromRef<S>,
+{
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         resolve(parts, state)
             .await?
             .map(CurrentUser)
@@ -100,10 +113,13 @@ impl FromRequestParts<AppState> for CurrentUser {
 /// The signed-in user, if any.
 pub struct MaybeUser(pub Option<AuthUser>);
 
-impl FromRequestParts<AppState> for MaybeUser {
+impl<S: Send + Sync> FromRequestParts<S> for MaybeUser
+where
+    Web: FromRef<S>,
+{
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         Ok(MaybeUser(resolve(parts, state).await?))
     }
 }
@@ -134,10 +150,13 @@ impl RoleMarker for Backer {
 /// The signed-in user, who must hold role `R` (401 when signed out, 403 without the role).
 pub struct RequireRole<R>(pub AuthUser, std::marker::PhantomData<R>);
 
-impl<R: RoleMarker> FromRequestParts<AppState> for RequireRole<R> {
+impl<R: RoleMarker, S: Send + Sync> FromRequestParts<S> for RequireRole<R>
+where
+    Web: FromRef<S>,
+{
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
         if !user.user.has_role(R::ROLE) {
             return Err(Error::Forbidden);
@@ -151,13 +170,13 @@ impl<R: RoleMarker> FromRequestParts<AppState> for RequireRole<R> {
 /// (IPv4-mapped IPv6 addresses as IPv4); limits count a client by `throttle::address_key`.
 pub struct ClientAddress(pub Option<IpAddr>);
 
-impl FromRequestParts<AppState> for ClientAddress {
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress
+where
+    Web: FromRef<S>,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -168,92 +187,10 @@ impl FromRequestParts<AppState> for ClientAddress {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect::<Vec<_>>();
+        let web = Web::from_ref(state);
         Ok(ClientAddress(peer.map(|peer| {
-            state.settings.trusted_proxies.client(peer, &forwarded)
+            web.settings.trusted_proxies.client(peer, &forwarded)
         })))
-    }
-}
-
-/// Reverse proxies whose `X-Forwarded-For` is believed (the `TRUSTED_PROXIES` setting).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<(IpAddr, u8)>);
-
-impl TrustedProxies {
-    /// Most ranges the setting may name.
-    pub const MAX_RANGES: usize = 64;
-    /// Most `X-Forwarded-For` hops looked at, from the right.
-    pub const MAX_HOPS: usize = 32;
-
-    /// Parses comma-separated addresses and CIDR ranges; empty means none.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let mut ranges = Vec::new();
-        for item in raw.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-            let (addr, prefix) = match item.split_once('/') {
-                Some((addr, prefix)) => (addr, Some(prefix)),
-                None => (item, None),
-            };
-            let addr: IpAddr = addr
-                .parse()
-                .map_err(|_| format!("`{item}` is not an IP address or CIDR range"))?;
-            let addr = addr.to_canonical();
-            let bits = if addr.is_ipv4() { 32 } else { 128 };
-            let prefix = match prefix {
-                None => bits,
-                Some(p) => p
-                    .parse::<u8>()
-                    .ok()
-                    .filter(|p| *p <= bits)
-                    .ok_or_else(|| format!("`{item}` has a prefix longer than {bits} bits"))?,
-            };
-            ranges.push((addr, prefix));
-        }
-        if ranges.len() > Self::MAX_RANGES {
-            return Err(format!("at most {} proxies or ranges", Self::MAX_RANGES));
-        }
-        Ok(Self(ranges))
-    }
-
-    /// Whether `ip` is one of the trusted proxies.
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = ip.to_canonical();
-        self.0.iter().any(|&(net, prefix)| match (net, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        })
-    }
-
-    /// The client behind `peer`, given the request's `X-Forwarded-For` header values. Only a
-    /// trusted peer's header counts, read from the right (each proxy appends the address it saw);
-    /// the first address not in the trusted set is the client. An unreadable entry stops the walk
-    /// at the last address a trusted proxy vouched for.
-    pub fn client(&self, peer: IpAddr, forwarded: &[&str]) -> IpAddr {
-        let mut client = peer.to_canonical();
-        if !self.contains(client) {
-            return client;
-        }
-        let hops = forwarded
-            .iter()
-            .rev()
-            .flat_map(|value| value.rsplit(','))
-            .map(str::trim)
-            .take(Self::MAX_HOPS);
-        for hop in hops {
-            let Ok(ip) = hop.parse::<IpAddr>() else {
-                break;
-            };
-            client = ip.to_canonical();
-            if !self.contains(client) {
-                break;
-            }
-        }
-        client
     }
 }
 
@@ -389,49 +326,6 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn trusted_proxies_parse_addresses_and_ranges() {
-        let proxies = TrustedProxies::parse(" 127.0.0.1, 10.0.0.0/8 ,::1,fd00::/8").unwrap();
-        for yes in ["127.0.0.1", "10.1.2.3", "::1", "fd12::1", "::ffff:10.9.9.9"] {
-            assert!(proxies.contains(ip(yes)), "{yes}");
-        }
-        for no in ["127.0.0.2", "11.0.0.1", "::2", "fe80::1"] {
-            assert!(!proxies.contains(ip(no)), "{no}");
-        }
-        assert_eq!(TrustedProxies::parse(""), Ok(TrustedProxies::default()));
-        for bad in ["localhost", "10.0.0.0/33", "::/129", "1.2.3.4/x"] {
-            assert!(TrustedProxies::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn the_client_is_the_right_most_untrusted_forwarded_address() {
-        let proxies = TrustedProxies::parse("127.0.0.1,10.0.0.0/8").unwrap();
-        let cases: [(&str, &[&str], &str); 6] = [
-            ("203.0.113.9", &["198.51.100.1"], "203.0.113.9"),
-            ("127.0.0.1", &[], "127.0.0.1"),
-            ("127.0.0.1", &["198.51.100.1"], "198.51.100.1"),
-            (
-                "127.0.0.1",
-                &["6.6.6.6, 198.51.100.1, 10.0.0.5"],
-                "198.51.100.1",
-            ),
-            ("127.0.0.1", &["6.6.6.6", "198.51.100.1"], "198.51.100.1"),
-            ("127.0.0.1", &["6.6.6.6, nonsense, 10.0.0.5"], "10.0.0.5"),
-        ];
-        for (peer, forwarded, client) in cases {
-            assert_eq!(
-                proxies.client(ip(peer), forwarded),
-                ip(client),
-                "{peer} {forwarded:?}"
-            );
-        }
-    }
 
     #[test]
     fn numbers_with_an_exponent_are_found_outside_strings_only() {

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::error::Error;
-use crate::app::AppState;
+use super::Web;
 
 /// Most series kept; observations past it are counted under `other`/`unmatched`.
 pub const MAX_SERIES: usize = 2_048;
@@ -127,7 +127,7 @@ impl Metrics {
 
 /// Middleware: observes every request under its route template (never the raw path, which
 /// would let clients create unbounded series).
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn track(State(web): State<Web>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = method_label(request.method());
     let route = request
@@ -136,7 +136,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| UNMATCHED.into());
     let response = next.run(request).await;
-    state.metrics.observe(
+    web.metrics.observe(
         method,
         &route,
         response.status().as_u16(),
@@ -147,12 +147,8 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 
 /// `GET /metrics` on the main listener: 404 unless `METRICS_TOKEN` is set and the request
 /// carries it as a bearer token, so the public cannot tell the exposition exists.
-pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Error> {
-    let expected = state
-        .settings
-        .metrics_token
-        .as_ref()
-        .ok_or(Error::NotFound)?;
+pub async fn metrics(State(web): State<Web>, headers: HeaderMap) -> Result<Response, Error> {
+    let expected = web.settings.metrics_token.as_ref().ok_or(Error::NotFound)?;
     let given = super::extract::bearer(&headers).ok_or(Error::NotFound)?;
     // Comparing digests keeps the comparison constant-time in the token's length as well.
     let matches = Sha256::digest(given.as_bytes())
@@ -160,27 +156,27 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Resul
     if !bool::from(matches) {
         return Err(Error::NotFound);
     }
-    Ok(exposition(&state))
+    Ok(exposition(&web.metrics))
 }
 
 /// The router of the metrics listener (`METRICS_BIND`): `/metrics`, and 404 for anything else.
-pub fn router(state: AppState) -> Router {
+pub fn router(web: Web) -> Router {
     Router::new()
         .route(
             "/metrics",
-            get(|State(state): State<AppState>| async move { exposition(&state) }),
+            get(|State(web): State<Web>| async move { exposition(&web.metrics) }),
         )
         .fallback(|| async { axum::http::StatusCode::NOT_FOUND })
-        .with_state(state)
+        .with_state(web)
 }
 
-fn exposition(state: &AppState) -> Response {
+fn exposition(metrics: &Metrics) -> Response {
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        metrics.render(),
     )
         .into_response()
 }

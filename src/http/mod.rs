@@ -1,4 +1,7 @@
-//! The web layer: state, router, layers, extractors and the error type.
+//! The web layer under every room's handlers: the web error type, extractors, CSRF, metrics,
+//! page chrome and serving. It works on any state that gives it [`Web`] (through `FromRef`),
+//! and imports no room but `accounts` (whose sessions the extractors check); the application's
+//! state (`app`) and the router (`router`) sit above it.
 
 pub mod csrf;
 pub mod error;
@@ -22,6 +25,7 @@ pub use crate::keys::Keys;
 /// metrics take this (through `FromRef`), so `http` knows no room's state.
 #[derive(Clone)]
 pub struct Web {
+    /// The primary database (sessions are checked against it).
     pub db: PgPool,
     pub settings: Arc<Settings>,
     pub keys: Arc<Keys>,

@@ -1,7 +1,7 @@
 //! What every page shares: the chrome around it, the home page and the error page.
 
 use askama::Template;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::csrf::CsrfToken;
 use super::error::{Error, Result};
 use super::extract::MaybeUser;
-use crate::app::AppState;
+use super::Web;
 use crate::i18n::{Catalogue, Lang, LANG_COOKIE};
 
 /// The signed-in user as the navigation shows them.
@@ -59,10 +59,13 @@ fn urlencode(text: &str) -> String {
         .unwrap_or_default()
 }
 
-impl FromRequestParts<AppState> for Chrome {
+impl<S: Send + Sync> FromRequestParts<S> for Chrome
+where
+    Web: FromRef<S>,
+{
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
         let MaybeUser(user) = MaybeUser::from_request_parts(parts, state).await?;
         let lang = Lang::from_headers(&parts.headers);
         let csrf = CsrfToken::from_request_parts(parts, state).await?.0;

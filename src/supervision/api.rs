@@ -3,15 +3,14 @@
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::{Decision, TrailEntry};
 use crate::app::AppState;
 use crate::http::error::{Error, Result};
-use crate::http::extract::{ApiJson, Regulator, RequireRole};
-use crate::projects::api::{detail, ProjectDetail};
+use crate::http::extract::{ApiJson, Path, Regulator, RequireRole};
+use crate::projects::api::{detail, forget_public_view, ProjectDetail};
 use crate::projects::lifecycle::Action;
 use crate::projects::{domain, repo, ProjectId};
 
@@ -57,14 +56,10 @@ pub struct DecisionInput {
 pub async fn decide(
     State(state): State<AppState>,
     RequireRole { 0: regulator, .. }: RequireRole<Regulator>,
-    Path((id, action)): Path<(String, String)>,
+    Path((id, action)): Path<(ProjectId, String)>,
     ApiJson(body): ApiJson<DecisionInput>,
 ) -> Result<ApiJson<TrailEntry>> {
     let action = Action::regulator(&action).ok_or(Error::NotFound)?;
-    let id = id
-        .parse::<Uuid>()
-        .map(ProjectId)
-        .map_err(|_| Error::NotFound)?;
     let launch_at = body
         .launch_at
         .as_deref()
@@ -72,6 +67,15 @@ pub async fn decide(
         .map(domain::parse_time)
         .transpose()?;
     let decision = Decision::parse(action, body.reason.as_deref(), launch_at)?;
-    let entry = super::act(&state, &regulator, id, decision).await?;
-    Ok(ApiJson(entry))
+    let acted = super::act(
+        &state.db,
+        &state.ledger,
+        &state.settings,
+        &regulator,
+        id,
+        decision,
+    )
+    .await?;
+    forget_public_view(&state, &acted.project);
+    Ok(ApiJson(acted.trail))
 }

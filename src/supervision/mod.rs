@@ -1,20 +1,26 @@
 //! The regulator's actions on listings, and their trail. Every action is recorded with who took
 //! it, when and why, and anchored on the public ledger in the same transaction as the change.
+//!
+//! This file is the domain: it takes the pool, the ledger and the settings it needs. `api` and
+//! `pages` are its handlers (they also forget the anonymous views an action makes stale).
 
 pub mod api;
 pub mod pages;
 
 use serde::Serialize;
 use serde_json::json;
+use sqlx::PgPool;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::accounts::AuthUser;
-use crate::app::AppState;
+use crate::config::Settings;
 use crate::error::{Error, Message, Result};
 use crate::ledger::entry::{EntryKind, NewEntry};
+use crate::ledger::Ledger;
 use crate::projects::lifecycle::{self, Action};
-use crate::projects::{domain, repo, ProjectId, ProjectState};
+use crate::projects::repo::{self, Project};
+use crate::projects::{domain, ProjectId, ProjectState};
 
 /// One recorded regulator action.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -71,17 +77,27 @@ impl Decision {
     }
 }
 
+/// A regulator action taken: its trail entry, and the project as it was before it (its id and
+/// slug name the views of it that are now stale).
+pub struct Acted {
+    pub trail: TrailEntry,
+    pub project: Project,
+}
+
 /// Takes a regulator action: checks the transition, changes the state, appends the ledger entry
 /// and records the trail row, all in one transaction, so none of it happens without the rest.
+/// An approval's campaign must last at least `settings.min_campaign_seconds`.
 pub async fn act(
-    state: &AppState,
+    db: &PgPool,
+    ledger: &Ledger,
+    settings: &Settings,
     regulator: &AuthUser,
     id: ProjectId,
     decision: Decision,
-) -> Result<TrailEntry> {
+) -> Result<Acted> {
     debug_assert!(decision.action.is_regulatory());
     let now = OffsetDateTime::now_utc();
-    let mut tx = state.db.begin().await?;
+    let mut tx = db.begin().await?;
     let project = repo::lock(&mut tx, id).await?.ok_or(Error::NotFound)?;
     let to = lifecycle::next_state(project.state, decision.action)?;
     let mut launch_at = None;
@@ -91,7 +107,7 @@ pub async fn act(
             let deadline = project
                 .deadline
                 .ok_or_else(|| Error::Invalid(Message::Key("projects.error.deadline_soon")))?;
-            domain::check_campaign(launch, deadline, state.settings.min_campaign_seconds)?;
+            domain::check_campaign(launch, deadline, settings.min_campaign_seconds)?;
             launch_at = Some(launch);
             None
         }
@@ -128,15 +144,15 @@ pub async fn act(
         fields.as_object().cloned().unwrap_or_default(),
     );
     entry.parties = parties;
-    let appended = state.ledger.append(&mut tx, &[entry]).await?;
+    let appended = ledger.append(&mut tx, &[entry]).await?;
     let tx_hash = appended.tx_hashes[0];
     sqlx::query(
         "INSERT INTO supervision_actions (project_id, regulator_id, action, from_state, to_state,
                                           reason, launch_at, at, tx_hash)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
-    .bind(id.0)
-    .bind(regulator.user.id.0)
+    .bind(id)
+    .bind(regulator.user.id)
     .bind(decision.action.as_str())
     .bind(project.state.as_str())
     .bind(to.as_str())
@@ -147,8 +163,7 @@ pub async fn act(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    crate::projects::api::forget_public_view(state, &project);
-    Ok(TrailEntry {
+    let trail = TrailEntry {
         action: decision.action.as_str().into(),
         from_state: project.state.as_str().into(),
         to_state: to.as_str().into(),
@@ -157,7 +172,8 @@ pub async fn act(
         launch_at,
         at: now,
         tx_hash: hex::encode(tx_hash),
-    })
+    };
+    Ok(Acted { trail, project })
 }
 
 /// Whether the state is one a regulator still supervises (not yet settled or ended).

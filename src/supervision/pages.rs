@@ -1,20 +1,20 @@
 //! `/regulator` in the browser: the review queue, supervised projects, and the action forms.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::Decision;
 use crate::app::AppState;
 use crate::http::csrf::CsrfForm;
 use crate::http::error::{Error, Result};
-use crate::http::extract::{Regulator, RequireRole};
+use crate::http::extract::{Path, Regulator, RequireRole};
 use crate::http::pages::{render, Chrome};
+use crate::projects::api::forget_public_view;
 use crate::projects::lifecycle::Action;
 use crate::projects::pages::{label, money_text, time_left, when};
 use crate::projects::{domain, repo, ProjectId};
@@ -107,19 +107,24 @@ struct DecisionForm {
 async fn decide(
     State(state): State<AppState>,
     RequireRole { 0: regulator, .. }: RequireRole<Regulator>,
-    Path((id, action)): Path<(String, String)>,
+    Path((id, action)): Path<(ProjectId, String)>,
     CsrfForm(form): CsrfForm<DecisionForm>,
 ) -> Result<Response> {
     let action = Action::regulator(&action).ok_or(Error::NotFound)?;
-    let id = id
-        .parse::<Uuid>()
-        .map(ProjectId)
-        .map_err(|_| Error::NotFound)?;
     let launch_at = Some(form.launch_at.trim())
         .filter(|t| !t.is_empty())
         .map(domain::parse_time)
         .transpose()?;
     let decision = Decision::parse(action, Some(&form.reason), launch_at)?;
-    super::act(&state, &regulator, id, decision).await?;
+    let acted = super::act(
+        &state.db,
+        &state.ledger,
+        &state.settings,
+        &regulator,
+        id,
+        decision,
+    )
+    .await?;
+    forget_public_view(&state, &acted.project);
     Ok(Redirect::to(&format!("/projects/{id}")).into_response())
 }

@@ -624,7 +624,7 @@ async fn the_founder_sees_backers_exports_them_and_gets_a_chart() {
             .await
             .unwrap()
             .unwrap();
-    let token = zhonglian::accounts::open_session(&app.state, founder, None)
+    let token = zhonglian::accounts::open_session(&app.state.db, &app.state.keys, founder, None)
         .await
         .unwrap()
         .token;

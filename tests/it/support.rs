@@ -370,9 +370,10 @@ impl TestApp {
             .await
             .expect("user")
             .expect("user row");
-        let session = zhonglian::accounts::open_session(&self.state, user, None)
-            .await
-            .expect("session");
+        let session =
+            zhonglian::accounts::open_session(&self.state.db, &self.state.keys, user, None)
+                .await
+                .expect("session");
         Backer {
             id,
             token: session.token,
