@@ -8,8 +8,6 @@ use clap::Args;
 use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::pledges::limits::InvestorLimitRule;
-
 /// Settings shared by every command that touches the database or serves pages.
 #[derive(Args, Clone)]
 pub struct Settings {
@@ -364,6 +362,70 @@ fn parse_limit(raw: &str) -> Result<Decimal, String> {
     }
     value.rescale(2);
     Ok(value)
+}
+
+/// How much one investor may commit to equity offerings in 12 months, from what they declared.
+///
+/// The default is the US Regulation Crowdfunding rule: when either annual income or net worth is
+/// below `threshold`, the greater of `floor` and `low_percent` of the greater of the two;
+/// otherwise `high_percent` of the greater of the two; never more than `cap`.
+///
+/// The settings hold the rule's figures and read them; the pledges room computes with them
+/// (`InvestorLimitRule::limit` in `pledges::limits`), so that `config` depends on no room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvestorLimitRule {
+    pub floor: Decimal,
+    pub low_percent: Decimal,
+    pub high_percent: Decimal,
+    pub threshold: Decimal,
+    pub cap: Decimal,
+}
+
+impl Default for InvestorLimitRule {
+    fn default() -> Self {
+        Self {
+            floor: Decimal::from(2_500),
+            low_percent: Decimal::from(5),
+            high_percent: Decimal::from(10),
+            threshold: Decimal::from(124_000),
+            cap: Decimal::from(124_000),
+        }
+    }
+}
+
+impl InvestorLimitRule {
+    /// Parses `floor,low%,high%,threshold,cap`: five numbers, none negative, the percentages at
+    /// most 100 and the floor at most the cap.
+    pub fn parse(text: &str) -> Option<Self> {
+        let parts: Vec<Decimal> = text
+            .split(',')
+            .map(|p| p.trim().parse::<Decimal>().ok())
+            .collect::<Option<_>>()?;
+        let [floor, low_percent, high_percent, threshold, cap] = parts.try_into().ok()?;
+        let hundred = Decimal::from(100);
+        let sane = [floor, low_percent, high_percent, threshold, cap]
+            .iter()
+            .all(|n| !n.is_sign_negative())
+            && low_percent <= hundred
+            && high_percent <= hundred
+            && floor <= cap;
+        sane.then_some(Self {
+            floor,
+            low_percent,
+            high_percent,
+            threshold,
+            cap,
+        })
+    }
+
+    /// For the command line: the rule, or what is wrong with it.
+    pub fn from_setting(text: &str) -> Result<Self, String> {
+        Self::parse(text).ok_or_else(|| {
+            "expected floor,low%,high%,threshold,cap: five numbers, none negative, percentages \
+             at most 100 and the floor at most the cap (for example 2500,5,10,124000,124000)"
+                .to_owned()
+        })
+    }
 }
 
 #[cfg(test)]

@@ -87,7 +87,7 @@ pub async fn load_pledges(
         let deposit = provider::start_deposit(
             &state.db,
             gateway,
-            provider::DepositLimits::from_settings(&state.settings),
+            crate::money::api::deposit_limits(&state.settings),
             backer,
             Money::parse("5000").map_err(err)?,
             crate::money::DEFAULT_CURRENCY,

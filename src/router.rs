@@ -35,8 +35,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .merge(projects::api::routes())
         .merge(supervision::api::routes())
         .merge(money::api::routes())
-        .merge(pledges::api::routes())
-        .merge(pledges::founder::api_routes())
+        .merge(pledges::web::api::routes())
         .merge(settlement::api::routes())
         .split_for_parts();
     openapi::finish(&mut document);
@@ -60,7 +59,7 @@ pub fn router(state: AppState) -> Router {
         .merge(projects::pages::routes())
         .merge(supervision::pages::routes())
         .merge(money::pages::routes())
-        .merge(pledges::pages::routes())
+        .merge(pledges::web::routes())
         .merge(settlement::pages::routes())
         .layer(from_fn_with_state(web.clone(), csrf::issue_token));
 

@@ -12,7 +12,7 @@ use super::amount::AmountInput;
 use super::provider::{self, Deposit, GatewayNotice, Outcome, SandboxProvider};
 use super::{WalletBalance, WalletLine};
 use crate::app::AppState;
-use crate::config::Currencies;
+use crate::config::{Currencies, Settings};
 use crate::http::error::{Error, Message, Result};
 use crate::http::extract::{ApiJson, CurrentUser};
 
@@ -37,6 +37,14 @@ pub fn gateway_for_top_ups(state: &AppState) -> Result<&SandboxProvider> {
 /// The gateway as the deposit listings use it, for the checkout links of pending top-ups.
 pub fn listing_gateway(state: &AppState) -> Option<&dyn provider::PaymentProvider> {
     sandbox(state).map(|g| g as &dyn provider::PaymentProvider)
+}
+
+/// The top-up limits the settings name (`DEPOSIT_MAX`, `DEPOSIT_DAILY_MAX`).
+pub fn deposit_limits(settings: &Settings) -> provider::DepositLimits {
+    provider::DepositLimits {
+        per_deposit: settings.deposit_max,
+        per_day: settings.deposit_daily_max,
+    }
 }
 
 /// Checks a currency code against the ones the platform takes (`SUPPORTED_CURRENCIES`); the
@@ -92,7 +100,7 @@ pub async fn create_deposit(
         body.currency.as_deref(),
         &state.settings.supported_currencies,
     )?;
-    let limits = provider::DepositLimits::from_settings(&state.settings);
+    let limits = deposit_limits(&state.settings);
     let mut deposit =
         provider::start_deposit(&state.db, gateway, limits, user.user.id, amount, &currency)
             .await?;

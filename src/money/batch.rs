@@ -1,12 +1,15 @@
 //! Many transfers in one statement, for settlement: refunding a failed project of 200,000
 //! pledges one entry at a time would take minutes.
 
+use std::collections::HashMap;
+
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{money_error, AccountId, EntryKind};
-use crate::error::{Error, Result};
+use super::{insufficient_funds, AccountId, AccountKind, EntryKind, NO_OVERDRAFT};
+use crate::error::{Error, Result, ResultExt};
+use crate::ids::UserId;
 
 /// One transfer of a batch. `once_key` makes it happen at most once ever.
 #[derive(Debug, Clone)]
@@ -36,8 +39,8 @@ pub async fn post_transfers(
     }
     let references: Vec<&str> = transfers.iter().map(|t| t.reference.as_str()).collect();
     let keys: Vec<&str> = transfers.iter().map(|t| t.once_key.as_str()).collect();
-    let from: Vec<Uuid> = transfers.iter().map(|t| t.from.0).collect();
-    let to: Vec<Uuid> = transfers.iter().map(|t| t.to.0).collect();
+    let from: Vec<AccountId> = transfers.iter().map(|t| t.from).collect();
+    let to: Vec<AccountId> = transfers.iter().map(|t| t.to).collect();
     let amounts: Vec<Decimal> = transfers.iter().map(|t| t.amount).collect();
     let posted: i64 = sqlx::query_scalar(
         "WITH input AS (
@@ -70,41 +73,47 @@ pub async fn post_transfers(
     .bind(&from)
     .bind(&to)
     .bind(&amounts)
-    .bind(kind.as_str())
+    .bind(kind)
     .fetch_one(&mut *conn)
     .await
-    .map_err(money_error)?;
+    .on_constraint(NO_OVERDRAFT, |_| insufficient_funds())?;
     Ok(posted as u64)
 }
 
-/// The accounts of `owners` (all of one kind and currency), created where missing, in two
-/// statements: `(owner id, account id)` pairs.
-pub async fn accounts_for(
+/// A backer's wallet account, as [`backer_wallets`] reads it.
+#[derive(sqlx::FromRow)]
+struct WalletRow {
+    owner_id: UserId,
+    id: AccountId,
+}
+
+/// The wallets of `backers` in `currency`, created where missing, in two statements.
+pub async fn backer_wallets(
     conn: &mut PgConnection,
-    kind: &str,
-    owners: &[Uuid],
+    backers: &[UserId],
     currency: &str,
-) -> Result<Vec<(Uuid, AccountId)>> {
-    let fresh: Vec<Uuid> = owners.iter().map(|_| Uuid::new_v4()).collect();
+) -> Result<HashMap<UserId, AccountId>> {
+    let kind = AccountKind::BackerWallet;
+    let fresh: Vec<AccountId> = backers.iter().map(|_| AccountId(Uuid::new_v4())).collect();
     sqlx::query(
         "INSERT INTO money_accounts (id, kind, owner_id, currency)
          SELECT id, $3, owner_id, $4 FROM unnest($1::uuid[], $2::uuid[]) AS t(id, owner_id)
          ON CONFLICT ON CONSTRAINT money_accounts_owner_key DO NOTHING",
     )
     .bind(&fresh)
-    .bind(owners)
+    .bind(backers)
     .bind(kind)
     .bind(currency)
     .execute(&mut *conn)
     .await?;
-    let rows: Vec<(Uuid, Uuid)> = sqlx::query_as(
+    let rows: Vec<WalletRow> = sqlx::query_as(
         "SELECT owner_id, id FROM money_accounts
          WHERE kind = $1 AND currency = $2 AND owner_id = ANY($3)",
     )
     .bind(kind)
     .bind(currency)
-    .bind(owners)
+    .bind(backers)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows.into_iter().map(|(o, a)| (o, AccountId(a))).collect())
+    Ok(rows.into_iter().map(|r| (r.owner_id, r.id)).collect())
 }

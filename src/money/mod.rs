@@ -19,11 +19,18 @@ use uuid::Uuid;
 
 pub use amount::Money;
 
-use crate::accounts::domain::UserId;
-use crate::error::{Error, Message, Result};
-use crate::projects::ProjectId;
+use crate::error::{Error, Result, ResultExt};
+use crate::ids::{ProjectId, UserId};
 
 pub use crate::ids::{AccountId, JournalEntryId};
+
+/// The constraint that keeps every account but the gateway at zero or above.
+const NO_OVERDRAFT: &str = "money_accounts_no_overdraft";
+
+/// What a person is told when a movement would take a wallet below zero.
+pub(crate) fn insufficient_funds() -> Error {
+    Error::conflict("money.error.insufficient_funds")
+}
 
 /// Currency codes: three capital letters. Every project has one; wallets are per currency.
 pub type Currency = String;
@@ -46,30 +53,45 @@ pub enum AccountOwner {
     Gateway,
 }
 
+/// The kinds of account, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum AccountKind {
+    BackerWallet,
+    ProjectEscrow,
+    FounderWallet,
+    PlatformFee,
+    Gateway,
+}
+
 impl AccountOwner {
     /// The stored kind.
-    pub fn kind(self) -> &'static str {
+    pub fn kind(self) -> AccountKind {
         match self {
-            AccountOwner::BackerWallet(_) => "backer_wallet",
-            AccountOwner::ProjectEscrow(_) => "project_escrow",
-            AccountOwner::FounderWallet(_) => "founder_wallet",
-            AccountOwner::PlatformFee => "platform_fee",
-            AccountOwner::Gateway => "gateway",
+            AccountOwner::BackerWallet(_) => AccountKind::BackerWallet,
+            AccountOwner::ProjectEscrow(_) => AccountKind::ProjectEscrow,
+            AccountOwner::FounderWallet(_) => AccountKind::FounderWallet,
+            AccountOwner::PlatformFee => AccountKind::PlatformFee,
+            AccountOwner::Gateway => AccountKind::Gateway,
         }
     }
 
+    /// The `owner_id` column: a user's or a project's id, or nil for the platform's own
+    /// accounts. The one place an id is unwrapped, since the column holds either kind.
     fn owner_id(self) -> Uuid {
         match self {
-            AccountOwner::BackerWallet(user) | AccountOwner::FounderWallet(user) => user.0,
-            AccountOwner::ProjectEscrow(project) => project.0,
+            AccountOwner::BackerWallet(UserId(user))
+            | AccountOwner::FounderWallet(UserId(user)) => user,
+            AccountOwner::ProjectEscrow(ProjectId(project)) => project,
             AccountOwner::PlatformFee | AccountOwner::Gateway => Uuid::nil(),
         }
     }
 }
 
 /// Why money moved. Stored as text, so settlement's kinds sit beside the pledging room's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum EntryKind {
     /// Gateway -> backer wallet: a top-up.
     Deposit,
@@ -133,7 +155,7 @@ pub async fn account_for(
     currency: &str,
 ) -> Result<AccountId> {
     let find = || {
-        sqlx::query_scalar::<_, Uuid>(
+        sqlx::query_scalar::<_, AccountId>(
             "SELECT id FROM money_accounts WHERE kind = $1 AND owner_id = $2 AND currency = $3",
         )
         .bind(owner.kind())
@@ -141,7 +163,7 @@ pub async fn account_for(
         .bind(currency)
     };
     if let Some(id) = find().fetch_optional(&mut *conn).await? {
-        return Ok(AccountId(id));
+        return Ok(id);
     }
     sqlx::query(
         "INSERT INTO money_accounts (id, kind, owner_id, currency) VALUES ($1, $2, $3, $4)
@@ -153,7 +175,7 @@ pub async fn account_for(
     .bind(currency)
     .execute(&mut *conn)
     .await?;
-    Ok(AccountId(find().fetch_one(&mut *conn).await?))
+    Ok(find().fetch_one(&mut *conn).await?)
 }
 
 /// Moves `amount` from one account to another as one journal entry. Fails with a clear
@@ -201,11 +223,11 @@ pub async fn post_entry(
             "unbalanced journal entry {reference}: {postings:?}"
         )));
     }
-    let accounts: Vec<Uuid> = postings.iter().map(|p| p.account.0).collect();
+    let accounts: Vec<AccountId> = postings.iter().map(|p| p.account).collect();
     let amounts: Vec<Decimal> = postings.iter().map(|p| p.amount).collect();
     // One statement: the entry, its postings, and the balances. A balance CHECK failing aborts
     // the whole statement, so no half-written entry can exist.
-    let row: Option<(i64, i64)> = sqlx::query_as(
+    let row: Option<(JournalEntryId, i64)> = sqlx::query_as(
         "WITH entry AS (
              INSERT INTO journal_entries (kind, reference, once_key) VALUES ($1, $2, $3)
              ON CONFLICT ON CONSTRAINT journal_entries_once_key DO NOTHING
@@ -223,14 +245,14 @@ pub async fn post_entry(
          )
          SELECT entry.id, (SELECT count(*) FROM moved) FROM entry",
     )
-    .bind(kind.as_str())
+    .bind(kind)
     .bind(reference)
     .bind(once_key)
     .bind(&accounts)
     .bind(&amounts)
     .fetch_optional(&mut *conn)
     .await
-    .map_err(money_error)?;
+    .on_constraint(NO_OVERDRAFT, |_| insufficient_funds())?;
     let Some((id, moved)) = row else {
         return Ok(None);
     };
@@ -245,24 +267,14 @@ pub async fn post_entry(
             "journal entry {reference} names an unknown account"
         )));
     }
-    Ok(Some(JournalEntryId(id)))
-}
-
-/// Maps the journal's constraint violations to what a person can act on.
-pub fn money_error(e: sqlx::Error) -> Error {
-    match &e {
-        sqlx::Error::Database(d) if d.constraint() == Some("money_accounts_no_overdraft") => {
-            Error::Conflict(Message::Key("money.error.insufficient_funds"))
-        }
-        _ => Error::Database(e),
-    }
+    Ok(Some(id))
 }
 
 /// The balance of an account (zero for an account never used).
 pub async fn balance<'e>(db: impl PgExecutor<'e>, account: AccountId) -> Result<Decimal> {
     Ok(
         sqlx::query_scalar("SELECT balance FROM money_accounts WHERE id = $1")
-            .bind(account.0)
+            .bind(account)
             .fetch_optional(db)
             .await?
             .unwrap_or_default(),
@@ -287,7 +299,7 @@ pub async fn balance_of<'e>(
 }
 
 /// A wallet's balance in one currency.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct WalletBalance {
     pub currency: String,
     #[schema(value_type = String, example = "128.00")]
@@ -296,9 +308,11 @@ pub struct WalletBalance {
 }
 
 /// One movement on a wallet, newest first in histories.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct WalletLine {
-    pub entry_id: i64,
+    #[schema(value_type = i64)]
+    pub entry_id: JournalEntryId,
+    /// The entry's kind as stored: an open set of names (see [`EntryKind`]).
     pub kind: String,
     pub reference: String,
     pub currency: String,
@@ -316,17 +330,13 @@ pub async fn wallet_balances<'e>(
     db: impl PgExecutor<'e>,
     user: UserId,
 ) -> Result<Vec<WalletBalance>> {
-    let rows: Vec<(String, Decimal)> = sqlx::query_as(
+    Ok(sqlx::query_as(
         "SELECT currency, balance FROM money_accounts
          WHERE kind = 'backer_wallet' AND owner_id = $1 ORDER BY currency",
     )
-    .bind(user.0)
+    .bind(user)
     .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(currency, balance)| WalletBalance { currency, balance })
-        .collect())
+    .await?)
 }
 
 /// The latest `limit` movements on a backer's wallets.
@@ -335,44 +345,38 @@ pub async fn wallet_history<'e>(
     user: UserId,
     limit: i64,
 ) -> Result<Vec<WalletLine>> {
-    let rows: Vec<(i64, String, String, String, Decimal, OffsetDateTime)> = sqlx::query_as(
-        "SELECT e.id, e.kind, e.reference, a.currency, p.amount, e.created_at
+    Ok(sqlx::query_as(
+        "SELECT e.id AS entry_id, e.kind, e.reference, a.currency, p.amount, e.created_at AS at
          FROM money_accounts a
          JOIN journal_postings p ON p.account_id = a.id
          JOIN journal_entries e ON e.id = p.entry_id
          WHERE a.kind = 'backer_wallet' AND a.owner_id = $1
          ORDER BY e.id DESC LIMIT $2",
     )
-    .bind(user.0)
+    .bind(user)
     .bind(limit)
     .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(entry_id, kind, reference, currency, amount, at)| WalletLine {
-                entry_id,
-                kind,
-                reference,
-                currency,
-                amount,
-                at,
-            },
-        )
-        .collect())
+    .await?)
+}
+
+/// The sum of every posting in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CurrencySum {
+    pub currency: String,
+    pub sum: Decimal,
 }
 
 /// What an audit of the whole journal found (all zero and empty when the books are sound).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalCheck {
     /// Sum of every posting ever made, per currency; each must be zero.
-    pub nonzero_currencies: Vec<(String, Decimal)>,
+    pub nonzero_currencies: Vec<CurrencySum>,
     /// Entries whose postings do not sum to zero.
-    pub unbalanced_entries: Vec<i64>,
+    pub unbalanced_entries: Vec<JournalEntryId>,
     /// Accounts whose stored balance differs from the sum of their postings.
-    pub drifted_accounts: Vec<Uuid>,
+    pub drifted_accounts: Vec<AccountId>,
     /// Accounts (other than the gateway) below zero.
-    pub negative_accounts: Vec<Uuid>,
+    pub negative_accounts: Vec<AccountId>,
 }
 
 impl JournalCheck {
@@ -389,7 +393,7 @@ impl JournalCheck {
 /// postings, no wallet or escrow is negative. For audits and tests.
 pub async fn check_journal(db: &sqlx::PgPool) -> Result<JournalCheck> {
     let nonzero_currencies = sqlx::query_as(
-        "SELECT a.currency, sum(p.amount) FROM journal_postings p
+        "SELECT a.currency, sum(p.amount) AS sum FROM journal_postings p
          JOIN money_accounts a ON a.id = p.account_id
          GROUP BY a.currency HAVING sum(p.amount) <> 0",
     )
@@ -419,14 +423,27 @@ pub async fn check_journal(db: &sqlx::PgPool) -> Result<JournalCheck> {
     })
 }
 
+/// One time slice of a project's escrow movements.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EscrowBucket {
+    /// Which slice, 1 to the number asked for.
+    pub bucket: i32,
+    /// Net money into the escrow during the slice.
+    pub amount: Decimal,
+    /// When the first movement of the whole span happened.
+    pub start: OffsetDateTime,
+    /// When the last one did (at least a second after `start`).
+    pub finish: OffsetDateTime,
+}
+
 /// A project's escrow movements over time, in `buckets` equal slices of the span from its first
-/// to its last movement: `(bucket 1..=buckets, net amount, span start, span end)`, in bucket
-/// order. Empty when the escrow never moved. One statement, for the pledge chart.
+/// to its last movement, in bucket order. Empty when the escrow never moved. One statement, for
+/// the pledge chart.
 pub async fn escrow_movements(
     db: &sqlx::PgPool,
     project: ProjectId,
     buckets: i32,
-) -> Result<Vec<(i32, Decimal, OffsetDateTime, OffsetDateTime)>> {
+) -> Result<Vec<EscrowBucket>> {
     Ok(sqlx::query_as(
         "WITH points AS (
              SELECT e.created_at, p.amount
@@ -440,12 +457,12 @@ pub async fn escrow_movements(
          )
          SELECT width_bucket(extract(epoch FROM points.created_at)::float8,
                              extract(epoch FROM span.start)::float8,
-                             extract(epoch FROM span.finish)::float8 + 0.001, $2) AS b,
-                sum(points.amount), span.start, span.finish
+                             extract(epoch FROM span.finish)::float8 + 0.001, $2) AS bucket,
+                sum(points.amount) AS amount, span.start, span.finish
          FROM points CROSS JOIN span
-         GROUP BY b, span.start, span.finish ORDER BY b",
+         GROUP BY bucket, span.start, span.finish ORDER BY bucket",
     )
-    .bind(project.0)
+    .bind(project)
     .bind(buckets)
     .fetch_all(db)
     .await?)

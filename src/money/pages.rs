@@ -10,8 +10,8 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::amount::fixed;
-use super::api::{gateway_for_top_ups, listing_gateway, sandbox};
-use super::provider::{self, Deposit, GatewayNotice, Outcome};
+use super::api::{deposit_limits, gateway_for_top_ups, listing_gateway, sandbox};
+use super::provider::{self, Deposit, DepositState, GatewayNotice, Outcome};
 use super::{Money, WalletBalance, WalletLine};
 use crate::accounts::AuthUser;
 use crate::app::AppState;
@@ -115,10 +115,10 @@ impl WalletPage {
     }
 
     fn deposit_state_key(&self, deposit: &Deposit) -> &'static str {
-        match deposit.state.as_str() {
-            "approved" => "money.deposit_approved",
-            "declined" => "money.deposit_declined",
-            _ => "money.deposit_pending",
+        match deposit.state {
+            DepositState::Approved => "money.deposit_approved",
+            DepositState::Declined => "money.deposit_declined",
+            DepositState::Pending => "money.deposit_pending",
         }
     }
 }
@@ -144,10 +144,10 @@ async fn wallet_page(
             .map(|(_, d)| {
                 chrome
                     .t
-                    .get(match d.state.as_str() {
-                        "approved" => "money.notice_approved",
-                        "declined" => "money.notice_declined",
-                        _ => "money.notice_pending",
+                    .get(match d.state {
+                        DepositState::Approved => "money.notice_approved",
+                        DepositState::Declined => "money.notice_declined",
+                        DepositState::Pending => "money.notice_pending",
                     })
                     .to_owned()
             }),
@@ -159,7 +159,7 @@ async fn wallet_page(
 async fn wallet_response(
     state: &AppState,
     chrome: Chrome,
-    user: crate::accounts::domain::UserId,
+    user: crate::ids::UserId,
     error: Option<String>,
     amount: String,
     notice: Option<String>,
@@ -212,7 +212,7 @@ async fn start_top_up(
         provider::start_deposit(
             &state.db,
             gateway,
-            provider::DepositLimits::from_settings(&state.settings),
+            deposit_limits(&state.settings),
             user.user.id,
             amount,
             state.settings.supported_currencies.default_code(),
@@ -270,7 +270,7 @@ async fn checkout_page(
         return Ok(login_first(&format!("/sandbox/checkout/{reference}")));
     };
     let deposit = own_deposit(&state, &user, &reference).await?;
-    if deposit.state != "pending" {
+    if deposit.state != DepositState::Pending {
         return Ok(Redirect::to(&format!("/wallet?deposit={reference}")).into_response());
     }
     let amount = fixed(deposit.amount);

@@ -15,8 +15,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{AccountOwner, EntryKind, Money, Posting};
-use crate::accounts::domain::UserId;
 use crate::error::{Error, Message, Result};
+use crate::ids::UserId;
 
 /// What the gateway says happened to a payment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -156,6 +156,36 @@ impl PaymentProvider for SandboxProvider {
     }
 }
 
+/// Where a top-up is: `pending -> approved | declined`, decided once by the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum DepositState {
+    Pending,
+    Approved,
+    Declined,
+}
+
+impl DepositState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DepositState::Pending => "pending",
+            DepositState::Approved => "approved",
+            DepositState::Declined => "declined",
+        }
+    }
+}
+
+impl From<Outcome> for DepositState {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Approved => DepositState::Approved,
+            Outcome::Declined => DepositState::Declined,
+        }
+    }
+}
+
 /// A top-up as the wallet shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Deposit {
@@ -167,8 +197,7 @@ pub struct Deposit {
     #[serde(with = "rust_decimal::serde::str")]
     pub amount: Decimal,
     pub currency: String,
-    /// `pending`, `approved` or `declined`.
-    pub state: String,
+    pub state: DepositState,
     /// Where the payer completes a pending top-up.
     pub checkout_url: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
@@ -176,36 +205,37 @@ pub struct Deposit {
     pub created_at: OffsetDateTime,
 }
 
-type DepositRow = (
-    Uuid,
-    Uuid,
-    String,
-    String,
-    Decimal,
-    String,
-    String,
-    OffsetDateTime,
-);
+/// A deposit as stored.
+#[derive(sqlx::FromRow)]
+struct DepositRow {
+    id: Uuid,
+    user_id: UserId,
+    provider: String,
+    reference: String,
+    amount: Decimal,
+    currency: String,
+    state: DepositState,
+    created_at: OffsetDateTime,
+}
 
 const DEPOSIT_COLUMNS: &str =
     "id, user_id, provider, reference, amount, currency, state, created_at";
 
 fn deposit(row: DepositRow, provider: Option<&dyn PaymentProvider>) -> (UserId, Deposit) {
-    let (id, user, provider_name, reference, amount, currency, state, created_at) = row;
     let checkout_url = provider
-        .filter(|p| state == "pending" && p.name() == provider_name)
-        .map(|p| p.checkout_url(&reference));
+        .filter(|p| row.state == DepositState::Pending && p.name() == row.provider)
+        .map(|p| p.checkout_url(&row.reference));
     (
-        UserId(user),
+        row.user_id,
         Deposit {
-            id,
-            provider: provider_name,
-            reference,
-            amount,
-            currency,
-            state,
+            id: row.id,
+            provider: row.provider,
+            reference: row.reference,
+            amount: row.amount,
+            currency: row.currency,
+            state: row.state,
             checkout_url,
-            created_at,
+            created_at: row.created_at,
         },
     )
 }
@@ -215,16 +245,6 @@ fn deposit(row: DepositRow, provider: Option<&dyn PaymentProvider>) -> (UserId, 
 pub struct DepositLimits {
     pub per_deposit: Decimal,
     pub per_day: Decimal,
-}
-
-impl DepositLimits {
-    /// The limits the settings name.
-    pub fn from_settings(settings: &crate::config::Settings) -> Self {
-        Self {
-            per_deposit: settings.deposit_max,
-            per_day: settings.deposit_daily_max,
-        }
-    }
 }
 
 /// Starts a top-up: records a pending deposit under a fresh gateway reference, unless it is
@@ -252,7 +272,7 @@ pub async fn start_deposit(
     sqlx::query(
         "SELECT pg_advisory_xact_lock(hashtextextended('wallet_deposits:' || $1::text, 0))",
     )
-    .bind(user.0)
+    .bind(user)
     .execute(&mut *tx)
     .await?;
     let row: Option<DepositRow> = sqlx::query_as(&format!(
@@ -264,7 +284,7 @@ pub async fn start_deposit(
          RETURNING {DEPOSIT_COLUMNS}"
     ))
     .bind(id)
-    .bind(user.0)
+    .bind(user)
     .bind(provider.name())
     .bind(&reference)
     .bind(amount.value())
@@ -309,7 +329,7 @@ pub async fn deposits_of(
         "SELECT {DEPOSIT_COLUMNS} FROM wallet_deposits WHERE user_id = $1
          ORDER BY created_at DESC LIMIT $2"
     ))
-    .bind(user.0)
+    .bind(user)
     .bind(limit)
     .fetch_all(db)
     .await?;
@@ -324,10 +344,7 @@ pub async fn apply_notice(
     notice: &GatewayNotice,
 ) -> Result<Deposit> {
     let mut tx = db.begin().await?;
-    let state = match notice.outcome {
-        Outcome::Approved => "approved",
-        Outcome::Declined => "declined",
-    };
+    let state = DepositState::from(notice.outcome);
     let settled: Option<DepositRow> = sqlx::query_as(&format!(
         "UPDATE wallet_deposits SET state = $3, completed_at = now()
          WHERE provider = $1 AND reference = $2 AND state = 'pending'
@@ -373,13 +390,13 @@ pub async fn apply_notice(
         if let Some(entry) = entry {
             sqlx::query("UPDATE wallet_deposits SET entry_id = $2 WHERE id = $1")
                 .bind(deposit.id)
-                .bind(entry.0)
+                .bind(entry)
                 .execute(&mut *tx)
                 .await?;
         }
     }
     tx.commit().await?;
-    tracing::info!(reference = %deposit.reference, state, "deposit settled by the gateway");
+    tracing::info!(reference = %deposit.reference, state = state.as_str(), "deposit settled by the gateway");
     Ok(deposit)
 }
 

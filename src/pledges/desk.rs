@@ -29,11 +29,13 @@ use sqlx::{PgConnection, PgPool};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use super::create::create_in;
 use super::limits::InvestorLimitRule;
-use super::{create_in, is_deadlock, replay, Created, Pledge, PledgeId, PledgeRequest, RequestKey};
-use crate::accounts::domain::UserId;
+use super::request::{replay, Created, PledgeRequest, RequestKey};
+use super::tx::{busy_if_deadlock, commit, is_deadlock, DEADLOCK_RETRIES};
+use super::{Pledge, PledgeId};
 use crate::error::{Error, Result};
-use crate::projects::ProjectId;
+use crate::ids::{ProjectId, UserId};
 
 /// Most pledges in one transaction. Each savepoint that writes takes a subtransaction id, and
 /// PostgreSQL keeps up to 64 per backend in shared memory before others' snapshots get slower.
@@ -173,12 +175,12 @@ impl Desk {
                 self.batch(project, &jobs).await
             };
             match outcome {
-                Err(e) if is_deadlock(&e) && attempt < super::DEADLOCK_RETRIES => {
+                Err(e) if is_deadlock(&e) && attempt < DEADLOCK_RETRIES => {
                     attempt += 1;
                     tracing::warn!(attempt, "pledge transaction deadlocked; retrying");
                 }
                 Ok(outcomes) => break outcomes,
-                Err(e) if jobs.len() == 1 => break vec![Err(super::busy_if_deadlock(e))],
+                Err(e) if jobs.len() == 1 => break vec![Err(busy_if_deadlock(e))],
                 Err(e) => {
                     tracing::error!(error = %e, pledges = jobs.len(), "pledge batch failed");
                     // Every request of the batch is told the same: come back (a deadlock or a
@@ -221,7 +223,7 @@ impl Desk {
         let mut tx = self.db.begin().await?;
         match make(&mut tx, &self.rule, project, job).await {
             Ok(made) => {
-                tx.commit().await.map_err(super::commit_error)?;
+                commit(tx).await?;
                 Ok(Ok(made))
             }
             Err(e) if is_deadlock(&e) => Err(e),
@@ -255,7 +257,7 @@ impl Desk {
                 }
             }
         }
-        tx.commit().await.map_err(super::commit_error)?;
+        commit(tx).await?;
         Ok(outcomes)
     }
 }
@@ -275,10 +277,10 @@ async fn make(
             "INSERT INTO pledge_request_keys (user_id, key, request_hash, pledge_id)
              VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, key) DO NOTHING",
         )
-        .bind(job.backer.0)
+        .bind(job.backer)
         .bind(key.as_str())
         .bind(job.request.digest(project))
-        .bind(pledge_id.0)
+        .bind(pledge_id)
         .execute(&mut *conn)
         .await?;
         if claimed.rows_affected() == 0 {

@@ -6,14 +6,14 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{PledgeId, PledgeState};
-use crate::accounts::domain::UserId;
 use crate::error::Result;
-use crate::projects::ProjectId;
+use crate::ids::{ProjectId, UserId};
 
 /// A pledge just settled.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Settled {
     pub id: PledgeId,
+    #[sqlx(rename = "backer_id")]
     pub backer: UserId,
     pub amount: Decimal,
     pub shares: Option<i64>,
@@ -31,7 +31,7 @@ pub async fn settle_batch(
     after: Option<PledgeId>,
     limit: i64,
 ) -> Result<Vec<Settled>> {
-    let rows: Vec<(Uuid, Uuid, Decimal, Option<i64>)> = sqlx::query_as(
+    let mut settled: Vec<Settled> = sqlx::query_as(
         "UPDATE pledges SET state = $2, updated_at = now(), closed_at = now()
           WHERE id IN (SELECT id FROM pledges
                         WHERE project_id = $1 AND state = 'active' AND id > $4
@@ -40,33 +40,14 @@ pub async fn settle_batch(
             AND state = 'active'
          RETURNING id, backer_id, amount, shares",
     )
-    .bind(project.0)
-    .bind(to.as_str())
+    .bind(project)
+    .bind(to)
     .bind(limit)
-    .bind(after.map_or(Uuid::nil(), |p| p.0))
+    .bind(after.unwrap_or(PledgeId(Uuid::nil())))
     .fetch_all(&mut *conn)
     .await?;
-    let mut settled: Vec<Settled> = rows
-        .into_iter()
-        .map(|(id, backer, amount, shares)| Settled {
-            id: PledgeId(id),
-            backer: UserId(backer),
-            amount,
-            shares,
-        })
-        .collect();
-    settled.sort_by_key(|s| s.id.0);
+    settled.sort_by_key(|s| s.id);
     Ok(settled)
-}
-
-/// Whether the project still has active pledges.
-pub async fn has_active(conn: &mut PgConnection, project: ProjectId) -> Result<bool> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM pledges WHERE project_id = $1 AND state = 'active')",
-    )
-    .bind(project.0)
-    .fetch_one(&mut *conn)
-    .await?)
 }
 
 /// Sum of the project's collected pledges.
@@ -74,7 +55,7 @@ pub async fn collected_total(conn: &mut PgConnection, project: ProjectId) -> Res
     Ok(sqlx::query_scalar(
         "SELECT coalesce(sum(amount), 0) FROM pledges WHERE project_id = $1 AND state = 'collected'",
     )
-    .bind(project.0)
+    .bind(project)
     .fetch_one(&mut *conn)
     .await?)
 }
@@ -84,19 +65,18 @@ pub async fn active_count(conn: &mut PgConnection, project: ProjectId) -> Result
     Ok(sqlx::query_scalar(
         "SELECT count(*) FROM pledges WHERE project_id = $1 AND state = 'active'",
     )
-    .bind(project.0)
+    .bind(project)
     .fetch_one(&mut *conn)
     .await?)
 }
 
 /// Everyone whose pledge to the project was settled (collected or refunded).
 pub async fn settled_backers(conn: &mut PgConnection, project: ProjectId) -> Result<Vec<UserId>> {
-    let ids: Vec<Uuid> = sqlx::query_scalar(
+    Ok(sqlx::query_scalar(
         "SELECT DISTINCT backer_id FROM pledges
           WHERE project_id = $1 AND state IN ('collected', 'refunded')",
     )
-    .bind(project.0)
+    .bind(project)
     .fetch_all(&mut *conn)
-    .await?;
-    Ok(ids.into_iter().map(UserId).collect())
+    .await?)
 }

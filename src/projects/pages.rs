@@ -393,7 +393,7 @@ async fn show(
     let pledge_chart = if matches!(p.state, ProjectState::Draft | ProjectState::InReview) {
         None
     } else {
-        Some(crate::pledges::founder::pledge_chart_svg(&state.db, p.id).await?)
+        Some(crate::pledges::web::chart::pledge_chart_svg(&state.db, p.id).await?)
     };
     let settlement = if p.state.is_final() {
         let rows = crate::settlement::transactions_for_project(&state.db, p.id).await?;

@@ -272,17 +272,13 @@ impl Settler {
             &project.currency,
         )
         .await?;
-        let mut backers: Vec<uuid::Uuid> = pledges.iter().map(|p| p.backer.0).collect();
+        let mut backers: Vec<crate::ids::UserId> = pledges.iter().map(|p| p.backer).collect();
         backers.sort_unstable();
         backers.dedup();
-        let wallets: std::collections::HashMap<uuid::Uuid, money::AccountId> =
-            batch::accounts_for(conn, "backer_wallet", &backers, &project.currency)
-                .await?
-                .into_iter()
-                .collect();
+        let wallets = batch::backer_wallets(conn, &backers, &project.currency).await?;
         let mut transfers = Vec::with_capacity(pledges.len());
         for pledge in pledges {
-            let wallet = wallets.get(&pledge.backer.0).copied().ok_or_else(|| {
+            let wallet = wallets.get(&pledge.backer).copied().ok_or_else(|| {
                 Error::Internal(anyhow::anyhow!("no wallet for backer {}", pledge.backer))
             })?;
             transfers.push(BatchTransfer {

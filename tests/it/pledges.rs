@@ -602,12 +602,12 @@ async fn the_founder_sees_backers_exports_them_and_gets_a_chart() {
         .await;
         assert_eq!(response.status(), 201);
     }
-    let csv = zhonglian::pledges::founder::backers_csv_text(&app.db, project)
+    let csv = zhonglian::pledges::backers::backers_csv_text(&app.db, project)
         .await
         .unwrap();
     assert_eq!(csv.lines().count(), 4, "{csv}");
     assert!(csv.starts_with("pledge_id,name,email,reward,ships"));
-    let svg = zhonglian::pledges::founder::pledge_chart_svg(&app.db, project)
+    let svg = zhonglian::pledges::web::chart::pledge_chart_svg(&app.db, project)
         .await
         .unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("<polyline") && !svg.contains("<script"));

@@ -1,22 +1,26 @@
-//! `/api/v1/projects/{id}/pledges`, `/api/v1/pledges/{id}`, `/api/v1/me/pledges`.
+//! `/api/v1/projects/{id}/pledges`, `/api/v1/pledges/{id}`, `/api/v1/me/pledges`, and the
+//! founder's `/api/v1/founder/projects/{id}/backers`.
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
-use uuid::Uuid;
 
-use super::limits::{DeclaredAmount, Shares};
-use super::{EquityRequest, Pledge, PledgeChange, PledgeId, PledgeRequest, PledgeView, RequestKey};
+use super::founder::own_project;
 use crate::app::AppState;
 use crate::http::error::{Error, Message, Result};
-use crate::http::extract::{ApiJson, Backer, RequireRole};
+use crate::http::extract::{ApiJson, Backer, CurrentUser, Path, RequireRole};
+use crate::ids::{PledgeId, ProjectId, TierId};
 use crate::money::amount::AmountInput;
-use crate::projects::{ProjectId, TierId};
+use crate::pledges::backers::{self, BackerLine};
+use crate::pledges::limits::{DeclaredAmount, Shares};
+use crate::pledges::{
+    self, EquityRequest, Pledge, PledgeChange, PledgeRequest, PledgeView, RequestKey,
+};
 
 /// Routes of this room, relative to `/api/v1`.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -24,11 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create))
         .routes(routes!(change, cancel))
         .routes(routes!(mine))
-}
-
-/// Parses an id from a path; anything malformed is simply "not found".
-pub fn parse_id(raw: &str) -> Result<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| Error::NotFound)
+        .routes(routes!(backers_api))
 }
 
 /// Body of `POST /api/v1/projects/{id}/pledges`: `{"tier_id", "amount"}` for a reward project
@@ -36,7 +36,7 @@ pub fn parse_id(raw: &str) -> Result<Uuid> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PledgeBody {
     #[schema(value_type = Option<String>, format = Uuid)]
-    pub tier_id: Option<Uuid>,
+    pub tier_id: Option<TierId>,
     /// The total pledged, at least the tier's price; a string with up to two decimals.
     #[schema(value_type = Option<String>, example = "128.00", pattern = r"^([1-9][0-9]{0,7}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$")]
     pub amount: Option<AmountInput>,
@@ -95,7 +95,7 @@ impl PledgeBody {
             )))?
             .parse()?;
         Ok(PledgeRequest::Reward {
-            tier: self.tier_id.map(TierId),
+            tier: self.tier_id,
             amount,
         })
     }
@@ -130,12 +130,11 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<RequestKey>> {
 pub async fn create(
     State(state): State<AppState>,
     role: RequireRole<Backer>,
-    Path(id): Path<String>,
+    Path(project): Path<ProjectId>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<PledgeBody>,
 ) -> Result<Response> {
     let user = role.0;
-    let project = ProjectId(parse_id(&id)?);
     // A project the backer may not see is not found, whatever the body says.
     crate::projects::visible_target(&state, project, Some(&user)).await?;
     let key = idempotency_key(&headers)?;
@@ -153,8 +152,9 @@ pub async fn create(
     Ok(response)
 }
 
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Uuid>>, D::Error> {
-    Option::<Uuid>::deserialize(d).map(Some)
+/// Tells an absent `tier_id` (keep the tier) from a `null` one (no reward).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<TierId>>, D::Error> {
+    Option::<TierId>::deserialize(d).map(Some)
 }
 
 /// Body of `PATCH /api/v1/pledges/{id}`: what changes. For a reward pledge, `tier_id` (null for
@@ -163,7 +163,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Uuid>>, D::E
 pub struct ChangeBody {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, format = Uuid)]
-    pub tier_id: Option<Option<Uuid>>,
+    pub tier_id: Option<Option<TierId>>,
     #[schema(value_type = Option<String>, example = "150.00", pattern = r"^([1-9][0-9]{0,7}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$")]
     pub amount: Option<AmountInput>,
     #[schema(minimum = 1, maximum = 1_000_000_000)]
@@ -183,12 +183,11 @@ pub struct ChangeBody {
 pub async fn change(
     State(state): State<AppState>,
     role: RequireRole<Backer>,
-    Path(id): Path<String>,
+    Path(id): Path<PledgeId>,
     ApiJson(body): ApiJson<ChangeBody>,
 ) -> Result<ApiJson<Pledge>> {
     let user = role.0;
-    let id = PledgeId(parse_id(&id)?);
-    let current = super::find(&state.db, id)
+    let current = pledges::find(&state.db, id)
         .await?
         .filter(|p| p.backer_id == user.user.id)
         .ok_or(Error::NotFound)?;
@@ -200,10 +199,7 @@ pub async fn change(
             shares: Shares::new(shares)?,
         }
     } else {
-        let tier = match body.tier_id {
-            Some(tier) => tier.map(TierId),
-            None => current.tier_id,
-        };
+        let tier = body.tier_id.unwrap_or(current.tier_id);
         let amount = match body.amount {
             Some(raw) => raw.parse()?,
             None => crate::money::Money::try_from(current.amount)?,
@@ -211,7 +207,7 @@ pub async fn change(
         PledgeChange::Reward { tier, amount }
     };
     Ok(ApiJson(
-        super::change(
+        pledges::change(
             &state.db,
             &state.settings.investor_limit_rule,
             user.user.id,
@@ -232,11 +228,10 @@ pub async fn change(
 pub async fn cancel(
     State(state): State<AppState>,
     role: RequireRole<Backer>,
-    Path(id): Path<String>,
+    Path(id): Path<PledgeId>,
 ) -> Result<ApiJson<Pledge>> {
     let user = role.0;
-    let id = PledgeId(parse_id(&id)?);
-    Ok(ApiJson(super::cancel(&state.db, user.user.id, id).await?))
+    Ok(ApiJson(pledges::cancel(&state.db, user.user.id, id).await?))
 }
 
 /// The signed-in backer's pledges, newest first, with their states.
@@ -249,5 +244,19 @@ pub async fn mine(
     role: RequireRole<Backer>,
 ) -> Result<ApiJson<Vec<PledgeView>>> {
     let user = role.0;
-    Ok(ApiJson(super::for_backer(&state.db, user.user.id).await?))
+    Ok(ApiJson(pledges::for_backer(&state.db, user.user.id).await?))
+}
+
+/// Founder's backers as JSON.
+#[utoipa::path(get, path = "/api/v1/founder/projects/{id}/backers", tag = "pledges",
+    security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "project id")),
+    responses((status = 200, body = Vec<BackerLine>), (status = 404, description = "not your project")))]
+pub async fn backers_api(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<ProjectId>,
+) -> Result<ApiJson<Vec<BackerLine>>> {
+    let target = own_project(&state, &user, id).await?;
+    Ok(ApiJson(backers::backers(&state.db, target.id).await?))
 }

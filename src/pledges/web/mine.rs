@@ -1,0 +1,299 @@
+//! `/me/pledges`, and changing or cancelling a pledge in the browser.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::form::{chosen_tier, tier_choices, Offering, TierChoice};
+use crate::accounts::AuthUser;
+use crate::app::AppState;
+use crate::http::csrf::CsrfForm;
+use crate::http::error::{Error, Message, Result};
+use crate::http::extract::{MaybeUser, Path};
+use crate::http::pages::{render, Chrome};
+use crate::ids::{PledgeId, TierId};
+use crate::money::amount::fixed;
+use crate::money::pages::{login_first, short_time};
+use crate::money::Money;
+use crate::pledges::limits::Shares;
+use crate::pledges::{self, PledgeChange, PledgeState, PledgeView};
+use crate::projects::capacity;
+use crate::projects::ProjectKind;
+
+/// Routes of the backer's list and its forms.
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/me/pledges", get(mine))
+        .route("/pledges/{id}/cancel", post(cancel))
+        .route("/pledges/{id}/change", get(change_form).post(change))
+}
+
+/// A pledge as the backer's list shows it.
+struct Row {
+    id: String,
+    project_id: String,
+    project_title: String,
+    what: String,
+    amount: String,
+    currency: String,
+    state: &'static str,
+    state_key: &'static str,
+    until: String,
+    changeable: bool,
+    created: String,
+}
+
+fn row(view: PledgeView, now: OffsetDateTime, t: &crate::i18n::Catalogue) -> Row {
+    let p = &view.pledge;
+    let changeable =
+        p.state == PledgeState::Active && view.changeable_until.is_some_and(|u| now < u);
+    let what = match (&view.tier_title, p.shares) {
+        (_, Some(shares)) => t.fill("pledges.n_shares", &[("n", &shares.to_string())]),
+        (Some(title), None) => title.clone(),
+        (None, None) => t.get("pledges.no_reward").to_owned(),
+    };
+    Row {
+        id: p.id.to_string(),
+        project_id: p.project_id.to_string(),
+        project_title: view.project_title.clone(),
+        what,
+        amount: fixed(p.amount),
+        currency: p.currency.clone(),
+        state: p.state.as_str(),
+        state_key: match p.state {
+            PledgeState::Active => "pledges.state.active",
+            PledgeState::Cancelled => "pledges.state.cancelled",
+            PledgeState::Collected => "pledges.state.collected",
+            PledgeState::Refunded => "pledges.state.refunded",
+        },
+        until: view.changeable_until.map(short_time).unwrap_or_default(),
+        changeable,
+        created: short_time(p.created_at),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pledges/mine.html")]
+struct MinePage {
+    chrome: Chrome,
+    rows: Vec<Row>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct MineQuery {
+    made: Option<String>,
+    cancelled: Option<String>,
+    changed: Option<String>,
+}
+
+async fn mine_page(
+    state: &AppState,
+    chrome: Chrome,
+    user: &AuthUser,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Result<Response> {
+    let now = OffsetDateTime::now_utc();
+    let rows = pledges::for_backer(&state.db, user.user.id)
+        .await?
+        .into_iter()
+        .map(|v| row(v, now, chrome.t))
+        .collect();
+    render(&MinePage {
+        chrome,
+        rows,
+        notice,
+        error,
+    })
+}
+
+async fn mine(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    MaybeUser(user): MaybeUser,
+    Query(query): Query<MineQuery>,
+) -> Result<Response> {
+    let Some(user) = user else {
+        return Ok(login_first("/me/pledges"));
+    };
+    let notice = if query.made.is_some() {
+        Some(chrome.t.get("pledges.notice_made").to_owned())
+    } else if query.cancelled.is_some() {
+        Some(chrome.t.get("pledges.notice_cancelled").to_owned())
+    } else if query.changed.is_some() {
+        Some(chrome.t.get("pledges.notice_changed").to_owned())
+    } else {
+        None
+    };
+    mine_page(&state, chrome, &user, notice, None).await
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+async fn cancel(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    MaybeUser(user): MaybeUser,
+    Path(id): Path<PledgeId>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Result<Response> {
+    let Some(user) = user else {
+        return Ok(login_first("/me/pledges"));
+    };
+    match pledges::cancel(&state.db, user.user.id, id)
+        .await
+        .map_err(Error::from)
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/me/pledges?cancelled={id}")).into_response()),
+        Err(e @ Error::Conflict(_)) => {
+            let message = e.message().in_lang(chrome.t);
+            let mut response = mine_page(&state, chrome, &user, None, Some(message)).await?;
+            *response.status_mut() = e.status_code();
+            Ok(response)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pledges/change.html")]
+struct ChangePage {
+    chrome: Chrome,
+    pledge_id: String,
+    title: String,
+    currency: String,
+    is_equity: bool,
+    tiers: Vec<TierChoice>,
+    no_reward_checked: bool,
+    amount: String,
+    shares: String,
+    offering: Option<Offering>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ChangeFields {
+    tier: Option<String>,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    shares: String,
+}
+
+async fn change_page(
+    state: &AppState,
+    chrome: Chrome,
+    user: &AuthUser,
+    id: PledgeId,
+    fields: Option<ChangeFields>,
+    error: Option<String>,
+) -> Result<Response> {
+    let pledge = pledges::find(&state.db, id)
+        .await?
+        .filter(|p| p.backer_id == user.user.id)
+        .ok_or(Error::NotFound)?;
+    let target = capacity::pledge_target(&state.db, pledge.project_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let tiers = capacity::tiers(&state.db, target.id).await?;
+    let offering = capacity::offering(&state.db, target.id).await?;
+    let fields = fields.unwrap_or_else(|| ChangeFields {
+        tier: Some(
+            pledge
+                .tier_id
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "none".into()),
+        ),
+        amount: fixed(pledge.amount),
+        shares: pledge.shares.map(|s| s.to_string()).unwrap_or_default(),
+    });
+    let chosen = chosen_tier(fields.tier.as_deref());
+    render(&ChangePage {
+        pledge_id: id.to_string(),
+        title: target.title.clone(),
+        currency: target.currency.clone(),
+        is_equity: target.kind == ProjectKind::Equity,
+        tiers: tier_choices(&tiers, chosen, chrome.t),
+        no_reward_checked: chosen.is_none(),
+        amount: fields.amount,
+        shares: fields.shares,
+        offering: offering.as_ref().map(Offering::from),
+        error,
+        chrome,
+    })
+}
+
+async fn change_form(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    MaybeUser(user): MaybeUser,
+    Path(id): Path<PledgeId>,
+) -> Result<Response> {
+    let Some(user) = user else {
+        return Ok(login_first("/me/pledges"));
+    };
+    change_page(&state, chrome, &user, id, None, None).await
+}
+
+async fn change(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    MaybeUser(user): MaybeUser,
+    Path(id): Path<PledgeId>,
+    CsrfForm(fields): CsrfForm<ChangeFields>,
+) -> Result<Response> {
+    let Some(user) = user else {
+        return Ok(login_first("/me/pledges"));
+    };
+    let attempt = async {
+        let current = pledges::find(&state.db, id)
+            .await?
+            .filter(|p| p.backer_id == user.user.id)
+            .ok_or(Error::NotFound)?;
+        let change = if current.shares.is_some() {
+            PledgeChange::Equity {
+                shares: Shares::parse(&fields.shares)?,
+            }
+        } else {
+            let tier = match fields.tier.as_deref() {
+                None | Some("none") | Some("") => None,
+                Some(raw) => Some(raw.parse::<TierId>().map_err(|_| {
+                    Error::Unprocessable(Message::Key("pledges.error.unknown_tier"))
+                })?),
+            };
+            PledgeChange::Reward {
+                tier,
+                amount: Money::parse(&fields.amount)?,
+            }
+        };
+        pledges::change(
+            &state.db,
+            &state.settings.investor_limit_rule,
+            user.user.id,
+            id,
+            &change,
+        )
+        .await
+        .map_err(Error::from)
+    }
+    .await;
+    match attempt {
+        Ok(_) => Ok(Redirect::to(&format!("/me/pledges?changed={id}")).into_response()),
+        Err(e) if e.status_code().is_client_error() && e.status_code() != 404 => {
+            let status = e.status_code();
+            let message = e.message().in_lang(chrome.t);
+            let mut response =
+                change_page(&state, chrome, &user, id, Some(fields), Some(message)).await?;
+            *response.status_mut() = status;
+            Ok(response)
+        }
+        Err(e) => Err(e),
+    }
+}
