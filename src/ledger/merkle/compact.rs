@@ -26,7 +26,11 @@ impl CompactRange {
         }
     }
 
-    /// Resume from a stored size and the hashes of range_nodes(0, size), left to right. Err if count mismatches.
+    /// Resumes from a stored size and the hashes of `range_nodes(0, size)`, left to right.
+    ///
+    /// # Errors
+    ///
+    /// [`ProofError::FrontierLength`] unless there is one hash per set bit of `size`.
     pub fn from_frontier(size: u64, frontier: Vec<Hash>) -> Result<Self, ProofError> {
         let expected = size.count_ones() as usize;
         if frontier.len() != expected {
@@ -55,8 +59,8 @@ impl CompactRange {
         fold_range(&self.frontier)
     }
 
-    /// Append one leaf hash; call `on_node` for every complete subtree of level >= 1 completed by it
-    /// (so the store can persist it), bottom-up.
+    /// Appends one leaf hash, calling `on_node` for every complete subtree of level >= 1 it
+    /// completes (so the store can persist it), bottom-up.
     ///
     /// # Panics
     ///

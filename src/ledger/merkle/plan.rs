@@ -6,7 +6,7 @@ use super::hash::{node_hash, Hash};
 use super::tree::{consistency_start, node_at, path_len, push_path_plan, NodeId};
 
 /// A proof "plan": each proof element is the fold of a list of complete subtrees. Storage fetches
-/// every NodeId a plan needs in ONE query, then calls `assemble`.
+/// every [`NodeId`] a plan needs in one query, then calls [`ProofPlan::assemble`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProofPlan {
     /// One entry per proof element, in proof order; each lists the subtrees to fold, left to right.
@@ -95,6 +95,10 @@ pub enum ProofError {
 
 /// The inclusion proof plan for leaf `index` in a tree of `size` leaves: RFC 9162 §2.1.3.1 PATH,
 /// in the RFC's order (the leaf's sibling first, the root's child last).
+///
+/// # Errors
+///
+/// Requires `index < size`; otherwise [`ProofError::IndexOutOfRange`] (so always for `size` 0).
 pub fn inclusion_plan(index: u64, size: u64) -> Result<ProofPlan, ProofError> {
     if index >= size {
         return Err(ProofError::IndexOutOfRange { index, size });
@@ -110,6 +114,11 @@ pub fn inclusion_plan(index: u64, size: u64) -> Result<ProofPlan, ProofError> {
 /// The proof is the hash of the largest complete subtree ending at `first` (omitted when that
 /// subtree is the whole first tree, i.e. `first` is a power of two, since the verifier already has
 /// that root) followed by that subtree's inclusion path in the second tree.
+///
+/// # Errors
+///
+/// Requires `0 < first <= second`: [`ProofError::FirstExceedsSecond`] when the log would have
+/// shrunk, [`ProofError::EmptyFirstTree`] for `first == 0`.
 pub fn consistency_plan(first: u64, second: u64) -> Result<ProofPlan, ProofError> {
     if first > second {
         return Err(ProofError::FirstExceedsSecond { first, second });

@@ -27,7 +27,12 @@ fn split_point(n: usize) -> usize {
 ///
 /// The RFC's recursion is unrolled into a descent from the root: each step keeps the half holding
 /// the leaf and records the other half's hash. PATH lists those hashes leaf-first, so the list is
-/// reversed at the end. Costs O(n) hashing; the store uses [`inclusion_plan`](super::inclusion_plan) instead.
+/// reversed at the end. Costs O(n) hashing; the store uses
+/// [`inclusion_plan`](super::inclusion_plan) instead.
+///
+/// # Errors
+///
+/// Requires `index < leaves.len()`; otherwise [`ProofError::IndexOutOfRange`].
 pub fn inclusion_proof(leaves: &[Hash], index: u64) -> Result<Vec<Hash>, ProofError> {
     let size = leaves.len() as u64;
     if index >= size {
@@ -57,6 +62,11 @@ pub fn inclusion_proof(leaves: &[Hash], index: u64) -> Result<Vec<Hash>, ProofEr
 ///
 /// SUBPROOF(m, D_n, b) is unrolled into a descent like [`inclusion_proof`]'s; the flag `b` ("this
 /// subtree's root is the first tree's root") becomes `whole_first_tree`.
+///
+/// # Errors
+///
+/// Requires `0 < first <= second <= leaves.len()`: [`ProofError::FirstExceedsSecond`],
+/// [`ProofError::SizeExceedsLeaves`] or [`ProofError::EmptyFirstTree`] otherwise.
 pub fn consistency_proof(
     leaves: &[Hash],
     first: u64,

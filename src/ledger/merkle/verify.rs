@@ -119,6 +119,12 @@ fn next_element<'a>(
 
 /// The root that an inclusion proof leads to (RFC 9162 §2.1.3.2 without the final comparison), for
 /// callers that compare it against a signed tree head themselves.
+///
+/// # Errors
+///
+/// [`VerifyError::HashLength`] for a leaf hash or proof element that is not 32 bytes,
+/// [`VerifyError::IndexOutOfRange`] unless `index < size`, [`VerifyError::PathLength`] unless
+/// the proof has exactly the elements `index` and `size` fix.
 pub fn root_from_inclusion(
     leaf_hash: &[u8],
     index: u64,
@@ -157,6 +163,11 @@ pub fn root_from_inclusion(
 /// The proof binds the leaf and its index to `root`; `size` only fixes the proof's shape, and
 /// neighbouring sizes often share a shape (leaf 2 verifies the same way in trees of 9 to 16
 /// leaves). So `size` and `root` must come from the same signed tree head.
+///
+/// # Errors
+///
+/// Those of [`root_from_inclusion`], a malformed `root`, and [`VerifyError::RootMismatch`] when
+/// the proof leads elsewhere.
 pub fn verify_inclusion(
     leaf_hash: &[u8],
     index: u64,
@@ -182,8 +193,14 @@ pub fn verify_inclusion(
 ///   [`empty_root`].
 /// - `first == 0 < second`: every tree extends the empty one, so only an empty proof is valid, and
 ///   `first_root` must be [`empty_root`] (the only root a tree of size 0 can have) and
-///   `second_root` must be a well-formed hash. [`consistency_plan`](super::consistency_plan) refuses to produce such a
-///   proof; this accepts the trivially true claim if a client makes it.
+///   `second_root` must be a well-formed hash. [`consistency_plan`](super::consistency_plan)
+///   refuses to produce such a proof; this accepts the trivially true claim if a client makes it.
+///
+/// # Errors
+///
+/// [`VerifyError::FirstExceedsSecond`] when the log would have shrunk, a malformed hash or a
+/// proof of the wrong length, and [`VerifyError::FirstRootMismatch`] or
+/// [`VerifyError::SecondRootMismatch`] when the proof does not rebuild the root it claims.
 pub fn verify_consistency(
     first: u64,
     second: u64,
