@@ -5,6 +5,7 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use sqlx::PgConnection;
 
+use super::notify::NoticeKind;
 use super::records::{record_transactions, Record};
 use super::{notify, now_text, object, platform_fee, ProjectSettled, Settler};
 use crate::error::Result;
@@ -159,10 +160,10 @@ impl Settler {
 }
 
 /// The notification kind of an outcome.
-fn outcome_kind(outcome: Outcome) -> &'static str {
+fn outcome_kind(outcome: Outcome) -> NoticeKind {
     match outcome {
-        Outcome::Funded => "project_funded",
-        Outcome::Failed => "project_failed",
-        Outcome::Refund => "project_cancelled",
+        Outcome::Funded => NoticeKind::ProjectFunded,
+        Outcome::Failed => NoticeKind::ProjectFailed,
+        Outcome::Refund => NoticeKind::ProjectCancelled,
     }
 }

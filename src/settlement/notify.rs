@@ -26,11 +26,38 @@ impl Mailer for LogMailer {
     }
 }
 
+/// What a notification tells: how a project the user took part in settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum NoticeKind {
+    ProjectFunded,
+    ProjectFailed,
+    ProjectCancelled,
+}
+
+impl NoticeKind {
+    /// The stored and published name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::ProjectFunded => "project_funded",
+            NoticeKind::ProjectFailed => "project_failed",
+            NoticeKind::ProjectCancelled => "project_cancelled",
+        }
+    }
+}
+
+impl std::fmt::Display for NoticeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A stored notification.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Notification {
     pub id: i64,
-    pub kind: String,
+    pub kind: NoticeKind,
     #[schema(value_type = Option<String>, format = Uuid)]
     pub project_id: Option<ProjectId>,
     #[schema(value_type = Object)]
@@ -45,7 +72,7 @@ pub async fn store_many(
     conn: &mut PgConnection,
     users: &[UserId],
     project: ProjectId,
-    kind: &str,
+    kind: NoticeKind,
     params: &serde_json::Value,
 ) -> Result<()> {
     sqlx::query(
@@ -91,7 +118,7 @@ pub async fn mail_all(
     db: &PgPool,
     mailer: &dyn Mailer,
     project: ProjectId,
-    kind: &str,
+    kind: NoticeKind,
     subject: &str,
     body: &str,
 ) -> Result<()> {

@@ -7,7 +7,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
-use super::notify;
+use super::notify::{self, NoticeKind};
 use crate::app::AppState;
 use crate::http::error::{Error, Result};
 use crate::http::extract::{CurrentUser, Path};
@@ -104,10 +104,10 @@ async fn notifications_page(
     let notifications = rows
         .into_iter()
         .map(|n| {
-            let key = match n.kind.as_str() {
-                "project_funded" => "settlement.notice_funded",
-                "project_failed" => "settlement.notice_failed",
-                _ => "settlement.notice_cancelled",
+            let key = match n.kind {
+                NoticeKind::ProjectFunded => "settlement.notice_funded",
+                NoticeKind::ProjectFailed => "settlement.notice_failed",
+                NoticeKind::ProjectCancelled => "settlement.notice_cancelled",
             };
             let title = n.params["title"].as_str().unwrap_or_default().to_owned();
             let amount = format!(
