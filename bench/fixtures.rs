@@ -138,19 +138,19 @@ pub async fn backed_project(
          UNION ALL SELECT hold_entry, wallet, -$3 FROM load_backers
          UNION ALL SELECT hold_entry, $2, $3 FROM load_backers",
     )
-    .bind(gateway.0)
-    .bind(escrow.0)
+    .bind(gateway)
+    .bind(escrow)
     .bind(amount)
     .execute(&mut *tx)
     .await?;
     let total = amount * Decimal::from(pledges);
     sqlx::query("UPDATE money_accounts SET balance = balance - $2 WHERE id = $1")
-        .bind(gateway.0)
+        .bind(gateway)
         .bind(total)
         .execute(&mut *tx)
         .await?;
     sqlx::query("UPDATE money_accounts SET balance = balance + $2 WHERE id = $1")
-        .bind(escrow.0)
+        .bind(escrow)
         .bind(total)
         .execute(&mut *tx)
         .await?;

@@ -87,3 +87,9 @@ impl FromRef<AppState> for Web {
         }
     }
 }
+
+impl From<&AppState> for crate::settlement::Deps {
+    fn from(state: &AppState) -> Self {
+        crate::settlement::Deps::new(state.db.clone(), state.ledger.clone(), &state.settings)
+    }
+}

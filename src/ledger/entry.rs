@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::merkle::Hash;
-use crate::accounts::domain::UserId;
+use crate::ids::UserId;
 
 /// What a ledger entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -59,7 +59,8 @@ pub fn party_commitment(salt: &[u8; 32], user: UserId) -> String {
     let mut h = Sha256::new();
     h.update(b"zhonglian/party/v1");
     h.update(salt);
-    h.update(user.0.hyphenated().to_string().as_bytes());
+    // An id prints as its uuid, hyphenated and lower-case: the bytes the commitment is over.
+    h.update(user.to_string().as_bytes());
     hex::encode(h.finalize())
 }
 
@@ -110,5 +111,18 @@ mod tests {
             party_commitment(&[1; 32], UserId(uuid::Uuid::from_u128(1)))
         );
         assert_eq!(a.len(), 64);
+    }
+
+    #[test]
+    fn a_commitment_is_over_the_hyphenated_lower_case_id() {
+        let id = uuid::Uuid::from_u128(0x0123_4567_89ab_cdef_fedc_ba98_7654_3210);
+        let mut h = Sha256::new();
+        h.update(b"zhonglian/party/v1");
+        h.update([3; 32]);
+        h.update(b"01234567-89ab-cdef-fedc-ba9876543210");
+        assert_eq!(
+            party_commitment(&[3; 32], UserId(id)),
+            hex::encode(h.finalize())
+        );
     }
 }

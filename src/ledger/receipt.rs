@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use super::checkpoint::{Checkpoint, Verifier};
 use super::merkle::{self, Hash};
 use super::store::{self, StoreError};
-use crate::accounts::domain::UserId;
+use crate::ids::UserId;
 
 /// A receipt, version 1.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -139,8 +139,8 @@ pub fn verify(receipt: &Receipt, verifier: &Verifier) -> Vec<Step> {
     }
     if let (Some(salt), Some(id)) = (&receipt.party_salt, &receipt.party_id) {
         let commitment = hash_hex(salt)
-            .zip(id.parse::<uuid::Uuid>().ok())
-            .map(|(salt, id)| super::entry::party_commitment(&salt, UserId(id)));
+            .zip(id.parse::<UserId>().ok())
+            .map(|(salt, id)| super::entry::party_commitment(&salt, id));
         let found = commitment
             .as_ref()
             .is_some_and(|c| receipt.entry.contains(&format!("\"{c}\"")));

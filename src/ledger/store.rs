@@ -8,22 +8,59 @@ use time::OffsetDateTime;
 
 use super::entry::NewEntry;
 use super::merkle::{self, CompactRange, Hash, NodeId};
+use crate::error::{Error, Message, ResultExt};
+use crate::ids::UserId;
+
+/// The constraint that keeps one transaction from being logged twice.
+const UNIQUE_TX: &str = "ledger_leaves_tx_hash_key";
 
 /// Why a ledger operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// A proof or root was asked for a size the ledger has not reached.
     #[error("tree size {requested} is beyond the ledger's size {size}")]
     BeyondSize { requested: u64, size: u64 },
+    /// The sizes describe no proof (see [`merkle::ProofError`]).
     #[error("{0}")]
     Proof(#[from] merkle::ProofError),
+    /// A transaction of the batch is in the ledger already; the caller's transaction is aborted.
     #[error("a transaction with this hash is already in the ledger")]
     Duplicate,
+    /// Stored hashes that cannot be what the append path wrote.
     #[error("the stored tree is inconsistent: {0}")]
     Corrupt(String),
+    /// A checkpoint for this size already signs another root.
     #[error("the log already signed a different root for size {0}")]
     Equivocation(u64),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+/// The store's refusals come back from [`ResultExt::on_constraint`] as domain errors; its
+/// callers match on [`StoreError`], so the one refusal it maps (a duplicate) gets its variant
+/// back here.
+impl From<Error> for StoreError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Database(e) => StoreError::Database(e),
+            Error::Conflict(_) => StoreError::Duplicate,
+            other => StoreError::Corrupt(other.to_string()),
+        }
+    }
+}
+
+/// The head row: the size and its root.
+#[derive(sqlx::FromRow)]
+struct HeadRow {
+    size: i64,
+    root: Vec<u8>,
+}
+
+/// The head row as an append reads it: the size and the compact range to resume from.
+#[derive(sqlx::FromRow)]
+struct FrontierRow {
+    size: i64,
+    frontier: Vec<Vec<u8>>,
 }
 
 /// What one batch appended.
@@ -52,12 +89,12 @@ pub async fn append(
     entries: &[NewEntry],
     sign: impl FnOnce(u64, &Hash) -> String,
 ) -> Result<Appended, StoreError> {
-    let (size, frontier): (i64, Vec<Vec<u8>>) =
-        sqlx::query_as("SELECT size, frontier FROM ledger_head FOR UPDATE")
-            .fetch_one(&mut *conn)
-            .await?;
-    let size = size as u64;
-    let frontier = frontier
+    let head: FrontierRow = sqlx::query_as("SELECT size, frontier FROM ledger_head FOR UPDATE")
+        .fetch_one(&mut *conn)
+        .await?;
+    let size = head.size as u64;
+    let frontier = head
+        .frontier
         .into_iter()
         .map(to_hash)
         .collect::<Result<Vec<_>, _>>()?;
@@ -98,12 +135,10 @@ pub async fn append(
     .bind(&texts)
     .execute(&mut *conn)
     .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(d) if d.constraint() == Some("ledger_leaves_tx_hash_key") => {
-            StoreError::Duplicate
-        }
-        _ => StoreError::Database(e),
-    })?;
+    .on_constraint(UNIQUE_TX, |_| {
+        Error::Conflict(Message::Text(StoreError::Duplicate.to_string()))
+    })
+    .map_err(StoreError::from)?;
     if !node_levels.is_empty() {
         sqlx::query(
             "INSERT INTO ledger_nodes (level, idx, hash)
@@ -121,7 +156,7 @@ pub async fn append(
     for (entry, tx) in entries.iter().zip(&tx_bytes) {
         for (user, salt) in &entry.parties {
             party_tx.push(tx.clone());
-            party_user.push(user.0);
+            party_user.push(*user);
             party_salt.push(salt.to_vec());
         }
     }
@@ -184,10 +219,10 @@ async fn store_checkpoint(
 
 /// The head: current size and root.
 pub async fn head(db: impl sqlx::PgExecutor<'_>) -> Result<(u64, Hash), StoreError> {
-    let (size, root): (i64, Vec<u8>) = sqlx::query_as("SELECT size, root FROM ledger_head")
+    let head: HeadRow = sqlx::query_as("SELECT size, root FROM ledger_head")
         .fetch_one(db)
         .await?;
-    Ok((size as u64, to_hash(root)?))
+    Ok((head.size as u64, to_hash(head.root)?))
 }
 
 /// The current size.
@@ -198,13 +233,28 @@ pub async fn size(db: &PgPool) -> Result<u64, sqlx::Error> {
     Ok(size as u64)
 }
 
+/// A stored checkpoint note and the size it signs.
+#[derive(sqlx::FromRow)]
+struct CheckpointRow {
+    size: i64,
+    note: String,
+}
+
 /// The latest signed checkpoint note, if any leaf was ever appended.
 pub async fn latest_checkpoint(db: &PgPool) -> Result<Option<(u64, String)>, StoreError> {
-    let row: Option<(i64, String)> =
+    let row: Option<CheckpointRow> =
         sqlx::query_as("SELECT size, note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1")
             .fetch_optional(db)
             .await?;
-    Ok(row.map(|(s, n)| (s as u64, n)))
+    Ok(row.map(|r| (r.size as u64, r.note)))
+}
+
+/// One stored subtree hash (level 0: a leaf), or the head as level -1 (`idx` is its size).
+#[derive(sqlx::FromRow)]
+struct NodeRow {
+    level: i16,
+    idx: i64,
+    hash: Vec<u8>,
 }
 
 /// The head and the given subtree hashes, read in one statement (so from one snapshot): a root
@@ -222,8 +272,8 @@ impl Snapshot {
         let levels: Vec<i16> = inner.iter().map(|n| n.level as i16).collect();
         let inner_idx: Vec<i64> = inner.iter().map(|n| n.index as i64).collect();
         // Level -1 carries the head (size, root).
-        let rows: Vec<(i16, i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT -1::smallint, size, root FROM ledger_head
+        let rows: Vec<NodeRow> = sqlx::query_as(
+            "SELECT -1::smallint AS level, size AS idx, root AS hash FROM ledger_head
              UNION ALL
              SELECT n.level, n.idx, n.hash
                FROM unnest($1::smallint[], $2::bigint[]) AS q(level, idx)
@@ -238,7 +288,7 @@ impl Snapshot {
         .await?;
         let mut head = None;
         let mut nodes = HashMap::with_capacity(rows.len());
-        for (level, idx, hash) in rows {
+        for NodeRow { level, idx, hash } in rows {
             let hash = to_hash(hash)?;
             if level < 0 {
                 head = Some((idx as u64, hash));
@@ -384,7 +434,15 @@ pub struct Leaf {
     pub appended_at: OffsetDateTime,
 }
 
-type LeafRow = (i64, Vec<u8>, Vec<u8>, String, OffsetDateTime);
+/// A row of `ledger_leaves` without its entry text.
+#[derive(sqlx::FromRow)]
+struct LeafRow {
+    idx: i64,
+    tx_hash: Vec<u8>,
+    leaf_hash: Vec<u8>,
+    kind: String,
+    appended_at: OffsetDateTime,
+}
 
 /// Leaves `[start, end)`.
 pub async fn leaves(db: &PgPool, start: u64, end: u64) -> Result<Vec<Leaf>, StoreError> {
@@ -397,13 +455,13 @@ pub async fn leaves(db: &PgPool, start: u64, end: u64) -> Result<Vec<Leaf>, Stor
     .fetch_all(db)
     .await?;
     rows.into_iter()
-        .map(|(idx, tx, leaf, kind, at)| {
+        .map(|row| {
             Ok(Leaf {
-                index: idx as u64,
-                tx_hash: to_hash(tx)?,
-                leaf_hash: to_hash(leaf)?,
-                kind,
-                appended_at: at,
+                index: row.idx as u64,
+                tx_hash: to_hash(row.tx_hash)?,
+                leaf_hash: to_hash(row.leaf_hash)?,
+                kind: row.kind,
+                appended_at: row.appended_at,
             })
         })
         .collect()
@@ -419,20 +477,29 @@ pub struct StoredEntry {
     pub appended_at: OffsetDateTime,
 }
 
+/// A row of `ledger_leaves` with its entry text.
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    idx: i64,
+    kind: String,
+    entry: String,
+    appended_at: OffsetDateTime,
+}
+
 /// The entry with this hash.
 pub async fn entry(db: &PgPool, tx_hash: &Hash) -> Result<Option<StoredEntry>, StoreError> {
-    let row: Option<(i64, String, String, OffsetDateTime)> = sqlx::query_as(
+    let row: Option<EntryRow> = sqlx::query_as(
         "SELECT idx, kind, entry, appended_at FROM ledger_leaves WHERE tx_hash = $1",
     )
     .bind(tx_hash.to_vec())
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|(idx, kind, text, at)| StoredEntry {
-        index: idx as u64,
+    Ok(row.map(|row| StoredEntry {
+        index: row.idx as u64,
         tx_hash: *tx_hash,
-        kind,
-        text,
-        appended_at: at,
+        kind: row.kind,
+        text: row.entry,
+        appended_at: row.appended_at,
     }))
 }
 
@@ -440,12 +507,12 @@ pub async fn entry(db: &PgPool, tx_hash: &Hash) -> Result<Option<StoredEntry>, S
 pub async fn party_salt(
     db: &PgPool,
     tx_hash: &Hash,
-    user: crate::accounts::domain::UserId,
+    user: UserId,
 ) -> Result<Option<[u8; 32]>, StoreError> {
     let salt: Option<Vec<u8>> =
         sqlx::query_scalar("SELECT salt FROM ledger_parties WHERE tx_hash = $1 AND user_id = $2")
             .bind(tx_hash.to_vec())
-            .bind(user.0)
+            .bind(user)
             .fetch_optional(db)
             .await?;
     salt.map(to_hash).transpose()
@@ -458,11 +525,10 @@ pub async fn ensure_checkpoint(
     sign: impl FnOnce(u64, &Hash) -> String,
 ) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
-    let (size, root): (i64, Vec<u8>) =
-        sqlx::query_as("SELECT size, root FROM ledger_head FOR UPDATE")
-            .fetch_one(&mut *tx)
-            .await?;
-    let root = to_hash(root)?;
+    let head: HeadRow = sqlx::query_as("SELECT size, root FROM ledger_head FOR UPDATE")
+        .fetch_one(&mut *tx)
+        .await?;
+    let (size, root) = (head.size, to_hash(head.root)?);
     let signed: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM ledger_checkpoints WHERE size = $1)")
             .bind(size)
@@ -475,9 +541,8 @@ pub async fn ensure_checkpoint(
     Ok(())
 }
 
-impl From<StoreError> for crate::error::Error {
+impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
-        use crate::error::{Error, Message};
         match e {
             StoreError::BeyondSize { .. } | StoreError::Proof(_) => {
                 Error::Malformed(Message::Text(e.to_string()))

@@ -4,16 +4,15 @@
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::notify::{self, Notification};
 use crate::accounts::domain::Role;
 use crate::accounts::AuthUser;
 use crate::app::AppState;
 use crate::http::error::{Error, Result};
-use crate::http::extract::{ApiJson, CurrentUser, MaybeUser};
+use crate::http::extract::{ApiJson, CurrentUser, MaybeUser, Path};
 use crate::ledger::receipt::{self, Receipt};
 use crate::pledges::{self, PledgeId};
 use crate::projects::ProjectId;
@@ -27,10 +26,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// The receipt of a settled pledge, for its backer (with their salt), auditors and regulators.
-pub async fn receipt_for(state: &AppState, user: &AuthUser, id: Uuid) -> Result<Receipt> {
-    let pledge = pledges::find(&state.db, PledgeId(id))
-        .await?
-        .ok_or(Error::NotFound)?;
+pub async fn receipt_for(state: &AppState, user: &AuthUser, id: PledgeId) -> Result<Receipt> {
+    let pledge = pledges::find(&state.db, id).await?.ok_or(Error::NotFound)?;
     let staff = user.user.has_role(Role::Auditor) || user.user.has_role(Role::Regulator);
     if pledge.backer_id != user.user.id && !staff {
         return Err(Error::NotFound);
@@ -51,9 +48,8 @@ pub async fn receipt_for(state: &AppState, user: &AuthUser, id: Uuid) -> Result<
 pub async fn pledge_receipt(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<String>,
+    Path(id): Path<PledgeId>,
 ) -> Result<ApiJson<Receipt>> {
-    let id = id.parse::<Uuid>().map_err(|_| Error::NotFound)?;
     Ok(ApiJson(receipt_for(&state, &user, id).await?))
 }
 
@@ -75,12 +71,11 @@ pub struct SettlementTransaction {
 pub async fn project_settlement(
     State(state): State<AppState>,
     MaybeUser(viewer): MaybeUser,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
 ) -> Result<ApiJson<Vec<SettlementTransaction>>> {
-    let id = id.parse::<Uuid>().map_err(|_| Error::NotFound)?;
-    crate::projects::visible_target(&state, ProjectId(id), viewer.as_ref()).await?;
+    crate::projects::visible_target(&state, id, viewer.as_ref()).await?;
     let size = crate::ledger::store::size(&state.db).await?;
-    let rows = super::transactions_for_project(&state.db, ProjectId(id)).await?;
+    let rows = super::transactions_for_project(&state.db, id).await?;
     Ok(ApiJson(
         rows.into_iter()
             .map(|(kind, tx_hash, amount)| SettlementTransaction {

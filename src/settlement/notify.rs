@@ -4,11 +4,10 @@
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
-use crate::accounts::domain::UserId;
+use crate::accounts::contacts;
 use crate::error::Result;
-use crate::projects::ProjectId;
+use crate::ids::{ProjectId, UserId};
 
 /// Sends e-mail. Implementations must not block the runtime for long.
 pub trait Mailer: Send + Sync {
@@ -27,13 +26,40 @@ impl Mailer for LogMailer {
     }
 }
 
+/// What a notification tells: how a project the user took part in settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum NoticeKind {
+    ProjectFunded,
+    ProjectFailed,
+    ProjectCancelled,
+}
+
+impl NoticeKind {
+    /// The stored and published name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::ProjectFunded => "project_funded",
+            NoticeKind::ProjectFailed => "project_failed",
+            NoticeKind::ProjectCancelled => "project_cancelled",
+        }
+    }
+}
+
+impl std::fmt::Display for NoticeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A stored notification.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Notification {
     pub id: i64,
-    pub kind: String,
+    pub kind: NoticeKind,
     #[schema(value_type = Option<String>, format = Uuid)]
-    pub project_id: Option<Uuid>,
+    pub project_id: Option<ProjectId>,
     #[schema(value_type = Object)]
     pub params: serde_json::Value,
     #[serde(with = "time::serde::rfc3339")]
@@ -46,16 +72,15 @@ pub async fn store_many(
     conn: &mut PgConnection,
     users: &[UserId],
     project: ProjectId,
-    kind: &str,
+    kind: NoticeKind,
     params: &serde_json::Value,
 ) -> Result<()> {
-    let ids: Vec<Uuid> = users.iter().map(|u| u.0).collect();
     sqlx::query(
         "INSERT INTO notifications (user_id, project_id, kind, params)
          SELECT u, $2, $3, $4 FROM unnest($1::uuid[]) AS t(u)",
     )
-    .bind(&ids)
-    .bind(project.0)
+    .bind(users)
+    .bind(project)
     .bind(kind)
     .bind(params)
     .execute(&mut *conn)
@@ -65,54 +90,61 @@ pub async fn store_many(
 
 /// A user's latest notifications.
 pub async fn recent(db: &PgPool, user: UserId, limit: i64) -> Result<Vec<Notification>> {
-    let rows: Vec<(i64, String, Option<Uuid>, serde_json::Value, OffsetDateTime)> = sqlx::query_as(
+    let rows = sqlx::query_as(
         "SELECT id, kind, project_id, params, created_at FROM notifications
           WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
     )
-    .bind(user.0)
+    .bind(user)
     .bind(limit)
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, kind, project_id, params, created_at)| Notification {
-            id,
-            kind,
-            project_id,
-            params,
-            created_at,
-        })
-        .collect())
+    Ok(rows)
+}
+
+/// Addressees of one page of notifications.
+const MAIL_PAGE: i64 = 1000;
+
+/// One notification to e-mail: whom it is for.
+#[derive(sqlx::FromRow)]
+struct Addressee {
+    id: i64,
+    user_id: UserId,
 }
 
 /// E-mails everyone notified about `project` with `kind`, a page of addresses at a time, so a
-/// project with 200,000 backers does not hold them all in memory.
+/// project with 200,000 backers does not hold them all in memory. The addresses are the
+/// accounts room's ([`contacts::of`]); a user who has no address any more is skipped.
 pub async fn mail_all(
     db: &PgPool,
     mailer: &dyn Mailer,
     project: ProjectId,
-    kind: &str,
+    kind: NoticeKind,
     subject: &str,
     body: &str,
 ) -> Result<()> {
+    const _: () = assert!(MAIL_PAGE as usize <= contacts::MAX_CONTACTS);
     let mut after = 0i64;
     loop {
-        let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT n.id, u.email FROM notifications n JOIN users u ON u.id = n.user_id
-              WHERE n.project_id = $1 AND n.kind = $2 AND n.id > $3
-              ORDER BY n.id LIMIT 1000",
+        let page: Vec<Addressee> = sqlx::query_as(
+            "SELECT id, user_id FROM notifications
+              WHERE project_id = $1 AND kind = $2 AND id > $3
+              ORDER BY id LIMIT $4",
         )
-        .bind(project.0)
+        .bind(project)
         .bind(kind)
         .bind(after)
+        .bind(MAIL_PAGE)
         .fetch_all(db)
         .await?;
-        let Some((last, _)) = rows.last() else {
+        let Some(last) = page.last() else {
             return Ok(());
         };
-        after = *last;
-        for (_, email) in &rows {
-            mailer.send(email, subject, body);
+        after = last.id;
+        let users: Vec<UserId> = page.iter().map(|n| n.user_id).collect();
+        let contacts = contacts::of(db, &users).await?;
+        // In notification order, as before: one message per notification.
+        for contact in page.iter().filter_map(|n| contacts.get(&n.user_id)) {
+            mailer.send(&contact.email, subject, body);
         }
     }
 }

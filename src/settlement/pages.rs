@@ -2,19 +2,19 @@
 //! the user's notifications.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use uuid::Uuid;
 
-use super::notify;
+use super::notify::{self, NoticeKind};
 use crate::app::AppState;
 use crate::http::error::{Error, Result};
-use crate::http::extract::CurrentUser;
+use crate::http::extract::{CurrentUser, Path};
 use crate::http::pages::{render, Chrome};
 use crate::ledger::checkpoint::Verifier;
 use crate::ledger::receipt;
+use crate::pledges::PledgeId;
 
 /// Routes of this room.
 pub fn routes() -> Router<AppState> {
@@ -49,9 +49,8 @@ async fn receipt_page(
     State(state): State<AppState>,
     chrome: Chrome,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<String>,
+    Path(id): Path<PledgeId>,
 ) -> Result<Response> {
-    let id = id.parse::<Uuid>().map_err(|_| Error::NotFound)?;
     let receipt = super::api::receipt_for(&state, &user, id).await?;
     let verifier = Verifier::parse(&state.ledger.verifier_key())
         .map_err(|e| Error::Internal(anyhow::anyhow!("our own key does not parse: {e}")))?;
@@ -105,10 +104,10 @@ async fn notifications_page(
     let notifications = rows
         .into_iter()
         .map(|n| {
-            let key = match n.kind.as_str() {
-                "project_funded" => "settlement.notice_funded",
-                "project_failed" => "settlement.notice_failed",
-                _ => "settlement.notice_cancelled",
+            let key = match n.kind {
+                NoticeKind::ProjectFunded => "settlement.notice_funded",
+                NoticeKind::ProjectFailed => "settlement.notice_failed",
+                NoticeKind::ProjectCancelled => "settlement.notice_cancelled",
             };
             let title = n.params["title"].as_str().unwrap_or_default().to_owned();
             let amount = format!(
