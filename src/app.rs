@@ -20,8 +20,8 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub metrics: Arc<Metrics>,
     pub ledger: Arc<Ledger>,
-    /// Projects as anonymous visitors see them, by id or slug (see `projects::api::visible_detail`).
-    pub public_views: Arc<crate::projects::api::PublicViews>,
+    /// Projects as anonymous visitors see them, by id or slug (see `projects::views`).
+    pub public_views: Arc<crate::projects::views::PublicViews>,
     /// Makes new pledges, batching those for one project.
     pub pledge_desk: Arc<crate::pledges::Desk>,
     /// The payment gateway that funds wallets; `None` unless `PAYMENT_PROVIDER` names one.

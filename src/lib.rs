@@ -80,9 +80,9 @@ impl Application {
                     wait: std::time::Duration::from_secs(settings.pledge_wait_seconds),
                 },
             ),
-            public_views: Arc::new(crate::projects::api::PublicViews::new(
+            public_views: Arc::new(crate::projects::views::PublicViews::new(
                 std::time::Duration::from_secs(settings.public_view_seconds),
-                crate::projects::api::PUBLIC_VIEW_CAPACITY,
+                crate::projects::views::PUBLIC_VIEW_CAPACITY,
             )),
             db,
             keys: Arc::new(Keys::derive(&secret)),

@@ -144,7 +144,7 @@ async fn load_target(
     viewer: Option<&AuthUser>,
 ) -> Result<PledgeTarget> {
     let project = ProjectId(parse_id(id)?);
-    Ok(crate::projects::visible_target(state, project, viewer).await?)
+    Ok(crate::projects::visible_target(&state.db, project, viewer).await?)
 }
 
 async fn pledge_page(

@@ -3,25 +3,24 @@
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
 use axum::http::StatusCode;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::domain::{self, NewOffering, NewTier, Slug};
-use super::repo::{
-    self, Changes, Filter, NewProject, Offering, Project, Revision, Sort, Tier, Update,
-};
-use super::{cover, search, ProjectId, ProjectKind, ProjectState, TierId};
+use super::pages::upload::{self, UPLOAD_BODY_LIMIT};
+use super::repo::{self, Changes, Filter, NewProject, Project, Sort, Update};
+use super::{search, views, ProjectId, ProjectKind, ProjectState, TierId};
 use crate::accounts::AuthUser;
 use crate::app::AppState;
 use crate::config::Settings;
 use crate::http::error::{Error, Message, Result};
-use crate::http::extract::{ApiJson, Founder, MaybeUser, RequireRole};
-use crate::supervision::TrailEntry;
+use crate::http::extract::{ApiJson, Founder, MaybeUser, Path, RequireRole};
+
+pub use super::views::ProjectDetail;
 
 /// Routes of this room, relative to `/api/v1`.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -33,7 +32,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(add_tier))
         .routes(routes!(delete_tier))
         .routes(routes!(post_update))
-        .routes(routes!(upload_cover).layer(DefaultBodyLimit::max(cover::UPLOAD_BODY_LIMIT)))
+        .routes(routes!(upload_cover).layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)))
         .routes(routes!(mine))
 }
 
@@ -233,19 +232,6 @@ pub fn parse_new(body: &CreateProject, settings: &Settings) -> Result<NewProject
     })
 }
 
-/// A project with everything its page shows.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ProjectDetail {
-    pub project: Project,
-    pub tiers: Vec<Tier>,
-    pub offering: Option<Offering>,
-    pub updates: Vec<Update>,
-    /// Changes made after launch, with their dates.
-    pub revisions: Vec<Revision>,
-    /// Every regulator action, anchored on the ledger.
-    pub supervision: Vec<TrailEntry>,
-}
-
 /// Everything the page of `project` shows, backers-only updates when `include_backers_only`.
 pub async fn detail(
     state: &AppState,
@@ -253,18 +239,8 @@ pub async fn detail(
     include_backers_only: bool,
 ) -> Result<ProjectDetail> {
     let parts = repo::parts(&state.db, project.id, include_backers_only).await?;
-    Ok(assemble(project, parts).0)
+    Ok(ProjectDetail::assemble(project, parts).0)
 }
-
-/// Anonymous visitors' views of projects, by the id or slug they asked for, with the ledger's
-/// size at the time. The project page is the busiest page and its data the same for every
-/// visitor without a session, so it is reused for `PUBLIC_VIEW_SECONDS`: totals and tiers left
-/// may be that old for them (never for a signed-in user), and a proof against the older ledger
-/// size still verifies.
-pub type PublicViews = crate::cache::TtlCache<String, Arc<(ProjectDetail, u64)>>;
-
-/// Most projects whose anonymous view is kept at once.
-pub const PUBLIC_VIEW_CAPACITY: usize = 10_000;
 
 /// The project `key` (id or slug) as `viewer` may see it, with the ledger's current size; 404
 /// when they may not. One query, or none for an anonymous visitor when a recent view is kept.
@@ -273,7 +249,7 @@ pub async fn visible_detail(
     key: &str,
     viewer: Option<&AuthUser>,
 ) -> Result<Arc<(ProjectDetail, u64)>> {
-    let key = public_view_key(key);
+    let key = views::key(key);
     if viewer.is_none() {
         if let Some(view) = state.public_views.get(&key) {
             return Ok(view);
@@ -294,43 +270,17 @@ pub async fn visible_detail(
             parts = repo::parts(&state.db, project.id, true).await?;
         }
     }
-    let view = Arc::new(assemble(project, parts));
+    let view = Arc::new(ProjectDetail::assemble(project, parts));
     if viewer.is_none() {
         state.public_views.insert(key, view.clone());
     }
     Ok(view)
 }
 
-/// The key a project's view is kept under: an id in its hyphenated form, however it was written
-/// (a UUID parses from several), or the slug in lower case.
-fn public_view_key(key: &str) -> String {
-    match key.trim().parse::<Uuid>() {
-        Ok(id) => id.to_string(),
-        Err(_) => key.trim().to_ascii_lowercase(),
-    }
-}
-
 /// Forgets the kept anonymous view of `project`, by id and by slug: for changes visitors must see
 /// at once, such as a regulator's freeze or cancellation.
 pub fn forget_public_view(state: &AppState, project: &Project) {
-    state
-        .public_views
-        .remove(&public_view_key(&project.id.to_string()));
-    state.public_views.remove(&public_view_key(&project.slug));
-}
-
-fn assemble(project: Project, parts: repo::Parts) -> (ProjectDetail, u64) {
-    (
-        ProjectDetail {
-            project,
-            tiers: parts.tiers,
-            offering: parts.offering,
-            updates: parts.updates,
-            revisions: parts.revisions,
-            supervision: parts.trail,
-        },
-        parts.tree_size,
-    )
+    views::forget(&state.public_views, project);
 }
 
 /// Creates a draft (founders only).
@@ -344,7 +294,7 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateProject>,
 ) -> Result<(StatusCode, ApiJson<ProjectDetail>)> {
     let new = parse_new(&body, &state.settings)?;
-    let project = super::create(&state, &founder, new).await?;
+    let project = super::create(&state.db, &founder, new).await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(detail(&state, project, true).await?),
@@ -458,12 +408,6 @@ pub async fn show(
     ))
 }
 
-fn project_id(raw: &str) -> Result<ProjectId> {
-    raw.parse::<Uuid>()
-        .map(ProjectId)
-        .map_err(|_| Error::NotFound)
-}
-
 /// Edits a project: any field of a draft; only the story once live (kept as a revision).
 #[utoipa::path(patch, path = "/api/v1/projects/{key}", tag = "projects", security(("bearer" = [])),
     params(("key" = String, Path, description = "project id")), request_body = EditProject,
@@ -473,12 +417,11 @@ fn project_id(raw: &str) -> Result<ProjectId> {
 pub async fn edit(
     State(state): State<AppState>,
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
-    Path(key): Path<String>,
+    Path(id): Path<ProjectId>,
     ApiJson(body): ApiJson<EditProject>,
 ) -> Result<ApiJson<ProjectDetail>> {
-    let id = project_id(&key)?;
     let changes = parse_changes(&body, &state.settings)?;
-    let project = super::edit(&state, &founder, id, changes).await?;
+    let project = super::edit(&state.db, &founder, id, changes).await?;
     Ok(ApiJson(detail(&state, project, true).await?))
 }
 
@@ -491,10 +434,10 @@ pub async fn edit(
 pub async fn submit(
     State(state): State<AppState>,
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
 ) -> Result<ApiJson<Project>> {
     Ok(ApiJson(
-        super::submit(&state, &founder, project_id(&id)?).await?,
+        super::submit(&state.db, &state.settings, &founder, id).await?,
     ))
 }
 
@@ -506,10 +449,10 @@ pub async fn submit(
 pub async fn cancel(
     State(state): State<AppState>,
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
 ) -> Result<ApiJson<Project>> {
     Ok(ApiJson(
-        super::founder_cancel(&state, &founder, project_id(&id)?).await?,
+        super::founder_cancel(&state.db, &founder, id).await?,
     ))
 }
 
@@ -517,7 +460,7 @@ pub async fn cancel(
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Created {
     #[schema(value_type = String, format = Uuid)]
-    pub id: Uuid,
+    pub id: TierId,
 }
 
 /// Adds a reward tier (to a draft, or to a live project as a revision).
@@ -528,11 +471,11 @@ pub struct Created {
 pub async fn add_tier(
     State(state): State<AppState>,
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
     ApiJson(body): ApiJson<TierInput>,
 ) -> Result<(StatusCode, ApiJson<Created>)> {
-    let tier = super::add_tier(&state, &founder, project_id(&id)?, body.parse()?).await?;
-    Ok((StatusCode::CREATED, ApiJson(Created { id: tier.0 })))
+    let tier = super::add_tier(&state.db, &founder, id, body.parse()?).await?;
+    Ok((StatusCode::CREATED, ApiJson(Created { id: tier })))
 }
 
 /// Removes an unclaimed tier from a draft.
@@ -543,13 +486,9 @@ pub async fn add_tier(
 pub async fn delete_tier(
     State(state): State<AppState>,
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
-    Path((id, tier)): Path<(String, String)>,
+    Path((id, tier)): Path<(ProjectId, TierId)>,
 ) -> Result<StatusCode> {
-    let tier = tier
-        .parse::<Uuid>()
-        .map(TierId)
-        .map_err(|_| Error::NotFound)?;
-    super::delete_tier(&state, &founder, project_id(&id)?, tier).await?;
+    super::delete_tier(&state.db, &founder, id, tier).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -571,13 +510,13 @@ pub struct UpdateInput {
 pub async fn post_update(
     State(state): State<AppState>,
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
     ApiJson(body): ApiJson<UpdateInput>,
 ) -> Result<(StatusCode, ApiJson<Update>)> {
     let update = super::post_update(
-        &state,
+        &state.db,
         &founder,
-        project_id(&id)?,
+        id,
         &body.title,
         &body.body,
         body.backers_only,
@@ -597,15 +536,14 @@ pub async fn post_update(
 pub async fn upload_cover(
     State(state): State<AppState>,
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
-    Path(id): Path<String>,
+    Path(id): Path<ProjectId>,
     form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<StatusCode> {
-    let id = project_id(&id)?;
     // A body that is not multipart is the client's mistake, answered as a problem like any other.
     let form = form.map_err(|e| Error::BadRequest(Message::Text(e.body_text())))?;
-    super::owned(&state, id, &founder).await?;
-    let upload = cover::read(form).await?;
-    super::set_cover(&state, &founder, id, &upload).await?;
+    super::owned(&state.db, id, &founder).await?;
+    let upload = upload::read(form).await?;
+    super::set_cover(&state.db, &founder, id, &upload.cover).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

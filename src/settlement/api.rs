@@ -78,7 +78,7 @@ pub async fn project_settlement(
     Path(id): Path<String>,
 ) -> Result<ApiJson<Vec<SettlementTransaction>>> {
     let id = id.parse::<Uuid>().map_err(|_| Error::NotFound)?;
-    crate::projects::visible_target(&state, ProjectId(id), viewer.as_ref()).await?;
+    crate::projects::visible_target(&state.db, ProjectId(id), viewer.as_ref()).await?;
     let size = crate::ledger::store::size(&state.db).await?;
     let rows = super::transactions_for_project(&state.db, ProjectId(id)).await?;
     Ok(ApiJson(
