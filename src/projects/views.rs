@@ -1,11 +1,13 @@
 //! A project with everything its page shows, and the cache of anonymous visitors' views of it.
 
-use super::ProjectId;
 use serde::Serialize;
+use sqlx::PgPool;
 use std::sync::Arc;
 
-use super::repo::{Offering, Parts, Project, Revision, Tier, Update};
+use super::repo::{self, Offering, Parts, Project, Revision, Tier, Update};
 use super::trail::TrailEntry;
+use super::ProjectId;
+use crate::error::Result;
 
 /// A project with everything its page shows.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -21,6 +23,13 @@ pub struct ProjectDetail {
 }
 
 impl ProjectDetail {
+    /// Everything the page of `project` shows, backers-only updates when
+    /// `include_backers_only`.
+    pub async fn load(db: &PgPool, project: Project, include_backers_only: bool) -> Result<Self> {
+        let parts = repo::parts(db, project.id, include_backers_only).await?;
+        Ok(Self::assemble(project, parts).0)
+    }
+
     /// The detail of `project` from its parts, and the ledger's size the parts were read at.
     pub fn assemble(project: Project, parts: Parts) -> (Self, u64) {
         (
