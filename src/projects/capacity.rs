@@ -7,8 +7,8 @@ use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 
 use super::{ProjectId, ProjectKind, ProjectState, TierId};
-use crate::accounts::domain::UserId;
 use crate::error::{Error, Message, Result};
+use crate::ids::UserId;
 
 /// What a pledge needs to know about its project.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -5,8 +5,8 @@ use rust_decimal::Decimal;
 use sqlx::PgConnection;
 
 use super::{ProjectId, ProjectKind, ProjectState};
-use crate::accounts::domain::UserId;
 use crate::error::Result;
+use crate::ids::UserId;
 
 /// How a project's pledges end (stored in `projects.settlement_outcome` once decided).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]

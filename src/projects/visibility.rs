@@ -5,9 +5,10 @@ use time::OffsetDateTime;
 
 use super::repo::{self, Project};
 use super::{capacity, ProjectId, ProjectState};
-use crate::accounts::domain::{Role, UserId};
+use crate::accounts::domain::Role;
 use crate::accounts::AuthUser;
 use crate::error::{Error, Result};
+use crate::ids::UserId;
 
 /// Whether `viewer` may see `project`: its founder always; a regulator or an auditor once it was
 /// submitted; everyone else once it has launched. Anything else is answered as if it did not

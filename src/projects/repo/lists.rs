@@ -4,8 +4,8 @@
 use sqlx::PgPool;
 
 use super::project::{Project, CARD_COLUMNS, COLUMNS, FROM};
-use crate::accounts::domain::UserId;
 use crate::error::Result;
+use crate::ids::UserId;
 use crate::projects::{ProjectId, ProjectKind, ProjectState};
 
 /// The order of a listing.

@@ -16,8 +16,8 @@ use super::project::{Project, COLUMNS, FROM};
 use super::tiers::Tier;
 use super::updates::Update;
 use super::Revision;
-use crate::accounts::domain::UserId;
 use crate::error::{Error, Result};
+use crate::ids::UserId;
 use crate::projects::trail::TrailEntry;
 use crate::projects::{ProjectId, TierId};
 

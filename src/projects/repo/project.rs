@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 
 use super::offering::put_offering;
 use super::tiers::insert_tier;
-use crate::accounts::domain::UserId;
 use crate::error::{Error, Result, ResultExt};
+use crate::ids::UserId;
 use crate::projects::domain::{NewOffering, NewTier, Slug};
 use crate::projects::{markdown, search, ProjectId, ProjectKind, ProjectState};
 
