@@ -118,8 +118,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stored_names_match_what_sqlx_writes() {
-        // `as_str` is what older statements compare against; the `sqlx::Type` derive must agree.
+    fn every_state_is_named_alike_in_json_in_the_database_and_in_filters() {
+        // `as_str` names labels and the literals in SQL (`state = 'live'`); serde and the
+        // `sqlx::Type` derive both use `snake_case`, so agreeing with serde is agreeing with both.
         for state in [
             ProjectState::Draft,
             ProjectState::InReview,
