@@ -13,7 +13,7 @@ use crate::keys::Keys;
 use crate::ledger::Ledger;
 use crate::money::provider::SandboxProvider;
 use crate::pledges::desk::{Bounds, Desk};
-use crate::projects::api::{PublicViews, PUBLIC_VIEW_CAPACITY};
+use crate::projects::views::{PublicViews, PUBLIC_VIEW_CAPACITY};
 
 /// Everything a handler needs, cheap to clone.
 #[derive(Clone)]
@@ -23,7 +23,7 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub metrics: Arc<Metrics>,
     pub ledger: Arc<Ledger>,
-    /// Projects as anonymous visitors see them, by id or slug (see `projects::api::visible_detail`).
+    /// Projects as anonymous visitors see them, by id or slug (see `projects::views`).
     pub public_views: Arc<PublicViews>,
     /// Makes new pledges, batching those for one project.
     pub pledge_desk: Arc<Desk>,

@@ -320,7 +320,9 @@ pub async fn load(state: &AppState, users: &[User]) -> anyhow::Result<()> {
             tiers,
             offering,
         };
-        let project = projects::create(state, founder, new).await.map_err(err)?;
+        let project = projects::create(&state.db, founder, new)
+            .await
+            .map_err(err)?;
         let id = project.id;
         let regulator = &regulator;
         let decide = |action: Action, reason: &str| {
@@ -332,7 +334,7 @@ pub async fn load(state: &AppState, users: &[User]) -> anyhow::Result<()> {
                     .map(|_| ())
             }
         };
-        let submit = || projects::submit(state, founder, id);
+        let submit = || projects::submit(&state.db, &state.settings, founder, id);
         match demo.fate {
             Fate::Draft => {}
             Fate::InReview => {
@@ -370,7 +372,7 @@ pub async fn load(state: &AppState, users: &[User]) -> anyhow::Result<()> {
                 decide(Action::RegulatorCancel, reason).await.map_err(err)?;
             }
             Fate::CancelledByFounder => {
-                projects::founder_cancel(state, founder, id)
+                projects::founder_cancel(&state.db, founder, id)
                     .await
                     .map_err(err)?;
             }

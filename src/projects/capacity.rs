@@ -5,14 +5,13 @@
 use rust_decimal::Decimal;
 use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::{ProjectId, ProjectKind, ProjectState, TierId};
-use crate::accounts::domain::UserId;
 use crate::error::{Error, Message, Result};
+use crate::ids::UserId;
 
 /// What a pledge needs to know about its project.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PledgeTarget {
     pub id: ProjectId,
     pub founder: UserId,
@@ -91,41 +90,17 @@ pub async fn pledge_target<'e>(
     db: impl PgExecutor<'e>,
     project: ProjectId,
 ) -> Result<Option<PledgeTarget>> {
-    #[expect(clippy::type_complexity, reason = "one row of the projects table")]
-    let row: Option<(
-        Uuid,
-        String,
-        String,
-        String,
-        String,
-        Option<OffsetDateTime>,
-        Option<OffsetDateTime>,
-    )> = sqlx::query_as(
-        "SELECT founder_id, title, kind, state, currency, deadline, launched_at
+    Ok(sqlx::query_as(
+        "SELECT id, founder_id AS founder, title, kind, state, currency, deadline, launched_at
          FROM projects WHERE id = $1",
     )
-    .bind(project.0)
+    .bind(project)
     .fetch_optional(db)
-    .await?;
-    let Some((founder, title, kind, state, currency, deadline, launched_at)) = row else {
-        return Ok(None);
-    };
-    Ok(Some(PledgeTarget {
-        id: project,
-        founder: UserId(founder),
-        title,
-        kind: ProjectKind::parse(&kind)
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("unknown project kind {kind}")))?,
-        state: ProjectState::parse(&state)
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("unknown project state {state}")))?,
-        currency,
-        deadline,
-        launched_at,
-    }))
+    .await?)
 }
 
 /// A reward tier as a backer chooses it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TierOffer {
     pub id: TierId,
     pub title: String,
@@ -144,26 +119,13 @@ impl TierOffer {
 
 /// The project's tiers in display order.
 pub async fn tiers<'e>(db: impl PgExecutor<'e>, project: ProjectId) -> Result<Vec<TierOffer>> {
-    let rows: Vec<(Uuid, String, String, Decimal, Option<i32>, i32)> = sqlx::query_as(
+    Ok(sqlx::query_as(
         "SELECT id, title, description, price, quantity_limit, claimed FROM reward_tiers
          WHERE project_id = $1 ORDER BY position, price, id",
     )
-    .bind(project.0)
+    .bind(project)
     .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, title, description, price, quantity_limit, claimed)| TierOffer {
-                id: TierId(id),
-                title,
-                description,
-                price,
-                quantity_limit,
-                claimed,
-            },
-        )
-        .collect())
+    .await?)
 }
 
 /// Claims one unit of a tier of `project` and returns its price. A sold-out tier is a 409
@@ -178,8 +140,8 @@ pub async fn claim_tier_unit(
          WHERE id = $1 AND project_id = $2 AND (quantity_limit IS NULL OR claimed < quantity_limit)
          RETURNING price",
     )
-    .bind(tier.0)
-    .bind(project.0)
+    .bind(tier)
+    .bind(project)
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(price) = price {
@@ -188,8 +150,8 @@ pub async fn claim_tier_unit(
     let exists: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM reward_tiers WHERE id = $1 AND project_id = $2)",
     )
-    .bind(tier.0)
-    .bind(project.0)
+    .bind(tier)
+    .bind(project)
     .fetch_one(&mut *conn)
     .await?;
     Err(if exists {
@@ -210,7 +172,7 @@ pub async fn claim_for_reward_pledge(
     tier: Option<TierId>,
     amount: Decimal,
 ) -> Result<Option<Decimal>> {
-    let (open, price, counted): (i64, Option<Decimal>, i64) = sqlx::query_as(&format!(
+    let claim: Claim = sqlx::query_as(&format!(
         "WITH open AS (
              SELECT id FROM projects WHERE id = $1 AND {OPEN_SQL}
              FOR SHARE
@@ -227,39 +189,48 @@ pub async fn claim_for_reward_pledge(
                AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM tier))
              RETURNING 1
          )
-         SELECT (SELECT count(*) FROM open), (SELECT price FROM tier),
-                (SELECT count(*) FROM counted)"
+         SELECT (SELECT count(*) FROM open) AS open, (SELECT price FROM tier) AS price,
+                (SELECT count(*) FROM counted) AS counted"
     ))
-    .bind(project.0)
-    .bind(tier.map(|t| t.0))
+    .bind(project)
+    .bind(tier)
     .bind(amount)
     .fetch_one(&mut *conn)
     .await?;
-    match (tier, price) {
-        _ if open == 0 => Err(closed_refusal(conn, project).await),
+    match (tier, claim.price) {
+        _ if claim.open == 0 => Err(closed_refusal(conn, project).await),
         (Some(tier), None) => {
             // Tell "sold out" from "not this project's tier" (this path changed nothing).
             claim_tier_unit(conn, project, tier).await?;
             Err(Error::Conflict(Message::Key("pledges.error.sold_out")))
         }
-        _ if counted == 0 => Err(Error::Internal(anyhow::anyhow!(
+        _ if claim.counted == 0 => Err(Error::Internal(anyhow::anyhow!(
             "project {project:?} has no totals row"
         ))),
-        _ => Ok(price),
+        (_, price) => Ok(price),
     }
+}
+
+/// What [`claim_for_reward_pledge`]'s statement did: whether the project was open, the claimed
+/// tier's price, and whether the totals were counted.
+#[derive(sqlx::FromRow)]
+struct Claim {
+    open: i64,
+    price: Option<Decimal>,
+    counted: i64,
 }
 
 /// Gives a claimed unit back (a cancelled or changed pledge).
 pub async fn release_tier_unit(conn: &mut PgConnection, tier: TierId) -> Result<()> {
     sqlx::query("UPDATE reward_tiers SET claimed = claimed - 1 WHERE id = $1 AND claimed > 0")
-        .bind(tier.0)
+        .bind(tier)
         .execute(&mut *conn)
         .await?;
     Ok(())
 }
 
 /// An equity offering as an investor sees it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OfferingTerms {
     pub price_per_share: Decimal,
     pub min_shares_per_investor: i64,
@@ -283,36 +254,14 @@ pub async fn offering<'e>(
     db: impl PgExecutor<'e>,
     project: ProjectId,
 ) -> Result<Option<OfferingTerms>> {
-    #[expect(clippy::type_complexity, reason = "one row of the offering table")]
-    let row: Option<(Decimal, i64, i64, i64, i32, i32, String, String)> = sqlx::query_as(
+    Ok(sqlx::query_as(
         "SELECT price_per_share, min_shares_per_investor, max_shares, shares_sold, max_investors,
                 investor_count, risk_warning, security_type
          FROM equity_offerings WHERE project_id = $1",
     )
-    .bind(project.0)
+    .bind(project)
     .fetch_optional(db)
-    .await?;
-    Ok(row.map(
-        |(
-            price_per_share,
-            min_shares_per_investor,
-            max_shares,
-            shares_sold,
-            max_investors,
-            investor_count,
-            risk_warning,
-            security_type,
-        )| OfferingTerms {
-            price_per_share,
-            min_shares_per_investor,
-            max_shares,
-            shares_sold,
-            max_investors,
-            investor_count,
-            risk_warning,
-            security_type,
-        },
-    ))
+    .await?)
 }
 
 /// Claims `shares` more shares (negative gives shares back) and, for a new investor, a place
@@ -332,7 +281,7 @@ pub async fn claim_shares(
            AND investor_count + $3 <= max_investors
          RETURNING price_per_share",
     )
-    .bind(project.0)
+    .bind(project)
     .bind(shares)
     .bind(investors)
     .fetch_optional(&mut *conn)
@@ -364,7 +313,7 @@ pub async fn release_shares(
          SET shares_sold = shares_sold - $2, investor_count = investor_count - $3
          WHERE project_id = $1",
     )
-    .bind(project.0)
+    .bind(project)
     .bind(shares)
     .bind(i32::from(investor_leaves))
     .execute(&mut *conn)
@@ -391,7 +340,7 @@ pub async fn add_to_totals(
             SET pledged_total = pledged_total + $2, backer_count = backer_count + $3
          WHERE project_id = $1 AND (NOT $4 OR EXISTS (SELECT 1 FROM open))"
     ))
-    .bind(project.0)
+    .bind(project)
     .bind(amount)
     .bind(backers)
     .bind(must_be_open)

@@ -1,8 +1,7 @@
 //! Cover images: recognised by their first bytes, never by the name or type the browser sent.
+//! Reading the upload is the web part's (`pages::upload`); what makes an image acceptable is here.
 
-use axum::extract::multipart::{Multipart, MultipartError};
-
-use crate::error::{Error, Message, Result};
+use crate::error::{Error, Result};
 
 /// The largest cover accepted.
 pub const MAX_COVER_BYTES: usize = 2 * 1024 * 1024;
@@ -22,53 +21,31 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// Body limit of the upload routes: room for the largest cover and the form around it.
-pub const UPLOAD_BODY_LIMIT: usize = MAX_COVER_BYTES + 64 * 1024;
-
-/// A cover read from a multipart form, with the form's CSRF field if it had one.
-pub struct Upload {
+/// An accepted cover: an image of a known type, at most [`MAX_COVER_BYTES`].
+pub struct Cover {
     pub content_type: &'static str,
     pub bytes: Vec<u8>,
-    pub csrf: Option<String>,
 }
 
-fn multipart_error(e: MultipartError) -> Error {
-    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        Error::TooLarge
-    } else {
-        Error::malformed("projects.error.cover_form")
-    }
-}
-
-/// Reads the `cover` file (and `csrf`) from a multipart form; refuses anything over
-/// `MAX_COVER_BYTES` and anything that is not a PNG, JPEG, WebP or GIF image.
-pub async fn read(mut form: Multipart) -> Result<Upload> {
-    let mut bytes = None;
-    let mut csrf = None;
-    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
-        match field.name() {
-            Some("cover") => bytes = Some(field.bytes().await.map_err(multipart_error)?),
-            Some("csrf") => csrf = Some(field.text().await.map_err(multipart_error)?),
-            _ => {}
+impl Cover {
+    /// Accepts `bytes` as a cover: a 413 over [`MAX_COVER_BYTES`], a 422 for anything that is
+    /// not a PNG, JPEG, WebP or GIF image.
+    pub fn parse(bytes: Vec<u8>) -> Result<Self> {
+        if bytes.len() > MAX_COVER_BYTES {
+            return Err(Error::TooLarge);
         }
+        let content_type =
+            sniff(&bytes).ok_or_else(|| Error::invalid("projects.error.cover_type"))?;
+        Ok(Cover {
+            content_type,
+            bytes,
+        })
     }
-    let bytes =
-        bytes.ok_or_else(|| Error::Invalid(Message::Key("projects.error.cover_missing")))?;
-    if bytes.len() > MAX_COVER_BYTES {
-        return Err(Error::TooLarge);
-    }
-    let content_type =
-        sniff(&bytes).ok_or_else(|| Error::Invalid(Message::Key("projects.error.cover_type")))?;
-    Ok(Upload {
-        content_type,
-        bytes: bytes.to_vec(),
-        csrf,
-    })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::sniff;
+    use super::*;
 
     #[test]
     fn images_are_known_by_their_magic_bytes() {
@@ -78,5 +55,22 @@ mod tests {
         assert_eq!(sniff(b"GIF89a..."), Some("image/gif"));
         assert_eq!(sniff(b"<svg onload=alert(1)>"), None);
         assert_eq!(sniff(b""), None);
+    }
+
+    #[test]
+    fn a_cover_is_refused_when_too_large_or_not_an_image() {
+        let mut big = b"GIF89a".to_vec();
+        big.resize(MAX_COVER_BYTES + 1, 0);
+        assert!(matches!(Cover::parse(big), Err(Error::TooLarge)));
+        assert!(matches!(
+            Cover::parse(b"<svg/>".to_vec()),
+            Err(Error::Invalid(_))
+        ));
+        assert_eq!(
+            Cover::parse(b"GIF89a...".to_vec())
+                .map(|c| c.content_type)
+                .ok(),
+            Some("image/gif")
+        );
     }
 }

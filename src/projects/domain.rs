@@ -50,7 +50,7 @@ impl Slug {
             }
             slug.push_str(&word.to_ascii_lowercase());
         }
-        let short = &id.0.simple().to_string()[..8];
+        let short = &id.to_string()[..8];
         if slug.is_empty() {
             Self(format!("project-{short}"))
         } else {
@@ -60,7 +60,7 @@ impl Slug {
 
     /// The slug with the id's first hex digits appended, to make a derived slug unique.
     pub fn with_suffix(&self, id: ProjectId) -> Self {
-        let short = &id.0.simple().to_string()[..8];
+        let short = &id.to_string()[..8];
         let base: String = self.0.chars().take(70).collect();
         Self(format!("{}-{short}", base.trim_end_matches('-')))
     }
@@ -209,9 +209,18 @@ pub fn parse_time(raw: &str) -> Result<OffsetDateTime, Error> {
 
 /// The security an equity offering sells.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+    sqlx::Type,
 )]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum SecurityType {
     OrdinaryShares,
     ConvertibleNote,
@@ -226,7 +235,7 @@ impl SecurityType {
         }
     }
 
-    /// Parses a stored or submitted name.
+    /// Parses a submitted name.
     pub fn parse(raw: &str) -> Result<Self, Error> {
         match raw.trim() {
             "ordinary_shares" => Ok(SecurityType::OrdinaryShares),

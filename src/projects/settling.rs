@@ -3,14 +3,14 @@
 
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use super::{ProjectId, ProjectKind, ProjectState};
-use crate::accounts::domain::UserId;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::ids::UserId;
 
-/// How a project's pledges end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a project's pledges end (stored in `projects.settlement_outcome` once decided).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum Outcome {
     /// The goal (equity: minimum shares) was reached: collect every pledge.
     Funded,
@@ -18,25 +18,6 @@ pub enum Outcome {
     Failed,
     /// The regulator cancelled the project: refund every pledge.
     Refund,
-}
-
-impl Outcome {
-    fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Funded => "funded",
-            Outcome::Failed => "failed",
-            Outcome::Refund => "refund",
-        }
-    }
-
-    fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "funded" => Some(Outcome::Funded),
-            "failed" => Some(Outcome::Failed),
-            "refund" => Some(Outcome::Refund),
-            _ => None,
-        }
-    }
 }
 
 /// A project being settled, locked by the caller's transaction.
@@ -52,21 +33,23 @@ pub struct Settling {
     pub price_per_share: Option<Decimal>,
 }
 
-type Row = (
-    Uuid,
-    String,
-    String,
-    Uuid,
-    String,
-    String,
-    String,
-    Option<String>,
-    Decimal,
-    Decimal,
-    Option<i64>,
-    Option<i64>,
-    Option<Decimal>,
-);
+/// A due project's row, with what deciding its outcome needs.
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: ProjectId,
+    slug: String,
+    title: String,
+    founder_id: UserId,
+    kind: ProjectKind,
+    state: ProjectState,
+    currency: String,
+    settlement_outcome: Option<Outcome>,
+    goal: Decimal,
+    pledged_total: Decimal,
+    shares_sold: Option<i64>,
+    min_shares: Option<i64>,
+    price_per_share: Option<Decimal>,
+}
 
 const SELECT: &str = "SELECT p.id, p.slug, p.title, p.founder_id, p.kind, p.state, p.currency,
         p.settlement_outcome, p.goal, t.pledged_total, o.shares_sold, o.min_shares, o.price_per_share
@@ -102,7 +85,7 @@ pub async fn lock_settling(conn: &mut PgConnection, id: ProjectId) -> Result<Opt
           WHERE p.id = $1 AND (p.state = 'settling' OR (p.state = 'cancelled' AND p.settled_at IS NULL))
           FOR UPDATE OF p SKIP LOCKED"
     ))
-    .bind(id.0)
+    .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
     match row {
@@ -112,51 +95,50 @@ pub async fn lock_settling(conn: &mut PgConnection, id: ProjectId) -> Result<Opt
 }
 
 async fn begin(conn: &mut PgConnection, row: Row) -> Result<Settling> {
-    let (id, slug, title, founder, kind, state, currency, outcome, goal, pledged, sold, min, price) =
-        row;
-    let kind = ProjectKind::parse(&kind)
-        .ok_or_else(|| Error::Internal(anyhow::anyhow!("unknown project kind {kind}")))?;
-    let state = ProjectState::parse(&state)
-        .ok_or_else(|| Error::Internal(anyhow::anyhow!("unknown project state {state}")))?;
-    let outcome = match outcome.as_deref().and_then(Outcome::parse) {
+    let outcome = match row.settlement_outcome {
         Some(decided) => decided,
         None => {
-            let decided = if state == ProjectState::Cancelled {
-                Outcome::Refund
-            } else {
-                let reached = match kind {
-                    ProjectKind::Reward => pledged >= goal,
-                    ProjectKind::Equity => sold.unwrap_or(0) >= min.unwrap_or(i64::MAX),
-                };
-                if reached {
-                    Outcome::Funded
-                } else {
-                    Outcome::Failed
-                }
-            };
+            let decided = decide(&row);
             sqlx::query(
                 "UPDATE projects SET settlement_outcome = $2,
                         state = CASE WHEN state = 'live' THEN 'settling' ELSE state END,
                         updated_at = now()
                   WHERE id = $1",
             )
-            .bind(id)
-            .bind(decided.as_str())
+            .bind(row.id)
+            .bind(decided)
             .execute(&mut *conn)
             .await?;
             decided
         }
     };
     Ok(Settling {
-        id: ProjectId(id),
-        slug,
-        title,
-        founder: UserId(founder),
-        kind,
-        currency,
+        id: row.id,
+        slug: row.slug,
+        title: row.title,
+        founder: row.founder_id,
+        kind: row.kind,
+        currency: row.currency,
         outcome,
-        price_per_share: price,
+        price_per_share: row.price_per_share,
     })
+}
+
+/// The outcome of a project whose outcome is not decided yet: a cancelled project refunds; else
+/// it is funded when it reached its goal (equity: its minimum shares).
+fn decide(row: &Row) -> Outcome {
+    if row.state == ProjectState::Cancelled {
+        return Outcome::Refund;
+    }
+    let reached = match row.kind {
+        ProjectKind::Reward => row.pledged_total >= row.goal,
+        ProjectKind::Equity => row.shares_sold.unwrap_or(0) >= row.min_shares.unwrap_or(i64::MAX),
+    };
+    if reached {
+        Outcome::Funded
+    } else {
+        Outcome::Failed
+    }
 }
 
 /// Marks the project settled: `funded` or `failed` (a cancelled project stays `cancelled`).
@@ -169,8 +151,8 @@ pub async fn finish(conn: &mut PgConnection, project: &Settling) -> Result<()> {
     sqlx::query(
         "UPDATE projects SET state = $2, settled_at = now(), updated_at = now() WHERE id = $1",
     )
-    .bind(project.id.0)
-    .bind(state.as_str())
+    .bind(project.id)
+    .bind(state)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -73,7 +73,7 @@ pub async fn project_settlement(
     MaybeUser(viewer): MaybeUser,
     Path(id): Path<ProjectId>,
 ) -> Result<ApiJson<Vec<SettlementTransaction>>> {
-    crate::projects::visible_target(&state, id, viewer.as_ref()).await?;
+    crate::projects::visible_target(&state.db, id, viewer.as_ref()).await?;
     let size = crate::ledger::store::size(&state.db).await?;
     let rows = super::transactions_for_project(&state.db, id).await?;
     Ok(ApiJson(

@@ -7,7 +7,6 @@
 pub mod api;
 pub mod pages;
 
-use serde::Serialize;
 use serde_json::json;
 use sqlx::PgPool;
 use time::format_description::well_known::Rfc3339;
@@ -22,26 +21,9 @@ use crate::projects::lifecycle::{self, Action};
 use crate::projects::repo::{self, Project};
 use crate::projects::{domain, ProjectId, ProjectState};
 
-/// One recorded regulator action.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct TrailEntry {
-    /// `approve`, `reject`, `freeze`, `unfreeze` or `cancel`.
-    pub action: String,
-    pub from_state: String,
-    pub to_state: String,
-    pub reason: String,
-    pub regulator_name: String,
-    /// For an approval: when the project goes live.
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub launch_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub at: OffsetDateTime,
-    /// Hex SHA-256 of the ledger entry; its inclusion proof is at
-    /// `/api/v1/ledger/proof/inclusion?tx_hash=...&tree_size=...`.
-    pub tx_hash: String,
-}
+/// One recorded regulator action, as a project's trail shows it (the projects room reads the
+/// trail through the `supervision_trail` view).
+pub use crate::projects::trail::TrailEntry;
 
 /// A regulator's decision, as submitted.
 pub struct Decision {

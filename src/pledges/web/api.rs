@@ -136,7 +136,7 @@ pub async fn create(
 ) -> Result<Response> {
     let user = role.0;
     // A project the backer may not see is not found, whatever the body says.
-    crate::projects::visible_target(&state, project, Some(&user)).await?;
+    crate::projects::visible_target(&state.db, project, Some(&user)).await?;
     let key = idempotency_key(&headers)?;
     let request = body.into_request()?;
     let created = state

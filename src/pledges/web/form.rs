@@ -137,7 +137,7 @@ async fn load_target(
     project: ProjectId,
     viewer: Option<&AuthUser>,
 ) -> Result<PledgeTarget> {
-    Ok(crate::projects::visible_target(state, project, viewer).await?)
+    Ok(crate::projects::visible_target(&state.db, project, viewer).await?)
 }
 
 /// A tier field as sent: a tier's id, or nothing (`none` or empty) for no reward. Anything else

@@ -165,7 +165,7 @@ async fn chart(
     MaybeUser(viewer): MaybeUser,
     Path(project): Path<ProjectId>,
 ) -> Result<Response> {
-    crate::projects::visible_target(&state, project, viewer.as_ref()).await?;
+    crate::projects::visible_target(&state.db, project, viewer.as_ref()).await?;
     let svg = pledge_chart_svg(&state.db, project).await?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }

@@ -1,0 +1,193 @@
+//! Listings in the browser: browse and search ([`browse`]), the project page ([`show`]), and the
+//! founder's tools ([`founder`]). Every form carries the CSRF token; nothing needs JavaScript.
+//! The helpers below (labels, amounts, times, cards) are shared with other rooms' pages.
+
+pub mod browse;
+pub mod form;
+pub mod founder;
+pub mod parts;
+pub mod show;
+pub mod upload;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use rust_decimal::Decimal;
+use time::OffsetDateTime;
+
+use super::repo::Project;
+use crate::app::AppState;
+use crate::i18n::Catalogue;
+
+pub use browse::{featured, home};
+
+/// Routes of this room.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/projects", get(browse::browse))
+        .route("/projects/{key}", get(show::show))
+        .route("/projects/{key}/cover", get(show::cover_image))
+        .route("/founder", get(founder::dashboard))
+        .route("/founder/projects", post(founder::create))
+        .route("/founder/projects/new", get(founder::new_form))
+        .route(
+            "/founder/projects/{id}",
+            get(founder::edit_form).post(founder::save),
+        )
+        .route("/founder/projects/{id}/tiers", post(founder::add_tier))
+        .route(
+            "/founder/projects/{id}/tiers/{tier}/delete",
+            post(founder::delete_tier),
+        )
+        .route(
+            "/founder/projects/{id}/cover",
+            post(founder::upload_cover).layer(DefaultBodyLimit::max(upload::UPLOAD_BODY_LIMIT)),
+        )
+        .route("/founder/projects/{id}/submit", post(founder::submit))
+        .route("/founder/projects/{id}/cancel", post(founder::cancel))
+        .route("/founder/projects/{id}/updates", post(founder::post_update))
+}
+
+/// A label from the catalogue: `prefix.name`.
+pub fn label(t: &Catalogue, prefix: &str, name: &str) -> String {
+    t.get(&format!("{prefix}.{name}")).to_owned()
+}
+
+/// An amount with thousands separators and its currency: `CNY 12,800.00`.
+pub fn money_text(amount: Decimal, currency: &str) -> String {
+    let fixed = format!("{:.2}", amount.round_dp(2));
+    let (whole, cents) = fixed.split_once('.').unwrap_or((&fixed, "00"));
+    let (sign, digits) = whole.strip_prefix('-').map_or(("", whole), |d| ("-", d));
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{currency} {sign}{grouped}.{cents}")
+}
+
+/// "12 days left", "5 hours left", "ended".
+pub fn time_left(t: &Catalogue, deadline: Option<OffsetDateTime>, now: OffsetDateTime) -> String {
+    let Some(deadline) = deadline else {
+        return String::new();
+    };
+    let left = deadline - now;
+    if left <= time::Duration::ZERO {
+        t.get("projects.ended").to_owned()
+    } else if left.whole_days() >= 2 {
+        t.fill(
+            "projects.days_left",
+            &[("n", &left.whole_days().to_string())],
+        )
+    } else if left.whole_hours() >= 1 {
+        t.fill(
+            "projects.hours_left",
+            &[("n", &left.whole_hours().to_string())],
+        )
+    } else {
+        t.fill(
+            "projects.minutes_left",
+            &[("n", &left.whole_minutes().max(1).to_string())],
+        )
+    }
+}
+
+/// A time as the pages show it (UTC).
+pub fn when(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        at.month() as u8,
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+/// A project as a card in a list.
+pub struct Card {
+    pub href: String,
+    pub title: String,
+    pub summary: String,
+    pub cover: Option<String>,
+    pub kind: String,
+    pub category: String,
+    pub state: String,
+    pub state_name: &'static str,
+    pub pledged: String,
+    pub goal: String,
+    pub percent: i64,
+    /// The value of the `<progress>` bar (capped at 100).
+    pub bar: i64,
+    pub backers: i32,
+    pub time_left: String,
+}
+
+impl Card {
+    /// The card of `project` in the language of `t`.
+    pub fn new(project: &Project, t: &Catalogue, now: OffsetDateTime) -> Self {
+        let percent = project.percent();
+        Card {
+            href: format!("/projects/{}", project.slug),
+            title: project.title.clone(),
+            summary: project.summary.clone(),
+            cover: project.has_cover.then(|| cover_url(project)),
+            kind: label(t, "projects.kind", project.kind.as_str()),
+            category: label(t, "projects.category", &project.category),
+            state: label(t, "projects.state", project.state.as_str()),
+            state_name: project.state.as_str(),
+            pledged: money_text(project.pledged_total, &project.currency),
+            goal: money_text(project.goal, &project.currency),
+            percent,
+            bar: percent.clamp(0, 100),
+            backers: project.backer_count,
+            time_left: time_left(t, project.deadline, now),
+        }
+    }
+}
+
+/// Where a project's cover is served; the version changes with every edit, so browsers refetch.
+pub fn cover_url(project: &Project) -> String {
+    format!(
+        "/projects/{}/cover?v={}",
+        project.id,
+        project.updated_at.unix_timestamp()
+    )
+}
+
+/// An option of a `<select>`.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// The options of a `<select>` over `values`, labelled from `prefix`, `current` selected.
+pub fn choices(t: &Catalogue, prefix: &str, values: &[&str], current: &str) -> Vec<Choice> {
+    values
+        .iter()
+        .map(|v| Choice {
+            value: (*v).to_owned(),
+            label: label(t, prefix, v),
+            selected: *v == current,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::money_text;
+
+    #[test]
+    fn amounts_are_grouped_by_thousands() {
+        assert_eq!(
+            money_text("1234567.5".parse().unwrap(), "CNY"),
+            "CNY 1,234,567.50"
+        );
+        assert_eq!(money_text("999".parse().unwrap(), "USD"), "USD 999.00");
+        assert_eq!(money_text("0".parse().unwrap(), "CNY"), "CNY 0.00");
+    }
+}

@@ -1,0 +1,86 @@
+//! A project with everything its page shows, and the cache of anonymous visitors' views of it.
+
+use serde::Serialize;
+use sqlx::PgPool;
+use std::sync::Arc;
+
+use super::repo::{self, Offering, Parts, Project, Revision, Tier, Update};
+use super::trail::TrailEntry;
+use super::ProjectId;
+use crate::error::Result;
+
+/// A project with everything its page shows.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProjectDetail {
+    pub project: Project,
+    pub tiers: Vec<Tier>,
+    pub offering: Option<Offering>,
+    pub updates: Vec<Update>,
+    /// Changes made after launch, with their dates.
+    pub revisions: Vec<Revision>,
+    /// Every regulator action, anchored on the ledger.
+    pub supervision: Vec<TrailEntry>,
+}
+
+impl ProjectDetail {
+    /// Everything the page of `project` shows, backers-only updates when
+    /// `include_backers_only`.
+    pub async fn load(db: &PgPool, project: Project, include_backers_only: bool) -> Result<Self> {
+        let parts = repo::parts(db, project.id, include_backers_only).await?;
+        Ok(Self::assemble(project, parts).0)
+    }
+
+    /// The detail of `project` from its parts, and the ledger's size the parts were read at.
+    pub fn assemble(project: Project, parts: Parts) -> (Self, u64) {
+        (
+            ProjectDetail {
+                project,
+                tiers: parts.tiers,
+                offering: parts.offering,
+                updates: parts.updates,
+                revisions: parts.revisions,
+                supervision: parts.trail,
+            },
+            parts.tree_size,
+        )
+    }
+}
+
+/// Anonymous visitors' views of projects, by the id or slug they asked for, with the ledger's
+/// size at the time. The project page is the busiest page and its data the same for every
+/// visitor without a session, so it is reused for `PUBLIC_VIEW_SECONDS`: totals and tiers left
+/// may be that old for them (never for a signed-in user), and a proof against the older ledger
+/// size still verifies.
+pub type PublicViews = crate::cache::TtlCache<String, Arc<(ProjectDetail, u64)>>;
+
+/// Most projects whose anonymous view is kept at once.
+pub const PUBLIC_VIEW_CAPACITY: usize = 10_000;
+
+/// The key a project's view is kept under: an id in its hyphenated form, however it was written
+/// (a UUID parses from several), or the slug in lower case.
+pub fn key(raw: &str) -> String {
+    match raw.trim().parse::<ProjectId>() {
+        Ok(id) => id.to_string(),
+        Err(_) => raw.trim().to_ascii_lowercase(),
+    }
+}
+
+/// Forgets the kept anonymous view of `project`, by id and by slug: for changes visitors must see
+/// at once, such as a regulator's freeze or cancellation.
+pub fn forget(views: &PublicViews, project: &Project) {
+    views.remove(&key(&project.id.to_string()));
+    views.remove(&key(&project.slug));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key;
+
+    #[test]
+    fn a_view_is_kept_under_one_key_however_the_id_or_slug_was_written() {
+        let id = "5b0f3c4e-8f5a-4d0e-9a57-0c7b2f6f6f10";
+        assert_eq!(key(&id.to_ascii_uppercase()), id);
+        assert_eq!(key("5b0f3c4e8f5a4d0e9a570c7b2f6f6f10"), id);
+        assert_eq!(key(" Solar-Lantern "), "solar-lantern");
+    }
+}
