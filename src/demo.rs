@@ -12,10 +12,7 @@ pub const DEMO_PASSWORD: &str = "zhonglian-demo";
 
 /// Loads the demo data unless the database already has users.
 pub async fn load(state: &AppState) -> anyhow::Result<()> {
-    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(&state.db)
-        .await?;
-    if users > 0 {
+    if crate::accounts::has_users(&state.db).await? {
         return Ok(());
     }
     let accounts = [
@@ -72,22 +69,26 @@ pub async fn load_pledges(
     use crate::pledges::{limits::Shares, EquityRequest, PledgeRequest};
     use crate::projects::{capacity, ProjectKind};
 
-    let gateway = crate::money::api::gateway_for_top_ups(state).map_err(|_| {
+    let gateway = state.gateway.as_deref().ok_or_else(|| {
         anyhow::anyhow!("demo pledges need a payment gateway: run with PAYMENT_PROVIDER=sandbox")
     })?;
-    let backers: Vec<(uuid::Uuid,)> = sqlx::query_as(
-        "SELECT id FROM users WHERE email IN ('backer@demo.zhonglian', 'both@demo.zhonglian')
-         ORDER BY email",
-    )
-    .fetch_all(&state.db)
-    .await?;
     let err = |e: crate::error::Error| anyhow::anyhow!("{e}");
-    for (backer,) in backers {
-        let backer = crate::accounts::domain::UserId(backer);
+    for address in ["backer@demo.zhonglian", "both@demo.zhonglian"] {
+        let email = Email::parse(address).map_err(err)?;
+        let Some(backer) = crate::accounts::find_user_by_email(&state.db, &email)
+            .await
+            .map_err(err)?
+        else {
+            continue;
+        };
+        let backer = backer.id;
         let deposit = provider::start_deposit(
             &state.db,
             gateway,
-            crate::money::api::deposit_limits(&state.settings),
+            provider::DepositLimits {
+                per_deposit: state.settings.deposit_max,
+                per_day: state.settings.deposit_daily_max,
+            },
             backer,
             Money::parse("5000").map_err(err)?,
             crate::money::DEFAULT_CURRENCY,

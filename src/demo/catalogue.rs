@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::projects::domain::{NewOffering, NewTier};
 use crate::projects::lifecycle::Action;
 use crate::projects::repo::NewProject;
-use crate::projects::{self, ProjectId, ProjectKind};
+use crate::projects::{self, ProjectKind};
 use crate::supervision::{self, Decision};
 
 /// Where a demo project ends up.
@@ -388,39 +388,9 @@ pub async fn load(state: &AppState, users: &[User]) -> anyhow::Result<()> {
     }
     super::load_pledges(state, &taking_pledges).await?;
     for (id, funded) in to_settle {
-        end_campaign_for_demo(state, id, funded).await?;
+        projects::settling::end_campaign_now(&state.db, id, funded)
+            .await
+            .map_err(err)?;
     }
-    Ok(())
-}
-
-/// Demo data only: ends a demo campaign now, so the settlement worker settles it for real (with
-/// ledger entries and receipts) moments after the server starts. A project meant to be funded
-/// gets a goal its demo pledges reach.
-async fn end_campaign_for_demo(
-    state: &AppState,
-    id: ProjectId,
-    funded: bool,
-) -> anyhow::Result<()> {
-    let mut tx = state.db.begin().await?;
-    sqlx::query(
-        "UPDATE projects SET deadline = now() - interval '1 second',
-                goal = CASE WHEN $2 AND t.pledged_total > 0 THEN LEAST(goal, t.pledged_total) ELSE goal END
-           FROM project_totals t
-          WHERE id = $1 AND t.project_id = $1",
-    )
-    .bind(id.0)
-    .bind(funded)
-    .execute(&mut *tx)
-    .await?;
-    if funded {
-        sqlx::query(
-            "UPDATE equity_offerings SET min_shares = LEAST(min_shares, GREATEST(shares_sold, 1))
-              WHERE project_id = $1",
-        )
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
     Ok(())
 }

@@ -157,3 +157,31 @@ pub async fn finish(conn: &mut PgConnection, project: &Settling) -> Result<()> {
     .await?;
     Ok(())
 }
+
+/// For the demo catalogue only: ends a live campaign now, so the settlement worker settles it
+/// for real (ledger entries, receipts) moments after the server starts. With `reach_goal`, the
+/// goal (or an equity offering's minimum) comes down to what was pledged, so it is funded.
+pub async fn end_campaign_now(db: &sqlx::PgPool, id: ProjectId, reach_goal: bool) -> Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "UPDATE projects SET deadline = now() - interval '1 second',
+                goal = CASE WHEN $2 AND t.pledged_total > 0 THEN LEAST(goal, t.pledged_total) ELSE goal END
+           FROM project_totals t
+          WHERE id = $1 AND t.project_id = $1",
+    )
+    .bind(id)
+    .bind(reach_goal)
+    .execute(&mut *tx)
+    .await?;
+    if reach_goal {
+        sqlx::query(
+            "UPDATE equity_offerings SET min_shares = LEAST(min_shares, GREATEST(shares_sold, 1))
+              WHERE project_id = $1",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
