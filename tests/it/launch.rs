@@ -16,40 +16,24 @@ use zhonglian::projects::{ProjectId, TierId};
 async fn scheduled_project(app: &TestApp) -> (ProjectId, TierId, String, String) {
     let founder = app.login_as_founder().await;
     let regulator = app.login_as_regulator().await;
-    let project = app.create_reward_project(&founder, "Night Lamp").await;
-    let id = project["id"].as_str().unwrap().to_owned();
-    let submitted = app
-        .api(Method::POST, &format!("/projects/{id}/submit"), &founder)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(submitted.status(), 200);
+    let id = app.create_reward_project(&founder, "Night Lamp").await;
+    app.submit(&founder, id).await;
     let launch_at = (OffsetDateTime::now_utc() + time::Duration::hours(1))
         .format(&Rfc3339)
         .unwrap();
-    let approved = app
-        .api(
-            Method::POST,
+    let (approved, _) = app
+        .post_json(
             &format!("/regulator/projects/{id}/approve"),
             &regulator,
+            json!({"launch_at": launch_at}),
         )
-        .json(&json!({"launch_at": launch_at}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(approved.status(), 200);
-    let shown: Value = app
-        .api(Method::GET, &format!("/projects/{id}"), &founder)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
+    assert_eq!(approved, 200);
+    let (_, shown) = app.get_json(&format!("/projects/{id}"), &founder).await;
     assert_eq!(shown["project"]["state"], "live");
     let opens = shown["project"]["launched_at"].as_str().unwrap().to_owned();
-    let tier = shown["tiers"][0]["id"].as_str().unwrap().parse().unwrap();
-    (ProjectId(id.parse().unwrap()), TierId(tier), opens, founder)
+    let tier: TierId = shown["tiers"][0]["id"].as_str().unwrap().parse().unwrap();
+    (id, tier, opens, founder)
 }
 
 async fn pledge_via_api(

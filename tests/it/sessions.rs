@@ -498,7 +498,7 @@ async fn founder_with_a_draft(app: &TestApp) -> (String, String) {
     let token = app.login(&email).await;
     let project = app.create_reward_project(&token, "Solar lantern").await;
     browser_login(app, &email).await;
-    (token, project["id"].as_str().unwrap().to_owned())
+    (token, project.to_string())
 }
 
 fn cookie_post(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
