@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::support::{Backer, TestApp};
+use crate::support::{form_field, Backer, TestApp};
 use zhonglian::pledges::PledgeRequest;
 use zhonglian::projects::{ProjectId, TierId};
 
@@ -73,12 +73,6 @@ async fn page(app: &TestApp, token: &str, path: &str) -> (u16, String) {
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
-fn field(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).expect(name) + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
 async fn pledge_via_form(
     app: &TestApp,
     backer: &Backer,
@@ -86,7 +80,7 @@ async fn pledge_via_form(
     tier: TierId,
 ) -> (u16, String) {
     let (_, wallet) = page(app, &backer.token, "/wallet").await;
-    let csrf = field(&wallet, "csrf");
+    let csrf = form_field(&wallet, "csrf");
     let key = uuid::Uuid::new_v4().to_string();
     let response = app
         .client

@@ -4,7 +4,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::support::{made_pledge, status_and_detail, Anonymous, TestApp};
+use crate::support::{form_field, made_pledge, status_and_detail, Anonymous, TestApp};
 
 #[tokio::test]
 async fn reward_pledges_can_be_changed_and_cancelled_until_the_deadline_only() {
@@ -195,21 +195,9 @@ async fn a_pledge_form_submitted_twice_makes_one_pledge() {
     let backer = app.fixture_backer().await;
     app.fund(&backer, "100.00").await;
     let page = app
-        .client
-        .get(app.url(&format!("/projects/{project}/pledge")))
-        .bearer_auth(&backer.token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let field = |name: &str| {
-        let marker = format!("name=\"{name}\" value=\"");
-        let start = page.find(&marker).expect(name) + marker.len();
-        page[start..].split('"').next().unwrap().to_owned()
-    };
-    let (csrf, key) = (field("csrf"), field("key"));
+        .html_as(&format!("/projects/{project}/pledge"), &backer)
+        .await;
+    let (csrf, key) = (form_field(&page, "csrf"), form_field(&page, "key"));
     let mut answers = Vec::new();
     for _ in 0..2 {
         let response = app

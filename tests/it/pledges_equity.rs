@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 use zhonglian::pledges;
 
-use crate::support::{funded_backers, made_pledge, status_and_detail, TestApp};
+use crate::support::{form_field, funded_backers, made_pledge, status_and_detail, TestApp};
 
 fn equity(shares: i64) -> serde_json::Value {
     serde_json::json!({
@@ -217,19 +217,8 @@ async fn the_api_and_the_form_read_declared_income_and_net_worth_alike() {
             .await
             .0
             .as_u16();
-        let wallet = app
-            .client
-            .get(app.url("/wallet"))
-            .bearer_auth(&investor.token)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let marker = "name=\"csrf\" value=\"";
-        let start = wallet.find(marker).unwrap() + marker.len();
-        let csrf = wallet[start..].split('"').next().unwrap().to_owned();
+        let wallet = app.html_as("/wallet", &investor).await;
+        let csrf = form_field(&wallet, "csrf");
         let key = uuid::Uuid::new_v4().to_string();
         let form = app
             .client

@@ -5,19 +5,6 @@ use serde_json::{json, Value};
 
 use crate::support::{in_days, strings_of, Anonymous, TestApp};
 
-/// A page's HTML as a signed-in founder sees it (bearer token, no cookie).
-async fn page_as(app: &TestApp, path: &str, token: &str) -> String {
-    app.client
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn regulator_actions_are_recorded_in_the_trail_and_anchored_on_the_ledger() {
     let app = TestApp::spawn().await;
@@ -166,7 +153,7 @@ async fn an_approval_with_a_launch_time_goes_live_only_when_it_comes() {
     assert_eq!(public, 404, "not public before its launch time");
     let (_, browse) = app.get_json("/projects", &Anonymous).await;
     assert_eq!(browse["projects"], json!([]));
-    let own = page_as(&app, "/projects/scheduled", &founder).await;
+    let own = app.html_as("/projects/scheduled", &founder).await;
     assert!(own.contains("id=\"scheduled-banner\""));
 
     sqlx::query("UPDATE projects SET launched_at = now() - interval '1 minute' WHERE id = $1")
@@ -222,7 +209,7 @@ async fn the_regulator_page_lists_the_queue_and_its_forms_act() {
         .await
         .unwrap();
     assert_eq!(rejected.status(), 303);
-    let html = page_as(&app, &format!("/projects/{id}"), &founder).await;
+    let html = app.html_as(&format!("/projects/{id}"), &founder).await;
     assert!(
         html.contains("id=\"rejection-note\"") && html.contains("Add delivery dates."),
         "the founder sees why"

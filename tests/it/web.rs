@@ -37,16 +37,7 @@ async fn metrics_count_requests_by_route() {
     })
     .await;
     app.client.get(app.url("/healthz")).send().await.unwrap();
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth("metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.html_as("/metrics", "metrics").await;
     assert!(text.contains(
         "zhonglian_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"
     ));
@@ -228,16 +219,7 @@ async fn every_documented_operation_is_routed_to_a_handler() {
             .await
             .unwrap();
     }
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth("metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.html_as("/metrics", "metrics").await;
     let unrouted: Vec<String> = operations
         .iter()
         .filter(|(method, template)| {

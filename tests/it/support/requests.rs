@@ -131,4 +131,26 @@ impl TestApp {
     pub async fn html(&self, path: &str) -> String {
         self.page(path).await.1
     }
+
+    /// The HTML of a page as `who` sees it (their bearer token, the client's cookies).
+    pub async fn html_as(&self, path: &str, who: &(impl Caller + ?Sized)) -> String {
+        who.authorize(self.client.get(self.url(path)))
+            .send()
+            .await
+            .expect("page request")
+            .text()
+            .await
+            .expect("page body")
+    }
+}
+
+/// The value of the form field `name` in a page (`name="csrf" value="..."`).
+#[track_caller]
+pub fn form_field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name:?} on the page"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
 }
