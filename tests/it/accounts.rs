@@ -283,15 +283,7 @@ async fn browser_forms_sign_up_log_in_and_out_with_a_session_cookie() {
         .expect("a session cookie");
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
 
-    let home = app
-        .client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = app.html("/").await;
     assert!(
         home.contains("表单用户"),
         "the home page greets the signed-in user"
@@ -306,15 +298,7 @@ async fn browser_forms_sign_up_log_in_and_out_with_a_session_cookie() {
         .await
         .unwrap();
     assert_eq!(out.status(), 303);
-    let home = app
-        .client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = app.html("/").await;
     assert!(!home.contains("表单用户"));
 }
 

@@ -63,12 +63,7 @@ async fn a_cover_that_is_not_an_image_or_is_too_large_is_refused() {
     assert_eq!(served.status(), 200);
     assert_eq!(served.headers()["content-type"], "image/png");
     assert_eq!(served.bytes().await.unwrap().len(), 1500 * 1024);
-    let public = app
-        .client
-        .get(app.url(&format!("/projects/{id}/cover")))
-        .send()
-        .await
-        .unwrap();
+    let public = app.get(&format!("/projects/{id}/cover")).await;
     assert_eq!(
         public.status(),
         404,
@@ -88,12 +83,7 @@ async fn a_cover_can_be_changed_only_while_the_project_is_a_draft() {
     app.launch(&founder, &regulator, id).await;
     let (status, body) = upload(&app, &founder, id, png(64)).await;
     assert_eq!(status, 409, "{body}");
-    let public = app
-        .client
-        .get(app.url(&format!("/projects/{id}/cover")))
-        .send()
-        .await
-        .unwrap();
+    let public = app.get(&format!("/projects/{id}/cover")).await;
     assert_eq!(public.status(), 200, "a live project's cover is public");
     assert_eq!(public.headers()["content-type"], "image/png");
 }

@@ -264,7 +264,7 @@ async fn only_the_owner_of_a_top_up_can_open_or_answer_its_checkout() {
     let path = format!("/sandbox/checkout/{reference}");
     let as_user = |token: &str| format!("zl_session={token}");
 
-    let anonymous = app.client.get(app.url(&path)).send().await.unwrap();
+    let anonymous = app.get(&path).await;
     assert_eq!(anonymous.status(), 303, "anonymous visitors log in first");
     let seen = app
         .client

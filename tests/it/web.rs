@@ -5,7 +5,7 @@ use crate::support::{assert_problem, status_and_json, Anonymous, TestApp};
 #[tokio::test]
 async fn health_reports_the_database() {
     let app = TestApp::spawn().await;
-    let response = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let response = app.get("/healthz").await;
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body, serde_json::json!({"status": "ok", "database": "ok"}));
@@ -16,7 +16,7 @@ async fn health_reports_the_database() {
 }
 
 async fn response_has_request_id(app: &TestApp) -> bool {
-    let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let r = app.get("/healthz").await;
     r.headers().contains_key("x-request-id")
 }
 
@@ -24,7 +24,7 @@ async fn response_has_request_id(app: &TestApp) -> bool {
 async fn health_is_503_when_the_database_is_gone() {
     let app = TestApp::spawn().await;
     app.db.close().await;
-    let response = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let response = app.get("/healthz").await;
     assert_eq!(response.status(), 503);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["database"], "unavailable");
@@ -36,7 +36,7 @@ async fn metrics_count_requests_by_route() {
         settings.metrics_token = Some(secrecy::SecretString::from("metrics".to_owned()));
     })
     .await;
-    app.client.get(app.url("/healthz")).send().await.unwrap();
+    app.get("/healthz").await;
     let text = app.html_as("/metrics", "metrics").await;
     assert!(text.contains(
         "zhonglian_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"
@@ -47,7 +47,7 @@ async fn metrics_count_requests_by_route() {
 #[tokio::test]
 async fn pages_carry_strict_security_headers() {
     let app = TestApp::spawn().await;
-    let response = app.client.get(app.url("/")).send().await.unwrap();
+    let response = app.get("/").await;
     let headers = response.headers();
     let csp = headers["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"));
@@ -60,12 +60,7 @@ async fn pages_carry_strict_security_headers() {
 #[tokio::test]
 async fn unknown_paths_are_a_problem_for_the_api_and_a_page_for_people() {
     let app = TestApp::spawn().await;
-    let api = app
-        .client
-        .get(app.url("/api/v1/nope"))
-        .send()
-        .await
-        .unwrap();
+    let api = app.get("/api/v1/nope").await;
     assert_eq!(api.status(), 404);
     assert_eq!(api.headers()["content-type"], "application/problem+json");
     let page = app
@@ -110,12 +105,7 @@ async fn pages_follow_accept_language_and_the_remembered_toggle() {
         .unwrap();
     assert!(chinese.contains("<html lang=\"zh-CN\">") && chinese.contains("登录"));
 
-    let switched = app
-        .client
-        .get(app.url("/lang/zh?next=/ledger"))
-        .send()
-        .await
-        .unwrap();
+    let switched = app.get("/lang/zh?next=/ledger").await;
     assert_eq!(switched.status(), 303);
     assert_eq!(switched.headers()["location"], "/ledger");
     let remembered = app
@@ -133,12 +123,7 @@ async fn pages_follow_accept_language_and_the_remembered_toggle() {
         "the toggle wins over the header"
     );
 
-    let offsite = app
-        .client
-        .get(app.url("/lang/en?next=//evil.example"))
-        .send()
-        .await
-        .unwrap();
+    let offsite = app.get("/lang/en?next=//evil.example").await;
     assert_eq!(offsite.headers()["location"], "/", "no open redirect");
 }
 
@@ -291,23 +276,13 @@ async fn a_bad_id_in_an_api_path_is_a_not_found_problem() {
 #[tokio::test]
 async fn static_files_are_served() {
     let app = TestApp::spawn().await;
-    let css = app
-        .client
-        .get(app.url("/static/app.css"))
-        .send()
-        .await
-        .unwrap();
+    let css = app.get("/static/app.css").await;
     assert_eq!(css.status(), 200);
     assert!(css.headers()["content-type"]
         .to_str()
         .unwrap()
         .starts_with("text/css"));
-    let js = app
-        .client
-        .get(app.url("/static/verify.js"))
-        .send()
-        .await
-        .unwrap();
+    let js = app.get("/static/verify.js").await;
     assert_eq!(js.status(), 200);
 }
 

@@ -114,15 +114,19 @@ impl TestApp {
             .await
     }
 
-    /// `GET` of a page (any path, not only the API) as the client's cookies have it, and its
-    /// HTML.
-    pub async fn page(&self, path: &str) -> (StatusCode, String) {
-        let response = self
-            .client
+    /// `GET` of any path (a page, a static file, `/healthz`) as the client's cookies have it.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
             .get(self.url(path))
             .send()
             .await
-            .expect("page request");
+            .expect("GET request")
+    }
+
+    /// `GET` of a page (any path, not only the API) as the client's cookies have it, and its
+    /// HTML.
+    pub async fn page(&self, path: &str) -> (StatusCode, String) {
+        let response = self.get(path).await;
         let status = response.status();
         (status, response.text().await.expect("page body"))
     }
