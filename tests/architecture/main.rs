@@ -12,7 +12,7 @@ mod paths;
 mod sql;
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::PathBuf;
 
 use graph::{cycles, module_graph};
 use layering::layering_violations;
@@ -42,9 +42,17 @@ struct Source {
     pub(crate) text: String,
 }
 
+/// The checkout whose `src/` and `migrations/` are read: this crate's, or the one named by
+/// `ARCHITECTURE_CHECKOUT` (to look at another branch's tree without building it).
+fn checkout() -> PathBuf {
+    std::env::var_os("ARCHITECTURE_CHECKOUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 /// Every `.rs` file under `src/`, sorted by path.
 fn crate_sources() -> Vec<Source> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = &checkout();
     let mut files = Vec::new();
     let mut folders = vec![root.join("src")];
     while let Some(folder) = folders.pop() {
@@ -77,7 +85,7 @@ fn is_web_part(segment: &str) -> bool {
 }
 
 fn crate_migrations() -> Vec<(String, String)> {
-    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let folder = checkout().join("migrations");
     let mut files: Vec<(String, String)> = std::fs::read_dir(&folder)
         .expect("migrations/")
         .map(|e| e.expect("entry").path())

@@ -58,10 +58,13 @@ pub(crate) const SQL_WORDS: &[&str] = &[
     "INTO",
 ];
 
-/// SQL keywords (upper case) that name a table after them.
-pub(crate) const TABLE_KEYWORDS: &[&str] = &["FROM", "JOIN", "INTO", "UPDATE", "TABLE"];
+/// SQL keywords (upper case) that name a table after them (`DELETE FROM a USING b`,
+/// `TRUNCATE b`; `JOIN b USING (id)` is a column list and names nothing).
+pub(crate) const TABLE_KEYWORDS: &[&str] = &[
+    "FROM", "JOIN", "INTO", "UPDATE", "TABLE", "USING", "TRUNCATE",
+];
 
-/// The tables and views one SQL string names, with their offsets in the string. The names
+/// The tables and views one SQL string names, in order. The names
 /// of its common table expressions (`WITH x AS (...)`) and functions (`FROM unnest(...)`) are
 /// not tables.
 pub(crate) fn tables_named(sql: &str) -> Vec<String> {
@@ -345,6 +348,15 @@ mod tests {
             tables_named("DELETE FROM sessions WHERE id = $1"),
             ["sessions"]
         );
+        assert_eq!(
+            tables_named("DELETE FROM sessions s USING users u WHERE s.user_id = u.id"),
+            ["sessions", "users"]
+        );
+        assert_eq!(
+            tables_named("SELECT 1 FROM pledges JOIN projects USING (project_id)"),
+            ["pledges", "projects"]
+        );
+        assert_eq!(tables_named("TRUNCATE ledger_nodes"), ["ledger_nodes"]);
         assert_eq!(
             tables_named("SELECT 1 FROM users a, sessions s"),
             ["users", "sessions"]
