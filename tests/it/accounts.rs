@@ -78,75 +78,60 @@ async fn problem(response: reqwest::Response) -> (u16, serde_json::Value) {
 async fn bad_sign_ups_and_log_ins_get_clear_client_errors() {
     let app = TestApp::spawn().await;
     app.signup("taken@example.com", "backer").await;
-    let signup = |body: serde_json::Value| {
-        app.client
-            .post(app.url("/api/v1/auth/signup"))
-            .json(&body)
-            .send()
-    };
-
-    let (status, body) = problem(
-        signup(
+    // (what is sent, status, what the detail says if it must say something, why).
+    let big = format!("{{\"email\": \"{}\"}}", "a".repeat(2 * 1024 * 1024));
+    let cases: [(String, u16, Option<&str>, &str); 5] = [
+        (
             json!({"email": "TAKEN@example.com", "password": "correct horse battery",
-                      "display_name": "X", "role": "backer"}),
-        )
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 409);
-    assert!(body["detail"].as_str().unwrap().contains("already exists"));
-
-    let (status, body) = problem(
-        signup(
+                   "display_name": "X", "role": "backer"})
+            .to_string(),
+            409,
+            Some("already exists"),
+            "an address is taken whatever its case",
+        ),
+        (
             json!({"email": "short@example.com", "password": "123456789",
-                      "display_name": "X", "role": "backer"}),
-        )
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 422);
-    assert!(body["detail"].as_str().unwrap().contains("10 characters"));
-
-    let (status, _) = problem(
-        signup(
+                   "display_name": "X", "role": "backer"})
+            .to_string(),
+            422,
+            Some("10 characters"),
+            "a short password",
+        ),
+        (
             json!({"email": "reg@example.com", "password": "correct horse battery",
-                      "display_name": "X", "role": "regulator"}),
+                   "display_name": "X", "role": "regulator"})
+            .to_string(),
+            422,
+            None,
+            "nobody makes themselves a regulator",
+        ),
+        (
+            "{\"email\": ".to_owned(),
+            400,
+            Some("not valid JSON"),
+            "broken JSON",
+        ),
+        (big, 413, None, "a body past the limit"),
+    ];
+    for (body, expected, detail, why) in cases {
+        let (status, body) = problem(
+            app.client
+                .post(app.url("/api/v1/auth/signup"))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap(),
         )
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 422, "nobody makes themselves a regulator");
-
-    let (status, body) = problem(
-        app.client
-            .post(app.url("/api/v1/auth/signup"))
-            .header("content-type", "application/json")
-            .body("{\"email\": ")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 400);
-    assert!(body["detail"].as_str().unwrap().contains("not valid JSON"));
-
-    let (status, _) = problem(
-        app.client
-            .post(app.url("/api/v1/auth/signup"))
-            .header("content-type", "application/json")
-            .body(format!(
-                "{{\"email\": \"{}\"}}",
-                "a".repeat(2 * 1024 * 1024)
-            ))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 413);
+        .await;
+        assert_eq!(status, expected, "{why}");
+        if let Some(detail) = detail {
+            assert!(
+                body["detail"].as_str().unwrap().contains(detail),
+                "{why}: {body}"
+            );
+        }
+    }
 
     let login = |email: &str, password: &str| {
         app.client
@@ -298,15 +283,7 @@ async fn browser_forms_sign_up_log_in_and_out_with_a_session_cookie() {
         .expect("a session cookie");
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
 
-    let home = app
-        .client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = app.html("/").await;
     assert!(
         home.contains("表单用户"),
         "the home page greets the signed-in user"
@@ -321,15 +298,7 @@ async fn browser_forms_sign_up_log_in_and_out_with_a_session_cookie() {
         .await
         .unwrap();
     assert_eq!(out.status(), 303);
-    let home = app
-        .client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = app.html("/").await;
     assert!(!home.contains("表单用户"));
 }
 

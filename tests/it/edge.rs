@@ -97,24 +97,9 @@ async fn log_in_with_next(app: &TestApp, email: &str, next: &str) -> reqwest::Re
 async fn a_next_with_a_line_break_is_not_a_server_error() {
     let app = TestApp::spawn().await;
 
-    let login_page = app
-        .client
-        .get(app.url("/login?next=%0a"))
-        .send()
-        .await
-        .unwrap();
-    let switch = app
-        .client
-        .get(app.url("/lang/zh?next=/%0d%0aSet-Cookie:%20x=1"))
-        .send()
-        .await
-        .unwrap();
-    let tab = app
-        .client
-        .get(app.url("/lang/en?next=/%09/evil.example"))
-        .send()
-        .await
-        .unwrap();
+    let login_page = app.get("/login?next=%0a").await;
+    let switch = app.get("/lang/zh?next=/%0d%0aSet-Cookie:%20x=1").await;
+    let tab = app.get("/lang/en?next=/%09/evil.example").await;
 
     assert_eq!(login_page.status(), 200);
     assert!(switch.status().is_redirection());
@@ -137,7 +122,7 @@ async fn a_client_that_stops_halfway_through_its_headers_is_disconnected() {
         .unwrap();
     let started = Instant::now();
 
-    let healthy = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let healthy = app.get("/healthz").await;
     let closed = read_until_closed(&mut slow, Duration::from_secs(10)).await;
 
     assert_eq!(healthy.status(), 200, "others are served meanwhile");
@@ -312,7 +297,7 @@ async fn an_https_site_sends_strict_transport_security_on_every_response() {
     .await;
 
     for path in ["/", "/api/v1/projects", "/nowhere", "/api/v1/nowhere"] {
-        let response = app.client.get(app.url(path)).send().await.unwrap();
+        let response = app.get(path).await;
         assert_eq!(
             response
                 .headers()
@@ -329,7 +314,7 @@ async fn a_plain_http_site_never_sends_strict_transport_security() {
     let app = TestApp::spawn().await;
 
     for path in ["/", "/api/v1/projects", "/nowhere"] {
-        let response = app.client.get(app.url(path)).send().await.unwrap();
+        let response = app.get(path).await;
         assert!(
             !response.headers().contains_key("strict-transport-security"),
             "{path}"

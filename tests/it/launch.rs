@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::support::{Backer, TestApp};
+use crate::support::{form_field, Backer, TestApp};
 use zhonglian::pledges::PledgeRequest;
 use zhonglian::projects::{ProjectId, TierId};
 
@@ -16,40 +16,24 @@ use zhonglian::projects::{ProjectId, TierId};
 async fn scheduled_project(app: &TestApp) -> (ProjectId, TierId, String, String) {
     let founder = app.login_as_founder().await;
     let regulator = app.login_as_regulator().await;
-    let project = app.create_reward_project(&founder, "Night Lamp").await;
-    let id = project["id"].as_str().unwrap().to_owned();
-    let submitted = app
-        .api(Method::POST, &format!("/projects/{id}/submit"), &founder)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(submitted.status(), 200);
+    let id = app.create_reward_project(&founder, "Night Lamp").await;
+    app.submit(&founder, id).await;
     let launch_at = (OffsetDateTime::now_utc() + time::Duration::hours(1))
         .format(&Rfc3339)
         .unwrap();
-    let approved = app
-        .api(
-            Method::POST,
+    let (approved, _) = app
+        .post_json(
             &format!("/regulator/projects/{id}/approve"),
             &regulator,
+            json!({"launch_at": launch_at}),
         )
-        .json(&json!({"launch_at": launch_at}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(approved.status(), 200);
-    let shown: Value = app
-        .api(Method::GET, &format!("/projects/{id}"), &founder)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
+    assert_eq!(approved, 200);
+    let (_, shown) = app.get_json(&format!("/projects/{id}"), &founder).await;
     assert_eq!(shown["project"]["state"], "live");
     let opens = shown["project"]["launched_at"].as_str().unwrap().to_owned();
-    let tier = shown["tiers"][0]["id"].as_str().unwrap().parse().unwrap();
-    (ProjectId(id.parse().unwrap()), TierId(tier), opens, founder)
+    let tier: TierId = shown["tiers"][0]["id"].as_str().unwrap().parse().unwrap();
+    (id, tier, opens, founder)
 }
 
 async fn pledge_via_api(
@@ -89,12 +73,6 @@ async fn page(app: &TestApp, token: &str, path: &str) -> (u16, String) {
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
-fn field(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).expect(name) + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
 async fn pledge_via_form(
     app: &TestApp,
     backer: &Backer,
@@ -102,7 +80,7 @@ async fn pledge_via_form(
     tier: TierId,
 ) -> (u16, String) {
     let (_, wallet) = page(app, &backer.token, "/wallet").await;
-    let csrf = field(&wallet, "csrf");
+    let csrf = form_field(&wallet, "csrf");
     let key = uuid::Uuid::new_v4().to_string();
     let response = app
         .client

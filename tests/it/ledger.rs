@@ -188,7 +188,7 @@ async fn the_log_never_signs_two_roots_for_one_size() {
 }
 
 async fn get(app: &TestApp, path: &str) -> reqwest::Response {
-    app.client.get(app.url(path)).send().await.unwrap()
+    app.get(path).await
 }
 
 #[tokio::test]

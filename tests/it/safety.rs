@@ -5,7 +5,7 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use rust_decimal::Decimal;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::support::TestApp;
 
@@ -124,28 +124,17 @@ async fn the_demo_flag_loads_the_demo_without_logging_its_password() {
     assert!(!output.contains("zhonglian-demo"), "no password in the log");
 }
 
-async fn post_json(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let response = app
-        .api(reqwest::Method::POST, path, token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn without_a_payment_provider_top_ups_are_refused_with_a_clear_problem() {
     let app = TestApp::spawn_with(|s| s.payment_provider = None).await;
     let backer = app.fixture_backer().await;
-    let (status, problem) = post_json(
-        &app,
-        &backer.token,
-        "/wallet/deposits",
-        json!({"amount": "100", "sandbox_answer": "approve"}),
-    )
-    .await;
+    let (status, problem) = app
+        .post_json(
+            "/wallet/deposits",
+            &backer.token,
+            json!({"amount": "100", "sandbox_answer": "approve"}),
+        )
+        .await;
     assert_eq!(status, 409);
     assert!(problem["detail"]
         .as_str()
@@ -177,8 +166,9 @@ async fn without_a_payment_provider_top_ups_are_refused_with_a_clear_problem() {
 
 /// A pending top-up of `amount` for `token`; returns its reference.
 async fn pending_top_up(app: &TestApp, token: &str, amount: &str) -> String {
-    let (status, deposit) =
-        post_json(app, token, "/wallet/deposits", json!({"amount": amount})).await;
+    let (status, deposit) = app
+        .post_json("/wallet/deposits", token, json!({"amount": amount}))
+        .await;
     assert_eq!(status, 201, "{deposit}");
     deposit["reference"].as_str().unwrap().to_owned()
 }
@@ -274,7 +264,7 @@ async fn only_the_owner_of_a_top_up_can_open_or_answer_its_checkout() {
     let path = format!("/sandbox/checkout/{reference}");
     let as_user = |token: &str| format!("zl_session={token}");
 
-    let anonymous = app.client.get(app.url(&path)).send().await.unwrap();
+    let anonymous = app.get(&path).await;
     assert_eq!(anonymous.status(), 303, "anonymous visitors log in first");
     let seen = app
         .client
@@ -319,13 +309,13 @@ async fn top_ups_above_the_per_deposit_or_daily_limit_are_refused_also_at_once()
     })
     .await;
     let backer = app.fixture_backer().await;
-    let (status, problem) = post_json(
-        &app,
-        &backer.token,
-        "/wallet/deposits",
-        json!({"amount": "100.01", "sandbox_answer": "approve"}),
-    )
-    .await;
+    let (status, problem) = app
+        .post_json(
+            "/wallet/deposits",
+            &backer.token,
+            json!({"amount": "100.01", "sandbox_answer": "approve"}),
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(problem["detail"].as_str().unwrap().contains("100.00"));
 
@@ -349,13 +339,13 @@ async fn top_ups_above_the_per_deposit_or_daily_limit_are_refused_also_at_once()
     );
     assert_eq!(app.wallet_balance(&backer).await, Decimal::from(240));
 
-    let declined = post_json(
-        &app,
-        &backer.token,
-        "/wallet/deposits",
-        json!({"amount": "10", "sandbox_answer": "approve"}),
-    )
-    .await;
+    let declined = app
+        .post_json(
+            "/wallet/deposits",
+            &backer.token,
+            json!({"amount": "10", "sandbox_answer": "approve"}),
+        )
+        .await;
     assert_eq!(declined.0, 201, "ten more still fit");
     app.assert_books_balance().await;
 }
@@ -365,29 +355,29 @@ async fn currencies_the_platform_does_not_take_are_refused() {
     let app = TestApp::spawn().await;
     let backer = app.fixture_backer().await;
     for currency in ["XXX", "ABC", "usd"] {
-        let (status, _) = post_json(
-            &app,
-            &backer.token,
-            "/wallet/deposits",
-            json!({"amount": "10", "currency": currency}),
-        )
-        .await;
+        let (status, _) = app
+            .post_json(
+                "/wallet/deposits",
+                &backer.token,
+                json!({"amount": "10", "currency": currency}),
+            )
+            .await;
         assert_eq!(status, 422, "{currency}");
     }
     let founder = app.login_as_founder().await;
     let deadline = (time::OffsetDateTime::now_utc() + time::Duration::days(30))
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
-    let (status, problem) = post_json(
-        &app,
-        &founder,
-        "/projects",
-        json!({
-            "title": "Junk currency", "summary": "s", "story": "s", "category": "design",
-            "kind": "reward", "goal": "100.00", "currency": "XXX", "deadline": deadline,
-        }),
-    )
-    .await;
+    let (status, problem) = app
+        .post_json(
+            "/projects",
+            &founder,
+            json!({
+                "title": "Junk currency", "summary": "s", "story": "s", "category": "design",
+                "kind": "reward", "goal": "100.00", "currency": "XXX", "deadline": deadline,
+            }),
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(problem["detail"]
         .as_str()

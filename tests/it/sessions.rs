@@ -429,15 +429,7 @@ async fn an_overlong_email_at_log_in_is_refused_not_a_server_error() {
     assert_eq!(failures, 0, "nothing was recorded");
 
     // The API document says so.
-    let doc: Value = app
-        .client
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
     let email = &doc["components"]["schemas"]["LoginRequest"]["properties"]["email"];
     assert_eq!(email["maxLength"], 254, "{email}");
     let answers = &doc["paths"]["/api/v1/auth/login"]["post"]["responses"];
@@ -498,7 +490,7 @@ async fn founder_with_a_draft(app: &TestApp) -> (String, String) {
     let token = app.login(&email).await;
     let project = app.create_reward_project(&token, "Solar lantern").await;
     browser_login(app, &email).await;
-    (token, project["id"].as_str().unwrap().to_owned())
+    (token, project.to_string())
 }
 
 fn cookie_post(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
@@ -534,7 +526,7 @@ async fn a_cookie_only_api_post_without_a_csrf_header_is_refused() {
         .await
         .unwrap();
     assert_eq!(state, "draft", "nothing changed");
-    let me = app.client.get(app.url("/api/v1/me")).send().await.unwrap();
+    let me = app.get("/api/v1/me").await;
     assert_eq!(
         me.status(),
         200,
@@ -559,7 +551,7 @@ async fn a_cookie_api_post_with_the_csrf_header_is_accepted() {
         .await
         .unwrap();
     assert_eq!(out.status(), 204);
-    let me = app.client.get(app.url("/api/v1/me")).send().await.unwrap();
+    let me = app.get("/api/v1/me").await;
     assert_eq!(me.status(), 401, "the cookie's session is over");
 }
 
