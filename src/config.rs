@@ -182,7 +182,7 @@ impl Settings {
     /// (at least 4, at most 64).
     pub fn pool_size(&self) -> u32 {
         self.database_pool_size.unwrap_or_else(|| {
-            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
             (4 * cores).clamp(4, 64) as u32
         })
     }
@@ -496,7 +496,7 @@ mod tests {
         assert_eq!(given.settings.pool_size(), 12);
         assert!(Command::try_parse_from(["zhonglian", "--database-pool-size", "0"]).is_err());
         let unset = Settings::for_data_dir(PathBuf::from("data"));
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get) as u32;
         assert!(unset.pool_size() >= 4 && unset.pool_size() % 4 == 0);
         assert_eq!(unset.pool_size(), (4 * cores).min(64));
     }

@@ -22,7 +22,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the site and the API (starts the embedded PostgreSQL when DATABASE_URL is unset).
+    /// Serve the site and the API (starts the embedded PostgreSQL when `DATABASE_URL` is unset).
     Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate {
@@ -54,7 +54,7 @@ enum Command {
     /// Download every leaf from a server, rebuild the tree, check the signed checkpoint and its
     /// consistency with the last audit's; exit 1 on any mismatch.
     Audit {
-        /// Base URL of the server, e.g. https://zhonglian.example
+        /// Base URL of the server, e.g. <https://zhonglian.example>
         #[arg(long)]
         server: String,
         /// File remembering the last checkpoint seen (read, and written after a clean audit).
@@ -83,7 +83,7 @@ struct ServeArgs {
 #[derive(Subcommand)]
 enum AdminCommand {
     /// Create a regulator or auditor account. The password is read from
-    /// ZHONGLIAN_ADMIN_PASSWORD or, when unset, from the first line of standard input.
+    /// `ZHONGLIAN_ADMIN_PASSWORD` or, when unset, from the first line of standard input.
     CreateUser {
         #[arg(long)]
         role: String,

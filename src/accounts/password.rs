@@ -51,9 +51,8 @@ impl Gate {
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<anyhow::Result<T>, Busy> {
         let acquire = self.permits.clone().acquire_owned();
-        let permit = match tokio::time::timeout(self.wait, acquire).await {
-            Ok(Ok(permit)) => permit,
-            Ok(Err(_)) | Err(_) => return Err(Busy),
+        let Ok(Ok(permit)) = tokio::time::timeout(self.wait, acquire).await else {
+            return Err(Busy);
         };
         // A blocking job cannot be stopped: when the request is cancelled (its client hung up),
         // the hash runs on, so the place goes with the job and not with this future.
@@ -69,7 +68,7 @@ impl Gate {
 /// Each argon2 hash holds 19 MiB and a core for its whole run, so no more run at once than there
 /// are cores: forty parallel sign-ups then cost four hashes' memory, not forty.
 static GATE: LazyLock<Gate> = LazyLock::new(|| {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     Gate::new(cores, HASH_WAIT)
 });
 

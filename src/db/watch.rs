@@ -23,7 +23,7 @@ const BACKOFF: (Duration, Duration) = (Duration::from_millis(250), Duration::fro
 )]
 pub struct GaveUp {
     attempts: u32,
-    /// The last failure, on one line (pg_ctl's output may span several).
+    /// The last failure, on one line (`pg_ctl`'s output may span several).
     last: String,
 }
 

@@ -304,13 +304,13 @@ fn json_rejection(rejection: JsonRejection) -> Error {
         JsonRejection::JsonSyntaxError(e) => Error::BadRequest(Message::Text(format!(
             "The body is not valid JSON: {}",
             std::error::Error::source(&e)
-                .map(|s| s.to_string())
+                .map(std::string::ToString::to_string)
                 .unwrap_or_else(|| e.body_text())
         ))),
         JsonRejection::JsonDataError(e) => Error::Unprocessable(Message::Text(format!(
             "The JSON body has the wrong shape: {}",
             std::error::Error::source(&e)
-                .map(|s| s.to_string())
+                .map(std::string::ToString::to_string)
                 .unwrap_or_else(|| e.body_text())
         ))),
         other => Error::BadRequest(Message::Text(other.body_text())),

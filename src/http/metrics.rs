@@ -67,7 +67,10 @@ fn method_label(method: &Method) -> &'static str {
 
 impl Metrics {
     fn observe(&self, method: &'static str, route: &str, status: u16, seconds: f64) {
-        let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
+        let mut series = self
+            .series
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut key = (method, route.to_owned(), status);
         if !series.contains_key(&key) && series.len() >= MAX_SERIES {
             key = (OTHER_METHOD, UNMATCHED.to_owned(), status);
@@ -84,7 +87,10 @@ impl Metrics {
 
     /// The exposition text.
     pub fn render(&self) -> String {
-        let series = self.series.lock().unwrap_or_else(|e| e.into_inner());
+        let series = self
+            .series
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = String::new();
         out.push_str("# HELP zhonglian_http_requests_total HTTP requests answered.\n");
         out.push_str("# TYPE zhonglian_http_requests_total counter\n");

@@ -72,7 +72,7 @@ pub struct Appended {
     pub size: u64,
     /// Root after the batch.
     pub root: Hash,
-    /// tx_hash of each entry, in order.
+    /// `tx_hash` of each entry, in order.
     pub tx_hashes: Vec<Hash>,
 }
 

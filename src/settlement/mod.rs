@@ -216,7 +216,7 @@ impl Settler {
         match project.outcome {
             Outcome::Funded => self.collect(&mut tx, &project, &pledges, &at).await?,
             Outcome::Failed | Outcome::Refund => {
-                self.refund(&mut tx, &project, &pledges, &at).await?
+                self.refund(&mut tx, &project, &pledges, &at).await?;
             }
         }
         tx.commit().await?;

@@ -116,7 +116,7 @@ struct TransactionRow {
     amount: Option<Decimal>,
 }
 
-/// The ledger transactions of a project's settlement, in order: kind, hex tx_hash, amount.
+/// The ledger transactions of a project's settlement, in order: kind, hex `tx_hash`, amount.
 pub async fn transactions_for_project(
     db: &PgPool,
     project: ProjectId,

@@ -302,7 +302,7 @@ async fn bad_ledger_parameters_get_a_problem_never_a_500() {
     }
 }
 
-/// Appends one entry with `party` as a party and returns its tx_hash.
+/// Appends one entry with `party` as a party and returns its `tx_hash`.
 async fn entry_for(app: &TestApp, party: UserId) -> String {
     let mut parties = Vec::new();
     let commitment = NewEntry::commit_party(&mut parties, party);

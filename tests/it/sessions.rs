@@ -126,7 +126,7 @@ async fn the_owner_with_a_device_cookie_logs_in_while_an_attacker_is_throttled()
 #[tokio::test]
 async fn an_address_is_throttled_but_other_addresses_are_not() {
     let app = TestApp::spawn_with(|s| {
-        s.trusted_proxies = zhonglian::http::extract::TrustedProxies::parse("127.0.0.1").unwrap()
+        s.trusted_proxies = zhonglian::http::extract::TrustedProxies::parse("127.0.0.1").unwrap();
     })
     .await;
     app.signup("neighbour@example.com", "backer").await;
@@ -171,7 +171,7 @@ async fn x_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy() {
 
     // Behind a trusted proxy, the header names the client, so each one is counted apart.
     let proxied = TestApp::spawn_with(|s| {
-        s.trusted_proxies = zhonglian::http::extract::TrustedProxies::parse("127.0.0.1").unwrap()
+        s.trusted_proxies = zhonglian::http::extract::TrustedProxies::parse("127.0.0.1").unwrap();
     })
     .await;
     for n in 0..20 {
@@ -439,7 +439,7 @@ async fn an_overlong_email_at_log_in_is_refused_not_a_server_error() {
 #[tokio::test]
 async fn addresses_in_one_ipv6_64_share_their_limit() {
     let app = TestApp::spawn_with(|s| {
-        s.trusted_proxies = zhonglian::http::extract::TrustedProxies::parse("127.0.0.1").unwrap()
+        s.trusted_proxies = zhonglian::http::extract::TrustedProxies::parse("127.0.0.1").unwrap();
     })
     .await;
     app.signup("neighbour@example.com", "backer").await;

@@ -137,7 +137,7 @@ async fn hidden_projects_are_not_found_on_any_route() {
             match anonymous {
                 Outsider::NotFound => assert_eq!(got, 404, "{}", seen("anonymous", got)),
                 Outsider::SignInFirst => {
-                    assert!(matches!(got, 401 | 303), "{}", seen("anonymous", got))
+                    assert!(matches!(got, 401 | 303), "{}", seen("anonymous", got));
                 }
             }
             let got = status(&app, method, &path, Some(&other_backer.token)).await;

@@ -63,7 +63,7 @@ pub enum ProofError {
         /// The newer tree size.
         second: u64,
     },
-    /// Consistency from the empty tree. RFC 9162 §2.1.4.1 defines PROOF(m, D_n) only for m > 0:
+    /// Consistency from the empty tree. RFC 9162 §2.1.4.1 defines PROOF(m, `D_n`) only for m > 0:
     /// every tree trivially extends the empty one, so there is nothing to prove.
     #[error(
         "no consistency proof exists from a tree of size 0: RFC 9162 defines them only for \

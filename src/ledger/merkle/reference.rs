@@ -23,7 +23,7 @@ fn split_point(n: usize) -> usize {
     1 << (usize::BITS - 1 - (n - 1).leading_zeros())
 }
 
-/// Reference inclusion proof over in-memory leaf hashes: RFC 9162 §2.1.3.1 PATH(m, D_n).
+/// Reference inclusion proof over in-memory leaf hashes: RFC 9162 §2.1.3.1 PATH(m, `D_n`).
 ///
 /// The RFC's recursion is unrolled into a descent from the root: each step keeps the half holding
 /// the leaf and records the other half's hash. PATH lists those hashes leaf-first, so the list is
@@ -57,10 +57,10 @@ pub fn inclusion_proof(leaves: &[Hash], index: u64) -> Result<Vec<Hash>, ProofEr
     Ok(proof)
 }
 
-/// Reference consistency proof over in-memory leaf hashes: RFC 9162 §2.1.4.1 PROOF(m, D_n) between
+/// Reference consistency proof over in-memory leaf hashes: RFC 9162 §2.1.4.1 PROOF(m, `D_n`) between
 /// the trees of the first `first` and the first `second` leaves.
 ///
-/// SUBPROOF(m, D_n, b) is unrolled into a descent like [`inclusion_proof`]'s; the flag `b` ("this
+/// SUBPROOF(m, `D_n`, b) is unrolled into a descent like [`inclusion_proof`]'s; the flag `b` ("this
 /// subtree's root is the first tree's root") becomes `whole_first_tree`.
 ///
 /// # Errors

@@ -78,8 +78,8 @@ pub(super) fn push_range_nodes(mut begin: u64, end: u64, out: &mut Vec<NodeId>) 
     }
 }
 
-/// Fold complete-subtree hashes (as returned for range_nodes) into the range's Merkle tree hash:
-/// right to left, acc = node_hash(h_i, acc). Empty slice -> empty_root().
+/// Fold complete-subtree hashes (as returned for `range_nodes`) into the range's Merkle tree hash:
+/// right to left, `acc = node_hash(h_i, acc)`. Empty slice -> `empty_root()`.
 ///
 /// Folding from the right reproduces the RFC's tree because the smallest subtrees sit at the right
 /// edge, where the RFC recursion combines them first.
