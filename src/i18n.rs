@@ -6,8 +6,6 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use axum::http::HeaderMap;
-
 /// A language the site speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -52,26 +50,6 @@ impl Lang {
         }
     }
 
-    /// The language for a request: the remembered choice, else the browser's preference.
-    pub fn from_headers(headers: &HeaderMap) -> Lang {
-        let cookie = headers
-            .get_all(axum::http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == LANG_COOKIE)
-            .and_then(|(_, value)| Lang::from_code(value));
-        if let Some(lang) = cookie {
-            return lang;
-        }
-        headers
-            .get(axum::http::header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(preferred_from_accept_language)
-            .unwrap_or(Lang::Zh)
-    }
-
     /// This language's catalogue.
     pub fn catalogue(self) -> &'static Catalogue {
         match self {
@@ -82,7 +60,7 @@ impl Lang {
 }
 
 /// The first of our languages in an `Accept-Language` header, by quality.
-fn preferred_from_accept_language(header: &str) -> Option<Lang> {
+pub fn preferred_from_accept_language(header: &str) -> Option<Lang> {
     let mut best: Option<(f32, Lang)> = None;
     for item in header.split(',') {
         let mut parts = item.trim().split(';');
@@ -197,13 +175,5 @@ mod tests {
             Some(Lang::Zh)
         );
         assert_eq!(preferred_from_accept_language("de"), None);
-    }
-
-    #[test]
-    fn the_lang_cookie_wins_over_the_header() {
-        let mut headers = HeaderMap::new();
-        headers.insert("accept-language", "en".parse().unwrap());
-        headers.insert("cookie", "a=b; lang=zh".parse().unwrap());
-        assert_eq!(Lang::from_headers(&headers), Lang::Zh);
     }
 }

@@ -6,6 +6,7 @@
 pub mod csrf;
 pub mod error;
 pub mod extract;
+pub mod lang;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;

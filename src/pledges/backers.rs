@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 
 use super::{PledgeId, PledgeState};
-use crate::accounts::contacts::{self, MAX_CONTACTS};
+use crate::accounts::contacts;
 use crate::error::Result;
 use crate::ids::{ProjectId, UserId};
 use crate::money::amount::fixed;
@@ -62,10 +62,7 @@ pub async fn backers(db: &PgPool, project: ProjectId) -> Result<Vec<BackerLine>>
     let mut people: Vec<UserId> = rows.iter().map(|r| r.backer_id).collect();
     people.sort_unstable();
     people.dedup();
-    let mut contacts = std::collections::HashMap::with_capacity(people.len());
-    for page in people.chunks(MAX_CONTACTS) {
-        contacts.extend(contacts::of(db, page).await?);
-    }
+    let contacts = contacts::of(db, &people).await?;
     Ok(rows
         .into_iter()
         // Every backer is a user; one the accounts room does not know is left out, as before.

@@ -29,7 +29,7 @@ struct ViewRow {
     pledge: Pledge,
     project_title: String,
     tier_title: Option<String>,
-    project_kind: String,
+    project_kind: ProjectKind,
     deadline: Option<OffsetDateTime>,
 }
 
@@ -53,8 +53,7 @@ pub async fn for_backer(db: &PgPool, backer: UserId) -> Result<Vec<PledgeView>> 
     Ok(rows
         .into_iter()
         .map(|r| {
-            // An unknown kind cannot be stored; read as a reward project, it keeps the deadline.
-            let kind = ProjectKind::parse(&r.project_kind).unwrap_or(ProjectKind::Reward);
+            let kind = r.project_kind;
             PledgeView {
                 pledge: r.pledge,
                 project_title: r.project_title,

@@ -122,7 +122,6 @@ pub async fn mail_all(
     subject: &str,
     body: &str,
 ) -> Result<()> {
-    const _: () = assert!(MAIL_PAGE as usize <= contacts::MAX_CONTACTS);
     let mut after = 0i64;
     loop {
         let page: Vec<Addressee> = sqlx::query_as(
