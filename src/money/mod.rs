@@ -36,7 +36,7 @@ pub(crate) fn insufficient_funds() -> Error {
 pub type Currency = String;
 
 /// The currency of projects and wallets unless chosen otherwise.
-pub const DEFAULT_CURRENCY: &str = "CNY";
+pub use crate::config::DEFAULT_CURRENCY;
 
 /// Whose account, and what for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -78,11 +78,14 @@ pub async fn project_settlement(
     let rows = super::transactions_for_project(&state.db, id).await?;
     Ok(ApiJson(
         rows.into_iter()
-            .map(|(kind, tx_hash, amount)| SettlementTransaction {
-                proof: format!("/api/v1/ledger/proof/inclusion?tx_hash={tx_hash}&tree_size={size}"),
-                kind,
-                tx_hash,
-                amount: amount.map(crate::money::amount::fixed),
+            .map(|t| SettlementTransaction {
+                proof: format!(
+                    "/api/v1/ledger/proof/inclusion?tx_hash={}&tree_size={size}",
+                    t.tx_hash
+                ),
+                kind: t.kind,
+                tx_hash: t.tx_hash,
+                amount: t.amount.map(crate::money::amount::fixed),
             })
             .collect(),
     ))

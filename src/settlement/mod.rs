@@ -38,7 +38,7 @@ use crate::projects::{ProjectId, ProjectKind};
 pub use fee::platform_fee;
 use notify::Mailer;
 use records::{issue_shares, record_transactions, Record};
-pub use records::{pledge_transaction, transactions_for_project};
+pub use records::{pledge_transaction, transactions_for_project, SettledTransaction};
 
 /// What happened to one project.
 #[derive(Debug, Clone)]

@@ -116,11 +116,22 @@ struct TransactionRow {
     amount: Option<Decimal>,
 }
 
-/// The ledger transactions of a project's settlement, in order: kind, hex `tx_hash`, amount.
+/// One ledger transaction of a project's settlement.
+#[derive(Debug, Clone)]
+pub struct SettledTransaction {
+    /// The ledger entry's kind (`pledge_collected`, `payout`, ...).
+    pub kind: String,
+    /// Hex SHA-256 of the entry.
+    pub tx_hash: String,
+    /// What it moved, when it moved money.
+    pub amount: Option<Decimal>,
+}
+
+/// The ledger transactions of a project's settlement, in order (at most 500).
 pub async fn transactions_for_project(
     db: &PgPool,
     project: ProjectId,
-) -> Result<Vec<(String, String, Option<Decimal>)>> {
+) -> Result<Vec<SettledTransaction>> {
     let rows: Vec<TransactionRow> = sqlx::query_as(
         "SELECT kind, tx_hash, amount FROM settlement_transactions
           WHERE project_id = $1 ORDER BY created_at, kind LIMIT 500",
@@ -130,7 +141,11 @@ pub async fn transactions_for_project(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|row| (row.kind, hex::encode(row.tx_hash), row.amount))
+        .map(|row| SettledTransaction {
+            kind: row.kind,
+            tx_hash: hex::encode(row.tx_hash),
+            amount: row.amount,
+        })
         .collect())
 }
 

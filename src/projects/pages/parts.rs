@@ -2,14 +2,13 @@
 //! tiers, the offering, updates, revisions, the supervision trail, the regulator's actions and
 //! the settlement's transactions.
 
-use rust_decimal::Decimal;
-
 use super::{label, money_text, when, Choice};
 use crate::i18n::Catalogue;
 use crate::projects::lifecycle::{next_state, Action};
 use crate::projects::repo::{Offering, Revision, Tier, Update};
 use crate::projects::trail::TrailEntry;
 use crate::projects::ProjectState;
+use crate::settlement::SettledTransaction;
 
 /// Where the inclusion proof of `tx_hash` is, against the tree of `tree_size` leaves.
 fn proof_href(tx_hash: &str, tree_size: u64) -> String {
@@ -179,11 +178,10 @@ pub struct SettlementRow {
 const SETTLEMENT_ROWS: usize = 50;
 
 impl SettlementView {
-    /// The view of the settlement's `(kind, tx_hash, amount)` transactions; `None` when there
-    /// are none.
+    /// The view of the settlement's transactions; `None` when there are none.
     pub fn new(
         project: &str,
-        rows: Vec<(String, String, Option<Decimal>)>,
+        rows: Vec<SettledTransaction>,
         currency: &str,
         tree_size: u64,
     ) -> Option<Self> {
@@ -192,11 +190,14 @@ impl SettlementView {
             transactions: rows
                 .into_iter()
                 .take(SETTLEMENT_ROWS)
-                .map(|(kind, tx_hash, amount)| SettlementRow {
-                    proof_href: proof_href(&tx_hash, tree_size),
-                    kind,
-                    tx_hash,
-                    amount: amount.map(|a| money_text(a, currency)).unwrap_or_default(),
+                .map(|t| SettlementRow {
+                    proof_href: proof_href(&t.tx_hash, tree_size),
+                    amount: t
+                        .amount
+                        .map(|a| money_text(a, currency))
+                        .unwrap_or_default(),
+                    kind: t.kind,
+                    tx_hash: t.tx_hash,
                 })
                 .collect(),
         })
