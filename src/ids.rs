@@ -81,6 +81,14 @@ decl_id!(
     /// A session's id (the `sid` of its token).
     SessionId
 );
+decl_id!(
+    /// A wallet top-up's id.
+    DepositId
+);
+decl_id!(
+    /// A project update's id.
+    UpdateId
+);
 
 #[cfg(test)]
 mod tests {

@@ -14,6 +14,8 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::ids::DepositId;
+
 use super::{AccountOwner, EntryKind, Money, Posting};
 use crate::error::{Error, Message, Result};
 use crate::ids::UserId;
@@ -190,7 +192,7 @@ impl From<Outcome> for DepositState {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Deposit {
     #[schema(value_type = String, format = Uuid)]
-    pub id: Uuid,
+    pub id: DepositId,
     pub provider: String,
     pub reference: String,
     #[schema(value_type = String, example = "500.00")]
@@ -208,7 +210,7 @@ pub struct Deposit {
 /// A deposit as stored.
 #[derive(sqlx::FromRow)]
 struct DepositRow {
-    id: Uuid,
+    id: DepositId,
     user_id: UserId,
     provider: String,
     reference: String,
@@ -264,8 +266,8 @@ pub async fn start_deposit(
             vec![("limit", super::amount::fixed(limits.per_deposit))],
         )));
     }
-    let id = Uuid::new_v4();
-    let reference = format!("zl_{}", id.simple());
+    let fresh = Uuid::new_v4();
+    let (id, reference) = (DepositId(fresh), format!("zl_{}", fresh.simple()));
     let mut tx = db.begin().await?;
     // One user's top-ups are counted and added one at a time, so two at once cannot both fit
     // under the daily limit that only one of them fits under.

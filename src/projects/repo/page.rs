@@ -5,11 +5,11 @@
 //! subquery, the supervision trail from the supervision room's `supervision_trail` view and the
 //! ledger's size from the ledger room's `ledger_size` view.
 
+use crate::ids::UpdateId;
 use rust_decimal::Decimal;
 use sqlx::types::Json;
 use sqlx::PgPool;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use super::offering::Offering;
 use super::project::{Project, COLUMNS, FROM};
@@ -63,7 +63,7 @@ impl From<TierJson> for Tier {
 
 #[derive(serde::Deserialize)]
 struct UpdateJson {
-    id: Uuid,
+    id: UpdateId,
     title: String,
     body: String,
     body_html: String,

@@ -5,6 +5,8 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::ids::UpdateId;
+
 use crate::error::Result;
 use crate::projects::{markdown, ProjectId};
 
@@ -12,7 +14,7 @@ use crate::projects::{markdown, ProjectId};
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Update {
     #[schema(value_type = String, format = Uuid)]
-    pub id: Uuid,
+    pub id: UpdateId,
     pub title: String,
     /// Markdown source.
     pub body: String,
@@ -28,7 +30,7 @@ pub struct Update {
 /// What the database gives a new update.
 #[derive(sqlx::FromRow)]
 struct Posted {
-    id: Uuid,
+    id: UpdateId,
     created_at: OffsetDateTime,
 }
 
@@ -45,7 +47,7 @@ pub async fn add_update(
         "INSERT INTO project_updates (id, project_id, title, body, body_html, backers_only)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, created_at",
     )
-    .bind(Uuid::new_v4())
+    .bind(UpdateId(Uuid::new_v4()))
     .bind(id)
     .bind(title)
     .bind(body)
