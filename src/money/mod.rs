@@ -147,6 +147,19 @@ pub struct Posting {
     pub amount: Decimal,
 }
 
+/// A backer's wallet and a project's escrow in `currency`, in that order: the two accounts a
+/// pledge's money moves between (held, changed, released).
+pub async fn wallet_and_escrow(
+    conn: &mut PgConnection,
+    backer: UserId,
+    project: ProjectId,
+    currency: &str,
+) -> Result<(AccountId, AccountId)> {
+    let wallet = account_for(conn, AccountOwner::BackerWallet(backer), currency).await?;
+    let escrow = account_for(conn, AccountOwner::ProjectEscrow(project), currency).await?;
+    Ok((wallet, escrow))
+}
+
 /// The account of `owner` in `currency`, created on first use. Safe under concurrency: creation
 /// is an `INSERT … ON CONFLICT DO NOTHING` on the owner key, never check-then-insert.
 pub async fn account_for(

@@ -13,7 +13,7 @@ use super::tx::{commit, retrying_deadlocks};
 use super::{Pledge, PledgeId, PledgeState, PLEDGE_COLUMNS};
 use crate::error::{Error, Result};
 use crate::ids::{TierId, UserId};
-use crate::money::{self, AccountOwner, EntryKind, Money, Transfer};
+use crate::money::{self, EntryKind, Money, Transfer};
 use crate::projects::capacity::{self, PledgeTarget};
 use crate::projects::{ProjectKind, ProjectState};
 
@@ -182,18 +182,8 @@ async fn change_once(
     let new = exchange(&mut tx, rule, &pledge, &target, change).await?;
     let delta = new.amount - pledge.amount;
     if !delta.is_zero() {
-        let wallet = money::account_for(
-            &mut tx,
-            AccountOwner::BackerWallet(backer),
-            &target.currency,
-        )
-        .await?;
-        let escrow = money::account_for(
-            &mut tx,
-            AccountOwner::ProjectEscrow(target.id),
-            &target.currency,
-        )
-        .await?;
+        let (wallet, escrow) =
+            money::wallet_and_escrow(&mut tx, backer, target.id, &target.currency).await?;
         let (from, to) = if delta > Decimal::ZERO {
             (wallet, escrow)
         } else {
@@ -245,18 +235,8 @@ async fn cancel_once(db: &PgPool, backer: UserId, id: PledgeId) -> Result<Pledge
     if let Some(shares) = pledge.shares {
         capacity::release_shares(&mut tx, target.id, shares, true).await?;
     }
-    let wallet = money::account_for(
-        &mut tx,
-        AccountOwner::BackerWallet(backer),
-        &pledge.currency,
-    )
-    .await?;
-    let escrow = money::account_for(
-        &mut tx,
-        AccountOwner::ProjectEscrow(target.id),
-        &pledge.currency,
-    )
-    .await?;
+    let (wallet, escrow) =
+        money::wallet_and_escrow(&mut tx, backer, target.id, &pledge.currency).await?;
     let reference = format!("pledge:{id}");
     money::transfer(
         &mut tx,

@@ -10,7 +10,7 @@ use super::request::{EquityRequest, PledgeRequest};
 use super::{Pledge, PledgeId, PLEDGE_COLUMNS};
 use crate::error::{Error, Message, Result, ResultExt};
 use crate::ids::{ProjectId, UserId};
-use crate::money::{self, AccountOwner, EntryKind, Money, Transfer};
+use crate::money::{self, EntryKind, Money, Transfer};
 use crate::projects::capacity::{self, PledgeTarget};
 use crate::projects::ProjectKind;
 
@@ -40,10 +40,8 @@ pub(super) async fn create_in(
     if target.founder == backer {
         return Err(Error::conflict("pledges.error.own_project"));
     }
-    let wallet =
-        money::account_for(conn, AccountOwner::BackerWallet(backer), &target.currency).await?;
-    let escrow =
-        money::account_for(conn, AccountOwner::ProjectEscrow(project), &target.currency).await?;
+    let (wallet, escrow) =
+        money::wallet_and_escrow(conn, backer, project, &target.currency).await?;
     let (tier, amount, shares) = match (request, target.kind) {
         (PledgeRequest::Reward { tier, amount }, ProjectKind::Reward) => (*tier, *amount, None),
         (PledgeRequest::Equity(equity), ProjectKind::Equity) => {
