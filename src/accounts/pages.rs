@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::domain::{self_service_roles, DisplayName, Email, Password};
 use super::throttle::{Refused, DEVICE_COOKIE};
-use super::web::{device_cookie, secure_attribute, stamp};
+use super::web::{device_cookie, refused_page, secure_attribute};
 use super::LoginAttempt;
 use crate::app::AppState;
 use crate::error::Error as Refusal;
@@ -101,20 +101,15 @@ async fn signup(
                 ..
             },
         ) => {
-            let e = &refused.error;
-            let error = Some(e.message().in_lang(chrome.t));
             let page = SignupPage {
+                error: Some(refused.error.message().in_lang(chrome.t)),
                 chrome,
-                error,
                 email: form.email,
                 display_name: form.display_name,
                 founder: form.founder.is_some(),
                 backer: form.backer.is_some(),
             };
-            let mut response = render(&page).unwrap_or_else(IntoResponse::into_response);
-            *response.status_mut() = e.status_code();
-            stamp(&refused, &mut response);
-            Ok(response)
+            Ok(refused_page(refused, render(&page)))
         }
         Err(refused) => Err(refused),
     }
@@ -170,18 +165,13 @@ async fn login(
                 ..
             },
         ) => {
-            let e = &refused.error;
-            let error = Some(e.message().in_lang(chrome.t));
-            let mut response = render(&LoginPage {
+            let page = LoginPage {
+                error: Some(refused.error.message().in_lang(chrome.t)),
                 chrome,
-                error,
                 email: form.email,
                 next,
-            })
-            .unwrap_or_else(IntoResponse::into_response);
-            *response.status_mut() = e.status_code();
-            stamp(&refused, &mut response);
-            Ok(response)
+            };
+            Ok(refused_page(refused, render(&page)))
         }
         Err(refused) => Err(refused),
     }

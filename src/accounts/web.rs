@@ -8,9 +8,13 @@ use axum::response::{IntoResponse, Response};
 use super::throttle::{Refused, DEVICE_COOKIE, DEVICE_COOKIE_SECONDS};
 use crate::config::Settings;
 
-/// Adds `Retry-After` to a response made for `refused`, when it says when to come back.
-pub fn stamp(refused: &Refused, response: &mut Response) {
-    retry_after(refused.retry_after, response);
+/// A form page shown again for `refused`: the refusal's status, and `Retry-After` when it
+/// says when to come back.
+pub fn refused_page(refused: Refused, page: crate::http::error::Result<Response>) -> Response {
+    let mut response = page.unwrap_or_else(IntoResponse::into_response);
+    *response.status_mut() = crate::http::error::Error::from(refused.error).status_code();
+    retry_after(refused.retry_after, &mut response);
+    response
 }
 
 fn retry_after(seconds: Option<i64>, response: &mut Response) {

@@ -66,26 +66,6 @@ impl From<crate::error::Error> for Error {
     }
 }
 
-impl crate::error::Error {
-    /// The HTTP status a domain refusal is answered with (the same as after `http::Error::from`).
-    pub fn status_code(&self) -> StatusCode {
-        use crate::error::Error as Domain;
-        match self {
-            Domain::Malformed(_) => StatusCode::BAD_REQUEST,
-            Domain::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Domain::Conflict(_) => StatusCode::CONFLICT,
-            Domain::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-            Domain::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Domain::Forbidden => StatusCode::FORBIDDEN,
-            Domain::NotFound => StatusCode::NOT_FOUND,
-            Domain::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Domain::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            _ if self.is_database_away() => StatusCode::SERVICE_UNAVAILABLE,
-            Domain::Database(_) | Domain::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-}
-
 /// Shorthand for handler results.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -306,6 +286,35 @@ mod tests {
                 "{error}"
             );
             assert_eq!(error.code(), "unavailable");
+        }
+    }
+
+    #[test]
+    fn each_domain_refusal_has_its_status_and_code() {
+        use crate::error::Error as Domain;
+        let key = || Message::Key("error.internal");
+        for (refusal, status, code) in [
+            (Domain::Malformed(key()), 400, "bad_request"),
+            (Domain::Invalid(key()), 422, "unprocessable"),
+            (Domain::Conflict(key()), 409, "conflict"),
+            (Domain::Throttled(key()), 429, "too_many_requests"),
+            (Domain::Unauthenticated(key()), 401, "unauthorized"),
+            (Domain::Forbidden, 403, "forbidden"),
+            (Domain::NotFound, 404, "not_found"),
+            (Domain::TooLarge, 413, "payload_too_large"),
+            (Domain::Unavailable, 503, "unavailable"),
+            (Domain::Database(refused()), 503, "unavailable"),
+            (Domain::Database(sqlx::Error::RowNotFound), 500, "internal"),
+        ] {
+            let shown = refusal.message().in_lang(Lang::En.catalogue());
+            let error = Error::from(refusal);
+            assert_eq!(error.status_code(), status, "{error}");
+            assert_eq!(error.code(), code, "{error}");
+            assert_eq!(
+                error.message().in_lang(Lang::En.catalogue()),
+                shown,
+                "{error}"
+            );
         }
     }
 

@@ -162,7 +162,10 @@ async fn a_scheduled_project_refuses_pledges_before_launch() {
         )
         .await;
     let refusal = desk.expect_err("the desk refuses too");
-    assert_eq!(refusal.status_code(), 409);
+    assert_eq!(
+        zhonglian::http::error::Error::from(refusal).status_code(),
+        409
+    );
     let (_, own_page) = page(&app, &founder, &format!("/projects/{project}")).await;
     assert!(own_page.contains("id=\"scheduled-banner\""));
     assert!(

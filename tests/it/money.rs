@@ -46,7 +46,10 @@ async fn a_wallet_can_never_go_below_zero() {
         },
     )
     .await;
-    assert_eq!(refused.unwrap_err().status_code(), 409);
+    assert_eq!(
+        zhonglian::http::error::Error::from(refused.unwrap_err()).status_code(),
+        409
+    );
     assert_eq!(app.wallet_balance(&backer).await, Decimal::new(1000, 2));
     app.assert_books_balance().await;
 }

@@ -57,7 +57,14 @@ async fn concurrent_pledges_never_oversell_a_limited_tier_when_called_directly()
     for task in tasks {
         match task.await.unwrap() {
             Ok(_) => ok += 1,
-            Err(e) => assert_eq!(e.status_code(), 409, "{e}"),
+            Err(e) => {
+                let shown = e.to_string();
+                assert_eq!(
+                    zhonglian::http::error::Error::from(e).status_code(),
+                    409,
+                    "{shown}"
+                );
+            }
         }
     }
     assert_eq!(ok, 5);
@@ -80,7 +87,10 @@ async fn a_frozen_project_refuses_pledges_and_moves_no_money() {
         .create(backer.id, project, &reward(None, "20.00"), None)
         .await;
 
-    assert_eq!(refused.unwrap_err().status_code(), 409);
+    assert_eq!(
+        zhonglian::http::error::Error::from(refused.unwrap_err()).status_code(),
+        409
+    );
     assert_eq!(app.wallet_balance(&backer).await, Decimal::new(10000, 2));
     app.assert_books_balance().await;
 }
