@@ -4,6 +4,7 @@ use std::process::Child;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use fantoccini::error::CmdError;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
@@ -71,6 +72,29 @@ pub(crate) async fn browser() -> Client {
         .expect("a Chromium session")
 }
 
+/// Types `text` into the field `css` selects.
+pub(crate) async fn fill(client: &Client, css: &str, text: &str) -> Result<(), CmdError> {
+    client.find(Locator::Css(css)).await?.send_keys(text).await
+}
+
+/// Signs up on the `/signup` page as a backer named `name`, and waits to be signed in.
+pub(crate) async fn sign_up(
+    client: &Client,
+    app: &TestApp,
+    email: &str,
+    name: &str,
+) -> Result<(), CmdError> {
+    client.goto(&app.url("/signup")).await?;
+    fill(client, "input[name=email]", email).await?;
+    fill(client, "input[name=display_name]", name).await?;
+    fill(client, "input[name=password]", "correct horse battery").await?;
+    client
+        .find(Locator::Id("signup-submit"))
+        .await?
+        .click()
+        .await
+}
+
 pub(crate) async fn text_of(client: &Client, css: &str) -> String {
     client
         .wait()
@@ -88,20 +112,7 @@ async fn a_visitor_signs_up_logs_in_sees_their_name_switches_language_and_logs_o
     let app = TestApp::spawn().await;
     let c = browser().await;
     let result = async {
-        c.goto(&app.url("/signup")).await?;
-        c.find(Locator::Css("input[name=email]"))
-            .await?
-            .send_keys("browser@example.com")
-            .await?;
-        c.find(Locator::Css("input[name=display_name]"))
-            .await?
-            .send_keys("Browser Bai")
-            .await?;
-        c.find(Locator::Css("input[name=password]"))
-            .await?
-            .send_keys("correct horse battery")
-            .await?;
-        c.find(Locator::Id("signup-submit")).await?.click().await?;
+        sign_up(&c, &app, "browser@example.com", "Browser Bai").await?;
         assert_eq!(text_of(&c, "#current-user").await, "Browser Bai");
 
         c.find(Locator::Id("logout")).await?.click().await?;

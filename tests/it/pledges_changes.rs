@@ -228,7 +228,7 @@ async fn a_pledge_form_submitted_twice_makes_one_pledge() {
 async fn in_the_browser_a_backer_tops_up_pledges_sees_it_cancels_and_gets_the_money_back() {
     use fantoccini::Locator;
 
-    use crate::browser::{browser, text_of};
+    use crate::browser::{browser, sign_up, text_of};
 
     let app = TestApp::spawn().await;
     let (project, _) = app
@@ -236,20 +236,7 @@ async fn in_the_browser_a_backer_tops_up_pledges_sees_it_cancels_and_gets_the_mo
         .await;
     let c = browser().await;
     let result = async {
-        c.goto(&app.url("/signup")).await?;
-        c.find(Locator::Css("input[name=email]"))
-            .await?
-            .send_keys("ada@example.com")
-            .await?;
-        c.find(Locator::Css("input[name=display_name]"))
-            .await?
-            .send_keys("Ada Chen")
-            .await?;
-        c.find(Locator::Css("input[name=password]"))
-            .await?
-            .send_keys("correct horse battery")
-            .await?;
-        c.find(Locator::Id("signup-submit")).await?.click().await?;
+        sign_up(&c, &app, "ada@example.com", "Ada Chen").await?;
         assert_eq!(text_of(&c, "#current-user").await, "Ada Chen");
 
         c.goto(&app.url("/wallet")).await?;
