@@ -179,6 +179,7 @@ async fn fixture(args: &Args, db: &PgPool) -> anyhow::Result<Fixture> {
                 email: format!("bench-{run}-{n}@example.com"),
                 display_name: "Bench backer".into(),
                 roles: vec![zhonglian::accounts::domain::Role::Backer],
+                time_zone: None,
                 created_at: time::OffsetDateTime::now_utc(),
             };
             set.spawn(async move {

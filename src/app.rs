@@ -8,6 +8,7 @@ use sqlx::PgPool;
 
 use crate::config::{self, Settings};
 use crate::http::metrics::Metrics;
+use crate::http::pages::Inbox;
 use crate::http::Web;
 use crate::keys::Keys;
 use crate::ledger::Ledger;
@@ -29,13 +30,15 @@ pub struct AppState {
     pub pledge_desk: Arc<Desk>,
     /// The payment gateway that funds wallets; `None` unless `PAYMENT_PROVIDER` names one.
     pub gateway: Option<Arc<SandboxProvider>>,
+    /// Counts unread notifications for the page header.
+    pub inbox: Arc<dyn Inbox>,
 }
 
 impl AppState {
     /// The state of a server: the secret (read from the settings or the data folder, created
     /// there on first start) and the keys derived from it, the ledger, the payment gateway,
-    /// the pledge desk and the public views.
-    pub fn build(settings: Settings, db: PgPool) -> anyhow::Result<Self> {
+    /// the pledge desk and the public views; `inbox` counts unread notifications for the header.
+    pub fn build(settings: Settings, db: PgPool, inbox: Arc<dyn Inbox>) -> anyhow::Result<Self> {
         let secret = config::load_or_create_secret(
             settings.secret_key.as_ref(),
             &settings.data_dir.join("secret.key"),
@@ -73,6 +76,7 @@ impl AppState {
             metrics: Arc::default(),
             ledger: Arc::new(ledger),
             gateway,
+            inbox,
         })
     }
 }
@@ -84,6 +88,7 @@ impl FromRef<AppState> for Web {
             settings: state.settings.clone(),
             keys: state.keys.clone(),
             metrics: state.metrics.clone(),
+            inbox: state.inbox.clone(),
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod supervision;
 pub mod tables;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::FromRef;
 use sqlx::PgPool;
@@ -45,7 +46,7 @@ impl Application {
     /// Builds the state from settings and an open pool, and binds the listener (port 0 picks a
     /// free port, as the tests do).
     pub async fn build(settings: Settings, db: PgPool) -> anyhow::Result<Self> {
-        let state = AppState::build(settings, db)?;
+        let state = AppState::build(settings, db, Arc::new(settlement::pages::Notifications))?;
         let listener = TcpListener::bind(state.settings.bind).await?;
         let metrics_listener = match state.settings.metrics_bind {
             Some(address) => Some(TcpListener::bind(address).await?),

@@ -132,7 +132,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(security_headers)
                 .layer(CompressionLayer::new())
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
-                .layer(from_fn(error::render_errors))
+                .layer(from_fn_with_state(web.clone(), error::render_errors))
                 .layer(from_fn(text_guard::refuse_nul))
                 .layer(DefaultBodyLimit::max(BODY_LIMIT)),
         )

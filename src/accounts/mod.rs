@@ -36,6 +36,8 @@ pub struct User {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
+    /// The IANA time zone the user reads times in; absent: the default of their language.
+    pub time_zone: Option<String>,
 }
 
 impl User {
@@ -59,6 +61,7 @@ struct UserRow {
     display_name: String,
     roles: Vec<String>,
     created_at: OffsetDateTime,
+    time_zone: Option<String>,
 }
 
 impl From<UserRow> for User {
@@ -69,6 +72,7 @@ impl From<UserRow> for User {
             display_name: row.display_name,
             roles: row.roles.iter().filter_map(|r| Role::parse(r)).collect(),
             created_at: row.created_at,
+            time_zone: row.time_zone,
         }
     }
 }
@@ -96,7 +100,7 @@ pub async fn create_user(
     let row: UserRow = sqlx::query_as(
         "INSERT INTO users (id, email, display_name, password_hash, roles)
          VALUES ($1, $2, $3, $4, $5)
-         RETURNING id, email, display_name, roles, created_at",
+         RETURNING id, email, display_name, roles, created_at, time_zone",
     )
     .bind(UserId(Uuid::new_v4()))
     .bind(email.as_str())
@@ -114,7 +118,7 @@ pub async fn create_user(
 /// Looks a user up by id.
 pub async fn find_user(db: &PgPool, id: UserId) -> Result<Option<User>> {
     let row: Option<UserRow> = sqlx::query_as(
-        "SELECT id, email, display_name, roles, created_at FROM users WHERE id = $1",
+        "SELECT id, email, display_name, roles, created_at, time_zone FROM users WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(db)
@@ -125,7 +129,7 @@ pub async fn find_user(db: &PgPool, id: UserId) -> Result<Option<User>> {
 /// Looks a user up by e-mail address (case is folded, as at sign-up).
 pub async fn find_user_by_email(db: &PgPool, email: &Email) -> Result<Option<User>> {
     let row: Option<UserRow> = sqlx::query_as(
-        "SELECT id, email, display_name, roles, created_at FROM users WHERE lower(email) = $1",
+        "SELECT id, email, display_name, roles, created_at, time_zone FROM users WHERE lower(email) = $1",
     )
     .bind(email.as_str())
     .fetch_optional(db)
@@ -306,7 +310,7 @@ pub async fn authenticate(db: &PgPool, keys: &Keys, token: &str) -> Result<Optio
         return Ok(None);
     };
     let row: Option<UserRow> = sqlx::query_as(
-        "SELECT u.id, u.email, u.display_name, u.roles, u.created_at
+        "SELECT u.id, u.email, u.display_name, u.roles, u.created_at, u.time_zone
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()",
     )

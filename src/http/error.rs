@@ -12,6 +12,7 @@ use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
+use super::pages::Chrome;
 use crate::i18n::Lang;
 
 pub use crate::error::Message;
@@ -180,9 +181,15 @@ impl IntoResponse for Error {
 }
 
 /// Middleware: renders recorded errors for the kind of client that asked, and logs them.
-pub async fn render_errors(request: Request, next: Next) -> Response {
+/// An error page keeps the header of the page it replaces: the same user, language and menu.
+pub async fn render_errors(
+    axum::extract::State(web): axum::extract::State<super::Web>,
+    request: Request,
+    next: Next,
+) -> Response {
     let is_api = request.uri().path().starts_with("/api/");
     let lang = Lang::from_headers(request.headers());
+    let asked = (!is_api).then(|| (request.uri().clone(), request.headers().clone()));
     let mut response = next.run(request).await;
     let Some(ErrorReport(error)) = response.extensions_mut().remove::<ErrorReport>() else {
         return response;
@@ -193,10 +200,12 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
     } else {
         tracing::debug!(error = %error, "request refused");
     }
-    let mut rendered = if is_api {
-        problem_json(&error)
-    } else {
-        error_page(&error, lang)
+    let mut rendered = match asked {
+        None => problem_json(&error),
+        Some((uri, headers)) => {
+            let chrome = chrome_for_error(&web, status, uri, headers, lang).await;
+            error_page(&error, chrome)
+        }
     };
     *rendered.status_mut() = status;
     for name in [header::WWW_AUTHENTICATE, header::RETRY_AFTER] {
@@ -232,11 +241,35 @@ fn problem_json(error: &Error) -> Response {
         .into_response()
 }
 
-fn error_page(error: &Error, lang: Lang) -> Response {
+/// The chrome of the page that failed, as its visitor sees it. When the server itself failed
+/// (a 5xx: perhaps the database is away) the page is shown without asking anyone again.
+async fn chrome_for_error(
+    web: &super::Web,
+    status: StatusCode,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    lang: Lang,
+) -> Chrome {
+    use axum::extract::FromRequestParts;
+    if status.is_server_error() {
+        return Chrome::anonymous(lang, "/");
+    }
+    let (mut parts, ()) = Request::builder()
+        .uri(uri)
+        .body(())
+        .unwrap_or_default()
+        .into_parts();
+    parts.headers = headers;
+    Chrome::from_request_parts(&mut parts, web)
+        .await
+        .unwrap_or_else(|_| Chrome::anonymous(lang, "/"))
+}
+
+fn error_page(error: &Error, chrome: Chrome) -> Response {
     use askama::Template;
-    let t = lang.catalogue();
+    let t = chrome.t;
     let page = crate::http::pages::ErrorPage {
-        chrome: crate::http::pages::Chrome::anonymous(lang, "/"),
+        chrome,
         status: error.status_code().as_u16(),
         title: t.get(error.title_key()).to_owned(),
         detail: error.message().in_lang(t),

@@ -6,6 +6,7 @@
 pub mod csrf;
 pub mod error;
 pub mod extract;
+pub mod form;
 pub mod lang;
 pub mod metrics;
 pub mod openapi;
@@ -31,6 +32,8 @@ pub struct Web {
     pub settings: Arc<Settings>,
     pub keys: Arc<Keys>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Counts the signed-in user's unread notifications for the header.
+    pub inbox: Arc<dyn pages::Inbox>,
 }
 
 /// Largest request body accepted anywhere (uploads included).

@@ -10,7 +10,11 @@ use super::csrf::CsrfToken;
 use super::error::{Error, Result};
 use super::extract::MaybeUser;
 use super::Web;
+use crate::i18n::format::{self, Zone};
 use crate::i18n::{Catalogue, Lang, LANG_COOKIE};
+use crate::ids::UserId;
+use rust_decimal::Decimal;
+use time::OffsetDateTime;
 
 /// The signed-in user as the navigation shows them.
 #[derive(Debug, Clone)]
@@ -22,13 +26,31 @@ pub struct Badge {
     pub is_auditor: bool,
 }
 
-/// Language, catalogue, user and CSRF token of the page being rendered.
+/// Language, catalogue, user and CSRF token of the page being rendered, and how it writes
+/// money, times and counts for its reader.
 pub struct Chrome {
     pub lang: Lang,
     pub t: &'static Catalogue,
     pub user: Option<Badge>,
     pub csrf: String,
     pub path: String,
+    /// The zone the reader reads times in.
+    pub zone: Zone,
+    /// What the page says about the action that led here (`?notice=<key>`, catalogue text only).
+    pub notice: Option<&'static str>,
+    /// The signed-in user's unread notifications.
+    pub unread: i64,
+}
+
+/// Counts what the signed-in user has not read yet, for the header. The application gives the
+/// web layer one (the room that keeps notifications implements it), so `http` knows no room.
+pub trait Inbox: Send + Sync {
+    /// How many of `user`'s notifications are unread.
+    fn unread<'a>(
+        &'a self,
+        db: &'a sqlx::PgPool,
+        user: UserId,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = i64> + Send + 'a>>;
 }
 
 impl Chrome {
@@ -40,7 +62,35 @@ impl Chrome {
             user: None,
             csrf: String::new(),
             path: path.to_owned(),
+            zone: Zone::for_reader(None, lang),
+            notice: None,
+            unread: 0,
         }
+    }
+
+    /// `amount` in `currency`, as this language writes money.
+    pub fn money(&self, amount: &Decimal, currency: &str) -> String {
+        format::money(self.lang, *amount, currency)
+    }
+
+    /// A moment in the reader's zone, to the minute.
+    pub fn moment(&self, at: &OffsetDateTime) -> String {
+        format::moment(self.lang, &self.zone, *at)
+    }
+
+    /// A date in the reader's zone.
+    pub fn date(&self, at: &OffsetDateTime) -> String {
+        format::date(self.lang, &self.zone, *at)
+    }
+
+    /// A time on the ledger: UTC, to the second, saying so.
+    pub fn ledger_time(&self, at: &OffsetDateTime) -> String {
+        format::ledger_time(*at)
+    }
+
+    /// A count in words (`count.<key>` in the catalogue), singular or plural as needed.
+    pub fn count(&self, key: &str, n: &i64) -> String {
+        self.t.count(&format!("count.{key}"), *n)
     }
 
     /// The link of the language toggle, coming back to this page.
@@ -74,6 +124,16 @@ where
             .path_and_query()
             .map(|p| p.as_str().to_owned())
             .unwrap_or_else(|| "/".into());
+        let web = Web::from_ref(state);
+        let zone = Zone::for_reader(
+            user.as_ref().and_then(|u| u.user.time_zone.as_deref()),
+            lang,
+        );
+        let unread = match &user {
+            Some(u) => web.inbox.unread(&web.db, u.user.id).await,
+            None => 0,
+        };
+        let notice = notice_of(parts.uri.query(), lang.catalogue());
         let user = user.map(|u| {
             use crate::accounts::domain::Role;
             Badge {
@@ -90,8 +150,30 @@ where
             user,
             csrf,
             path,
+            zone,
+            notice,
+            unread,
         })
     }
+}
+
+/// The notice a page's query names, when the catalogue has it (so a link cannot make the page
+/// say anything of its choosing).
+fn notice_of(query: Option<&str>, catalogue: &'static Catalogue) -> Option<&'static str> {
+    let key = serde_urlencoded::from_str::<Vec<(String, String)>>(query?)
+        .ok()?
+        .into_iter()
+        .find(|(name, _)| name == "notice")?
+        .1;
+    let full = format!("notice.{key}");
+    catalogue.has(&full).then(|| catalogue.get_owned(&full))
+}
+
+/// `path` with `?notice=<key>` (or `&notice=<key>`) added: where an action sends the browser,
+/// so the page it lands on says what happened.
+pub fn with_notice(path: &str, key: &str) -> String {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{separator}notice={key}")
 }
 
 /// Renders a template into a response, mapping a render failure to a 500.

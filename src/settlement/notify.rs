@@ -88,6 +88,17 @@ pub async fn store_many(
     Ok(())
 }
 
+/// How many of `user`'s notifications are unread.
+pub async fn unread_count(db: &PgPool, user: UserId) -> Result<i64> {
+    let count: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL",
+    )
+    .bind(user)
+    .fetch_one(db)
+    .await?;
+    Ok(count)
+}
+
 /// A user's latest notifications.
 pub async fn recent(db: &PgPool, user: UserId, limit: i64) -> Result<Vec<Notification>> {
     let rows = sqlx::query_as(

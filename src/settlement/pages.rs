@@ -16,6 +16,22 @@ use crate::ledger::checkpoint::Verifier;
 use crate::ledger::receipt;
 use crate::pledges::PledgeId;
 
+/// The header's count of unread notifications, which this room keeps.
+pub struct Notifications;
+
+impl crate::http::pages::Inbox for Notifications {
+    fn unread<'a>(
+        &'a self,
+        db: &'a sqlx::PgPool,
+        user: crate::ids::UserId,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = i64> + Send + 'a>> {
+        Box::pin(async move {
+            // The header must not fail a page: a count that cannot be read shows as none.
+            notify::unread_count(db, user).await.unwrap_or(0)
+        })
+    }
+}
+
 /// Routes of this room.
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -61,15 +61,21 @@ pub(crate) async fn browser() -> Client {
             "binary": "/usr/bin/chromium",
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--disable-background-networking", "--no-first-run", "--disable-component-update",
-                     "--disable-sync", "--lang=en-US", format!("--user-data-dir={}", profile.display())]
+                     "--disable-sync", "--lang=en-US", "--window-size=1366,900", format!("--user-data-dir={}", profile.display())]
         }),
     );
-    ClientBuilder::rustls()
+    let client = ClientBuilder::rustls()
         .expect("TLS roots")
         .capabilities(caps)
         .connect(driver_url())
         .await
-        .expect("a Chromium session")
+        .expect("a Chromium session");
+    // A laptop's window, so the whole menu stands in one row.
+    client
+        .set_window_size(1366, 900)
+        .await
+        .expect("a window size");
+    client
 }
 
 /// Types `text` into the field `css` selects.

@@ -3,6 +3,8 @@
 //! Texts live in `locales/*.toml` (nested tables, looked up by dotted key). The language comes
 //! from the `lang` cookie set by the toggle, else from `Accept-Language`, else Chinese.
 
+pub mod format;
+
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -115,6 +117,30 @@ impl Catalogue {
         text
     }
 
+    /// A count in words, singular or plural as the language needs: `{key}.one` for one (where
+    /// the language has it), else `{key}.other`, with `{n}` the count, grouped by thousands.
+    pub fn count(&self, key: &str, n: i64) -> String {
+        let one = format!("{key}.one");
+        let form = if n == 1 && self.messages.contains_key(&one) {
+            one
+        } else {
+            format!("{key}.other")
+        };
+        let digits = format::grouped(n.unsigned_abs());
+        let number = if n < 0 { format!("-{digits}") } else { digits };
+        self.fill(&form, &[("n", &number)])
+    }
+
+    /// The message for `key` for as long as the catalogue lives (a missing key gives "").
+    pub fn get_owned(&'static self, key: &str) -> &'static str {
+        self.messages.get(key).map(String::as_str).unwrap_or("")
+    }
+
+    /// Whether the catalogue has `key`.
+    pub fn has(&self, key: &str) -> bool {
+        self.messages.contains_key(key)
+    }
+
     /// The language of this catalogue.
     pub fn lang(&self) -> Lang {
         self.lang
@@ -146,9 +172,9 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut HashMap<String, String>)
 }
 
 static EN: LazyLock<Catalogue> =
-    LazyLock::new(|| Catalogue::parse(Lang::En, include_str!("../locales/en.toml")));
+    LazyLock::new(|| Catalogue::parse(Lang::En, include_str!("../../locales/en.toml")));
 static ZH: LazyLock<Catalogue> =
-    LazyLock::new(|| Catalogue::parse(Lang::Zh, include_str!("../locales/zh-CN.toml")));
+    LazyLock::new(|| Catalogue::parse(Lang::Zh, include_str!("../../locales/zh-CN.toml")));
 
 #[cfg(test)]
 mod tests {
@@ -156,12 +182,27 @@ mod tests {
 
     #[test]
     fn both_catalogues_have_the_same_keys() {
-        let mut en: Vec<&str> = Lang::En.catalogue().keys().collect();
+        // Only a language with a singular has the `one` form of a count.
+        let singular = |key: &&str| key.starts_with("count.") && key.ends_with(".one");
+        let mut en: Vec<&str> = Lang::En
+            .catalogue()
+            .keys()
+            .filter(|k| !singular(k))
+            .collect();
         let mut zh: Vec<&str> = Lang::Zh.catalogue().keys().collect();
         en.sort_unstable();
         zh.sort_unstable();
         assert_eq!(en, zh);
         assert!(en.len() > 20);
+    }
+
+    #[test]
+    fn counts_take_the_plural_their_language_needs() {
+        let en = Lang::En.catalogue();
+        let zh = Lang::Zh.catalogue();
+        assert_eq!(en.count("count.backers", 1), "1 backer");
+        assert_eq!(en.count("count.backers", 1200), "1,200 backers");
+        assert_eq!(zh.count("count.backers", 1), "1 位支持者");
     }
 
     #[test]
