@@ -4,7 +4,9 @@ use std::process::Child;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use base64::Engine as _;
 use fantoccini::error::CmdError;
+use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
@@ -50,32 +52,120 @@ fn driver_url() -> &'static str {
         .0
 }
 
+/// A Chromium session in a laptop's window, 1366x900, so the whole menu stands in one row.
 pub(crate) async fn browser() -> Client {
-    // Both TLS back ends are linked in; pick one for the WebDriver client.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let profile = std::env::temp_dir().join(format!("zl-chrome-{}", uuid::Uuid::new_v4().simple()));
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--no-first-run", "--disable-component-update",
-                     "--disable-sync", "--lang=en-US", "--window-size=1366,900", format!("--user-data-dir={}", profile.display())]
-        }),
-    );
-    let client = ClientBuilder::rustls()
-        .expect("TLS roots")
-        .capabilities(caps)
-        .connect(driver_url())
-        .await
-        .expect("a Chromium session");
-    // A laptop's window, so the whole menu stands in one row.
+    let client = session(json!({})).await;
     client
         .set_window_size(1366, 900)
         .await
         .expect("a window size");
     client
+}
+
+/// The width and height of the phone `phone()` emulates (CSS pixels).
+pub(crate) const PHONE: (u32, u32) = (390, 844);
+
+/// A Chromium session that emulates a phone: chromedriver's mobile emulation with a 390x844
+/// viewport at pixel ratio 3, touch, and a phone's user agent, so pages get the phone's
+/// viewport (and a too-wide page shows the zoom-out a phone would do).
+pub(crate) async fn phone() -> Client {
+    session(json!({
+        "mobileEmulation": {
+            "deviceMetrics": {"width": PHONE.0, "height": PHONE.1, "pixelRatio": 3.0, "touch": true},
+            "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 \
+                          (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
+        }
+    }))
+    .await
+}
+
+/// A headless Chromium session; `extra` adds to the `goog:chromeOptions`.
+async fn session(extra: serde_json::Value) -> Client {
+    // Both TLS back ends are linked in; pick one for the WebDriver client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let profile = std::env::temp_dir().join(format!("zl-chrome-{}", uuid::Uuid::new_v4().simple()));
+    let mut options = json!({
+        "binary": "/usr/bin/chromium",
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--no-first-run", "--disable-component-update",
+                 "--disable-sync", "--lang=en-US", "--window-size=1366,900",
+                 "--hide-scrollbars", format!("--user-data-dir={}", profile.display())]
+    });
+    if let (Some(options), Some(extra)) = (options.as_object_mut(), extra.as_object()) {
+        options.extend(extra.clone());
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), options);
+    ClientBuilder::rustls()
+        .expect("TLS roots")
+        .capabilities(caps)
+        .connect(driver_url())
+        .await
+        .expect("a Chromium session")
+}
+
+/// What parsing a URL fails with (the `url` crate's error, named through reqwest's `Url`).
+type UrlError = <reqwest::Url as std::str::FromStr>::Err;
+
+/// A Chrome DevTools Protocol command sent through chromedriver's `goog/cdp/execute`.
+#[derive(Debug)]
+struct Cdp {
+    method: &'static str,
+    params: serde_json::Value,
+}
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &reqwest::Url,
+        session_id: Option<&str>,
+    ) -> Result<reqwest::Url, UrlError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &reqwest::Url) -> (axum::http::Method, Option<String>) {
+        let body = json!({"cmd": self.method, "params": self.params});
+        (axum::http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Writes a PNG of the whole page, beyond the viewport, to `path`, in CSS pixels (one image
+/// pixel per CSS pixel, whatever the device's pixel ratio), so screenshots stay small.
+pub(crate) async fn full_page_screenshot(
+    client: &Client,
+    path: &std::path::Path,
+) -> Result<(), CmdError> {
+    let metrics = client
+        .issue_cmd(Cdp {
+            method: "Page.getLayoutMetrics",
+            params: json!({}),
+        })
+        .await?;
+    let size = &metrics["cssContentSize"];
+    let ratio = client.execute("return window.devicePixelRatio", vec![]).await?;
+    let ratio = ratio.as_f64().unwrap_or(1.0);
+    let shot = client
+        .issue_cmd(Cdp {
+            method: "Page.captureScreenshot",
+            params: json!({
+                "format": "png",
+                "captureBeyondViewport": true,
+                "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"],
+                         "scale": 1.0 / ratio}
+            }),
+        })
+        .await?;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(shot["data"].as_str().unwrap_or_default())
+        .map_err(CmdError::ImageDecodeError)?;
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder).expect("the screenshot folder");
+    }
+    std::fs::write(path, png).expect("the screenshot file");
+    Ok(())
 }
 
 /// Types `text` into the field `css` selects.
