@@ -342,3 +342,90 @@ async fn the_verify_page_passes_a_good_receipt_and_fails_a_tampered_one() {
     assert!(bad_class.contains("invalid"), "{bad_text}");
     assert!(bad_text.contains("tampered"), "{bad_text}");
 }
+
+#[tokio::test]
+async fn on_a_phone_the_menu_opens_from_its_toggle_and_lists_its_links_one_per_line() {
+    let app = TestApp::spawn().await;
+    let c = phone().await;
+    let result = async {
+        sign_up(&c, &app, "phone@example.com", "Phone Pan").await?;
+        c.wait().for_element(Locator::Id("current-user")).await?;
+        let menu = c.find(Locator::Id("menu")).await?;
+        assert_eq!(menu.attr("open").await?, None, "closed on a phone");
+        assert!(!c.find(Locator::Id("nav-wallet")).await?.is_displayed().await?);
+
+        // The toggle is the <details>'s own <summary>: the browser opens it, no script of ours.
+        c.find(Locator::Id("menu-toggle")).await?.click().await?;
+        let mut rows = Vec::new();
+        for item in c.find_all(Locator::Css(".menu-items > a, .menu-items > form")).await? {
+            assert!(item.is_displayed().await?, "every link shows once open");
+            rows.push(item.rectangle().await?);
+        }
+        let width = c
+            .execute("return document.documentElement.scrollWidth", vec![])
+            .await?;
+        Ok::<_, CmdError>((rows, width))
+    }
+    .await;
+    c.close().await.ok();
+    let (rows, width) = result.unwrap();
+
+    assert!(rows.len() >= 6, "{rows:?}");
+    assert!(
+        rows.windows(2).all(|pair| pair[1].1 >= pair[0].1 + pair[0].3 - 1.0),
+        "one link per line: {rows:?}"
+    );
+    assert!(
+        rows.iter().all(|(x, _, w, _)| x + w <= f64::from(PHONE.0)),
+        "{rows:?}"
+    );
+    assert!(width.as_u64() <= Some(u64::from(PHONE.0)), "{width}");
+}
+
+#[tokio::test]
+async fn on_a_phone_a_stacked_table_shows_one_card_per_row_with_each_value_labelled() {
+    let app = TestApp::spawn().await;
+    let c = phone().await;
+    let result = async {
+        c.goto(&app.url("/ledger")).await?;
+        // A table as the pages mark theirs: `stack`, and a data-label on every cell.
+        c.execute(
+            "const table = document.createElement('table');
+             table.className = 'stack';
+             table.id = 'stacked';
+             table.innerHTML = '<thead><tr><th>Project</th><th>Transaction</th><th>Amount</th></tr></thead>'
+               + '<tbody><tr><td data-label=\"Project\">Solar Lantern for Rural Schools</td>'
+               + '<td data-label=\"Transaction\" class=\"hash\">' + 'ab12'.repeat(16) + '</td>'
+               + '<td data-label=\"Amount\" class=\"num\">CN¥1,234.50</td></tr></tbody>';
+             document.querySelector('main').append(table);",
+            vec![],
+        )
+        .await?;
+        c.execute(
+            "const cells = [...document.querySelectorAll('#stacked td')];
+             const tops = cells.map(td => td.getBoundingClientRect().top);
+             return {
+               labels: cells.map(td => getComputedStyle(td, '::before').content),
+               row: getComputedStyle(document.querySelector('#stacked tr')).display,
+               header: document.querySelector('#stacked thead').getBoundingClientRect().height,
+               stacked: tops.every((top, i) => i === 0 || top > tops[i - 1]),
+               width: document.documentElement.scrollWidth,
+             };",
+            vec![],
+        )
+        .await
+    }
+    .await;
+    c.close().await.ok();
+    let shown = result.unwrap();
+
+    assert_eq!(
+        shown["labels"],
+        json!(["\"Project\"", "\"Transaction\"", "\"Amount\""]),
+        "{shown}"
+    );
+    assert_eq!(shown["row"], "block", "{shown}");
+    assert!(shown["header"].as_f64() <= Some(1.0), "the header row is only for screen readers: {shown}");
+    assert_eq!(shown["stacked"], true, "cells one under the other: {shown}");
+    assert!(shown["width"].as_u64() <= Some(u64::from(PHONE.0)), "{shown}");
+}
