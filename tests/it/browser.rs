@@ -107,7 +107,7 @@ async fn session(extra: serde_json::Value) -> Client {
 /// What parsing a URL fails with (the `url` crate's error, named through reqwest's `Url`).
 type UrlError = <reqwest::Url as std::str::FromStr>::Err;
 
-/// A Chrome DevTools Protocol command sent through chromedriver's `goog/cdp/execute`.
+/// A command of CDP, the debugging protocol of Chromium, sent through chromedriver's `goog/cdp/execute`.
 #[derive(Debug)]
 struct Cdp {
     method: &'static str,
@@ -145,7 +145,9 @@ pub(crate) async fn full_page_screenshot(
         })
         .await?;
     let size = &metrics["cssContentSize"];
-    let ratio = client.execute("return window.devicePixelRatio", vec![]).await?;
+    let ratio = client
+        .execute("return window.devicePixelRatio", vec![])
+        .await?;
     let ratio = ratio.as_f64().unwrap_or(1.0);
     let shot = client
         .issue_cmd(Cdp {
@@ -352,12 +354,20 @@ async fn on_a_phone_the_menu_opens_from_its_toggle_and_lists_its_links_one_per_l
         c.wait().for_element(Locator::Id("current-user")).await?;
         let menu = c.find(Locator::Id("menu")).await?;
         assert_eq!(menu.attr("open").await?, None, "closed on a phone");
-        assert!(!c.find(Locator::Id("nav-wallet")).await?.is_displayed().await?);
+        assert!(
+            !c.find(Locator::Id("nav-wallet"))
+                .await?
+                .is_displayed()
+                .await?
+        );
 
         // The toggle is the <details>'s own <summary>: the browser opens it, no script of ours.
         c.find(Locator::Id("menu-toggle")).await?.click().await?;
         let mut rows = Vec::new();
-        for item in c.find_all(Locator::Css(".menu-items > a, .menu-items > form")).await? {
+        for item in c
+            .find_all(Locator::Css(".menu-items > a, .menu-items > form"))
+            .await?
+        {
             assert!(item.is_displayed().await?, "every link shows once open");
             rows.push(item.rectangle().await?);
         }
@@ -372,7 +382,8 @@ async fn on_a_phone_the_menu_opens_from_its_toggle_and_lists_its_links_one_per_l
 
     assert!(rows.len() >= 6, "{rows:?}");
     assert!(
-        rows.windows(2).all(|pair| pair[1].1 >= pair[0].1 + pair[0].3 - 1.0),
+        rows.windows(2)
+            .all(|pair| pair[1].1 >= pair[0].1 + pair[0].3 - 1.0),
         "one link per line: {rows:?}"
     );
     assert!(
@@ -425,7 +436,13 @@ async fn on_a_phone_a_stacked_table_shows_one_card_per_row_with_each_value_label
         "{shown}"
     );
     assert_eq!(shown["row"], "block", "{shown}");
-    assert!(shown["header"].as_f64() <= Some(1.0), "the header row is only for screen readers: {shown}");
+    assert!(
+        shown["header"].as_f64() <= Some(1.0),
+        "the header row is only for screen readers: {shown}"
+    );
     assert_eq!(shown["stacked"], true, "cells one under the other: {shown}");
-    assert!(shown["width"].as_u64() <= Some(u64::from(PHONE.0)), "{shown}");
+    assert!(
+        shown["width"].as_u64() <= Some(u64::from(PHONE.0)),
+        "{shown}"
+    );
 }

@@ -26,7 +26,9 @@ fn axe_source() -> &'static str {
         let path = std::env::var_os("AXE_CORE_JS")
             .map(PathBuf::from)
             .unwrap_or_else(|| {
-                let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+                let home = std::env::var_os("HOME")
+                    .map(PathBuf::from)
+                    .unwrap_or_default();
                 home.join(AXE_FOLDER)
                     .join("node_modules/axe-core/axe.min.js")
             });
@@ -240,14 +242,27 @@ async fn become_reader(
     lang: Lang,
 ) -> Result<(), CmdError> {
     client.delete_all_cookies().await?;
-    let next = if reader.email().is_some() { "/login" } else { "/" };
+    let next = if reader.email().is_some() {
+        "/login"
+    } else {
+        "/"
+    };
     client
         .goto(&site.app.url(&format!("/lang/{}?next={next}", lang.code())))
         .await?;
     if let Some(email) = reader.email() {
         fill(client, "input[name=email]", email).await?;
-        fill(client, "input[name=password]", zhonglian::demo::DEMO_PASSWORD).await?;
-        client.find(Locator::Id("login-submit")).await?.click().await?;
+        fill(
+            client,
+            "input[name=password]",
+            zhonglian::demo::DEMO_PASSWORD,
+        )
+        .await?;
+        client
+            .find(Locator::Id("login-submit"))
+            .await?
+            .click()
+            .await?;
         client
             .wait()
             .at_most(Duration::from_secs(10))
@@ -344,6 +359,9 @@ fn catalogue_keys_and_ledger_words_are_recognised_but_addresses_are_not() {
         vec!["receipt.title"]
     );
     assert!(untranslated_keys("zhonglian.test/ledger 的检查点").is_empty());
-    assert_eq!(english_ledger_words("类型 pledge_collected，fee"), vec!["pledge_collected", "fee"]);
+    assert_eq!(
+        english_ledger_words("类型 pledge_collected，fee"),
+        vec!["pledge_collected", "fee"]
+    );
     assert!(english_ledger_words("平台费 feed").is_empty());
 }

@@ -104,14 +104,30 @@ impl DemoSite {
             page("home", "/".into(), Reader::Visitor),
             page("browse", "/projects".into(), Reader::Visitor),
             page("search", "/projects?q=lantern".into(), Reader::Visitor),
-            page("reward-project", format!("/projects/{}", self.reward_slug), Reader::Visitor),
-            page("equity-project", format!("/projects/{}", self.equity_slug), Reader::Visitor),
+            page(
+                "reward-project",
+                format!("/projects/{}", self.reward_slug),
+                Reader::Visitor,
+            ),
+            page(
+                "equity-project",
+                format!("/projects/{}", self.equity_slug),
+                Reader::Visitor,
+            ),
             page("ledger", "/ledger".into(), Reader::Visitor),
             page("verify", "/verify".into(), Reader::Visitor),
             page("login", "/login".into(), Reader::Visitor),
             page("signup", "/signup".into(), Reader::Visitor),
-            page("not-found", "/projects/no-such-project".into(), Reader::Visitor),
-            page("pledge-form", format!("/projects/{}/pledge", self.reward_id), Reader::Backer),
+            page(
+                "not-found",
+                "/projects/no-such-project".into(),
+                Reader::Visitor,
+            ),
+            page(
+                "pledge-form",
+                format!("/projects/{}/pledge", self.reward_id),
+                Reader::Backer,
+            ),
             page("wallet", "/wallet".into(), Reader::Backer),
             page("my-pledges", "/me/pledges".into(), Reader::Backer),
             page(
@@ -121,7 +137,11 @@ impl DemoSite {
             ),
             page("notifications", "/me/notifications".into(), Reader::Backer),
             page("founder", "/founder".into(), Reader::Founder),
-            page("new-project", "/founder/projects/new".into(), Reader::Founder),
+            page(
+                "new-project",
+                "/founder/projects/new".into(),
+                Reader::Founder,
+            ),
             page(
                 "backers",
                 format!("/founder/projects/{}/backers", self.funded_project),
