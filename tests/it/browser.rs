@@ -1,5 +1,6 @@
 //! Browser flows in headless Chromium, driven over WebDriver (chromedriver).
 
+use std::path::PathBuf;
 use std::process::Child;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -130,6 +131,14 @@ impl WebDriverCompatibleCommand for Cdp {
         let body = json!({"cmd": self.method, "params": self.params});
         (axum::http::Method::POST, Some(body.to_string()))
     }
+}
+
+/// The folder screenshots go to: `screenshots/` in the target folder.
+pub(crate) fn screenshot_folder() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+        .join("screenshots")
 }
 
 /// Writes a PNG of the whole page, beyond the viewport, to `path`, in CSS pixels (one image
@@ -405,13 +414,15 @@ async fn on_a_phone_a_stacked_table_shows_one_card_per_row_with_each_value_label
              table.className = 'stack';
              table.id = 'stacked';
              table.innerHTML = '<thead><tr><th>Project</th><th>Transaction</th><th>Amount</th></tr></thead>'
-               + '<tbody><tr><td data-label=\"Project\">Solar Lantern for Rural Schools</td>'
+               + '<tbody><tr><td data-label=\"Project\"><a href=\"/projects\">Solar Lantern for Rural Schools</a>'
+               + '<br><small>Dec 1, 2026, 19:33 UTC</small></td>'
                + '<td data-label=\"Transaction\" class=\"hash\">' + 'ab12'.repeat(16) + '</td>'
                + '<td data-label=\"Amount\" class=\"num\">CN¥1,234.50</td></tr></tbody>';
              document.querySelector('main').append(table);",
             vec![],
         )
         .await?;
+        full_page_screenshot(&c, &screenshot_folder().join("stacked-table-390.png")).await?;
         c.execute(
             "const cells = [...document.querySelectorAll('#stacked td')];
              const tops = cells.map(td => td.getBoundingClientRect().top);
@@ -420,6 +431,13 @@ async fn on_a_phone_a_stacked_table_shows_one_card_per_row_with_each_value_label
                row: getComputedStyle(document.querySelector('#stacked tr')).display,
                header: document.querySelector('#stacked thead').getBoundingClientRect().height,
                stacked: tops.every((top, i) => i === 0 || top > tops[i - 1]),
+               // Every piece of a value stands right of its label.
+               beside: cells.every(td => {
+                 const value = document.createRange();
+                 value.selectNodeContents(td);
+                 const start = td.getBoundingClientRect().left + td.offsetWidth * 0.35;
+                 return [...value.getClientRects()].every(line => line.left >= start);
+               }),
                width: document.documentElement.scrollWidth,
              };",
             vec![],
@@ -441,6 +459,7 @@ async fn on_a_phone_a_stacked_table_shows_one_card_per_row_with_each_value_label
         "the header row is only for screen readers: {shown}"
     );
     assert_eq!(shown["stacked"], true, "cells one under the other: {shown}");
+    assert_eq!(shown["beside"], true, "values beside their labels: {shown}");
     assert!(
         shown["width"].as_u64() <= Some(u64::from(PHONE.0)),
         "{shown}"

@@ -13,7 +13,7 @@ use fantoccini::error::CmdError;
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
-use crate::browser::{browser, fill, full_page_screenshot, phone, PHONE};
+use crate::browser::{browser, fill, full_page_screenshot, phone, screenshot_folder, PHONE};
 use crate::support::{AuditPage, DemoSite, Reader};
 
 /// Where `.ci/run` installs axe-core (`npm install --prefix`), under the home folder.
@@ -41,14 +41,6 @@ fn axe_source() -> &'static str {
             )
         })
     })
-}
-
-/// The folder screenshots go to: `screenshots/` in the target folder.
-fn screenshot_folder() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
-        .join("screenshots")
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
