@@ -179,6 +179,19 @@ async fn audit_page(
 ) -> Result<Findings, CmdError> {
     client.goto(&site.app.url(&page.path)).await?;
     let mut findings = Findings::default();
+    // The page itself, not an error page in its place (only the 404 is meant to be one).
+    let error_page = client
+        .execute(
+            "return document.querySelector('.error-page') !== null",
+            vec![],
+        )
+        .await?;
+    if error_page != Value::Bool(page.name == "not-found") {
+        findings.problems.push(format!(
+            "an error page is {}expected here",
+            if page.name == "not-found" { "" } else { "not " }
+        ));
+    }
     let scroll_width = client
         .execute("return document.documentElement.scrollWidth", vec![])
         .await?
