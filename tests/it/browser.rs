@@ -383,6 +383,7 @@ async fn on_a_phone_the_menu_opens_from_its_toggle_and_lists_its_links_one_per_l
         let width = c
             .execute("return document.documentElement.scrollWidth", vec![])
             .await?;
+        full_page_screenshot(&c, &screenshot_folder().join("menu-open-390.png")).await?;
         Ok::<_, CmdError>((rows, width))
     }
     .await;
