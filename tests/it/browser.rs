@@ -1,10 +1,13 @@
 //! Browser flows in headless Chromium, driven over WebDriver (chromedriver).
 
+use std::path::PathBuf;
 use std::process::Child;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use base64::Engine as _;
 use fantoccini::error::CmdError;
+use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
@@ -50,32 +53,130 @@ fn driver_url() -> &'static str {
         .0
 }
 
+/// A Chromium session in a laptop's window, 1366x900, so the whole menu stands in one row.
 pub(crate) async fn browser() -> Client {
-    // Both TLS back ends are linked in; pick one for the WebDriver client.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let profile = std::env::temp_dir().join(format!("zl-chrome-{}", uuid::Uuid::new_v4().simple()));
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--no-first-run", "--disable-component-update",
-                     "--disable-sync", "--lang=en-US", "--window-size=1366,900", format!("--user-data-dir={}", profile.display())]
-        }),
-    );
-    let client = ClientBuilder::rustls()
-        .expect("TLS roots")
-        .capabilities(caps)
-        .connect(driver_url())
-        .await
-        .expect("a Chromium session");
-    // A laptop's window, so the whole menu stands in one row.
+    let client = session(json!({})).await;
     client
         .set_window_size(1366, 900)
         .await
         .expect("a window size");
     client
+}
+
+/// The width and height of the phone `phone()` emulates (CSS pixels).
+pub(crate) const PHONE: (u32, u32) = (390, 844);
+
+/// A Chromium session that emulates a phone: chromedriver's mobile emulation with a 390x844
+/// viewport at pixel ratio 3, touch, and a phone's user agent, so pages get the phone's
+/// viewport (and a too-wide page shows the zoom-out a phone would do).
+pub(crate) async fn phone() -> Client {
+    session(json!({
+        "mobileEmulation": {
+            "deviceMetrics": {"width": PHONE.0, "height": PHONE.1, "pixelRatio": 3.0, "touch": true},
+            "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 \
+                          (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
+        }
+    }))
+    .await
+}
+
+/// A headless Chromium session; `extra` adds to the `goog:chromeOptions`.
+async fn session(extra: serde_json::Value) -> Client {
+    // Both TLS back ends are linked in; pick one for the WebDriver client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let profile = std::env::temp_dir().join(format!("zl-chrome-{}", uuid::Uuid::new_v4().simple()));
+    let mut options = json!({
+        "binary": "/usr/bin/chromium",
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--no-first-run", "--disable-component-update",
+                 "--disable-sync", "--lang=en-US", "--window-size=1366,900",
+                 "--hide-scrollbars", format!("--user-data-dir={}", profile.display())]
+    });
+    if let (Some(options), Some(extra)) = (options.as_object_mut(), extra.as_object()) {
+        options.extend(extra.clone());
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), options);
+    ClientBuilder::rustls()
+        .expect("TLS roots")
+        .capabilities(caps)
+        .connect(driver_url())
+        .await
+        .expect("a Chromium session")
+}
+
+/// What parsing a URL fails with (the `url` crate's error, named through reqwest's `Url`).
+type UrlError = <reqwest::Url as std::str::FromStr>::Err;
+
+/// A command of CDP, the debugging protocol of Chromium, sent through chromedriver's `goog/cdp/execute`.
+#[derive(Debug)]
+struct Cdp {
+    method: &'static str,
+    params: serde_json::Value,
+}
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &reqwest::Url,
+        session_id: Option<&str>,
+    ) -> Result<reqwest::Url, UrlError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &reqwest::Url) -> (axum::http::Method, Option<String>) {
+        let body = json!({"cmd": self.method, "params": self.params});
+        (axum::http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// The folder screenshots go to: `screenshots/` in the target folder.
+pub(crate) fn screenshot_folder() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+        .join("screenshots")
+}
+
+/// Writes a PNG of the whole page, beyond the viewport, to `path`, in CSS pixels (one image
+/// pixel per CSS pixel, whatever the device's pixel ratio), so screenshots stay small.
+pub(crate) async fn full_page_screenshot(
+    client: &Client,
+    path: &std::path::Path,
+) -> Result<(), CmdError> {
+    let metrics = client
+        .issue_cmd(Cdp {
+            method: "Page.getLayoutMetrics",
+            params: json!({}),
+        })
+        .await?;
+    let size = &metrics["cssContentSize"];
+    let ratio = client
+        .execute("return window.devicePixelRatio", vec![])
+        .await?;
+    let ratio = ratio.as_f64().unwrap_or(1.0);
+    let shot = client
+        .issue_cmd(Cdp {
+            method: "Page.captureScreenshot",
+            params: json!({
+                "format": "png",
+                "captureBeyondViewport": true,
+                "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"],
+                         "scale": 1.0 / ratio}
+            }),
+        })
+        .await?;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(shot["data"].as_str().unwrap_or_default())
+        .map_err(CmdError::ImageDecodeError)?;
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder).expect("the screenshot folder");
+    }
+    std::fs::write(path, png).expect("the screenshot file");
+    Ok(())
 }
 
 /// Types `text` into the field `css` selects.
@@ -251,4 +352,117 @@ async fn the_verify_page_passes_a_good_receipt_and_fails_a_tampered_one() {
     );
     assert!(bad_class.contains("invalid"), "{bad_text}");
     assert!(bad_text.contains("tampered"), "{bad_text}");
+}
+
+#[tokio::test]
+async fn on_a_phone_the_menu_opens_from_its_toggle_and_lists_its_links_one_per_line() {
+    let app = TestApp::spawn().await;
+    let c = phone().await;
+    let result = async {
+        sign_up(&c, &app, "phone@example.com", "Phone Pan").await?;
+        c.wait().for_element(Locator::Id("current-user")).await?;
+        let menu = c.find(Locator::Id("menu")).await?;
+        assert_eq!(menu.attr("open").await?, None, "closed on a phone");
+        assert!(
+            !c.find(Locator::Id("nav-wallet"))
+                .await?
+                .is_displayed()
+                .await?
+        );
+
+        // The toggle is the <details>'s own <summary>: the browser opens it, no script of ours.
+        c.find(Locator::Id("menu-toggle")).await?.click().await?;
+        let mut rows = Vec::new();
+        for item in c
+            .find_all(Locator::Css(".menu-items > a, .menu-items > form"))
+            .await?
+        {
+            assert!(item.is_displayed().await?, "every link shows once open");
+            rows.push(item.rectangle().await?);
+        }
+        let width = c
+            .execute("return document.documentElement.scrollWidth", vec![])
+            .await?;
+        full_page_screenshot(&c, &screenshot_folder().join("menu-open-390.png")).await?;
+        Ok::<_, CmdError>((rows, width))
+    }
+    .await;
+    c.close().await.ok();
+    let (rows, width) = result.unwrap();
+
+    assert!(rows.len() >= 6, "{rows:?}");
+    assert!(
+        rows.windows(2)
+            .all(|pair| pair[1].1 >= pair[0].1 + pair[0].3 - 1.0),
+        "one link per line: {rows:?}"
+    );
+    assert!(
+        rows.iter().all(|(x, _, w, _)| x + w <= f64::from(PHONE.0)),
+        "{rows:?}"
+    );
+    assert!(width.as_u64() <= Some(u64::from(PHONE.0)), "{width}");
+}
+
+#[tokio::test]
+async fn on_a_phone_a_stacked_table_shows_one_card_per_row_with_each_value_labelled() {
+    let app = TestApp::spawn().await;
+    let c = phone().await;
+    let result = async {
+        c.goto(&app.url("/ledger")).await?;
+        // A table as the pages mark theirs: `stack`, and a data-label on every cell.
+        c.execute(
+            "const table = document.createElement('table');
+             table.className = 'stack';
+             table.id = 'stacked';
+             table.innerHTML = '<thead><tr><th>Project</th><th>Transaction</th><th>Amount</th></tr></thead>'
+               + '<tbody><tr><td data-label=\"Project\"><a href=\"/projects\">Solar Lantern for Rural Schools</a>'
+               + '<br><small>Dec 1, 2026, 19:33 UTC</small></td>'
+               + '<td data-label=\"Transaction\" class=\"hash\">' + 'ab12'.repeat(16) + '</td>'
+               + '<td data-label=\"Amount\" class=\"num\">CN¥1,234.50</td></tr></tbody>';
+             document.querySelector('main').append(table);",
+            vec![],
+        )
+        .await?;
+        full_page_screenshot(&c, &screenshot_folder().join("stacked-table-390.png")).await?;
+        c.execute(
+            "const cells = [...document.querySelectorAll('#stacked td')];
+             const tops = cells.map(td => td.getBoundingClientRect().top);
+             return {
+               labels: cells.map(td => getComputedStyle(td, '::before').content),
+               row: getComputedStyle(document.querySelector('#stacked tr')).display,
+               header: document.querySelector('#stacked thead').getBoundingClientRect().height,
+               stacked: tops.every((top, i) => i === 0 || top > tops[i - 1]),
+               // Every piece of a value stands right of its label.
+               beside: cells.every(td => {
+                 const value = document.createRange();
+                 value.selectNodeContents(td);
+                 const start = td.getBoundingClientRect().left + td.offsetWidth * 0.35;
+                 return [...value.getClientRects()].every(line => line.left >= start);
+               }),
+               width: document.documentElement.scrollWidth,
+             };",
+            vec![],
+        )
+        .await
+    }
+    .await;
+    c.close().await.ok();
+    let shown = result.unwrap();
+
+    assert_eq!(
+        shown["labels"],
+        json!(["\"Project\"", "\"Transaction\"", "\"Amount\""]),
+        "{shown}"
+    );
+    assert_eq!(shown["row"], "block", "{shown}");
+    assert!(
+        shown["header"].as_f64() <= Some(1.0),
+        "the header row is only for screen readers: {shown}"
+    );
+    assert_eq!(shown["stacked"], true, "cells one under the other: {shown}");
+    assert_eq!(shown["beside"], true, "values beside their labels: {shown}");
+    assert!(
+        shown["width"].as_u64() <= Some(u64::from(PHONE.0)),
+        "{shown}"
+    );
 }

@@ -12,6 +12,7 @@ mod launch;
 mod ledger;
 mod listings_browser;
 mod money;
+mod pages_audit;
 mod pledges;
 mod pledges_changes;
 mod pledges_equity;

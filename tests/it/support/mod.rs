@@ -12,12 +12,14 @@ use zhonglian::db::embedded::{Cluster, ClusterOptions};
 use zhonglian::Application;
 
 mod assertions;
+mod demo;
 mod listings;
 mod pledging;
 mod requests;
 mod seed;
 
 pub use assertions::*;
+pub use demo::*;
 pub use listings::*;
 pub use pledging::*;
 pub use requests::*;
