@@ -15,6 +15,7 @@ mod money;
 mod pledges;
 mod pledges_changes;
 mod pledges_equity;
+mod project_page;
 mod projects_browse;
 mod projects_covers;
 mod projects_drafts;

@@ -261,7 +261,7 @@ async fn in_the_browser_a_backer_tops_up_pledges_sees_it_cancels_and_gets_the_mo
         c.find(Locator::Id("tier-1")).await?.click().await?;
         c.find(Locator::Id("extra")).await?.send_keys("12").await?;
         c.find(Locator::Id("pledge-submit")).await?.click().await?;
-        c.wait().for_element(Locator::Id("pledges-notice")).await?;
+        c.wait().for_element(Locator::Id("notice")).await?;
         let row = text_of(&c, "#my-pledges tbody tr").await;
         assert!(row.contains("Tier 1") && row.contains("100.00"), "{row}");
         assert!(row.contains("Active"), "{row}");

@@ -52,12 +52,15 @@ const CHART_TTL: Duration = Duration::from_secs(30);
 /// Drawings of up to this many projects are kept.
 const CHART_CAPACITY: usize = 10_000;
 
-static DRAWINGS: LazyLock<TtlCache<ProjectId, Drawing>> =
+/// Drawings by project and the total they end at.
+static DRAWINGS: LazyLock<TtlCache<(ProjectId, Decimal), Drawing>> =
     LazyLock::new(|| TtlCache::new(CHART_TTL, CHART_CAPACITY));
 
-/// The chart of a project whose page shows `shown_total` as pledged. A kept drawing is reused
-/// only when it ends at that same total, so the chart never disagrees with the figure beside
-/// it: a new pledge or cancellation changes the total and so draws the chart afresh.
+/// The chart of a project whose page shows `shown_total` as pledged. Drawings are kept by the
+/// total they end at, and one is reused only for a page showing that same total, so the chart
+/// agrees with the figure beside it: a new pledge or cancellation changes the total and so
+/// draws the chart afresh, and a visitor's page kept from a moment ago (with the total of
+/// then) finds the drawing made for it then.
 pub async fn chart_for_total(
     db: &PgPool,
     project: ProjectId,
@@ -65,11 +68,11 @@ pub async fn chart_for_total(
     lang: Lang,
     zone: &Zone,
 ) -> Result<PledgeChart> {
-    let drawing = match DRAWINGS.get(&project) {
-        Some(kept) if kept.total == shown_total => kept,
-        _ => {
+    let drawing = match DRAWINGS.get(&(project, shown_total)) {
+        Some(kept) => kept,
+        None => {
             let fresh = chart::draw(db, project).await?;
-            DRAWINGS.insert(project, fresh.clone());
+            DRAWINGS.insert((project, fresh.total), fresh.clone());
             fresh
         }
     };

@@ -35,13 +35,13 @@ impl TierView {
     pub fn new(tier: &Tier, currency: &str, c: &Chrome) -> Self {
         let t = c.t;
         let availability = match (tier.remaining, tier.quantity_limit) {
-            (Some(0), _) => t.get("projects.page.sold_out").to_owned(),
+            (Some(0), _) => t.get("projects.show.sold_out").to_owned(),
             (Some(left), Some(limit)) => t.fill(
-                "projects.page.left_of",
+                "projects.show.left_of",
                 &[("left", &left.to_string()), ("limit", &limit.to_string())],
             ),
             (Some(left), None) => {
-                t.fill("projects.page.left", &[("left", &left.to_string())])
+                t.fill("projects.show.left", &[("left", &left.to_string())])
             }
             (None, _) => t.get("projects.unlimited").to_owned(),
         };
@@ -57,7 +57,7 @@ impl TierView {
                 .as_deref()
                 .map(|month| {
                     let month = delivery_month(month, c);
-                    c.t.fill("projects.page.delivery", &[("month", &month)])
+                    c.t.fill("projects.show.delivery", &[("month", &month)])
                 }),
             ships: tier.ships,
         }
@@ -73,10 +73,10 @@ fn delivery_month(month: &str, c: &Chrome) -> String {
         .filter(|(_, m)| (1..=12).contains(m));
     match parsed {
         Some((year, month)) => c.t.fill(
-            "projects.page.delivery_month",
+            "projects.show.delivery_month",
             &[
                 ("year", &year.to_string()),
-                ("month", c.t.get(&format!("projects.page.month.m{month}"))),
+                ("month", c.t.get(&format!("projects.show.month.m{month}"))),
             ],
         ),
         None => month.to_owned(),

@@ -108,7 +108,7 @@ impl ShowPage {
         let pledged = c.money(&p.pledged_total, &p.currency);
         let goal = c.money(&p.goal, &p.currency);
         let progress_label = t.fill(
-            "projects.page.progress",
+            "projects.show.progress",
             &[
                 ("percent", &card.percent.to_string()),
                 ("pledged", &pledged),
