@@ -29,10 +29,7 @@ fn last_point(html: &str) -> (f64, f64) {
 }
 
 fn form_attribute(html: &str, marker: &str) -> String {
-    let start = html
-        .find(marker)
-        .unwrap_or_else(|| panic!("no {marker}"))
-        + marker.len();
+    let start = html.find(marker).unwrap_or_else(|| panic!("no {marker}")) + marker.len();
     html[start..].split('"').next().unwrap().to_owned()
 }
 
@@ -51,9 +48,15 @@ async fn english_page(app: &TestApp, path: &str, token: Option<&str>) -> String 
 async fn the_chart_of_a_funded_project_ends_at_its_total_not_at_zero() {
     let app = TestApp::spawn().await;
     let goal = Decimal::from(100);
-    let backed = backed_project(&app.db, 7, Decimal::from_str("14.30").unwrap(), goal, Shape::Reward)
-        .await
-        .unwrap();
+    let backed = backed_project(
+        &app.db,
+        7,
+        Decimal::from_str("14.30").unwrap(),
+        goal,
+        Shape::Reward,
+    )
+    .await
+    .unwrap();
     make_due(&app.db, backed.project).await.unwrap();
     Settler::new(&app.state).settle_due(&|_| {}).await.unwrap();
     let project = zhonglian::projects::ProjectId(backed.project);
@@ -71,7 +74,11 @@ async fn the_chart_of_a_funded_project_ends_at_its_total_not_at_zero() {
         "the chart says where it ends"
     );
     let (x, y) = last_point(&page);
-    assert_eq!((x, y), (392.0, 30.0), "the line ends at the top right, not at the base");
+    assert_eq!(
+        (x, y),
+        (392.0, 30.0),
+        "the line ends at the top right, not at the base"
+    );
     assert!(page.contains("id=\"settlement-outcome\""));
     assert!(
         page.contains("Payout to the founder") && page.contains("Platform fee"),
@@ -100,7 +107,10 @@ async fn the_chart_agrees_with_the_total_beside_it_right_after_a_fresh_pledge() 
     let path = format!("/projects/{project}");
     let first = app.fixture_backer().await;
     let empty = english_page(&app, &path, Some(&first.token)).await;
-    assert!(empty.contains("id=\"chart-empty\""), "no pledge yet: the page says so");
+    assert!(
+        empty.contains("id=\"chart-empty\""),
+        "no pledge yet: the page says so"
+    );
     assert!(!empty.contains("class=\"line\""));
 
     app.fund(&first, "100.00").await;
@@ -168,7 +178,10 @@ async fn a_pledge_form_with_several_errors_shows_all_of_them_and_keeps_the_input
         .unwrap();
     assert_eq!(answer.status(), 422);
     let page = answer.text().await.unwrap();
-    assert!(page.contains("id=\"pledge-form\""), "the same form, not a dead end");
+    assert!(
+        page.contains("id=\"pledge-form\""),
+        "the same form, not a dead end"
+    );
     for field in ["shares", "annual_income", "net_worth", "acknowledge_risk"] {
         assert!(
             page.contains(&format!("class=\"field-error\" id=\"{field}-error\"")),
@@ -235,7 +248,10 @@ async fn a_pledge_made_in_the_form_lands_on_a_page_that_says_so() {
     assert_eq!(location, "/me/pledges?notice=pledge_made");
     let landed = english_page(&app, &location, Some(&backer.token)).await;
     let notice = text_after(&landed, "id=\"notice\"");
-    assert!(notice.starts_with("Thank you! Your pledge is in the project"), "{notice}");
+    assert!(
+        notice.starts_with("Thank you! Your pledge is in the project"),
+        "{notice}"
+    );
 }
 
 #[tokio::test]
@@ -246,7 +262,8 @@ async fn on_a_phone_the_reward_project_page_fits_the_screen_and_tiers_read_in_li
     let (project, tiers) = app
         .live_reward_project(&[("88.00", Some(10)), ("1288.00", None)])
         .await;
-    let long = "A signed first edition, a hand-printed poster of the cover art, and your name in the \
+    let long =
+        "A signed first edition, a hand-printed poster of the cover art, and your name in the \
                 acknowledgements. 限量签名版精装本，附手工丝网印刷海报，并在致谢页印上您的名字。";
     sqlx::query(
         "UPDATE reward_tiers SET description = $2, description_html = '<p>' || $2 || '</p>',

@@ -97,7 +97,10 @@ fn labelled(drawing: &Drawing, lang: Lang, zone: &Zone) -> Result<PledgeChart> {
     let total_label = money(drawing.total);
     let (start_label, end_label) = match drawing.span {
         Some((start, finish)) => {
-            let (first, last) = (format::date(lang, zone, start), format::date(lang, zone, finish));
+            let (first, last) = (
+                format::date(lang, zone, start),
+                format::date(lang, zone, finish),
+            );
             let last = (last != first).then_some(last);
             (first, last)
         }
@@ -126,9 +129,8 @@ fn labelled(drawing: &Drawing, lang: Lang, zone: &Zone) -> Result<PledgeChart> {
         end_y: format!("{:.1}", drawing.end.1),
         described,
         empty_text: t.get("pledges.chart.empty"),
-        peak_label: (drawing.peak > drawing.total).then(|| {
-            t.fill("pledges.chart.peak", &[("amount", &money(drawing.peak))])
-        }),
+        peak_label: (drawing.peak > drawing.total)
+            .then(|| t.fill("pledges.chart.peak", &[("amount", &money(drawing.peak))])),
         total_label,
         start_label,
         end_label,

@@ -15,8 +15,8 @@ use uuid::Uuid;
 use crate::accounts::domain::Role;
 use crate::accounts::AuthUser;
 use crate::app::AppState;
-use crate::http::csrf::CsrfForm;
 use crate::error::{Error as Refusal, Message};
+use crate::http::csrf::CsrfForm;
 use crate::http::error::{Error, Result};
 use crate::http::extract::{MaybeUser, Path};
 use crate::http::form::FieldErrors;
@@ -221,12 +221,8 @@ async fn pledge_page(
         (i, n, _) => (i.clone(), n.clone()),
     };
     let rule = &state.settings.investor_limit_rule;
-    let limit = profile.map(|p| {
-        chrome.money(
-            &rule.limit(p.annual_income, p.net_worth),
-            &target.currency,
-        )
-    });
+    let limit =
+        profile.map(|p| chrome.money(&rule.limit(p.annual_income, p.net_worth), &target.currency));
     let key = if fields.key.is_empty() {
         Uuid::new_v4().to_string()
     } else {

@@ -12,11 +12,11 @@ use time::OffsetDateTime;
 use super::form::{chosen_tier, record_refusal, tier_choices, Offering, TierChoice};
 use crate::accounts::AuthUser;
 use crate::app::AppState;
-use crate::http::csrf::CsrfForm;
 use crate::error::{Error as Refusal, Message};
+use crate::http::csrf::CsrfForm;
 use crate::http::error::{Error, Result};
-use crate::http::form::FieldErrors;
 use crate::http::extract::{MaybeUser, Path};
+use crate::http::form::FieldErrors;
 use crate::http::pages::{render, with_notice, Chrome};
 use crate::ids::{PledgeId, TierId};
 use crate::money::amount::fixed;
@@ -311,7 +311,7 @@ async fn change(
         {
             Ok(_) => {
                 return Ok(
-                    Redirect::to(&with_notice("/me/pledges", "pledge_changed")).into_response(),
+                    Redirect::to(&with_notice("/me/pledges", "pledge_changed")).into_response()
                 )
             }
             Err(refusal) => record_refusal(&mut errors, refusal)?,

@@ -40,9 +40,7 @@ impl TierView {
                 "projects.show.left_of",
                 &[("left", &left.to_string()), ("limit", &limit.to_string())],
             ),
-            (Some(left), None) => {
-                t.fill("projects.show.left", &[("left", &left.to_string())])
-            }
+            (Some(left), None) => t.fill("projects.show.left", &[("left", &left.to_string())]),
             (None, _) => t.get("projects.unlimited").to_owned(),
         };
         TierView {
@@ -52,13 +50,10 @@ impl TierView {
             price: c.money(&tier.price, currency),
             availability,
             sold_out: tier.remaining == Some(0),
-            delivery: tier
-                .delivery_month
-                .as_deref()
-                .map(|month| {
-                    let month = delivery_month(month, c);
-                    c.t.fill("projects.show.delivery", &[("month", &month)])
-                }),
+            delivery: tier.delivery_month.as_deref().map(|month| {
+                let month = delivery_month(month, c);
+                c.t.fill("projects.show.delivery", &[("month", &month)])
+            }),
             ships: tier.ships,
         }
     }
@@ -247,10 +242,7 @@ impl SettlementView {
                 .take(SETTLEMENT_ROWS)
                 .map(|t| SettlementRow {
                     proof_href: proof_href(&t.tx_hash, tree_size),
-                    amount: t
-                        .amount
-                        .map(|a| c.money(&a, currency))
-                        .unwrap_or_default(),
+                    amount: t.amount.map(|a| c.money(&a, currency)).unwrap_or_default(),
                     kind: settlement_kind(c.t, &t.kind),
                     tx_hash: t.tx_hash,
                 })

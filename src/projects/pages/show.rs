@@ -16,8 +16,8 @@ use crate::app::AppState;
 use crate::http::error::{Error, Result};
 use crate::http::extract::{MaybeUser, Path};
 use crate::http::pages::{render, Chrome};
-use crate::projects::lifecycle::{next_state, Action};
 use crate::pledges::web::chart::{chart_for_total, PledgeChart};
+use crate::projects::lifecycle::{next_state, Action};
 use crate::projects::views::ProjectDetail;
 use crate::projects::{api, repo, ProjectState};
 
