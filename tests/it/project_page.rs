@@ -333,7 +333,40 @@ async fn on_a_phone_the_reward_project_page_fits_the_screen_and_tiers_read_in_li
                 )
                 .await?;
             assert!(chart.as_f64().unwrap() <= 390.0);
+            // The whole page in one picture: a window as tall as the page.
+            let height = c
+                .execute("return document.documentElement.scrollHeight;", vec![])
+                .await?;
+            c.set_window_size(390, height.as_u64().unwrap_or(844) as u32)
+                .await?;
+            let shot = c.screenshot().await?;
+            c.set_window_size(390, 844).await?;
+            let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+            std::fs::create_dir_all(&folder).expect("a screenshot folder");
+            std::fs::write(folder.join(format!("project-page-{lang}-390.png")), shot)
+                .expect("a screenshot");
         }
+        // On a laptop the tiers stand beside the story, each description in a few long lines.
+        c.set_window_size(1366, 900).await?;
+        c.goto(&app.url(&format!("/lang/en?next=/projects/{project}")))
+            .await?;
+        c.wait()
+            .for_element(fantoccini::Locator::Id("tiers"))
+            .await?;
+        let width = c
+            .execute(
+                "return document.querySelector('.reward-tier-desc').getBoundingClientRect().width;",
+                vec![],
+            )
+            .await?;
+        assert!(width.as_f64().unwrap() >= 300.0, "at 1366 px: {width}");
+        let shot = c.screenshot().await?;
+        std::fs::write(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("target/screenshots/project-page-en-1366.png"),
+            shot,
+        )
+        .expect("a screenshot");
         Ok::<(), fantoccini::error::CmdError>(())
     }
     .await;
