@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use zhonglian::settlement::Settler;
 
 use crate::fixtures::{backed_project, make_due, Shape};
-use crate::support::{form_field, TestApp};
+use crate::support::{form_field, made_pledge, TestApp};
 
 /// The text of the first element carrying `marker` (an attribute, e.g. `class="chart-total"`).
 #[track_caller]
@@ -255,6 +255,60 @@ async fn a_pledge_made_in_the_form_lands_on_a_page_that_says_so() {
 }
 
 #[tokio::test]
+async fn a_change_form_with_errors_comes_back_with_them_and_a_good_change_says_so() {
+    let app = TestApp::spawn().await;
+    let (project, tiers) = app.live_reward_project(&[("20.00", None)]).await;
+    let backer = app.fixture_backer().await;
+    app.fund(&backer, "100.00").await;
+    let pledge = made_pledge(
+        &app.pledge(
+            &backer.token,
+            project,
+            serde_json::json!({"tier_id": tiers[0], "amount": "20.00"}),
+            None,
+        )
+        .await,
+    );
+    let path = format!("/pledges/{pledge}/change");
+    let form = english_page(&app, &path, Some(&backer.token)).await;
+    let csrf = form_field(&form, "csrf");
+    let send = |fields: Vec<(&'static str, String)>| {
+        app.client
+            .post(app.url(&path))
+            .bearer_auth(&backer.token)
+            .header("accept-language", "en")
+            .form(&fields)
+            .send()
+    };
+    let answer = send(vec![
+        ("csrf", csrf.clone()),
+        ("tier", "not-a-tier".into()),
+        ("amount", "twenty".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(answer.status(), 422);
+    let page = answer.text().await.unwrap();
+    assert!(page.contains("id=\"change-form\""), "the same form");
+    assert!(page.contains("id=\"tier-error\"") && page.contains("id=\"amount-error\""));
+    assert!(page.contains("value=\"twenty\""));
+
+    let answer = send(vec![
+        ("csrf", csrf),
+        ("tier", tiers[0].to_string()),
+        ("amount", "30.00".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(answer.status(), 303);
+    assert_eq!(
+        answer.headers()["location"],
+        "/me/pledges?notice=pledge_changed"
+    );
+    assert_eq!(app.wallet_balance(&backer).await, Decimal::from(70));
+}
+
+#[tokio::test]
 async fn on_a_phone_the_reward_project_page_fits_the_screen_and_tiers_read_in_lines() {
     use crate::browser::browser;
 
@@ -345,6 +399,35 @@ async fn on_a_phone_the_reward_project_page_fits_the_screen_and_tiers_read_in_li
             std::fs::create_dir_all(&folder).expect("a screenshot folder");
             std::fs::write(folder.join(format!("project-page-{lang}-390.png")), shot)
                 .expect("a screenshot");
+        }
+        // The pledge form's tier choice reads as well, in both languages.
+        crate::browser::sign_up(&c, &app, "phone@example.com", "Phone Fang").await?;
+        c.wait()
+            .for_element(fantoccini::Locator::Id("current-user"))
+            .await?;
+        for lang in ["en", "zh"] {
+            c.goto(&app.url(&format!("/lang/{lang}?next=/projects/{project}/pledge")))
+                .await?;
+            c.wait()
+                .for_element(fantoccini::Locator::Id("pledge-form"))
+                .await?;
+            let width = c
+                .execute("return document.documentElement.scrollWidth;", vec![])
+                .await?;
+            assert!(
+                width.as_f64().unwrap() <= 390.0,
+                "{lang}: the pledge form is {width} px wide on a 390 px phone"
+            );
+            let desc = c
+                .execute(
+                    "return document.querySelector('.tier-option-desc').getBoundingClientRect().width;",
+                    vec![],
+                )
+                .await?;
+            assert!(
+                desc.as_f64().unwrap() >= 200.0,
+                "{lang}: a tier's description on the form is {desc} px wide"
+            );
         }
         // On a laptop the tiers stand beside the story, each description in a few long lines.
         c.set_window_size(1366, 900).await?;
