@@ -1,72 +1,128 @@
-//! The chart of a project's pledged total over time: its escrow balance from the journal,
-//! aggregated in the database into at most [`CHART_BUCKETS`] steps and laid out here as SVG
-//! coordinates. The web layer puts the coordinates into markup (`templates/pledges/chart.svg`).
+//! The chart of a project's pledged total over time, from the pledges themselves: every pledge
+//! adds its amount when it was made and a cancelled one takes it off when it was cancelled. So
+//! the line ends at the project's pledged total (which counts every pledge not cancelled), and
+//! stays there after settlement: collecting or refunding a pledge does not change what was
+//! pledged, unlike the escrow balance, which payout empties. The movements are aggregated in the
+//! database into at most [`CHART_BUCKETS`] steps and laid out here as SVG coordinates; the web
+//! layer writes the labels in the reader's language (`templates/pledges/chart.svg`).
 
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use sqlx::PgPool;
+use time::OffsetDateTime;
 
 use crate::error::Result;
 use crate::ids::ProjectId;
-use crate::money::amount::fixed;
-use crate::money::EscrowBucket;
 
 /// How many time buckets the chart has.
 pub const CHART_BUCKETS: i32 = 48;
 
-/// A laid-out chart: sizes in pixels, polyline points, and labels made of numbers and times
-/// only (nothing in it comes from a person).
+/// The drawing's width in SVG units. Small, so that its labels stay legible when a phone
+/// scales the whole drawing down to its screen.
+pub const WIDTH: u32 = 400;
+/// The drawing's height in SVG units.
+pub const HEIGHT: u32 = 190;
+/// Room left and right of the plot.
+pub const SIDE: u32 = 8;
+/// Room above the plot, for the total and peak labels.
+pub const TOP: u32 = 30;
+/// Room below the plot, for the dates.
+pub const BOTTOM: u32 = 26;
+
+/// One time slice of a project's pledge movements.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PledgeBucket {
+    /// Which slice, 1 to [`CHART_BUCKETS`].
+    pub bucket: i32,
+    /// Pledged during the slice, less what was cancelled during it.
+    pub amount: Decimal,
+    /// When the first movement of the whole span happened.
+    pub start: OffsetDateTime,
+    /// When the last one did (at least a second after `start`).
+    pub finish: OffsetDateTime,
+    /// The pledges' currency (one per project).
+    pub currency: String,
+}
+
+/// A laid-out chart: polyline points in SVG units, and the numbers and times the labels say
+/// (nothing in it comes from a person).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Drawing {
-    pub width: u32,
-    pub height: u32,
-    pub left: u32,
-    pub bottom: u32,
     /// The stepped line, as SVG `points`.
     pub line: String,
     /// The line closed along the base, as SVG `points`.
     pub area: String,
-    pub max_label: String,
-    pub start_label: String,
-    pub end_label: String,
-    /// The escrow never moved: nothing to draw.
-    pub empty: bool,
+    /// Where the line ends (the total now), in SVG units.
+    pub end: (f64, f64),
+    /// The highest total the line reached (the top of the plot).
+    pub peak: Decimal,
+    /// The total at the end of the line: every pledge not cancelled.
+    pub total: Decimal,
+    /// The currency of the amounts; empty when nothing was pledged.
+    pub currency: String,
+    /// The first and the last movement; `None` when nothing was pledged.
+    pub span: Option<(OffsetDateTime, OffsetDateTime)>,
 }
 
-const WIDTH: u32 = 640;
-const HEIGHT: u32 = 220;
-const LEFT: u32 = 56;
-const BOTTOM: u32 = 24;
-const TOP: u32 = 12;
+impl Drawing {
+    /// Nothing was ever pledged: there is no line to draw.
+    pub fn is_empty(&self) -> bool {
+        self.span.is_none()
+    }
+}
 
-/// Reads the project's escrow movements and lays out their chart. The aggregate reads every
-/// escrow movement of the project: callers reuse the result for a while.
+/// A project's pledge movements over time, in [`CHART_BUCKETS`] equal slices of the span from
+/// its first to its last movement, in bucket order. One statement over the pledges of the
+/// project (`pledges_project_idx`); empty when nothing was ever pledged.
+async fn movements(db: &PgPool, project: ProjectId) -> Result<Vec<PledgeBucket>> {
+    Ok(sqlx::query_as(
+        "WITH points AS (
+             SELECT created_at AS at, amount, currency FROM pledges WHERE project_id = $1
+             UNION ALL
+             SELECT coalesce(closed_at, updated_at), -amount, currency FROM pledges
+              WHERE project_id = $1 AND state = 'cancelled'
+         ), span AS (
+             SELECT min(at) AS start,
+                    greatest(max(at), min(at) + interval '1 second') AS finish
+             FROM points
+         )
+         SELECT width_bucket(extract(epoch FROM points.at)::float8,
+                             extract(epoch FROM span.start)::float8,
+                             extract(epoch FROM span.finish)::float8 + 0.001, $2) AS bucket,
+                sum(points.amount) AS amount, span.start, span.finish,
+                min(points.currency) AS currency
+         FROM points CROSS JOIN span
+         GROUP BY bucket, span.start, span.finish ORDER BY bucket",
+    )
+    .bind(project)
+    .bind(CHART_BUCKETS)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Reads the project's pledge movements and lays out their chart. The aggregate reads every
+/// pledge of the project once.
 pub async fn draw(db: &PgPool, project: ProjectId) -> Result<Drawing> {
-    let buckets = crate::money::escrow_movements(db, project, CHART_BUCKETS).await?;
-    Ok(lay_out(&buckets))
+    Ok(lay_out(&movements(db, project).await?))
 }
 
-/// Lays out buckets in order (as [`crate::money::escrow_movements`] returns them).
-fn lay_out(buckets: &[EscrowBucket]) -> Drawing {
-    let plot_w = f64::from(WIDTH - LEFT - 8);
-    let plot_h = f64::from(HEIGHT - BOTTOM - TOP);
-    let blank = Drawing {
-        width: WIDTH,
-        height: HEIGHT,
-        left: LEFT,
-        bottom: BOTTOM,
-        line: String::new(),
-        area: String::new(),
-        max_label: "0.00".into(),
-        start_label: String::new(),
-        end_label: String::new(),
-        empty: true,
-    };
+/// Lays out buckets in order (as [`movements`] returns them).
+fn lay_out(buckets: &[PledgeBucket]) -> Drawing {
+    let plot_w = f64::from(WIDTH - 2 * SIDE);
+    let plot_h = f64::from(HEIGHT - TOP - BOTTOM);
+    let to_svg = |x: f64, y: f64| (f64::from(SIDE) + x, f64::from(TOP) + plot_h - y);
     let Some(first) = buckets.first() else {
-        return blank;
+        return Drawing {
+            line: String::new(),
+            area: String::new(),
+            end: to_svg(plot_w, 0.0),
+            peak: Decimal::ZERO,
+            total: Decimal::ZERO,
+            currency: String::new(),
+            span: None,
+        };
     };
     let mut running = Decimal::ZERO;
-    let mut points = vec![(0.0, 0.0)];
     let mut peak = Decimal::ZERO;
     let mut cumulative = Vec::with_capacity(buckets.len());
     for b in buckets {
@@ -75,36 +131,33 @@ fn lay_out(buckets: &[EscrowBucket]) -> Drawing {
         cumulative.push((b.bucket, running));
     }
     let peak_f = peak.to_f64().unwrap_or(0.0).max(0.01);
+    let mut points = vec![(0.0, 0.0)];
     let mut last_y = 0.0;
     for (bucket, value) in cumulative {
         let x = f64::from(bucket.clamp(1, CHART_BUCKETS)) / f64::from(CHART_BUCKETS) * plot_w;
-        let y = value.to_f64().unwrap_or(0.0) / peak_f * plot_h;
+        let y = value.to_f64().unwrap_or(0.0).max(0.0) / peak_f * plot_h;
         // Steps: the total holds until the next bucket changes it.
         points.push((x, last_y));
         points.push((x, y));
         last_y = y;
     }
     points.push((plot_w, last_y));
-    let to_svg = |(x, y): &(f64, f64)| {
-        format!(
-            "{:.1},{:.1}",
-            f64::from(LEFT) + x,
-            f64::from(TOP) + plot_h - y
-        )
-    };
-    let line: Vec<String> = points.iter().map(to_svg).collect();
-    let base_left = to_svg(&(0.0, 0.0));
-    let base_right = to_svg(&(plot_w, 0.0));
-    let area = format!("{} {} {}", line.join(" "), base_right, base_left);
-    let day = time::macros::format_description!("[month]-[day] [hour]:[minute]");
+    let text = |(x, y): (f64, f64)| format!("{x:.1},{y:.1}");
+    let line: Vec<String> = points.iter().map(|&(x, y)| text(to_svg(x, y))).collect();
+    let line = line.join(" ");
+    let area = format!(
+        "{line} {} {}",
+        text(to_svg(plot_w, 0.0)),
+        text(to_svg(0.0, 0.0))
+    );
     Drawing {
-        line: line.join(" "),
+        line,
         area,
-        max_label: fixed(peak),
-        start_label: first.start.format(&day).unwrap_or_default(),
-        end_label: first.finish.format(&day).unwrap_or_default(),
-        empty: false,
-        ..blank
+        end: to_svg(plot_w, last_y),
+        peak,
+        total: running,
+        currency: first.currency.clone(),
+        span: Some((first.start, first.finish)),
     }
 }
 
@@ -112,35 +165,46 @@ fn lay_out(buckets: &[EscrowBucket]) -> Drawing {
 mod tests {
     use super::*;
 
+    fn bucket(bucket: i32, amount: i64) -> PledgeBucket {
+        PledgeBucket {
+            bucket,
+            amount: Decimal::from(amount),
+            start: time::macros::datetime!(2026-11-01 08:00 UTC),
+            finish: time::macros::datetime!(2026-11-02 09:30 UTC),
+            currency: "CNY".into(),
+        }
+    }
+
     #[test]
-    fn no_movement_draws_an_empty_chart() {
+    fn nothing_pledged_draws_no_line() {
         let drawing = lay_out(&[]);
-        assert!(drawing.empty);
-        assert_eq!(drawing.max_label, "0.00");
+        assert!(drawing.is_empty());
+        assert_eq!(drawing.total, Decimal::ZERO);
         assert!(drawing.line.is_empty());
     }
 
     #[test]
     fn the_line_steps_up_to_the_peak_and_ends_at_the_right_edge() {
-        let start = time::macros::datetime!(2026-11-01 08:00 UTC);
-        let finish = time::macros::datetime!(2026-11-02 09:30 UTC);
-        let bucket = |bucket, amount| EscrowBucket {
-            bucket,
-            amount: Decimal::from(amount),
-            start,
-            finish,
-        };
         let drawing = lay_out(&[bucket(1, 100), bucket(48, 50)]);
-        assert!(!drawing.empty);
-        assert_eq!(drawing.max_label, "150.00");
-        assert_eq!(drawing.start_label, "11-01 08:00");
-        assert_eq!(drawing.end_label, "11-02 09:30");
+        assert!(!drawing.is_empty());
+        assert_eq!(drawing.peak, Decimal::from(150));
+        assert_eq!(drawing.total, Decimal::from(150));
         let points: Vec<&str> = drawing.line.split(' ').collect();
-        assert_eq!(points.first(), Some(&"56.0,196.0"), "starts at the base");
+        assert_eq!(points.first(), Some(&"8.0,164.0"), "starts at the base");
         assert_eq!(
             points.last(),
-            Some(&"632.0,12.0"),
+            Some(&"392.0,30.0"),
             "ends at the peak, right edge"
         );
+        assert_eq!(drawing.end, (392.0, 30.0));
+    }
+
+    #[test]
+    fn a_cancellation_lowers_the_end_below_the_peak() {
+        let drawing = lay_out(&[bucket(1, 100), bucket(20, -40)]);
+        assert_eq!(drawing.peak, Decimal::from(100));
+        assert_eq!(drawing.total, Decimal::from(60));
+        let plot_h = f64::from(HEIGHT - TOP - BOTTOM);
+        assert!((drawing.end.1 - (f64::from(TOP) + plot_h * 0.4)).abs() < 0.01);
     }
 }

@@ -110,7 +110,10 @@ async fn a_founder_submits_a_reward_project_with_two_tiers_a_regulator_approves_
         assert!(live.contains("0%"), "{live}");
         c.find(Locator::LinkText(title)).await?.click().await?;
         assert_eq!(text_of(&c, "#project-title").await, title);
-        assert_eq!(c.find_all(Locator::Css("#tiers .tier")).await?.len(), 2);
+        assert_eq!(
+            c.find_all(Locator::Css("#tiers .reward-tier")).await?.len(),
+            2
+        );
         Ok::<(), fantoccini::error::CmdError>(())
     }
     .await;

@@ -16,6 +16,7 @@ mod pages_audit;
 mod pledges;
 mod pledges_changes;
 mod pledges_equity;
+mod project_page;
 mod projects_browse;
 mod projects_covers;
 mod projects_drafts;

@@ -148,11 +148,13 @@ async fn the_founder_sees_backers_exports_them_and_gets_a_chart() {
         .unwrap();
     assert_eq!(csv.lines().count(), 4, "{csv}");
     assert!(csv.starts_with("pledge_id,name,email,reward,ships"));
-    let svg = zhonglian::pledges::web::chart::pledge_chart_svg(&app.db, project)
+    let en = zhonglian::i18n::Lang::En;
+    let utc = zhonglian::i18n::format::Zone::for_reader(None, en);
+    let svg = zhonglian::pledges::web::chart::pledge_chart_svg(&app.db, project, en, &utc)
         .await
         .unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("<polyline") && !svg.contains("<script"));
-    assert!(svg.contains("60.00"), "the peak is labelled: {svg}");
+    assert!(svg.contains("CN¥60.00"), "the total is labelled: {svg}");
 
     let (founder_id,): (uuid::Uuid,) =
         sqlx::query_as("SELECT founder_id FROM projects WHERE id = $1")
@@ -259,7 +261,7 @@ async fn in_the_browser_a_backer_tops_up_pledges_sees_it_cancels_and_gets_the_mo
         c.find(Locator::Id("tier-1")).await?.click().await?;
         c.find(Locator::Id("extra")).await?.send_keys("12").await?;
         c.find(Locator::Id("pledge-submit")).await?.click().await?;
-        c.wait().for_element(Locator::Id("pledges-notice")).await?;
+        c.wait().for_element(Locator::Id("notice")).await?;
         let row = text_of(&c, "#my-pledges tbody tr").await;
         assert!(row.contains("Tier 1") && row.contains("100.00"), "{row}");
         assert!(row.contains("Active"), "{row}");

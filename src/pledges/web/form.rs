@@ -3,6 +3,7 @@
 
 use askama::Template;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
@@ -14,13 +15,15 @@ use uuid::Uuid;
 use crate::accounts::domain::Role;
 use crate::accounts::AuthUser;
 use crate::app::AppState;
+use crate::error::{Error as Refusal, Message};
 use crate::http::csrf::CsrfForm;
-use crate::http::error::{Error, Message, Result};
+use crate::http::error::{Error, Result};
 use crate::http::extract::{MaybeUser, Path};
-use crate::http::pages::{render, Chrome};
+use crate::http::form::FieldErrors;
+use crate::http::pages::{render, with_notice, Chrome};
 use crate::ids::{ProjectId, TierId};
 use crate::money::amount::fixed;
-use crate::money::pages::{login_first, short_time};
+use crate::money::pages::login_first;
 use crate::money::{self, AccountOwner, Money};
 use crate::pledges::limits::{DeclaredAmount, Shares};
 use crate::pledges::{self, EquityRequest, PledgeRequest, RequestKey};
@@ -32,7 +35,7 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/projects/{id}/pledge", get(pledge_form).post(pledge))
 }
 
-/// A tier as the form shows it.
+/// A tier as the form shows it, priced for the reader.
 pub(super) struct TierChoice {
     pub(super) id: String,
     pub(super) title: String,
@@ -43,22 +46,23 @@ pub(super) struct TierChoice {
     pub(super) checked: bool,
 }
 
+/// The tiers of a project in `currency` as choices, `chosen` checked.
 pub(super) fn tier_choices(
     tiers: &[TierOffer],
     chosen: Option<TierId>,
-    t: &crate::i18n::Catalogue,
+    currency: &str,
+    c: &Chrome,
 ) -> Vec<TierChoice> {
-    let catalogue = t;
     tiers
         .iter()
         .map(|t| TierChoice {
             id: t.id.to_string(),
             title: t.title.clone(),
             description: t.description.clone(),
-            price: fixed(t.price),
+            price: c.money(&t.price, currency),
             left: t
                 .remaining()
-                .map(|n| catalogue.fill("pledges.left", &[("n", &n.to_string())])),
+                .map(|n| c.t.fill("pledges.left", &[("n", &n.to_string())])),
             sold_out: t.remaining() == Some(0) && Some(t.id) != chosen,
             checked: Some(t.id) == chosen,
         })
@@ -74,10 +78,11 @@ pub(super) struct Offering {
     pub(super) risk_warning: String,
 }
 
-impl From<&OfferingTerms> for Offering {
-    fn from(t: &OfferingTerms) -> Self {
+impl Offering {
+    /// The view of `t`, priced in `currency` for the reader.
+    pub(super) fn new(t: &OfferingTerms, currency: &str, c: &Chrome) -> Self {
         Offering {
-            price: fixed(t.price_per_share),
+            price: c.money(&t.price_per_share, currency),
             min_per_investor: t.min_shares_per_investor,
             remaining: t.remaining(),
             investors_left: (t.max_investors - t.investor_count).max(0),
@@ -86,13 +91,48 @@ impl From<&OfferingTerms> for Offering {
     }
 }
 
+/// Which field of the pledge forms a refusal from the pledging room is about, so it is shown
+/// beside that field; `None` for a refusal about the whole pledge (shown above the form).
+pub(super) fn field_of(refusal: &Refusal) -> Option<&'static str> {
+    let key = match refusal.message() {
+        Message::Key(key) | Message::Fill(key, _) => key,
+        Message::Text(_) => return None,
+    };
+    Some(match key {
+        "pledges.error.sold_out" | "pledges.error.unknown_tier" => "tier",
+        "pledges.error.below_price" => "extra",
+        "pledges.error.amount_missing" => "amount",
+        "pledges.error.shares" | "pledges.error.shares_left" => "shares",
+        "pledges.error.risk" => "acknowledge_risk",
+        "pledges.error.declaration" | "pledges.error.declaration_too_large" => "annual_income",
+        _ => return None,
+    })
+}
+
+/// Where a refusal about the whole form (not one field) is kept in [`FieldErrors`].
+pub(super) const WHOLE_FORM: &str = "form";
+
+/// Records a refusal of the pledging room beside its field (or for the whole form) when it is
+/// about what was sent, and gives back the status to answer with; any other failure is
+/// returned as the error, to fail the request.
+pub(super) fn record_refusal(errors: &mut FieldErrors, refusal: Refusal) -> Result<StatusCode> {
+    let field = field_of(&refusal).unwrap_or(WHOLE_FORM);
+    let message = refusal.message();
+    let error = Error::from(refusal);
+    let status = error.status_code();
+    if !status.is_client_error() || status == StatusCode::NOT_FOUND {
+        return Err(error);
+    }
+    errors.add(field, message);
+    Ok(status)
+}
+
 #[derive(Template)]
 #[template(path = "pledges/new.html")]
 struct PledgePage {
     chrome: Chrome,
     project_id: String,
     title: String,
-    currency: String,
     is_equity: bool,
     open: bool,
     /// Why it takes no pledges (when it opens, if it is scheduled); empty while open.
@@ -104,13 +144,22 @@ struct PledgePage {
     balance: String,
     existing: Option<String>,
     key: String,
-    error: Option<String>,
+    /// Every refusal of the last submit, by field ([`WHOLE_FORM`] for the pledge as a whole).
+    errors: FieldErrors,
     extra: String,
     amount: String,
     shares: String,
     annual_income: String,
     net_worth: String,
+    risk_acknowledged: bool,
     limit: Option<String>,
+}
+
+impl PledgePage {
+    /// The refusal of `field` in the reader's language, to show beside it.
+    fn error(&self, field: &str) -> Option<String> {
+        self.errors.text(field, self.chrome.t)
+    }
 }
 
 /// What the person typed, kept when the form comes back with an error.
@@ -152,7 +201,7 @@ async fn pledge_page(
     user: &AuthUser,
     target: PledgeTarget,
     fields: PledgeFields,
-    error: Option<String>,
+    errors: FieldErrors,
 ) -> Result<Response> {
     let tiers = capacity::tiers(&state.db, target.id).await?;
     let offering = capacity::offering(&state.db, target.id).await?;
@@ -172,7 +221,8 @@ async fn pledge_page(
         (i, n, _) => (i.clone(), n.clone()),
     };
     let rule = &state.settings.investor_limit_rule;
-    let limit = profile.map(|p| fixed(rule.limit(p.annual_income, p.net_worth)));
+    let limit =
+        profile.map(|p| chrome.money(&rule.limit(p.annual_income, p.net_worth), &target.currency));
     let key = if fields.key.is_empty() {
         Uuid::new_v4().to_string()
     } else {
@@ -185,23 +235,28 @@ async fn pledge_page(
     let mut response = render(&PledgePage {
         project_id: target.id.to_string(),
         title: target.title.clone(),
-        currency: target.currency.clone(),
         is_equity: target.kind == ProjectKind::Equity,
         open: closed_message.is_empty(),
         closed_message,
-        deadline: target.deadline.map(short_time).unwrap_or_default(),
+        deadline: target
+            .deadline
+            .map(|d| chrome.moment(&d))
+            .unwrap_or_default(),
         no_reward_checked: fields.tier.as_deref() == Some("none"),
-        tiers: tier_choices(&tiers, chosen, chrome.t),
-        offering: offering.as_ref().map(Offering::from),
-        balance: fixed(balance),
+        tiers: tier_choices(&tiers, chosen, &target.currency, &chrome),
+        offering: offering
+            .as_ref()
+            .map(|o| Offering::new(o, &target.currency, &chrome)),
+        balance: chrome.money(&balance, &target.currency),
         existing: existing.map(|e| e.to_string()),
         key,
-        error,
+        errors,
         extra: fields.extra,
         amount: fields.amount,
         shares: fields.shares,
         annual_income,
         net_worth,
+        risk_acknowledged: fields.acknowledge_risk.is_some(),
         limit,
         chrome,
     })?;
@@ -228,47 +283,92 @@ async fn pledge_form(
     if !user.user.has_role(Role::Backer) {
         return Err(Error::Forbidden);
     }
-    pledge_page(&state, chrome, &user, target, PledgeFields::default(), None).await
+    pledge_page(
+        &state,
+        chrome,
+        &user,
+        target,
+        PledgeFields::default(),
+        FieldErrors::new(),
+    )
+    .await
 }
 
+/// An optional amount: nothing typed is `None`.
+fn optional_money(raw: &str) -> std::result::Result<Option<Decimal>, Refusal> {
+    if raw.trim().is_empty() {
+        Ok(None)
+    } else {
+        Money::parse(raw).map(|m| Some(m.value()))
+    }
+}
+
+/// The pledge the form asks for, with every refusal of its fields recorded in `errors` (then
+/// `None`). A failure that is not about the input fails the request.
 fn form_request(
     target: &PledgeTarget,
     tiers: &[TierOffer],
     f: &PledgeFields,
-) -> Result<PledgeRequest> {
-    let optional_money = |raw: &str| -> Result<Option<Decimal>> {
-        if raw.trim().is_empty() {
-            Ok(None)
-        } else {
-            Ok(Money::parse(raw).map(|m| Some(m.value()))?)
-        }
-    };
+    errors: &mut FieldErrors,
+) -> std::result::Result<Option<PledgeRequest>, Refusal> {
     match target.kind {
         ProjectKind::Reward => {
             let tier = match f.tier.as_deref() {
-                None | Some("none") | Some("") => None,
-                Some(raw) => Some(tiers.iter().find(|t| t.id.to_string() == raw).ok_or(
-                    Error::Unprocessable(Message::Key("pledges.error.unknown_tier")),
-                )?),
+                None | Some("none") | Some("") => Ok(None),
+                Some(raw) => match tiers.iter().find(|t| t.id.to_string() == raw) {
+                    Some(tier) => Ok(Some(tier)),
+                    None => {
+                        errors.add("tier", Message::Key("pledges.error.unknown_tier"));
+                        Err(())
+                    }
+                },
             };
             let amount = match tier {
-                Some(t) => t.price + optional_money(&f.extra)?.unwrap_or_default(),
-                None => optional_money(&f.amount)?.ok_or(Error::Unprocessable(Message::Key(
-                    "pledges.error.amount_missing",
-                )))?,
+                Ok(Some(t)) => errors
+                    .check("extra", optional_money(&f.extra))?
+                    .map(|extra| t.price + extra.unwrap_or_default()),
+                Ok(None) => match errors.check("amount", optional_money(&f.amount))? {
+                    Some(None) => {
+                        errors.add("amount", Message::Key("pledges.error.amount_missing"));
+                        None
+                    }
+                    other => other.flatten(),
+                },
+                // The tier is refused; the extra amount is still checked, to say all at once.
+                Err(()) => {
+                    errors.check("extra", optional_money(&f.extra))?;
+                    None
+                }
             };
-            Ok(PledgeRequest::Reward {
-                tier: tier.map(|t| t.id),
-                amount: Money::try_from(amount)?,
-            })
+            let Some(amount) = amount else {
+                return Ok(None);
+            };
+            let Some(amount) = errors.check("extra", Money::try_from(amount))? else {
+                return Ok(None);
+            };
+            Ok(Some(PledgeRequest::Reward {
+                tier: tier.ok().flatten().map(|t| t.id),
+                amount,
+            }))
         }
         ProjectKind::Equity => {
             let declared = |raw: &str| DeclaredAmount::parse(raw).map(DeclaredAmount::value);
-            Ok(PledgeRequest::Equity(EquityRequest {
-                shares: Shares::parse(&f.shares)?,
-                risk_acknowledged: f.acknowledge_risk.is_some(),
-                declaration: Some((declared(&f.annual_income)?, declared(&f.net_worth)?)),
-            }))
+            let shares = errors.check("shares", Shares::parse(&f.shares))?;
+            let income = errors.check("annual_income", declared(&f.annual_income))?;
+            let worth = errors.check("net_worth", declared(&f.net_worth))?;
+            if f.acknowledge_risk.is_none() {
+                errors.add("acknowledge_risk", Message::Key("pledges.error.risk"));
+            }
+            match (shares, income, worth) {
+                (Some(shares), Some(income), Some(worth)) if errors.is_empty() => {
+                    Ok(Some(PledgeRequest::Equity(EquityRequest {
+                        shares,
+                        risk_acknowledged: true,
+                        declaration: Some((income, worth)),
+                    })))
+                }
+                _ => Ok(None),
+            }
         }
     }
 }
@@ -288,28 +388,45 @@ async fn pledge(
         return Err(Error::Forbidden);
     }
     let tiers = capacity::tiers(&state.db, target.id).await?;
-    let attempt = async {
-        let key = RequestKey::parse(&fields.key)?;
-        let request = form_request(&target, &tiers, &fields)?;
-        state
-            .pledge_desk
-            .create(user.user.id, target.id, &request, Some(&key))
-            .await
-            .map_err(Error::from)
-    }
-    .await;
-    match attempt {
-        Ok(created) => {
-            Ok(Redirect::to(&format!("/me/pledges?made={}", created.pledge.id)).into_response())
+    let mut errors = FieldErrors::new();
+    let key = errors.check(WHOLE_FORM, RequestKey::parse(&fields.key))?;
+    let request = form_request(&target, &tiers, &fields, &mut errors)?;
+    let (Some(key), Some(request)) = (key, request) else {
+        return refused(
+            &state,
+            chrome,
+            &user,
+            target,
+            fields,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    match state
+        .pledge_desk
+        .create(user.user.id, target.id, &request, Some(&key))
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&with_notice("/me/pledges", "pledge_made")).into_response()),
+        Err(refusal) => {
+            let status = record_refusal(&mut errors, refusal)?;
+            refused(&state, chrome, &user, target, fields, errors, status).await
         }
-        Err(e) if e.status_code().is_client_error() => {
-            let status = e.status_code();
-            let message = e.message().in_lang(chrome.t);
-            let mut response =
-                pledge_page(&state, chrome, &user, target, fields, Some(message)).await?;
-            *response.status_mut() = status;
-            Ok(response)
-        }
-        Err(e) => Err(e),
     }
+}
+
+/// The same form again, with what was typed and every refusal, answered with `status`.
+async fn refused(
+    state: &AppState,
+    chrome: Chrome,
+    user: &AuthUser,
+    target: PledgeTarget,
+    fields: PledgeFields,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<Response> {
+    let mut response = pledge_page(state, chrome, user, target, fields, errors).await?;
+    *response.status_mut() = status;
+    Ok(response)
 }

@@ -107,7 +107,7 @@ async fn backers_page(
             at: short_time(b.pledged_at),
         })
         .collect();
-    let chart = pledge_chart_svg(&state.db, target.id).await?;
+    let chart = pledge_chart_svg(&state.db, target.id, chrome.lang, &chrome.zone).await?;
     render(&BackersPage {
         project_id: target.id.to_string(),
         title: target.title,
@@ -162,10 +162,11 @@ async fn share_register_csv(
 
 async fn chart(
     State(state): State<AppState>,
+    chrome: Chrome,
     MaybeUser(viewer): MaybeUser,
     Path(project): Path<ProjectId>,
 ) -> Result<Response> {
     crate::projects::visible_target(&state.db, project, viewer.as_ref()).await?;
-    let svg = pledge_chart_svg(&state.db, project).await?;
+    let svg = pledge_chart_svg(&state.db, project, chrome.lang, &chrome.zone).await?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }

@@ -2,19 +2,22 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::form::{chosen_tier, tier_choices, Offering, TierChoice};
+use super::form::{chosen_tier, record_refusal, tier_choices, Offering, TierChoice};
 use crate::accounts::AuthUser;
 use crate::app::AppState;
+use crate::error::{Error as Refusal, Message};
 use crate::http::csrf::CsrfForm;
-use crate::http::error::{Error, Message, Result};
+use crate::http::error::{Error, Result};
 use crate::http::extract::{MaybeUser, Path};
-use crate::http::pages::{render, Chrome};
+use crate::http::form::FieldErrors;
+use crate::http::pages::{render, with_notice, Chrome};
 use crate::ids::{PledgeId, TierId};
 use crate::money::amount::fixed;
 use crate::money::pages::{login_first, short_time};
@@ -175,7 +178,15 @@ struct ChangePage {
     amount: String,
     shares: String,
     offering: Option<Offering>,
-    error: Option<String>,
+    /// Every refusal of the last submit, by field (`form` for the change as a whole).
+    errors: FieldErrors,
+}
+
+impl ChangePage {
+    /// The refusal of `field` in the reader's language, to show beside it.
+    fn error(&self, field: &str) -> Option<String> {
+        self.errors.text(field, self.chrome.t)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -193,7 +204,7 @@ async fn change_page(
     user: &AuthUser,
     id: PledgeId,
     fields: Option<ChangeFields>,
-    error: Option<String>,
+    errors: FieldErrors,
 ) -> Result<Response> {
     let pledge = pledges::find(&state.db, id)
         .await?
@@ -218,14 +229,16 @@ async fn change_page(
     render(&ChangePage {
         pledge_id: id.to_string(),
         title: target.title.clone(),
-        currency: target.currency.clone(),
         is_equity: target.kind == ProjectKind::Equity,
-        tiers: tier_choices(&tiers, chosen, chrome.t),
+        tiers: tier_choices(&tiers, chosen, &target.currency, &chrome),
         no_reward_checked: chosen.is_none(),
         amount: fields.amount,
         shares: fields.shares,
-        offering: offering.as_ref().map(Offering::from),
-        error,
+        offering: offering
+            .as_ref()
+            .map(|o| Offering::new(o, &target.currency, &chrome)),
+        currency: target.currency.clone(),
+        errors,
         chrome,
     })
 }
@@ -239,7 +252,35 @@ async fn change_form(
     let Some(user) = user else {
         return Ok(login_first("/me/pledges"));
     };
-    change_page(&state, chrome, &user, id, None, None).await
+    change_page(&state, chrome, &user, id, None, FieldErrors::new()).await
+}
+
+/// The change the form asks for, with every refusal of its fields recorded in `errors` (then
+/// `None`).
+fn change_request(
+    is_equity: bool,
+    fields: &ChangeFields,
+    errors: &mut FieldErrors,
+) -> std::result::Result<Option<PledgeChange>, Refusal> {
+    if is_equity {
+        let shares = errors.check("shares", Shares::parse(&fields.shares))?;
+        return Ok(shares.map(|shares| PledgeChange::Equity { shares }));
+    }
+    let tier = match fields.tier.as_deref() {
+        None | Some("none") | Some("") => Some(None),
+        Some(raw) => match raw.parse::<TierId>() {
+            Ok(tier) => Some(Some(tier)),
+            Err(_) => {
+                errors.add("tier", Message::Key("pledges.error.unknown_tier"));
+                None
+            }
+        },
+    };
+    let amount = errors.check("amount", Money::parse(&fields.amount))?;
+    Ok(match (tier, amount) {
+        (Some(tier), Some(amount)) => Some(PledgeChange::Reward { tier, amount }),
+        _ => None,
+    })
 }
 
 async fn change(
@@ -252,28 +293,14 @@ async fn change(
     let Some(user) = user else {
         return Ok(login_first("/me/pledges"));
     };
-    let attempt = async {
-        let current = pledges::find(&state.db, id)
-            .await?
-            .filter(|p| p.backer_id == user.user.id)
-            .ok_or(Error::NotFound)?;
-        let change = if current.shares.is_some() {
-            PledgeChange::Equity {
-                shares: Shares::parse(&fields.shares)?,
-            }
-        } else {
-            let tier = match fields.tier.as_deref() {
-                None | Some("none") | Some("") => None,
-                Some(raw) => Some(raw.parse::<TierId>().map_err(|_| {
-                    Error::Unprocessable(Message::Key("pledges.error.unknown_tier"))
-                })?),
-            };
-            PledgeChange::Reward {
-                tier,
-                amount: Money::parse(&fields.amount)?,
-            }
-        };
-        pledges::change(
+    let current = pledges::find(&state.db, id)
+        .await?
+        .filter(|p| p.backer_id == user.user.id)
+        .ok_or(Error::NotFound)?;
+    let mut errors = FieldErrors::new();
+    let status = match change_request(current.shares.is_some(), &fields, &mut errors)? {
+        None => StatusCode::UNPROCESSABLE_ENTITY,
+        Some(change) => match pledges::change(
             &state.db,
             &state.settings.investor_limit_rule,
             user.user.id,
@@ -281,19 +308,16 @@ async fn change(
             &change,
         )
         .await
-        .map_err(Error::from)
-    }
-    .await;
-    match attempt {
-        Ok(_) => Ok(Redirect::to(&format!("/me/pledges?changed={id}")).into_response()),
-        Err(e) if e.status_code().is_client_error() && e.status_code() != 404 => {
-            let status = e.status_code();
-            let message = e.message().in_lang(chrome.t);
-            let mut response =
-                change_page(&state, chrome, &user, id, Some(fields), Some(message)).await?;
-            *response.status_mut() = status;
-            Ok(response)
-        }
-        Err(e) => Err(e),
-    }
+        {
+            Ok(_) => {
+                return Ok(
+                    Redirect::to(&with_notice("/me/pledges", "pledge_changed")).into_response()
+                )
+            }
+            Err(refusal) => record_refusal(&mut errors, refusal)?,
+        },
+    };
+    let mut response = change_page(&state, chrome, &user, id, Some(fields), errors).await?;
+    *response.status_mut() = status;
+    Ok(response)
 }

@@ -9,13 +9,14 @@ use time::OffsetDateTime;
 use super::parts::{
     reason_actions, OfferingView, RevisionView, SettlementView, TierView, TrailView, UpdateView,
 };
-use super::{when, Card, Choice};
+use super::{Card, Choice};
 use crate::accounts::domain::Role;
 use crate::accounts::AuthUser;
 use crate::app::AppState;
 use crate::http::error::{Error, Result};
 use crate::http::extract::{MaybeUser, Path};
 use crate::http::pages::{render, Chrome};
+use crate::pledges::web::chart::{chart_for_total, PledgeChart};
 use crate::projects::lifecycle::{next_state, Action};
 use crate::projects::views::ProjectDetail;
 use crate::projects::{api, repo, ProjectState};
@@ -29,6 +30,12 @@ struct ShowPage {
     founder_name: String,
     state_name: &'static str,
     story_html: String,
+    /// The pledged total, the goal and the backers, written for the reader.
+    pledged: String,
+    goal: String,
+    backers: String,
+    /// The progress bar's accessible name: how much of the goal is pledged, in words.
+    progress_label: String,
     deadline: String,
     launch: Option<String>,
     scheduled: bool,
@@ -44,7 +51,7 @@ struct ShowPage {
     /// The other actions the regulator may take now, each with a reason form.
     reason_actions: Vec<Choice>,
     /// Chart of pledges over time, server-drawn SVG from the pledging room.
-    pledge_chart: Option<String>,
+    pledge_chart: Option<PledgeChart>,
     /// Whether the project takes pledges now (the "back this project" button).
     takes_pledges: bool,
     /// The settlement's ledger transactions, once the project has settled.
@@ -54,20 +61,26 @@ struct ShowPage {
 /// What the page adds to the project's data from other rooms: the pledge chart and the
 /// settlement's transactions.
 struct Extras {
-    pledge_chart: Option<String>,
+    pledge_chart: Option<PledgeChart>,
     settlement: Option<SettlementView>,
 }
 
-async fn extras(state: &AppState, detail: &ProjectDetail, tree_size: u64) -> Result<Extras> {
+async fn extras(
+    state: &AppState,
+    detail: &ProjectDetail,
+    tree_size: u64,
+    chrome: &Chrome,
+) -> Result<Extras> {
     let p = &detail.project;
     let pledge_chart = if matches!(p.state, ProjectState::Draft | ProjectState::InReview) {
         None
     } else {
-        Some(crate::pledges::web::chart::pledge_chart_svg(&state.db, p.id).await?)
+        // Drawn for the total this page shows, so the line ends at the figure beside it.
+        Some(chart_for_total(&state.db, p.id, p.pledged_total, chrome.lang, &chrome.zone).await?)
     };
     let settlement = if p.state.is_final() {
         let rows = crate::settlement::transactions_for_project(&state.db, p.id).await?;
-        SettlementView::new(&p.id.to_string(), rows, &p.currency, tree_size)
+        SettlementView::new(&p.id.to_string(), rows, &p.currency, tree_size, chrome)
     } else {
         None
     };
@@ -90,14 +103,30 @@ impl ShowPage {
         let now = OffsetDateTime::now_utc();
         let p = &detail.project;
         let is_regulator = viewer.is_some_and(|u| u.user.has_role(Role::Regulator));
+        let c = &chrome;
+        let card = Card::new(p, t, now);
+        let pledged = c.money(&p.pledged_total, &p.currency);
+        let goal = c.money(&p.goal, &p.currency);
+        let progress_label = t.fill(
+            "projects.show.progress",
+            &[
+                ("percent", &card.percent.to_string()),
+                ("pledged", &pledged),
+                ("goal", &goal),
+            ],
+        );
         ShowPage {
             id: p.id.to_string(),
-            card: Card::new(p, t, now),
+            backers: c.count("backers", &i64::from(p.backer_count)),
+            pledged,
+            goal,
+            progress_label,
+            card,
             founder_name: p.founder_name.clone(),
             state_name: p.state.as_str(),
             story_html: p.story_html.clone(),
-            deadline: p.deadline.map(when).unwrap_or_default(),
-            launch: p.launched_at.map(when),
+            deadline: p.deadline.map(|d| c.moment(&d)).unwrap_or_default(),
+            launch: p.launched_at.map(|l| c.moment(&l)),
             scheduled: p.state == ProjectState::Live && p.launched_at.is_some_and(|l| l > now),
             review_note: p.review_note.clone(),
             is_owner: viewer.is_some_and(|u| u.user.id == p.founder_id),
@@ -105,22 +134,26 @@ impl ShowPage {
             tiers: detail
                 .tiers
                 .iter()
-                .map(|tier| TierView::new(tier, &p.currency))
+                .map(|tier| TierView::new(tier, &p.currency, c))
                 .collect(),
             offering: detail
                 .offering
                 .as_ref()
-                .map(|o| OfferingView::new(o, &p.currency, t)),
-            updates: detail.updates.iter().map(UpdateView::from).collect(),
+                .map(|o| OfferingView::new(o, &p.currency, c)),
+            updates: detail
+                .updates
+                .iter()
+                .map(|u| UpdateView::new(u, c))
+                .collect(),
             revisions: detail
                 .revisions
                 .iter()
-                .map(|r| RevisionView::new(r, t))
+                .map(|r| RevisionView::new(r, c))
                 .collect(),
             trail: detail
                 .supervision
                 .iter()
-                .map(|s| TrailView::new(s, tree_size, t))
+                .map(|s| TrailView::new(s, tree_size, c))
                 .collect(),
             can_approve: is_regulator && next_state(p.state, Action::Approve).is_ok(),
             reason_actions: if is_regulator {
@@ -146,7 +179,7 @@ pub(super) async fn show(
     // Proofs are against the current tree, which contains every trail entry already.
     let view = api::visible_detail(&state, &key, viewer.as_ref()).await?;
     let (detail, tree_size) = (&view.0, view.1);
-    let extras = extras(&state, detail, tree_size).await?;
+    let extras = extras(&state, detail, tree_size, &chrome).await?;
     render(&ShowPage::new(
         chrome,
         viewer.as_ref(),
