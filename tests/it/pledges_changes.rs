@@ -271,6 +271,12 @@ async fn in_the_browser_a_backer_tops_up_pledges_sees_it_cancels_and_gets_the_mo
             .await?
             .click()
             .await?;
+        // Cancelling asks first; only the confirmation cancels.
+        c.wait()
+            .for_element(Locator::Id("confirm-yes"))
+            .await?
+            .click()
+            .await?;
         c.wait().for_element(Locator::Id("pledges-notice")).await?;
         let row = text_of(&c, "#my-pledges tbody tr").await;
         assert!(row.contains("Cancelled"), "{row}");
