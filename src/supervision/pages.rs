@@ -18,7 +18,7 @@ use crate::http::form::FieldErrors;
 use crate::http::pages::{render, with_notice, Chrome};
 use crate::projects::api::forget_public_view;
 use crate::projects::lifecycle::Action;
-use crate::projects::pages::{label, money_text, time_left, when};
+use crate::projects::pages::{label, time_left};
 use crate::projects::{domain, repo, ProjectId};
 
 /// Routes of this room.
@@ -74,8 +74,8 @@ async fn queue(
             founder: p.founder_name.clone(),
             kind: label(t, "projects.kind", p.kind.as_str()),
             category: label(t, "projects.category", &p.category),
-            goal: money_text(p.goal, &p.currency),
-            deadline: p.deadline.map(when).unwrap_or_default(),
+            goal: chrome.money(&p.goal, &p.currency),
+            deadline: p.deadline.map(|d| chrome.moment(&d)).unwrap_or_default(),
             submitted_note: p.review_note.clone(),
             summary: p.summary.clone(),
         })
@@ -87,7 +87,7 @@ async fn queue(
             title: p.title.clone(),
             state: label(t, "projects.state", p.state.as_str()),
             state_name: p.state.as_str(),
-            pledged: money_text(p.pledged_total, &p.currency),
+            pledged: chrome.money(&p.pledged_total, &p.currency),
             time_left: time_left(t, p.deadline, now),
         })
         .collect();

@@ -441,6 +441,37 @@ async fn notices_follow_a_submission_an_approval_and_an_update() {
 }
 
 #[tokio::test]
+async fn a_refused_update_and_a_refused_tier_show_every_refusal_and_keep_what_was_typed() {
+    let app = TestApp::spawn().await;
+    let maker = founder(&app, "updates@example.com").await;
+    let token = app.login("updates@example.com").await;
+    let id = app.create_reward_project(&token, "Typed twice").await;
+    let csrf = maker.csrf(&format!("/founder/projects/{id}")).await;
+    let (status, html) = maker
+        .post(
+            &format!("/founder/projects/{id}/tiers"),
+            &[("csrf", &csrf), ("title", " "), ("description", "Kept"), ("price", "free"), ("quantity_limit", "0")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    for field in ["tier_title", "tier_price"] {
+        assert!(html.contains(&format!("id=\"{field}-error\"")), "{field}");
+    }
+    assert!(html.contains(">Kept</textarea>") && html.contains("value=\"free\""));
+
+    app.submit(&token, id).await;
+    let (status, html) = maker
+        .post(
+            &format!("/founder/projects/{id}/updates"),
+            &[("csrf", &csrf), ("title", " "), ("body", " "), ("backers_only", "1")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("id=\"update_title-error\"") && html.contains("id=\"update_body-error\""));
+    assert!(html.contains("name=\"backers_only\" value=\"1\" checked"), "the choice is kept");
+}
+
+#[tokio::test]
 async fn the_settings_page_stores_a_zone_and_pages_then_show_times_in_it() {
     let app = TestApp::spawn().await;
     app.signup("zoned@example.com", "backer").await;

@@ -20,7 +20,7 @@ use crate::http::extract::{Founder, Path, RequireRole};
 use crate::http::form::FieldErrors;
 use crate::http::pages::{render, with_notice, Chrome};
 use crate::projects::cover::MAX_COVER_BYTES;
-use crate::projects::domain::{NewTier, CATEGORIES};
+use crate::projects::domain::{self, NewTier, CATEGORIES};
 use crate::projects::repo::{self, Project};
 use crate::projects::{self as projects, ProjectId, ProjectKind, ProjectState, TierId};
 
@@ -111,6 +111,12 @@ struct EditPage {
     error: Option<String>,
     /// The refusals of the project form's fields.
     errors: FieldErrors,
+    /// The tier form as typed (empty but after a refusal) and its refusals.
+    tier: TierForm,
+    tier_errors: FieldErrors,
+    /// The update form as typed (empty but after a refusal) and its refusals.
+    update: UpdateForm,
+    update_errors: FieldErrors,
     /// A new project whose kind is not chosen yet: the page offers the two kinds first.
     choose_kind: bool,
     form: ProjectForm,
@@ -130,13 +136,26 @@ impl EditPage {
     fn summary(&self) -> Vec<(&'static str, String)> {
         self.errors.all(self.chrome.t)
     }
+
+    /// The refusal of a tier form's `field`.
+    fn tier_err(&self, field: &str) -> Option<String> {
+        self.tier_errors.text(field, self.chrome.t)
+    }
+
+    /// The refusal of an update form's `field`.
+    fn update_err(&self, field: &str) -> Option<String> {
+        self.update_errors.text(field, self.chrome.t)
+    }
 }
 
-/// What the edit page shows besides the project: the form as typed and what was refused.
+/// What the edit page shows besides the project: what was refused, and the tier or update form
+/// as typed when that was the one refused.
 #[derive(Default)]
 struct Refusals {
     error: Option<String>,
     errors: FieldErrors,
+    tier: Option<(TierForm, FieldErrors)>,
+    update: Option<(UpdateForm, FieldErrors)>,
 }
 
 impl Refusals {
@@ -180,6 +199,10 @@ fn form_page(
         review_note: project.and_then(|p| p.review_note.clone()),
         error: refusals.error,
         errors: refusals.errors,
+        tier: refusals.tier.as_ref().map(|t| t.0.clone()).unwrap_or_default(),
+        tier_errors: refusals.tier.map(|t| t.1).unwrap_or_default(),
+        update: refusals.update.as_ref().map(|u| u.0.clone()).unwrap_or_default(),
+        update_errors: refusals.update.map(|u| u.1).unwrap_or_default(),
         choose_kind: kind.is_none(),
         categories: choices(t, "projects.category", CATEGORIES, &form.category),
         securities: choices(
@@ -341,11 +364,13 @@ pub(super) async fn save(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub(super) struct TierForm {
+    #[serde(default)]
     title: String,
     #[serde(default)]
     description: String,
+    #[serde(default)]
     price: String,
     #[serde(default)]
     quantity_limit: String,
@@ -354,7 +379,66 @@ pub(super) struct TierForm {
     ships: Option<String>,
 }
 
-/// `POST /founder/projects/{id}/tiers`: adds a reward tier.
+impl TierForm {
+    /// The tier the form describes, or every refusal of its fields (named `tier_*`, as the
+    /// edit page has other forms with a title).
+    fn parse(&self) -> std::result::Result<NewTier, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let mut check = |field, checked: crate::error::Result<()>| {
+            if let Err(refusal) = checked {
+                errors.add(field, refusal.message());
+            }
+        };
+        let limit = self.quantity_limit.trim();
+        let price = decimal(&self.price, "projects.error.tier_price");
+        check(
+            "tier_title",
+            domain::text(&self.title, 1, 120, "projects.error.tier_title").map(drop),
+        );
+        check(
+            "tier_description",
+            domain::text(&self.description, 0, 5000, "projects.error.tier_description").map(drop),
+        );
+        check(
+            "tier_price",
+            price
+                .as_ref()
+                .map_err(|e| Refusal::Invalid(e.message()))
+                .and_then(|p| domain::money(*p, "projects.error.tier_price"))
+                .map(drop),
+        );
+        let limit = (!limit.is_empty())
+            .then(|| whole(limit, "projects.error.quantity_limit"))
+            .transpose();
+        check("tier_limit", limit.as_ref().map(drop).map_err(|e| Refusal::Invalid(e.message())));
+        let month = self.delivery_month.trim();
+        if !month.is_empty() {
+            check("tier_delivery", domain::parse_month(month).map(drop));
+        }
+        let (Ok(price), Ok(limit)) = (price, limit) else {
+            return Err(errors);
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        NewTier::parse(
+            &self.title,
+            &self.description,
+            price,
+            limit,
+            Some(&self.delivery_month),
+            self.ships.is_some(),
+        )
+        .map_err(|refusal| {
+            // What is left for the whole tier to refuse is its limit's range.
+            errors.add("tier_limit", refusal.message());
+            errors
+        })
+    }
+}
+
+/// `POST /founder/projects/{id}/tiers`: adds a reward tier; every refused field is shown at
+/// once beside it, with what was typed.
 pub(super) async fn add_tier(
     State(state): State<AppState>,
     chrome: Chrome,
@@ -362,26 +446,22 @@ pub(super) async fn add_tier(
     Path(id): Path<ProjectId>,
     CsrfForm(form): CsrfForm<TierForm>,
 ) -> Result<Response> {
-    let result = async {
-        let limit = form.quantity_limit.trim();
-        let tier = NewTier::parse(
-            &form.title,
-            &form.description,
-            decimal(&form.price, "projects.error.tier_price")?,
-            if limit.is_empty() {
-                None
-            } else {
-                Some(whole(limit, "projects.error.quantity_limit")?)
-            },
-            Some(&form.delivery_month),
-            form.ships.is_some(),
-        )?;
-        projects::add_tier(&state.db, &founder, id, tier)
-            .await
-            .map(|_| ())
-            .map_err(Error::from)
-    }
-    .await;
+    let tier = match form.parse() {
+        Ok(tier) => tier,
+        Err(errors) => {
+            let refusals = Refusals {
+                tier: Some((form, errors)),
+                ..Refusals::default()
+            };
+            let page = edit_page(&state, chrome, &founder, id, None, refusals).await?;
+            let mut response = render(&page)?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(response);
+        }
+    };
+    let result = projects::add_tier(&state.db, &founder, id, tier)
+        .await
+        .map(|_| ());
     or_show_error(&state, chrome, &founder, id, "tier_added", result).await
 }
 
@@ -481,14 +561,17 @@ pub(super) async fn cancel(
     or_show_error(&state, chrome, &founder, id, "project_cancelled", result).await
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub(super) struct UpdateForm {
+    #[serde(default)]
     title: String,
+    #[serde(default)]
     body: String,
     backers_only: Option<String>,
 }
 
-/// `POST /founder/projects/{id}/updates`: posts an update.
+/// `POST /founder/projects/{id}/updates`: posts an update; a refused title or text is shown
+/// beside its field, with what was typed.
 pub(super) async fn post_update(
     State(state): State<AppState>,
     chrome: Chrome,
@@ -496,6 +579,26 @@ pub(super) async fn post_update(
     Path(id): Path<ProjectId>,
     CsrfForm(form): CsrfForm<UpdateForm>,
 ) -> Result<Response> {
+    // The same rules as the domain's, checked here too so both refusals show at once.
+    let mut errors = FieldErrors::new();
+    errors.check(
+        "update_title",
+        domain::text(&form.title, 1, 120, "projects.error.update_title"),
+    )?;
+    errors.check(
+        "update_body",
+        domain::text(&form.body, 1, 20_000, "projects.error.update_body"),
+    )?;
+    if !errors.is_empty() {
+        let refusals = Refusals {
+            update: Some((form, errors)),
+            ..Refusals::default()
+        };
+        let page = edit_page(&state, chrome, &founder, id, None, refusals).await?;
+        let mut response = render(&page)?;
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(response);
+    }
     let result = projects::post_update(
         &state.db,
         &founder,
