@@ -157,9 +157,13 @@ fn confirmation(
         ));
     }
     Confirm {
-        heading: t.get(&format!("confirm.regulator.{name}.heading")).to_owned(),
+        heading: t
+            .get(&format!("confirm.regulator.{name}.heading"))
+            .to_owned(),
         subject: project.title.clone(),
-        consequence: t.get(&format!("confirm.regulator.{name}.consequence")).to_owned(),
+        consequence: t
+            .get(&format!("confirm.regulator.{name}.consequence"))
+            .to_owned(),
         action: format!("/regulator/projects/{}/{name}", project.id),
         fields,
         back: format!("/projects/{}#regulator-actions", project.id),
@@ -198,7 +202,11 @@ async fn decide(
         Err(crate::error::Error::Invalid(message)) => {
             // The launch time is the one field the action itself checks (against the deadline).
             let mut errors = FieldErrors::new();
-            let field = if action == Action::Approve { "launch_at" } else { "reason" };
+            let field = if action == Action::Approve {
+                "launch_at"
+            } else {
+                "reason"
+            };
             errors.add(field, message);
             return confirmation(chrome, &project, action, &form, &errors).respond();
         }

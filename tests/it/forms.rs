@@ -209,14 +209,20 @@ async fn in_the_browser_three_errors_show_beside_their_fields_in_both_languages(
             .await?;
             c.find(Locator::Id("create-project")).await?.click().await?;
             c.wait().for_element(Locator::Id("error-summary")).await?;
-            assert_eq!(c.find_all(Locator::Css(".error-summary li")).await?.len(), 3);
+            assert_eq!(
+                c.find_all(Locator::Css(".error-summary li")).await?.len(),
+                3
+            );
             for field in ["title", "goal", "currency"] {
                 let text = text_of(&c, &format!("#{field}-error")).await;
                 assert!(!text.is_empty(), "{lang}: nothing beside {field}");
                 assert!(!text.contains("projects.error"), "{lang}: {text}");
             }
             let summary = c.find(Locator::Id("f-summary")).await?;
-            assert_eq!(summary.prop("value").await?.as_deref(), Some("Kept as typed"));
+            assert_eq!(
+                summary.prop("value").await?.as_deref(),
+                Some("Kept as typed")
+            );
             let goal = c.find(Locator::Id("f-goal")).await?;
             assert_eq!(goal.prop("value").await?.as_deref(), Some("lots"));
             let page = c.source().await?;
@@ -254,7 +260,9 @@ async fn cancelling_a_pledge_asks_first_and_only_the_confirmed_post_cancels_it()
 
     let (status, asked) = me.post(&path, &[("csrf", &csrf)]).await;
     assert_eq!(status, 200);
-    assert!(asked.contains("id=\"confirm-form\"") && asked.contains("name=\"confirm\" value=\"yes\""));
+    assert!(
+        asked.contains("id=\"confirm-form\"") && asked.contains("name=\"confirm\" value=\"yes\"")
+    );
     assert!(asked.contains(&format!("action=\"{path}\"")));
     assert!(asked.contains("Fixture project"), "the project's title");
     assert!(asked.contains("88.00"), "the amount");
@@ -266,9 +274,7 @@ async fn cancelling_a_pledge_asks_first_and_only_the_confirmed_post_cancels_it()
         .unwrap();
     assert_eq!(state, "active", "asking changes nothing");
 
-    let (status, to) = me
-        .post(&path, &[("csrf", &csrf), ("confirm", "yes")])
-        .await;
+    let (status, to) = me.post(&path, &[("csrf", &csrf), ("confirm", "yes")]).await;
     assert_eq!(status, 303);
     assert!(to.starts_with("/me/pledges"), "{to}");
     let state: String = sqlx::query_scalar("SELECT state::text FROM pledges WHERE id = $1")
@@ -277,7 +283,10 @@ async fn cancelling_a_pledge_asks_first_and_only_the_confirmed_post_cancels_it()
         .await
         .unwrap();
     assert_eq!(state, "cancelled");
-    assert_eq!(app.wallet_balance(&backer).await, rust_decimal::Decimal::from(100));
+    assert_eq!(
+        app.wallet_balance(&backer).await,
+        rust_decimal::Decimal::from(100)
+    );
 }
 
 #[tokio::test]
@@ -302,7 +311,13 @@ async fn withdrawing_a_project_asks_first_and_only_the_confirmed_post_cancels_it
     let (status, to) = maker
         .post(&path, &[("csrf", &csrf), ("confirm", "yes")])
         .await;
-    assert_eq!((status, to), (303, format!("/founder/projects/{id}?notice=project_cancelled")));
+    assert_eq!(
+        (status, to),
+        (
+            303,
+            format!("/founder/projects/{id}?notice=project_cancelled")
+        )
+    );
     assert_eq!(state_of(&app, id).await, "cancelled");
 }
 
@@ -315,25 +330,42 @@ async fn a_freeze_asks_first_with_the_reason_typed_and_only_the_confirmed_post_f
     let path = format!("/regulator/projects/{project}/freeze");
     let reason = "Complaints about delivery.";
 
-    let (status, asked) = reg.post(&path, &[("csrf", &csrf), ("reason", reason)]).await;
+    let (status, asked) = reg
+        .post(&path, &[("csrf", &csrf), ("reason", reason)])
+        .await;
     assert_eq!(status, 200);
     assert!(asked.contains("Freeze this project?"));
     assert!(asked.contains("Fixture project"));
     assert!(asked.contains(&format!("name=\"reason\" value=\"{reason}\"")));
-    assert!(asked.contains("id=\"confirm-reason\""), "the reason is shown");
+    assert!(
+        asked.contains("id=\"confirm-reason\""),
+        "the reason is shown"
+    );
     assert_eq!(state_of(&app, project).await, "live");
 
     let (status, refused) = reg
-        .post(&path, &[("csrf", &csrf), ("reason", " "), ("confirm", "yes")])
+        .post(
+            &path,
+            &[("csrf", &csrf), ("reason", " "), ("confirm", "yes")],
+        )
         .await;
     assert_eq!(status, 422, "a freeze needs a reason");
     assert!(refused.contains("id=\"reason-error\"") && refused.contains("aria-invalid=\"true\""));
     assert_eq!(state_of(&app, project).await, "live");
 
     let (status, to) = reg
-        .post(&path, &[("csrf", &csrf), ("reason", reason), ("confirm", "yes")])
+        .post(
+            &path,
+            &[("csrf", &csrf), ("reason", reason), ("confirm", "yes")],
+        )
         .await;
-    assert_eq!((status, to.as_str()), (303, &*format!("/projects/{project}?notice=regulator_freeze")));
+    assert_eq!(
+        (status, to.as_str()),
+        (
+            303,
+            &*format!("/projects/{project}?notice=regulator_freeze")
+        )
+    );
     assert_eq!(state_of(&app, project).await, "frozen");
 }
 
@@ -369,31 +401,50 @@ async fn in_the_browser_a_regulator_freezes_and_a_founder_withdraws_through_the_
     let result = async {
         log_in("reg-browser@example.com").await?;
         c.goto(&app.url(&format!("/projects/{live}"))).await?;
-        c.find(Locator::Css("#regulator-actions .action-form input[name=reason]"))
-            .await?
-            .send_keys("Checking the maker.")
-            .await?;
+        c.find(Locator::Css(
+            "#regulator-actions .action-form input[name=reason]",
+        ))
+        .await?
+        .send_keys("Checking the maker.")
+        .await?;
         c.find(Locator::Id("freeze")).await?.click().await?;
-        assert!(text_of(&c, "#confirm-reason").await.contains("Checking the maker."));
+        assert!(text_of(&c, "#confirm-reason")
+            .await
+            .contains("Checking the maker."));
         assert_eq!(state_of(&app, live).await, "live");
         c.find(Locator::Id("confirm-back")).await?.click().await?;
-        c.wait().for_element(Locator::Id("regulator-actions")).await?;
-        assert_eq!(state_of(&app, live).await, "live", "going back changes nothing");
-        c.find(Locator::Css("#regulator-actions .action-form input[name=reason]"))
-            .await?
-            .send_keys("Checking the maker.")
+        c.wait()
+            .for_element(Locator::Id("regulator-actions"))
             .await?;
+        assert_eq!(
+            state_of(&app, live).await,
+            "live",
+            "going back changes nothing"
+        );
+        c.find(Locator::Css(
+            "#regulator-actions .action-form input[name=reason]",
+        ))
+        .await?
+        .send_keys("Checking the maker.")
+        .await?;
         c.find(Locator::Id("freeze")).await?.click().await?;
-        c.wait().for_element(Locator::Id("confirm-yes")).await?.click().await?;
+        c.wait()
+            .for_element(Locator::Id("confirm-yes"))
+            .await?
+            .click()
+            .await?;
         c.wait().for_element(Locator::Id("notice")).await?;
         assert_eq!(state_of(&app, live).await, "frozen");
         c.find(Locator::Id("logout")).await?.click().await?;
         c.wait().for_element(Locator::Id("login-link")).await?;
 
         log_in("withdraws@example.com").await?;
-        c.goto(&app.url(&format!("/founder/projects/{draft}"))).await?;
+        c.goto(&app.url(&format!("/founder/projects/{draft}")))
+            .await?;
         c.find(Locator::Id("cancel-project")).await?.click().await?;
-        assert!(text_of(&c, "#confirm-subject").await.contains("Not after all"));
+        assert!(text_of(&c, "#confirm-subject")
+            .await
+            .contains("Not after all"));
         assert_eq!(state_of(&app, draft).await, "draft");
         c.find(Locator::Id("confirm-yes")).await?.click().await?;
         c.wait().for_element(Locator::Id("notice")).await?;
@@ -413,16 +464,27 @@ async fn notices_follow_a_submission_an_approval_and_an_update() {
     let id = app.create_reward_project(&token, "Noticed").await;
     let csrf = maker.csrf(&format!("/founder/projects/{id}")).await;
     let (_, to) = maker
-        .post(&format!("/founder/projects/{id}/submit"), &[("csrf", &csrf)])
+        .post(
+            &format!("/founder/projects/{id}/submit"),
+            &[("csrf", &csrf)],
+        )
         .await;
-    assert!(maker.page(&to).await.1.contains("Submitted for review."), "{to}");
+    assert!(
+        maker.page(&to).await.1.contains("Submitted for review."),
+        "{to}"
+    );
 
     let reg = regulator(&app, "approver@example.com").await;
     let reg_csrf = reg.csrf("/regulator").await;
     let (_, to) = reg
         .post(
             &format!("/regulator/projects/{id}/approve"),
-            &[("csrf", &reg_csrf), ("reason", ""), ("launch_at", ""), ("confirm", "yes")],
+            &[
+                ("csrf", &reg_csrf),
+                ("reason", ""),
+                ("launch_at", ""),
+                ("confirm", "yes"),
+            ],
         )
         .await;
     let (_, approved) = reg.page(&to).await;
@@ -434,10 +496,17 @@ async fn notices_follow_a_submission_an_approval_and_an_update() {
     let (_, to) = maker
         .post(
             &format!("/founder/projects/{id}/updates"),
-            &[("csrf", &csrf), ("title", "Week one"), ("body", "We started.")],
+            &[
+                ("csrf", &csrf),
+                ("title", "Week one"),
+                ("body", "We started."),
+            ],
         )
         .await;
-    assert!(maker.page(&to).await.1.contains("Your update is posted."), "{to}");
+    assert!(
+        maker.page(&to).await.1.contains("Your update is posted."),
+        "{to}"
+    );
 }
 
 #[tokio::test]
@@ -450,7 +519,13 @@ async fn a_refused_update_and_a_refused_tier_show_every_refusal_and_keep_what_wa
     let (status, html) = maker
         .post(
             &format!("/founder/projects/{id}/tiers"),
-            &[("csrf", &csrf), ("title", " "), ("description", "Kept"), ("price", "free"), ("quantity_limit", "0")],
+            &[
+                ("csrf", &csrf),
+                ("title", " "),
+                ("description", "Kept"),
+                ("price", "free"),
+                ("quantity_limit", "0"),
+            ],
         )
         .await;
     assert_eq!(status, 422);
@@ -463,12 +538,59 @@ async fn a_refused_update_and_a_refused_tier_show_every_refusal_and_keep_what_wa
     let (status, html) = maker
         .post(
             &format!("/founder/projects/{id}/updates"),
-            &[("csrf", &csrf), ("title", " "), ("body", " "), ("backers_only", "1")],
+            &[
+                ("csrf", &csrf),
+                ("title", " "),
+                ("body", " "),
+                ("backers_only", "1"),
+            ],
         )
         .await;
     assert_eq!(status, 422);
-    assert!(html.contains("id=\"update_title-error\"") && html.contains("id=\"update_body-error\""));
-    assert!(html.contains("name=\"backers_only\" value=\"1\" checked"), "the choice is kept");
+    assert!(
+        html.contains("id=\"update_title-error\"") && html.contains("id=\"update_body-error\"")
+    );
+    assert!(
+        html.contains("name=\"backers_only\" value=\"1\" checked"),
+        "the choice is kept"
+    );
+}
+
+#[tokio::test]
+async fn a_cover_too_large_is_refused_on_the_edit_page_saying_the_limit() {
+    let app = TestApp::spawn().await;
+    let maker = founder(&app, "covers@example.com").await;
+    let token = app.login("covers@example.com").await;
+    let id = app.create_reward_project(&token, "Big picture").await;
+    let csrf = maker.csrf(&format!("/founder/projects/{id}")).await;
+    for size in [2 * 1024 * 1024 + 1, 5 * 1024 * 1024] {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.resize(size, 0);
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .part(
+                "cover",
+                reqwest::multipart::Part::bytes(png).file_name("c.png"),
+            );
+        let response = maker
+            .client
+            .post(format!("{}/founder/projects/{id}/cover", maker.base))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 413, "{size} bytes");
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("at most 2 MB"),
+            "{size} bytes: the limit is said: {}",
+            &html[html.find("<main").unwrap_or(0)..][..800.min(html.len())]
+        );
+        assert!(
+            html.contains("id=\"cover-form\""),
+            "on the edit page, not a dead end"
+        );
+    }
 }
 
 #[tokio::test]
@@ -478,14 +600,23 @@ async fn the_settings_page_stores_a_zone_and_pages_then_show_times_in_it() {
     let me = Session::sign_in(&app, "zoned@example.com").await;
     let (status, form) = me.page("/me/settings").await;
     assert_eq!(status, 200);
-    assert!(form.contains("<option value=\"\" selected>"), "the language's default at first");
+    assert!(
+        form.contains("<option value=\"\" selected>"),
+        "the language's default at first"
+    );
     assert!(form.contains("<option value=\"America/New_York\">"));
     let csrf = form_field(&form, "csrf");
 
     let (status, to) = me
-        .post("/me/settings", &[("csrf", &csrf), ("time_zone", "America/New_York")])
+        .post(
+            "/me/settings",
+            &[("csrf", &csrf), ("time_zone", "America/New_York")],
+        )
         .await;
-    assert_eq!((status, to.as_str()), (303, "/me/settings?notice=settings_saved"));
+    assert_eq!(
+        (status, to.as_str()),
+        (303, "/me/settings?notice=settings_saved")
+    );
     let stored: Option<String> =
         sqlx::query_scalar("SELECT time_zone FROM users WHERE email = 'zoned@example.com'")
             .fetch_one(&app.db)
@@ -497,7 +628,10 @@ async fn the_settings_page_stores_a_zone_and_pages_then_show_times_in_it() {
     assert!(saved.contains("<option value=\"America/New_York\" selected>"));
     let now = saved.split("id=\"zone-now\">").nth(1).unwrap_or_default();
     let now = now.split('<').next().unwrap_or_default();
-    assert!(now.ends_with("UTC-5"), "the page's time is New York's (December): {now}");
+    assert!(
+        now.ends_with("UTC-5"),
+        "the page's time is New York's (December): {now}"
+    );
 }
 
 #[tokio::test]
@@ -507,10 +641,15 @@ async fn an_unknown_zone_is_refused_with_a_message_on_the_form() {
     let me = Session::sign_in(&app, "lost@example.com").await;
     let csrf = me.csrf("/me/settings").await;
     let (status, html) = me
-        .post("/me/settings", &[("csrf", &csrf), ("time_zone", "Mars/Olympus_Mons")])
+        .post(
+            "/me/settings",
+            &[("csrf", &csrf), ("time_zone", "Mars/Olympus_Mons")],
+        )
         .await;
     assert_eq!(status, 422);
-    assert!(html.contains("id=\"time_zone-error\"") && html.contains("That time zone is not known."));
+    assert!(
+        html.contains("id=\"time_zone-error\"") && html.contains("That time zone is not known.")
+    );
     assert!(html.contains("id=\"settings-form\""), "the form again");
     let stored: Option<String> =
         sqlx::query_scalar("SELECT time_zone FROM users WHERE email = 'lost@example.com'")

@@ -92,7 +92,9 @@ async fn a_founder_submits_a_reward_project_with_two_tiers_a_regulator_approves_
         c.find(Locator::Id("submit-project")).await?.click().await?;
         c.wait().for_element(Locator::Id("update-editor")).await?;
         assert_eq!(text_of(&c, "#project-state").await, "In review");
-        assert!(text_of(&c, "#notice").await.contains("Submitted for review"));
+        assert!(text_of(&c, "#notice")
+            .await
+            .contains("Submitted for review"));
 
         c.find(Locator::Id("logout")).await?.click().await?;
         c.wait().for_element(Locator::Id("login-link")).await?;

@@ -199,9 +199,17 @@ fn form_page(
         review_note: project.and_then(|p| p.review_note.clone()),
         error: refusals.error,
         errors: refusals.errors,
-        tier: refusals.tier.as_ref().map(|t| t.0.clone()).unwrap_or_default(),
+        tier: refusals
+            .tier
+            .as_ref()
+            .map(|t| t.0.clone())
+            .unwrap_or_default(),
         tier_errors: refusals.tier.map(|t| t.1).unwrap_or_default(),
-        update: refusals.update.as_ref().map(|u| u.0.clone()).unwrap_or_default(),
+        update: refusals
+            .update
+            .as_ref()
+            .map(|u| u.0.clone())
+            .unwrap_or_default(),
         update_errors: refusals.update.map(|u| u.1).unwrap_or_default(),
         choose_kind: kind.is_none(),
         categories: choices(t, "projects.category", CATEGORIES, &form.category),
@@ -397,7 +405,13 @@ impl TierForm {
         );
         check(
             "tier_description",
-            domain::text(&self.description, 0, 5000, "projects.error.tier_description").map(drop),
+            domain::text(
+                &self.description,
+                0,
+                5000,
+                "projects.error.tier_description",
+            )
+            .map(drop),
         );
         check(
             "tier_price",
@@ -410,7 +424,13 @@ impl TierForm {
         let limit = (!limit.is_empty())
             .then(|| whole(limit, "projects.error.quantity_limit"))
             .transpose();
-        check("tier_limit", limit.as_ref().map(drop).map_err(|e| Refusal::Invalid(e.message())));
+        check(
+            "tier_limit",
+            limit
+                .as_ref()
+                .map(drop)
+                .map_err(|e| Refusal::Invalid(e.message())),
+        );
         let month = self.delivery_month.trim();
         if !month.is_empty() {
             check("tier_delivery", domain::parse_month(month).map(drop));
@@ -505,9 +525,7 @@ pub(super) async fn upload_cover(
         Err(Refusal::TooLarge) => {
             // The refusal says the limit, so the founder knows what size to aim for.
             let limit = format!("{} MB", MAX_COVER_BYTES / (1024 * 1024));
-            let message = chrome
-                .t
-                .fill("projects.error.cover_too_large", &[("limit", &limit)]);
+            let message = chrome.t.fill("forms.cover_too_large", &[("limit", &limit)]);
             let refusals = Refusals::message(message);
             let page = edit_page(&state, chrome, &founder, id, None, refusals).await?;
             return Ok(with_status(render(&page)?, &Error::PayloadTooLarge));
