@@ -105,3 +105,17 @@ impl Confirm {
         Ok(response)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_confirm_yes_confirms() {
+        assert!(is_confirmed(Some("yes")));
+        for other in [None, Some(""), Some("no"), Some("YES"), Some("yes ")] {
+            assert!(!is_confirmed(other), "{other:?}");
+        }
+        assert!(!ConfirmOnly::default().confirmed());
+    }
+}

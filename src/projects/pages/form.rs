@@ -305,3 +305,59 @@ impl ProjectForm {
         form
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn equity(price: &str, min: &str, max: &str, valuation: &str, risk: &str) -> ProjectForm {
+        ProjectForm {
+            kind: "equity".into(),
+            price_per_share: price.into(),
+            min_shares: min.into(),
+            max_shares: max.into(),
+            pre_money_valuation: valuation.into(),
+            security_type: "ordinary_shares".into(),
+            risk_warning: risk.into(),
+            ..Default::default()
+        }
+    }
+
+    fn refused(errors: &FieldErrors) -> Vec<&'static str> {
+        errors
+            .all(crate::i18n::Lang::En.catalogue())
+            .into_iter()
+            .map(|(field, _)| field)
+            .collect()
+    }
+
+    #[test]
+    fn every_unreadable_number_of_an_offering_is_refused_at_once() {
+        let mut errors = FieldErrors::new();
+        let form = equity("ten", "many", "1000", "a lot", "Risky.");
+        assert!(form.offering(&mut errors).is_none());
+        assert_eq!(
+            refused(&errors),
+            ["price_per_share", "min_shares", "pre_money_valuation"]
+        );
+    }
+
+    #[test]
+    fn an_offering_rule_is_refused_beside_the_field_it_is_about() {
+        let mut errors = FieldErrors::new();
+        assert!(equity("10", "100", "1000", "100000", " ")
+            .offering(&mut errors)
+            .is_none());
+        assert_eq!(refused(&errors), ["risk_warning"]);
+        let mut errors = FieldErrors::new();
+        assert!(equity("10", "100", "50", "100000", "Risky.")
+            .offering(&mut errors)
+            .is_none());
+        assert_eq!(refused(&errors), ["min_shares"]);
+        let mut errors = FieldErrors::new();
+        assert!(equity("10", "100", "1000", "100000", "Risky.")
+            .offering(&mut errors)
+            .is_some());
+        assert!(errors.is_empty());
+    }
+}
