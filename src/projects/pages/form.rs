@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use crate::config::Settings;
 use crate::error::{Error as Refusal, Message, Result};
 use crate::http::form::FieldErrors;
-use crate::projects::domain::{self, NewOffering, Slug};
+use crate::projects::domain::{self, NewOffering, NewTier, Slug};
 use crate::projects::repo::{self, Changes, NewProject, Project};
 use crate::projects::{ProjectKind, ProjectState};
 
@@ -304,6 +304,102 @@ impl ProjectForm {
         }
         form
     }
+}
+
+/// The tier form, as typed.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub(super) struct TierForm {
+    #[serde(default)]
+    pub(super) title: String,
+    #[serde(default)]
+    pub(super) description: String,
+    #[serde(default)]
+    pub(super) price: String,
+    #[serde(default)]
+    pub(super) quantity_limit: String,
+    #[serde(default)]
+    pub(super) delivery_month: String,
+    pub(super) ships: Option<String>,
+}
+
+impl TierForm {
+    /// The tier the form describes, or every refusal of its fields (named `tier_*`, as the
+    /// edit page has other forms with a title).
+    pub(super) fn parse(&self) -> Parsed<NewTier> {
+        let mut errors = FieldErrors::new();
+        let mut check = |field, checked: crate::error::Result<()>| {
+            if let Err(refusal) = checked {
+                errors.add(field, refusal.message());
+            }
+        };
+        let limit = self.quantity_limit.trim();
+        let price = decimal(&self.price, "projects.error.tier_price");
+        check(
+            "tier_title",
+            domain::text(&self.title, 1, 120, "projects.error.tier_title").map(drop),
+        );
+        check(
+            "tier_description",
+            domain::text(
+                &self.description,
+                0,
+                5000,
+                "projects.error.tier_description",
+            )
+            .map(drop),
+        );
+        check(
+            "tier_price",
+            price
+                .as_ref()
+                .map_err(|e| Refusal::Invalid(e.message()))
+                .and_then(|p| domain::money(*p, "projects.error.tier_price"))
+                .map(drop),
+        );
+        let limit = (!limit.is_empty())
+            .then(|| whole(limit, "projects.error.quantity_limit"))
+            .transpose();
+        check(
+            "tier_limit",
+            limit
+                .as_ref()
+                .map(drop)
+                .map_err(|e| Refusal::Invalid(e.message())),
+        );
+        let month = self.delivery_month.trim();
+        if !month.is_empty() {
+            check("tier_delivery", domain::parse_month(month).map(drop));
+        }
+        let (Ok(price), Ok(limit)) = (price, limit) else {
+            return Err(errors);
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        NewTier::parse(
+            &self.title,
+            &self.description,
+            price,
+            limit,
+            Some(&self.delivery_month),
+            self.ships.is_some(),
+        )
+        .map_err(|refusal| {
+            // What is left for the whole tier to refuse is its limit's range.
+            errors.add("tier_limit", refusal.message());
+            errors
+        })
+    }
+}
+
+/// The update form, as typed.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub(super) struct UpdateForm {
+    #[serde(default)]
+    pub(super) title: String,
+    #[serde(default)]
+    pub(super) body: String,
+    pub(super) backers_only: Option<String>,
 }
 
 #[cfg(test)]

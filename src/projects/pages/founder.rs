@@ -1,5 +1,6 @@
 //! The founder's tools in the browser: the dashboard, the project form, tiers, the cover,
-//! submission, withdrawal and updates. A refusal re-renders the edit page with its message.
+//! submission, withdrawal and updates. A refused form re-renders the edit page with every
+//! refusal beside its field and what was typed; a done action comes back with a notice.
 
 use askama::Template;
 use axum::extract::{Multipart, Query, State};
@@ -8,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::form::{decimal, whole, ProjectForm};
+use super::form::{ProjectForm, TierForm, UpdateForm};
 use super::{choices, cover_url, label, money_text, time_left, upload, Choice};
 use crate::accounts::AuthUser;
 use crate::app::AppState;
@@ -20,7 +21,7 @@ use crate::http::extract::{Founder, Path, RequireRole};
 use crate::http::form::FieldErrors;
 use crate::http::pages::{render, with_notice, Chrome};
 use crate::projects::cover::MAX_COVER_BYTES;
-use crate::projects::domain::{self, NewTier, CATEGORIES};
+use crate::projects::domain::{self, CATEGORIES};
 use crate::projects::repo::{self, Project};
 use crate::projects::{self as projects, ProjectId, ProjectKind, ProjectState, TierId};
 
@@ -372,91 +373,6 @@ pub(super) async fn save(
     }
 }
 
-#[derive(Debug, Default, Clone, Deserialize)]
-pub(super) struct TierForm {
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    price: String,
-    #[serde(default)]
-    quantity_limit: String,
-    #[serde(default)]
-    delivery_month: String,
-    ships: Option<String>,
-}
-
-impl TierForm {
-    /// The tier the form describes, or every refusal of its fields (named `tier_*`, as the
-    /// edit page has other forms with a title).
-    fn parse(&self) -> std::result::Result<NewTier, FieldErrors> {
-        let mut errors = FieldErrors::new();
-        let mut check = |field, checked: crate::error::Result<()>| {
-            if let Err(refusal) = checked {
-                errors.add(field, refusal.message());
-            }
-        };
-        let limit = self.quantity_limit.trim();
-        let price = decimal(&self.price, "projects.error.tier_price");
-        check(
-            "tier_title",
-            domain::text(&self.title, 1, 120, "projects.error.tier_title").map(drop),
-        );
-        check(
-            "tier_description",
-            domain::text(
-                &self.description,
-                0,
-                5000,
-                "projects.error.tier_description",
-            )
-            .map(drop),
-        );
-        check(
-            "tier_price",
-            price
-                .as_ref()
-                .map_err(|e| Refusal::Invalid(e.message()))
-                .and_then(|p| domain::money(*p, "projects.error.tier_price"))
-                .map(drop),
-        );
-        let limit = (!limit.is_empty())
-            .then(|| whole(limit, "projects.error.quantity_limit"))
-            .transpose();
-        check(
-            "tier_limit",
-            limit
-                .as_ref()
-                .map(drop)
-                .map_err(|e| Refusal::Invalid(e.message())),
-        );
-        let month = self.delivery_month.trim();
-        if !month.is_empty() {
-            check("tier_delivery", domain::parse_month(month).map(drop));
-        }
-        let (Ok(price), Ok(limit)) = (price, limit) else {
-            return Err(errors);
-        };
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        NewTier::parse(
-            &self.title,
-            &self.description,
-            price,
-            limit,
-            Some(&self.delivery_month),
-            self.ships.is_some(),
-        )
-        .map_err(|refusal| {
-            // What is left for the whole tier to refuse is its limit's range.
-            errors.add("tier_limit", refusal.message());
-            errors
-        })
-    }
-}
-
 /// `POST /founder/projects/{id}/tiers`: adds a reward tier; every refused field is shown at
 /// once beside it, with what was typed.
 pub(super) async fn add_tier(
@@ -577,15 +493,6 @@ pub(super) async fn cancel(
         .await
         .map(|_| ());
     or_show_error(&state, chrome, &founder, id, "project_cancelled", result).await
-}
-
-#[derive(Debug, Default, Clone, Deserialize)]
-pub(super) struct UpdateForm {
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    body: String,
-    backers_only: Option<String>,
 }
 
 /// `POST /founder/projects/{id}/updates`: posts an update; a refused title or text is shown
