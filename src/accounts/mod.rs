@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod domain;
 pub mod pages;
 pub mod password;
+pub mod settings;
 pub mod throttle;
 pub mod web;
 

@@ -3,6 +3,7 @@
 //! and imports no room but `accounts` (whose sessions the extractors check); the application's
 //! state (`app`) and the router (`router`) sit above it.
 
+pub mod confirm;
 pub mod csrf;
 pub mod error;
 pub mod extract;

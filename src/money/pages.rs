@@ -9,7 +9,6 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
-use super::amount::fixed;
 use super::api::{deposit_limits, gateway_for_top_ups, listing_gateway, sandbox};
 use super::provider::{self, Deposit, DepositState, GatewayNotice, Outcome};
 use super::{Money, WalletBalance, WalletLine};
@@ -51,19 +50,24 @@ struct Line {
     reference: String,
     amount: String,
     incoming: bool,
-    currency: String,
     at: String,
 }
 
-impl From<WalletLine> for Line {
-    fn from(line: WalletLine) -> Self {
+impl Line {
+    /// A wallet line in the reader's money format and zone.
+    fn new(line: WalletLine, chrome: &Chrome) -> Self {
+        let incoming = line.amount.is_sign_positive();
+        let amount = chrome.money(&line.amount.abs(), &line.currency);
         Line {
             kind_key: kind_key(&line.kind),
             reference: line.reference,
-            incoming: line.amount.is_sign_positive(),
-            amount: fixed(line.amount),
-            currency: line.currency,
-            at: short_time(line.at),
+            incoming,
+            amount: if incoming {
+                format!("+{amount}")
+            } else {
+                format!("-{amount}")
+            },
+            at: chrome.moment(&line.at),
         }
     }
 }
@@ -96,6 +100,7 @@ struct WalletPage {
     balances: Vec<WalletBalance>,
     lines: Vec<Line>,
     deposits: Vec<Deposit>,
+    /// Why the top-up was refused: always about its amount (its form's one field).
     error: Option<String>,
     amount: String,
     notice: Option<String>,
@@ -107,11 +112,15 @@ struct WalletPage {
 
 impl WalletPage {
     fn amount_of(&self, balance: &WalletBalance) -> String {
-        fixed(balance.balance)
+        self.chrome.money(&balance.balance, &balance.currency)
     }
 
     fn deposit_amount(&self, deposit: &Deposit) -> String {
-        fixed(deposit.amount)
+        self.chrome.money(&deposit.amount, &deposit.currency)
+    }
+
+    fn deposit_time(&self, deposit: &Deposit) -> String {
+        self.chrome.moment(&deposit.created_at)
     }
 
     fn deposit_state_key(&self, deposit: &Deposit) -> &'static str {
@@ -171,14 +180,15 @@ async fn wallet_response(
             balance: rust_decimal::Decimal::ZERO,
         });
     }
+    let lines = super::wallet_history(&state.db, user, 50)
+        .await?
+        .into_iter()
+        .map(|line| Line::new(line, &chrome))
+        .collect();
     render(&WalletPage {
         chrome,
         balances,
-        lines: super::wallet_history(&state.db, user, 50)
-            .await?
-            .into_iter()
-            .map(Line::from)
-            .collect(),
+        lines,
         deposits: provider::deposits_of(&state.db, listing_gateway(state), user, 10).await?,
         error,
         amount,
@@ -273,7 +283,7 @@ async fn checkout_page(
     if deposit.state != DepositState::Pending {
         return Ok(Redirect::to(&format!("/wallet?deposit={reference}")).into_response());
     }
-    let amount = fixed(deposit.amount);
+    let amount = chrome.money(&deposit.amount, &deposit.currency);
     render(&CheckoutPage {
         chrome,
         deposit,

@@ -10,13 +10,15 @@ use time::OffsetDateTime;
 
 use super::Decision;
 use crate::app::AppState;
+use crate::http::confirm::{is_confirmed, Carried, Confirm};
 use crate::http::csrf::CsrfForm;
 use crate::http::error::{Error, Result};
 use crate::http::extract::{Path, Regulator, RequireRole};
-use crate::http::pages::{render, Chrome};
+use crate::http::form::FieldErrors;
+use crate::http::pages::{render, with_notice, Chrome};
 use crate::projects::api::forget_public_view;
 use crate::projects::lifecycle::Action;
-use crate::projects::pages::{label, money_text, time_left, when};
+use crate::projects::pages::{label, time_left};
 use crate::projects::{domain, repo, ProjectId};
 
 /// Routes of this room.
@@ -72,8 +74,8 @@ async fn queue(
             founder: p.founder_name.clone(),
             kind: label(t, "projects.kind", p.kind.as_str()),
             category: label(t, "projects.category", &p.category),
-            goal: money_text(p.goal, &p.currency),
-            deadline: p.deadline.map(when).unwrap_or_default(),
+            goal: chrome.money(&p.goal, &p.currency),
+            deadline: p.deadline.map(|d| chrome.moment(&d)).unwrap_or_default(),
             submitted_note: p.review_note.clone(),
             summary: p.summary.clone(),
         })
@@ -85,7 +87,7 @@ async fn queue(
             title: p.title.clone(),
             state: label(t, "projects.state", p.state.as_str()),
             state_name: p.state.as_str(),
-            pledged: money_text(p.pledged_total, &p.currency),
+            pledged: chrome.money(&p.pledged_total, &p.currency),
             time_left: time_left(t, p.deadline, now),
         })
         .collect();
@@ -102,20 +104,90 @@ struct DecisionForm {
     reason: String,
     #[serde(default)]
     launch_at: String,
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
+/// The decision a form asks for, or every refusal of its fields.
+fn parse_decision(action: Action, form: &DecisionForm) -> Result<(Option<Decision>, FieldErrors)> {
+    let mut errors = FieldErrors::new();
+    let launch_at = errors
+        .check(
+            "launch_at",
+            Some(form.launch_at.trim())
+                .filter(|t| !t.is_empty())
+                .map(domain::parse_time)
+                .transpose(),
+        )?
+        .flatten();
+    let decision = errors.check(
+        "reason",
+        Decision::parse(action, Some(&form.reason), launch_at),
+    )?;
+    Ok((decision.filter(|_| errors.is_empty()), errors))
+}
+
+/// The confirmation of `action` on `project`, with the form's fields (and their refusals).
+fn confirmation(
+    chrome: Chrome,
+    project: &repo::Project,
+    action: Action,
+    form: &DecisionForm,
+    errors: &FieldErrors,
+) -> Confirm {
+    let t = chrome.t;
+    let name = action.as_str();
+    let field = |name: &'static str, label: &str, value: &str, input: &'static str| {
+        let mut carried = Carried::shown(name, label, value).as_input(input);
+        carried.error = errors.text(name, t);
+        carried
+    };
+    let mut fields = vec![field(
+        "reason",
+        t.get("supervision.reason"),
+        &form.reason,
+        "text",
+    )];
+    if action == Action::Approve {
+        fields.push(field(
+            "launch_at",
+            t.get("supervision.launch_at"),
+            &form.launch_at,
+            "datetime-local",
+        ));
+    }
+    Confirm {
+        heading: t
+            .get(&format!("confirm.regulator.{name}.heading"))
+            .to_owned(),
+        subject: project.title.clone(),
+        consequence: t
+            .get(&format!("confirm.regulator.{name}.consequence"))
+            .to_owned(),
+        action: format!("/regulator/projects/{}/{name}", project.id),
+        fields,
+        back: format!("/projects/{}#regulator-actions", project.id),
+        danger: action != Action::Approve && action != Action::Unfreeze,
+        chrome,
+    }
+}
+
+/// `POST /regulator/projects/{id}/{action}`: asks first (what will happen, the project, the
+/// reason typed), and acts only on the confirmed POST; a refused field is shown on that page.
 async fn decide(
     State(state): State<AppState>,
+    chrome: Chrome,
     RequireRole { 0: regulator, .. }: RequireRole<Regulator>,
     Path((id, action)): Path<(ProjectId, String)>,
     CsrfForm(form): CsrfForm<DecisionForm>,
 ) -> Result<Response> {
     let action = Action::regulator(&action).ok_or(Error::NotFound)?;
-    let launch_at = Some(form.launch_at.trim())
-        .filter(|t| !t.is_empty())
-        .map(domain::parse_time)
-        .transpose()?;
-    let decision = Decision::parse(action, Some(&form.reason), launch_at)?;
+    let project = repo::find(&state.db, id).await?.ok_or(Error::NotFound)?;
+    let (decision, errors) = parse_decision(action, &form)?;
+    let decision = match decision {
+        Some(decision) if is_confirmed(form.confirm.as_deref()) => decision,
+        _ => return confirmation(chrome, &project, action, &form, &errors).respond(),
+    };
     let acted = super::act(
         &state.db,
         &state.ledger,
@@ -124,7 +196,23 @@ async fn decide(
         id,
         decision,
     )
-    .await?;
+    .await;
+    let acted = match acted {
+        Ok(acted) => acted,
+        Err(crate::error::Error::Invalid(message)) => {
+            // The launch time is the one field the action itself checks (against the deadline).
+            let mut errors = FieldErrors::new();
+            let field = if action == Action::Approve {
+                "launch_at"
+            } else {
+                "reason"
+            };
+            errors.add(field, message);
+            return confirmation(chrome, &project, action, &form, &errors).respond();
+        }
+        Err(e) => return Err(e.into()),
+    };
     forget_public_view(&state, &acted.project);
-    Ok(Redirect::to(&format!("/projects/{id}")).into_response())
+    let notice = format!("regulator_{}", action.as_str());
+    Ok(Redirect::to(&with_notice(&format!("/projects/{id}"), &notice)).into_response())
 }

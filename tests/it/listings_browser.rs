@@ -50,6 +50,12 @@ async fn a_founder_submits_a_reward_project_with_two_tiers_a_regulator_approves_
             .await?
             .click()
             .await?;
+        // The kind comes first; the form then has only that kind's fields.
+        c.wait()
+            .for_element(Locator::Id("choose-reward"))
+            .await?
+            .click()
+            .await?;
         fill(&c, "#project-form input[name=title]", title).await?;
         fill(
             &c,
@@ -86,6 +92,9 @@ async fn a_founder_submits_a_reward_project_with_two_tiers_a_regulator_approves_
         c.find(Locator::Id("submit-project")).await?.click().await?;
         c.wait().for_element(Locator::Id("update-editor")).await?;
         assert_eq!(text_of(&c, "#project-state").await, "In review");
+        assert!(text_of(&c, "#notice")
+            .await
+            .contains("Submitted for review"));
 
         c.find(Locator::Id("logout")).await?.click().await?;
         c.wait().for_element(Locator::Id("login-link")).await?;
@@ -101,7 +110,11 @@ async fn a_founder_submits_a_reward_project_with_two_tiers_a_regulator_approves_
             .await?
             .click()
             .await?;
+        // Every regulator action asks first, on a page of its own.
+        assert!(text_of(&c, "#confirm-subject").await.contains(title));
+        c.find(Locator::Id("confirm-yes")).await?.click().await?;
         c.wait().for_element(Locator::Css(".trail-row")).await?;
+        assert!(text_of(&c, "#notice").await.contains("Approved"));
         assert_eq!(text_of(&c, "#project-state").await, "Live");
 
         c.goto(&app.url("/")).await?;

@@ -8,6 +8,7 @@ mod cluster;
 mod edge;
 #[path = "../../bench/fixtures.rs"]
 mod fixtures;
+mod forms;
 mod launch;
 mod ledger;
 mod listings_browser;

@@ -242,19 +242,19 @@ async fn in_the_browser_a_backer_tops_up_pledges_sees_it_cancels_and_gets_the_mo
         assert_eq!(text_of(&c, "#current-user").await, "Ada Chen");
 
         c.goto(&app.url("/wallet")).await?;
-        assert_eq!(text_of(&c, "#balance-CNY").await, "0.00");
+        assert_eq!(text_of(&c, "#balance-CNY").await, "CN¥0.00");
         c.find(Locator::Id("top-up-amount"))
             .await?
             .send_keys("200")
             .await?;
         c.find(Locator::Id("top-up-submit")).await?.click().await?;
-        assert_eq!(text_of(&c, "#checkout-amount").await, "200.00");
+        assert_eq!(text_of(&c, "#checkout-amount").await, "CN¥200.00");
         c.find(Locator::Id("sandbox-approve"))
             .await?
             .click()
             .await?;
         c.wait().for_element(Locator::Id("wallet-notice")).await?;
-        assert_eq!(text_of(&c, "#balance-CNY").await, "200.00");
+        assert_eq!(text_of(&c, "#balance-CNY").await, "CN¥200.00");
 
         c.goto(&app.url(&format!("/projects/{project}/pledge")))
             .await?;
@@ -266,10 +266,16 @@ async fn in_the_browser_a_backer_tops_up_pledges_sees_it_cancels_and_gets_the_mo
         assert!(row.contains("Tier 1") && row.contains("100.00"), "{row}");
         assert!(row.contains("Active"), "{row}");
         c.goto(&app.url("/wallet")).await?;
-        assert_eq!(text_of(&c, "#balance-CNY").await, "100.00");
+        assert_eq!(text_of(&c, "#balance-CNY").await, "CN¥100.00");
 
         c.goto(&app.url("/me/pledges")).await?;
         c.find(Locator::Css("button.cancel-pledge"))
+            .await?
+            .click()
+            .await?;
+        // Cancelling asks first; only the confirmation cancels.
+        c.wait()
+            .for_element(Locator::Id("confirm-yes"))
             .await?
             .click()
             .await?;
@@ -277,7 +283,7 @@ async fn in_the_browser_a_backer_tops_up_pledges_sees_it_cancels_and_gets_the_mo
         let row = text_of(&c, "#my-pledges tbody tr").await;
         assert!(row.contains("Cancelled"), "{row}");
         c.goto(&app.url("/wallet")).await?;
-        assert_eq!(text_of(&c, "#balance-CNY").await, "200.00");
+        assert_eq!(text_of(&c, "#balance-CNY").await, "CN¥200.00");
         Ok::<(), fantoccini::error::CmdError>(())
     }
     .await;

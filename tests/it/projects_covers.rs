@@ -129,7 +129,11 @@ async fn a_founder_uses_the_html_forms_with_csrf() {
         .await
         .unwrap();
     assert_eq!(created.status(), 303);
-    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let location = created.headers()["location"].to_str().unwrap();
+    // The edit page, saying the draft was created.
+    let (location, notice) = location.split_once('?').unwrap();
+    assert_eq!(notice, "notice=created");
+    let location = location.to_owned();
     let tier = app
         .client
         .post(app.url(&format!("{location}/tiers")))
@@ -142,7 +146,9 @@ async fn a_founder_uses_the_html_forms_with_csrf() {
         .await
         .unwrap();
     assert_eq!(tier.status(), 422, "a bad price re-renders the form");
-    assert!(tier.text().await.unwrap().contains("id=\"form-error\""));
+    let page = tier.text().await.unwrap();
+    assert!(page.contains("id=\"tier_price-error\""), "beside the price");
+    assert!(page.contains("value=\"Vinyl\""), "the tier's title is kept");
     let forged = app
         .client
         .post(app.url(&format!("{location}/submit")))

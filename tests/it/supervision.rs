@@ -204,7 +204,11 @@ async fn the_regulator_page_lists_the_queue_and_its_forms_act() {
             Method::POST,
             app.url(&format!("/regulator/projects/{id}/reject")),
         )
-        .form(&[("csrf", csrf.as_str()), ("reason", "Add delivery dates.")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("reason", "Add delivery dates."),
+            ("confirm", "yes"),
+        ])
         .send()
         .await
         .unwrap();

@@ -13,11 +13,13 @@ use super::form::{chosen_tier, record_refusal, tier_choices, Offering, TierChoic
 use crate::accounts::AuthUser;
 use crate::app::AppState;
 use crate::error::{Error as Refusal, Message};
+use crate::http::confirm::{Confirm, ConfirmOnly};
 use crate::http::csrf::CsrfForm;
 use crate::http::error::{Error, Result};
 use crate::http::extract::{MaybeUser, Path};
 use crate::http::form::FieldErrors;
 use crate::http::pages::{render, with_notice, Chrome};
+use crate::i18n::format::money;
 use crate::ids::{PledgeId, TierId};
 use crate::money::amount::fixed;
 use crate::money::pages::{login_first, short_time};
@@ -137,19 +139,38 @@ async fn mine(
     mine_page(&state, chrome, &user, notice, None).await
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
+/// `POST /pledges/{id}/cancel`: asks first (a confirmation page re-posting with `confirm=yes`),
+/// then cancels the pledge and returns its money to the wallet.
 async fn cancel(
     State(state): State<AppState>,
     chrome: Chrome,
     MaybeUser(user): MaybeUser,
     Path(id): Path<PledgeId>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(form): CsrfForm<ConfirmOnly>,
 ) -> Result<Response> {
     let Some(user) = user else {
         return Ok(login_first("/me/pledges"));
     };
+    if !form.confirmed() {
+        let view = pledges::for_backer(&state.db, user.user.id)
+            .await?
+            .into_iter()
+            .find(|v| v.pledge.id == id)
+            .ok_or(Error::NotFound)?;
+        let t = chrome.t;
+        let amount = money(chrome.lang, view.pledge.amount, &view.pledge.currency);
+        return Confirm {
+            heading: t.get("confirm.pledge_cancel.heading").to_owned(),
+            subject: view.project_title.clone(),
+            consequence: t.fill("confirm.pledge_cancel.consequence", &[("amount", &amount)]),
+            action: format!("/pledges/{id}/cancel"),
+            fields: Vec::new(),
+            back: "/me/pledges".to_owned(),
+            danger: true,
+            chrome,
+        }
+        .respond();
+    }
     match pledges::cancel(&state.db, user.user.id, id)
         .await
         .map_err(Error::from)

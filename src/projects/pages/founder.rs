@@ -1,21 +1,27 @@
 //! The founder's tools in the browser: the dashboard, the project form, tiers, the cover,
-//! submission, withdrawal and updates. A refusal re-renders the edit page with its message.
+//! submission, withdrawal and updates. A refused form re-renders the edit page with every
+//! refusal beside its field and what was typed; a done action comes back with a notice.
 
 use askama::Template;
-use axum::extract::{Multipart, State};
+use axum::extract::{Multipart, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::form::{decimal, whole, ProjectForm};
+use super::form::{ProjectForm, TierForm, UpdateForm};
 use super::{choices, cover_url, label, money_text, time_left, upload, Choice};
 use crate::accounts::AuthUser;
 use crate::app::AppState;
+use crate::error::Error as Refusal;
+use crate::http::confirm::{Confirm, ConfirmOnly};
 use crate::http::csrf::{CsrfForm, CsrfToken};
 use crate::http::error::{Error, Result};
 use crate::http::extract::{Founder, Path, RequireRole};
-use crate::http::pages::{render, Chrome};
-use crate::projects::domain::{NewTier, CATEGORIES};
+use crate::http::form::FieldErrors;
+use crate::http::pages::{render, with_notice, Chrome};
+use crate::projects::cover::MAX_COVER_BYTES;
+use crate::projects::domain::{self, CATEGORIES};
 use crate::projects::repo::{self, Project};
 use crate::projects::{self as projects, ProjectId, ProjectKind, ProjectState, TierId};
 
@@ -102,7 +108,18 @@ struct EditPage {
     can_cancel: bool,
     cover: Option<String>,
     review_note: Option<String>,
+    /// A refusal that is about no one field (the project's state, a tier, the cover).
     error: Option<String>,
+    /// The refusals of the project form's fields.
+    errors: FieldErrors,
+    /// The tier form as typed (empty but after a refusal) and its refusals.
+    tier: TierForm,
+    tier_errors: FieldErrors,
+    /// The update form as typed (empty but after a refusal) and its refusals.
+    update: UpdateForm,
+    update_errors: FieldErrors,
+    /// A new project whose kind is not chosen yet: the page offers the two kinds first.
+    choose_kind: bool,
     form: ProjectForm,
     categories: Vec<Choice>,
     securities: Vec<Choice>,
@@ -110,17 +127,65 @@ struct EditPage {
     currency: String,
 }
 
+impl EditPage {
+    /// The refusal of `field` in the reader's language, for the template.
+    fn err(&self, field: &str) -> Option<String> {
+        self.errors.text(field, self.chrome.t)
+    }
+
+    /// Every refusal of the project form, as (field, text), for the summary above it.
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        self.errors.all(self.chrome.t)
+    }
+
+    /// The refusal of a tier form's `field`.
+    fn tier_err(&self, field: &str) -> Option<String> {
+        self.tier_errors.text(field, self.chrome.t)
+    }
+
+    /// The refusal of an update form's `field`.
+    fn update_err(&self, field: &str) -> Option<String> {
+        self.update_errors.text(field, self.chrome.t)
+    }
+}
+
+/// What the edit page shows besides the project: what was refused, and the tier or update form
+/// as typed when that was the one refused.
+#[derive(Default)]
+struct Refusals {
+    error: Option<String>,
+    errors: FieldErrors,
+    tier: Option<(TierForm, FieldErrors)>,
+    update: Option<(UpdateForm, FieldErrors)>,
+}
+
+impl Refusals {
+    fn message(error: String) -> Self {
+        Self {
+            error: Some(error),
+            ..Self::default()
+        }
+    }
+
+    fn fields(errors: FieldErrors) -> Self {
+        Self {
+            errors,
+            ..Self::default()
+        }
+    }
+}
+
 fn form_page(
     chrome: Chrome,
     project: Option<&Project>,
     tiers: Vec<repo::Tier>,
     form: ProjectForm,
-    error: Option<String>,
+    refusals: Refusals,
 ) -> EditPage {
     let t = chrome.t;
     let state = project.map_or(ProjectState::Draft, |p| p.state);
-    // A new project shows both the reward and the equity fields: the kind is chosen on the form.
-    let kind = project.map(|p| p.kind);
+    // A new project shows the fields of the kind chosen first; a project keeps its kind.
+    let kind = project.map(|p| p.kind).or_else(|| form.chosen_kind());
     EditPage {
         id: project.map(|p| p.id.to_string()),
         slug: project.map(|p| p.slug.clone()).unwrap_or_default(),
@@ -133,7 +198,21 @@ fn form_page(
         can_cancel: matches!(state, ProjectState::Draft | ProjectState::InReview),
         cover: project.filter(|p| p.has_cover).map(cover_url),
         review_note: project.and_then(|p| p.review_note.clone()),
-        error,
+        error: refusals.error,
+        errors: refusals.errors,
+        tier: refusals
+            .tier
+            .as_ref()
+            .map(|t| t.0.clone())
+            .unwrap_or_default(),
+        tier_errors: refusals.tier.map(|t| t.1).unwrap_or_default(),
+        update: refusals
+            .update
+            .as_ref()
+            .map(|u| u.0.clone())
+            .unwrap_or_default(),
+        update_errors: refusals.update.map(|u| u.1).unwrap_or_default(),
+        choose_kind: kind.is_none(),
         categories: choices(t, "projects.category", CATEGORIES, &form.category),
         securities: choices(
             t,
@@ -153,46 +232,58 @@ fn with_status(mut response: Response, error: &Error) -> Response {
     response
 }
 
-/// `GET /founder/projects/new`: an empty project form.
+#[derive(Deserialize)]
+pub(super) struct KindQuery {
+    kind: Option<String>,
+}
+
+/// `GET /founder/projects/new`: the choice of kind, then (`?kind=reward|equity`) an empty form
+/// with that kind's fields only.
 pub(super) async fn new_form(
     chrome: Chrome,
     RequireRole { .. }: RequireRole<Founder>,
+    Query(query): Query<KindQuery>,
 ) -> Result<Response> {
     let form = ProjectForm {
-        kind: "reward".into(),
+        kind: query.kind.unwrap_or_default(),
         currency: "CNY".into(),
         ..Default::default()
     };
-    render(&form_page(chrome, None, Vec::new(), form, None))
+    render(&form_page(
+        chrome,
+        None,
+        Vec::new(),
+        form,
+        Refusals::default(),
+    ))
 }
 
-/// `POST /founder/projects`: creates a draft from the form.
+/// `POST /founder/projects`: creates a draft from the form; every refused field is shown at
+/// once beside it, with what was typed.
 pub(super) async fn create(
     State(state): State<AppState>,
     chrome: Chrome,
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
     CsrfForm(form): CsrfForm<ProjectForm>,
 ) -> Result<Response> {
-    let attempt = async {
-        let new = form.to_new(&state.settings)?;
-        projects::create(&state.db, &founder, new)
-            .await
-            .map_err(Error::from)
-    }
-    .await;
-    match attempt {
-        Ok(project) => {
-            Ok(Redirect::to(&format!("/founder/projects/{}", project.id)).into_response())
-        }
-        Err(e @ (Error::Unprocessable(_) | Error::Conflict(_))) => {
-            let message = e.message().in_lang(chrome.t);
-            Ok(with_status(
-                render(&form_page(chrome, None, Vec::new(), form, Some(message)))?,
-                &e,
-            ))
-        }
-        Err(e) => Err(e),
-    }
+    let refusals = match form.to_new(&state.settings) {
+        Ok(new) => match projects::create(&state.db, &founder, new).await {
+            Ok(project) => {
+                let to = with_notice(&format!("/founder/projects/{}", project.id), "created");
+                return Ok(Redirect::to(&to).into_response());
+            }
+            Err(e @ (Refusal::Invalid(_) | Refusal::Conflict(_))) => {
+                let message = e.message().in_lang(chrome.t);
+                (Refusals::message(message), Error::from(e).status_code())
+            }
+            Err(e) => return Err(e.into()),
+        },
+        Err(errors) => (Refusals::fields(errors), StatusCode::UNPROCESSABLE_ENTITY),
+    };
+    let (refusals, status) = refusals;
+    let mut response = render(&form_page(chrome, None, Vec::new(), form, refusals))?;
+    *response.status_mut() = status;
+    Ok(response)
 }
 
 async fn edit_page(
@@ -201,7 +292,7 @@ async fn edit_page(
     founder: &AuthUser,
     id: ProjectId,
     form: Option<ProjectForm>,
-    error: Option<String>,
+    refusals: Refusals,
 ) -> Result<EditPage> {
     let project = projects::owned(&state.db, id, founder).await?;
     let mut conn = state.db.acquire().await?;
@@ -209,7 +300,7 @@ async fn edit_page(
     let offering = repo::offering(&mut conn, id).await?;
     drop(conn);
     let form = form.unwrap_or_else(|| ProjectForm::from_project(&project, offering.as_ref()));
-    Ok(form_page(chrome, Some(&project), tiers, form, error))
+    Ok(form_page(chrome, Some(&project), tiers, form, refusals))
 }
 
 /// `GET /founder/projects/{id}`: the edit page of a founder's project.
@@ -219,30 +310,37 @@ pub(super) async fn edit_form(
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
     Path(id): Path<ProjectId>,
 ) -> Result<Response> {
-    render(&edit_page(&state, chrome, &founder, id, None, None).await?)
+    let page = edit_page(&state, chrome, &founder, id, None, Refusals::default()).await?;
+    render(&page)
 }
 
-/// Runs a founder's form action; a user error re-renders the edit page with the message.
+/// Runs a founder's form action: done, back to the edit page saying so (`notice`); a user error
+/// re-renders the edit page with the message.
 async fn or_show_error(
     state: &AppState,
     chrome: Chrome,
     founder: &AuthUser,
     id: ProjectId,
-    form: Option<ProjectForm>,
+    notice: &str,
     result: Result<(), impl Into<Error>>,
 ) -> Result<Response> {
     match result.map_err(Into::into) {
-        Ok(()) => Ok(Redirect::to(&format!("/founder/projects/{id}")).into_response()),
+        Ok(()) => {
+            let to = with_notice(&format!("/founder/projects/{id}"), notice);
+            Ok(Redirect::to(&to).into_response())
+        }
         Err(e @ (Error::Unprocessable(_) | Error::Conflict(_) | Error::PayloadTooLarge)) => {
             let message = e.message().in_lang(chrome.t);
-            let page = edit_page(state, chrome, founder, id, form, Some(message)).await?;
+            let page =
+                edit_page(state, chrome, founder, id, None, Refusals::message(message)).await?;
             Ok(with_status(render(&page)?, &e))
         }
         Err(e) => Err(e),
     }
 }
 
-/// `POST /founder/projects/{id}`: saves the project form.
+/// `POST /founder/projects/{id}`: saves the project form; every refused field is shown at once
+/// beside it, with what was typed.
 pub(super) async fn save(
     State(state): State<AppState>,
     chrome: Chrome,
@@ -250,32 +348,33 @@ pub(super) async fn save(
     Path(id): Path<ProjectId>,
     CsrfForm(form): CsrfForm<ProjectForm>,
 ) -> Result<Response> {
-    let result = async {
-        let project = projects::owned(&state.db, id, &founder).await?;
-        let changes = form.to_changes(&project, &state.settings)?;
-        projects::edit(&state.db, &founder, id, changes)
-            .await
-            .map(|_| ())
-            .map_err(Error::from)
+    let project = projects::owned(&state.db, id, &founder).await?;
+    let changes = match form.to_changes(&project, &state.settings) {
+        Ok(changes) => changes,
+        Err(errors) => {
+            let refusals = Refusals::fields(errors);
+            let page = edit_page(&state, chrome, &founder, id, Some(form), refusals).await?;
+            let mut response = render(&page)?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(response);
+        }
+    };
+    match projects::edit(&state.db, &founder, id, changes).await {
+        Ok(_) => {
+            let to = with_notice(&format!("/founder/projects/{id}"), "saved");
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(e @ (Refusal::Invalid(_) | Refusal::Conflict(_))) => {
+            let refusals = Refusals::message(e.message().in_lang(chrome.t));
+            let page = edit_page(&state, chrome, &founder, id, Some(form), refusals).await?;
+            Ok(with_status(render(&page)?, &Error::from(e)))
+        }
+        Err(e) => Err(e.into()),
     }
-    .await;
-    or_show_error(&state, chrome, &founder, id, Some(form), result).await
 }
 
-#[derive(Deserialize)]
-pub(super) struct TierForm {
-    title: String,
-    #[serde(default)]
-    description: String,
-    price: String,
-    #[serde(default)]
-    quantity_limit: String,
-    #[serde(default)]
-    delivery_month: String,
-    ships: Option<String>,
-}
-
-/// `POST /founder/projects/{id}/tiers`: adds a reward tier.
+/// `POST /founder/projects/{id}/tiers`: adds a reward tier; every refused field is shown at
+/// once beside it, with what was typed.
 pub(super) async fn add_tier(
     State(state): State<AppState>,
     chrome: Chrome,
@@ -283,27 +382,23 @@ pub(super) async fn add_tier(
     Path(id): Path<ProjectId>,
     CsrfForm(form): CsrfForm<TierForm>,
 ) -> Result<Response> {
-    let result = async {
-        let limit = form.quantity_limit.trim();
-        let tier = NewTier::parse(
-            &form.title,
-            &form.description,
-            decimal(&form.price, "projects.error.tier_price")?,
-            if limit.is_empty() {
-                None
-            } else {
-                Some(whole(limit, "projects.error.quantity_limit")?)
-            },
-            Some(&form.delivery_month),
-            form.ships.is_some(),
-        )?;
-        projects::add_tier(&state.db, &founder, id, tier)
-            .await
-            .map(|_| ())
-            .map_err(Error::from)
-    }
-    .await;
-    or_show_error(&state, chrome, &founder, id, None, result).await
+    let tier = match form.parse() {
+        Ok(tier) => tier,
+        Err(errors) => {
+            let refusals = Refusals {
+                tier: Some((form, errors)),
+                ..Refusals::default()
+            };
+            let page = edit_page(&state, chrome, &founder, id, None, refusals).await?;
+            let mut response = render(&page)?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(response);
+        }
+    };
+    let result = projects::add_tier(&state.db, &founder, id, tier)
+        .await
+        .map(|_| ());
+    or_show_error(&state, chrome, &founder, id, "tier_added", result).await
 }
 
 #[derive(Deserialize)]
@@ -320,7 +415,7 @@ pub(super) async fn delete_tier(
     let result = projects::delete_tier(&state.db, &founder, id, tier)
         .await
         .map_err(Error::from);
-    or_show_error(&state, chrome, &founder, id, None, result).await
+    or_show_error(&state, chrome, &founder, id, "tier_deleted", result).await
 }
 
 /// `POST /founder/projects/{id}/cover`: stores the cover of a draft.
@@ -343,9 +438,17 @@ pub(super) async fn upload_cover(
     }
     let result = match upload {
         Ok(upload) => projects::set_cover(&state.db, &founder, id, &upload.cover).await,
+        Err(Refusal::TooLarge) => {
+            // The refusal says the limit, so the founder knows what size to aim for.
+            let limit = format!("{} MB", MAX_COVER_BYTES / (1024 * 1024));
+            let message = chrome.t.fill("forms.cover_too_large", &[("limit", &limit)]);
+            let refusals = Refusals::message(message);
+            let page = edit_page(&state, chrome, &founder, id, None, refusals).await?;
+            return Ok(with_status(render(&page)?, &Error::PayloadTooLarge));
+        }
         Err(e) => Err(e),
     };
-    or_show_error(&state, chrome, &founder, id, None, result).await
+    or_show_error(&state, chrome, &founder, id, "cover_uploaded", result).await
 }
 
 /// `POST /founder/projects/{id}/submit`: asks for review.
@@ -359,31 +462,41 @@ pub(super) async fn submit(
     let result = projects::submit(&state.db, &state.settings, &founder, id)
         .await
         .map(|_| ());
-    or_show_error(&state, chrome, &founder, id, None, result).await
+    or_show_error(&state, chrome, &founder, id, "submitted", result).await
 }
 
-/// `POST /founder/projects/{id}/cancel`: withdraws a project before launch.
+/// `POST /founder/projects/{id}/cancel`: asks first (a confirmation page re-posting with
+/// `confirm=yes`), then withdraws a project before launch.
 pub(super) async fn cancel(
     State(state): State<AppState>,
     chrome: Chrome,
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
     Path(id): Path<ProjectId>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(form): CsrfForm<ConfirmOnly>,
 ) -> Result<Response> {
+    if !form.confirmed() {
+        let project = projects::owned(&state.db, id, &founder).await?;
+        let t = chrome.t;
+        return Confirm {
+            heading: t.get("confirm.project_cancel.heading").to_owned(),
+            subject: project.title.clone(),
+            consequence: t.get("confirm.project_cancel.consequence").to_owned(),
+            action: format!("/founder/projects/{id}/cancel"),
+            fields: Vec::new(),
+            back: format!("/founder/projects/{id}"),
+            danger: true,
+            chrome,
+        }
+        .respond();
+    }
     let result = projects::founder_cancel(&state.db, &founder, id)
         .await
         .map(|_| ());
-    or_show_error(&state, chrome, &founder, id, None, result).await
+    or_show_error(&state, chrome, &founder, id, "project_cancelled", result).await
 }
 
-#[derive(Deserialize)]
-pub(super) struct UpdateForm {
-    title: String,
-    body: String,
-    backers_only: Option<String>,
-}
-
-/// `POST /founder/projects/{id}/updates`: posts an update.
+/// `POST /founder/projects/{id}/updates`: posts an update; a refused title or text is shown
+/// beside its field, with what was typed.
 pub(super) async fn post_update(
     State(state): State<AppState>,
     chrome: Chrome,
@@ -391,6 +504,26 @@ pub(super) async fn post_update(
     Path(id): Path<ProjectId>,
     CsrfForm(form): CsrfForm<UpdateForm>,
 ) -> Result<Response> {
+    // The same rules as the domain's, checked here too so both refusals show at once.
+    let mut errors = FieldErrors::new();
+    errors.check(
+        "update_title",
+        domain::text(&form.title, 1, 120, "projects.error.update_title"),
+    )?;
+    errors.check(
+        "update_body",
+        domain::text(&form.body, 1, 20_000, "projects.error.update_body"),
+    )?;
+    if !errors.is_empty() {
+        let refusals = Refusals {
+            update: Some((form, errors)),
+            ..Refusals::default()
+        };
+        let page = edit_page(&state, chrome, &founder, id, None, refusals).await?;
+        let mut response = render(&page)?;
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(response);
+    }
     let result = projects::post_update(
         &state.db,
         &founder,
@@ -401,5 +534,5 @@ pub(super) async fn post_update(
     )
     .await
     .map(|_| ());
-    or_show_error(&state, chrome, &founder, id, None, result).await
+    or_show_error(&state, chrome, &founder, id, "update_posted", result).await
 }
