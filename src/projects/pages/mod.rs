@@ -153,8 +153,8 @@ impl Card {
         let percent = project.percent();
         let (time_left, over) = status(project, t, zone, now);
         let people = match project.kind {
-            ProjectKind::Reward => "backers",
-            ProjectKind::Equity => "investors",
+            ProjectKind::Reward => "count.backers",
+            ProjectKind::Equity => "count.investors",
         };
         Card {
             href: format!("/projects/{}", project.slug),
@@ -218,9 +218,9 @@ fn counted_time_left(t: &Catalogue, deadline: Option<OffsetDateTime>, now: Offse
     if left <= time::Duration::ZERO {
         t.get("projects.ended").to_owned()
     } else if left.whole_days() >= 1 {
-        t.count("days_left", left.whole_days())
+        t.count("count.days_left", left.whole_days())
     } else if left.whole_hours() >= 1 {
-        t.count("hours_left", left.whole_hours())
+        t.count("count.hours_left", left.whole_hours())
     } else {
         t.fill(
             "projects.minutes_left",
