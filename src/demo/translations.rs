@@ -170,7 +170,9 @@ mod tests {
     fn every_demo_project_can_be_read_in_both_languages() {
         for title in titles() {
             let langs: Vec<Lang> = of(title).iter().map(|(lang, _)| *lang).collect();
-            let has_chinese = title.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+            let has_chinese = title
+                .chars()
+                .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
             let needs = if has_chinese { Lang::En } else { Lang::Zh };
             assert!(langs.contains(&needs), "{title} has no {needs:?} text");
         }

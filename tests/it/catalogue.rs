@@ -73,7 +73,10 @@ async fn a_chinese_search_finds_an_english_demo_project_and_shows_it_in_chinese(
 
     let (status, found) = page_in(&app, "zh-CN", "/projects?q=太阳能").await;
     assert_eq!(status, 200);
-    assert!(found.contains("乡村学校太阳能灯"), "found and titled in Chinese");
+    assert!(
+        found.contains("乡村学校太阳能灯"),
+        "found and titled in Chinese"
+    );
     assert!(!found.contains("Solar Lantern for Rural Schools"));
 
     let (_, english) = page_in(&app, "en", "/projects?q=solar").await;
@@ -126,9 +129,15 @@ async fn a_project_without_a_cover_shows_art_drawn_from_its_category_and_slug() 
     assert_eq!(sources, ["/covers/design/paper-lamps"]);
     let art = reqwest::get(app.url(&sources[0])).await.unwrap();
     assert_eq!(art.headers()["content-type"], "image/png");
-    assert_eq!(art.headers()["content-security-policy"], "default-src 'none'");
+    assert_eq!(
+        art.headers()["content-security-policy"],
+        "default-src 'none'"
+    );
 
-    for unknown in ["/covers/weapons/paper-lamps", "/covers/design/Not%20A%20Slug"] {
+    for unknown in [
+        "/covers/weapons/paper-lamps",
+        "/covers/design/Not%20A%20Slug",
+    ] {
         let answer = reqwest::get(app.url(unknown)).await.unwrap();
         assert_eq!(answer.status(), 404, "{unknown}");
     }
@@ -176,7 +185,10 @@ async fn one_backer_is_singular_and_a_cancelled_project_shows_cancelled_not_days
     assert_eq!(cancelled, 200, "{body}");
     let (_, page) = page_in(&app, "en", &format!("/projects/{id}")).await;
     assert!(page.contains("Cancelled"), "the outcome is shown");
-    assert!(!page.contains("days left"), "no countdown for a cancelled project");
+    assert!(
+        !page.contains("days left"),
+        "no countdown for a cancelled project"
+    );
 }
 
 #[tokio::test]
@@ -185,7 +197,10 @@ async fn a_page_past_the_last_is_a_page_with_the_way_back_and_a_bad_filter_says_
     let (status, html) = page_in(&app, "en", "/projects?page=99999&sort=funded").await;
     assert_eq!(status, 200);
     assert!(html.contains("id=\"past-the-end\""));
-    assert!(html.contains("href=\"/projects?sort=funded&#38;page=1\""), "{html}");
+    assert!(
+        html.contains("href=\"/projects?sort=funded&#38;page=1\""),
+        "{html}"
+    );
 
     for bad in ["page=x", "sort=random", "kind=loan", "state=draft"] {
         let (status, html) = page_in(&app, "en", &format!("/projects?{bad}")).await;
@@ -202,7 +217,9 @@ async fn the_home_page_has_four_sections_each_leading_to_its_listing() {
     let regulator = app.login_as_regulator().await;
     let live = app.create_reward_project(&founder, "Paper Lamps").await;
     app.launch(&founder, &regulator, live).await;
-    let later = app.create_reward_project(&founder, "Night Market Guide").await;
+    let later = app
+        .create_reward_project(&founder, "Night Market Guide")
+        .await;
     app.submit(&founder, later).await;
     let launch_at = (OffsetDateTime::now_utc() + time::Duration::days(2))
         .format(&Rfc3339)

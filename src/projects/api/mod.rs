@@ -15,8 +15,8 @@ use super::{views, ProjectId, TierId};
 use crate::accounts::AuthUser;
 use crate::app::AppState;
 use crate::http::error::{Error, Message, Result};
-use crate::i18n::Lang;
 use crate::http::extract::{ApiJson, Founder, MaybeUser, Path, RequireRole};
+use crate::i18n::Lang;
 
 mod input;
 mod query;

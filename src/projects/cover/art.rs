@@ -54,7 +54,11 @@ fn style(category: &str) -> (Motif, [u8; 3], [u8; 3]) {
 /// Mixes `a` into `b` by `t` in 0..=255.
 fn mix(a: [u8; 3], b: [u8; 3], t: u32) -> [u8; 3] {
     let channel = |x: u8, y: u8| ((u32::from(x) * (255 - t) + u32::from(y) * t) / 255) as u8;
-    [channel(a[0], b[0]), channel(a[1], b[1]), channel(a[2], b[2])]
+    [
+        channel(a[0], b[0]),
+        channel(a[1], b[1]),
+        channel(a[2], b[2]),
+    ]
 }
 
 /// A canvas of palette indices.
@@ -92,7 +96,11 @@ fn paint(canvas: &mut Canvas, motif: Motif, seed: &[u8; 32]) {
     let (w, h) = (WIDTH as i64, HEIGHT as i64);
     match motif {
         Motif::Hills => {
-            let (sx, sy, r) = (w / 5 + at(0, w * 3 / 5), h / 6 + at(1, h / 4), 40 + at(2, 40));
+            let (sx, sy, r) = (
+                w / 5 + at(0, w * 3 / 5),
+                h / 6 + at(1, h / 4),
+                40 + at(2, 40),
+            );
             canvas.fill(LIGHT, |x, y| (x - sx).pow(2) + (y - sy).pow(2) <= r * r);
             for (layer, colour) in [(0usize, MID), (1, DARK)] {
                 let base = h * 3 / 5 + layer as i64 * h / 8;
@@ -164,7 +172,11 @@ pub fn draw(category: &str, title: &str) -> Vec<u8> {
     for step in 0..GRADIENT {
         palette.extend(mix(top, bottom, (step * 255 / (GRADIENT - 1)) as u32));
     }
-    for tone in [mix(top, [255; 3], 170), mix(bottom, top, 90), mix(bottom, [0; 3], 90)] {
+    for tone in [
+        mix(top, [255; 3], 170),
+        mix(bottom, top, 90),
+        mix(bottom, [0; 3], 90),
+    ] {
         palette.extend(tone);
     }
     let mut canvas = Canvas {
@@ -186,8 +198,7 @@ fn encode(pixels: &[u8], palette: &[u8]) -> Vec<u8> {
         raw.extend_from_slice(row);
     }
     let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-    zlib.write_all(&raw)
-        .expect("writing to a Vec cannot fail");
+    zlib.write_all(&raw).expect("writing to a Vec cannot fail");
     let data = zlib.finish().expect("writing to a Vec cannot fail");
 
     let mut header = Vec::with_capacity(13);
@@ -197,7 +208,12 @@ fn encode(pixels: &[u8], palette: &[u8]) -> Vec<u8> {
     header.extend([8, 3, 0, 0, 0]);
 
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    for (kind, body) in [(b"IHDR", &header[..]), (b"PLTE", palette), (b"IDAT", &data), (b"IEND", &[])] {
+    for (kind, body) in [
+        (b"IHDR", &header[..]),
+        (b"PLTE", palette),
+        (b"IDAT", &data),
+        (b"IEND", &[]),
+    ] {
         png.extend((body.len() as u32).to_be_bytes());
         let start = png.len();
         png.extend_from_slice(kind);
@@ -214,7 +230,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for byte in bytes {
         crc ^= u32::from(*byte);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -235,16 +255,31 @@ mod tests {
         let tea = draw("food", "云南古树普洱茶园");
         assert_eq!(super::super::sniff(&tea), Some("image/png"));
         assert!(tea.len() < 64 * 1024, "{} bytes", tea.len());
-        assert_eq!(tea, draw("food", "云南古树普洱茶园"), "the same input draws the same art");
-        assert_ne!(tea, draw("food", "Solar Lantern"), "another title, other shapes");
-        assert_ne!(tea, draw("music", "云南古树普洱茶园"), "another category, another motif");
+        assert_eq!(
+            tea,
+            draw("food", "云南古树普洱茶园"),
+            "the same input draws the same art"
+        );
+        assert_ne!(
+            tea,
+            draw("food", "Solar Lantern"),
+            "another title, other shapes"
+        );
+        assert_ne!(
+            tea,
+            draw("music", "云南古树普洱茶园"),
+            "another category, another motif"
+        );
     }
 
     #[test]
     fn the_pixels_decompress_to_one_filtered_row_per_line() {
         use std::io::Read;
         let png = draw("technology", "Solar Lantern");
-        let idat = png.windows(4).position(|w| w == b"IDAT").expect("an IDAT chunk");
+        let idat = png
+            .windows(4)
+            .position(|w| w == b"IDAT")
+            .expect("an IDAT chunk");
         let len = u32::from_be_bytes(png[idat - 4..idat].try_into().unwrap()) as usize;
         let mut raw = Vec::new();
         flate2::read::ZlibDecoder::new(&png[idat + 4..idat + 4 + len])

@@ -121,13 +121,8 @@ pub(super) async fn browse(
     }
     .filter();
     let (filter, refusal) = match (checked, page) {
-        (Ok(filter), Some(page)) => (
-            repo::Filter { page, ..filter },
-            None,
-        ),
-        (Err(Error::BadRequest(message)), _) => {
-            (repo::Filter::default(), Some(message.in_lang(t)))
-        }
+        (Ok(filter), Some(page)) => (repo::Filter { page, ..filter }, None),
+        (Err(Error::BadRequest(message)), _) => (repo::Filter::default(), Some(message.in_lang(t))),
         (Err(other), _) => return Err(other),
         (Ok(_), None) => (
             repo::Filter::default(),
@@ -147,10 +142,15 @@ pub(super) async fn browse(
     } else {
         StatusCode::OK
     };
-    let sort_names: Vec<&str> = [Sort::Newest, Sort::EndingSoon, Sort::MostFunded, Sort::Launching]
-        .into_iter()
-        .map(Sort::as_str)
-        .collect();
+    let sort_names: Vec<&str> = [
+        Sort::Newest,
+        Sort::EndingSoon,
+        Sort::MostFunded,
+        Sort::Launching,
+    ]
+    .into_iter()
+    .map(Sort::as_str)
+    .collect();
     let body = render(&ListPage {
         cards: projects
             .iter()

@@ -180,12 +180,7 @@ impl Card {
 }
 
 /// Time left while `project` runs, else what became of it, and whether it is over.
-fn status(
-    project: &Project,
-    t: &Catalogue,
-    zone: &Zone,
-    now: OffsetDateTime,
-) -> (String, bool) {
+fn status(project: &Project, t: &Catalogue, zone: &Zone, now: OffsetDateTime) -> (String, bool) {
     let outcome = |state: ProjectState| (label(t, "projects.state", state.as_str()), true);
     match project.state {
         ProjectState::Funded | ProjectState::Failed | ProjectState::Cancelled => {
@@ -210,7 +205,11 @@ fn status(
 }
 
 /// "1 day left", "12 days left", "5 hours left", in the catalogue's plural forms.
-fn counted_time_left(t: &Catalogue, deadline: Option<OffsetDateTime>, now: OffsetDateTime) -> String {
+fn counted_time_left(
+    t: &Catalogue,
+    deadline: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> String {
     let Some(deadline) = deadline else {
         return String::new();
     };

@@ -3,9 +3,7 @@
 
 use sqlx::PgPool;
 
-use super::project::{
-    localized_from, Project, CARD_COLUMNS, COLUMNS, FROM, LOCAL_CARD_COLUMNS,
-};
+use super::project::{localized_from, Project, CARD_COLUMNS, COLUMNS, FROM, LOCAL_CARD_COLUMNS};
 use crate::error::Result;
 use crate::i18n::Lang;
 use crate::ids::UserId;

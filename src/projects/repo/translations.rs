@@ -54,11 +54,7 @@ pub(super) const SEARCH_WITH_TRANSLATIONS: &str = "to_tsvector('simple', COALESC
 
 /// Stores (or replaces) a project's texts in `translation.lang`, with its tiers' (the first
 /// tiers in their order, as many as the translation has), and refreshes the project's search.
-pub async fn put_translation(
-    db: &PgPool,
-    id: ProjectId,
-    translation: &Translation,
-) -> Result<()> {
+pub async fn put_translation(db: &PgPool, id: ProjectId, translation: &Translation) -> Result<()> {
     let mut tx = db.begin().await?;
     let (title, summary): (String, String) =
         sqlx::query_as("SELECT title, summary FROM projects WHERE id = $1 FOR UPDATE")
