@@ -232,6 +232,11 @@ async fn the_home_page_has_four_sections_each_leading_to_its_listing() {
         )
         .await;
     assert_eq!(approved, 200);
+    let ended = app.create_reward_project(&founder, "Finished Quilt").await;
+    app.launch(&founder, &regulator, ended).await;
+    zhonglian::projects::settling::end_campaign_now(&app.db, ended, false)
+        .await
+        .unwrap();
 
     let (status, home) = page_in(&app, "en", "/").await;
     assert_eq!(status, 200);
@@ -255,9 +260,61 @@ async fn the_home_page_has_four_sections_each_leading_to_its_listing() {
         if section != "launching-soon" {
             assert!(body.contains("Paper Lamps"), "{section}");
         }
+        if section == "ending-soon" {
+            assert!(
+                !body.contains("Finished Quilt"),
+                "an ended campaign is not ending soon"
+            );
+        }
     }
     assert!(home.contains("Launches "), "the upcoming card says when");
 
     let (_, upcoming) = page_in(&app, "en", "/projects?sort=launching").await;
     assert!(upcoming.contains("Night Market Guide") && !upcoming.contains("Paper Lamps"));
+}
+
+#[tokio::test]
+async fn on_a_phone_the_home_page_and_the_listing_fit_the_screen_and_every_cover_loads() {
+    let app = with_demo().await;
+    let c = crate::browser::browser().await;
+    let result = async {
+        c.set_window_size(390, 844).await?;
+        std::fs::create_dir_all("target/screenshots").ok();
+        for lang in ["en", "zh"] {
+            c.goto(&app.url(&format!("/lang/{lang}"))).await.ok();
+            for (name, path) in [("home", "/"), ("browse", "/projects")] {
+                c.goto(&app.url(path)).await?;
+                // Lazy images load as they scroll into view: bring each in, then wait for all.
+                let loaded = c
+                    .execute_async(
+                        "const done = arguments[arguments.length - 1];
+                         const images = [...document.querySelectorAll('img.cover')];
+                         images.forEach(i => { i.loading = 'eager'; });
+                         Promise.all(images.map(i => i.decode().then(() => i.naturalWidth, () => 0)))
+                           .then(widths => done(widths));",
+                        vec![],
+                    )
+                    .await?;
+                let widths: Vec<u64> = serde_json::from_value(loaded).unwrap();
+                assert!(!widths.is_empty(), "{name} {lang} has covers");
+                assert!(
+                    widths.iter().all(|w| *w == 640),
+                    "{name} {lang}: every cover drew ({widths:?})"
+                );
+                let wide = c
+                    .execute("return document.documentElement.scrollWidth", vec![])
+                    .await?;
+                assert!(
+                    wide.as_u64().unwrap() <= 390,
+                    "{name} {lang} is {wide} px wide on a 390 px phone"
+                );
+                let png = c.screenshot().await?;
+                std::fs::write(format!("target/screenshots/{name}-390-{lang}.png"), png).ok();
+            }
+        }
+        Ok::<(), fantoccini::error::CmdError>(())
+    }
+    .await;
+    c.close().await.ok();
+    result.unwrap();
 }

@@ -151,14 +151,15 @@ fn paint(canvas: &mut Canvas, motif: Motif, seed: &[u8; 32]) {
         Motif::Dots => {
             let gap = 28 + at(0, 20);
             let r = 3 + at(1, 5);
-            canvas.fill(MID, |x, y| {
+            // Dark backgrounds: the dots and the ring in the light tone, or they vanish.
+            canvas.fill(LIGHT, |x, y| {
                 let (dx, dy) = (x % gap - gap / 2, y % gap - gap / 2);
                 dx * dx + dy * dy <= r * r
             });
-            let (cx, cy, big) = (at(2, w), at(3, h), 60 + at(4, 80));
+            let (cx, cy, big) = (w / 4 + at(2, w / 2), h / 4 + at(3, h / 2), 60 + at(4, 60));
             canvas.fill(LIGHT, |x, y| {
                 let d = (((x - cx).pow(2) + (y - cy).pow(2)) as f64).sqrt() as i64;
-                (d - big).abs() <= 4
+                (d - big).abs() <= 6
             });
         }
     }

@@ -94,6 +94,10 @@ pub async fn browse(
         " WHERE p.launched_at <= now()"
     };
     sql.push(launched).push(" AND p.state = ").push_bind(state);
+    if filter.sort == Sort::EndingSoon {
+        // Campaigns past their deadline are over (waiting for settlement), not ending soon.
+        sql.push(" AND p.deadline > now()");
+    }
     if let Some(kind) = filter.kind {
         sql.push(" AND p.kind = ").push_bind(kind);
     }
