@@ -318,3 +318,53 @@ async fn on_a_phone_the_home_page_and_the_listing_fit_the_screen_and_every_cover
     c.close().await.ok();
     result.unwrap();
 }
+
+#[tokio::test]
+async fn a_translated_project_is_still_found_in_both_languages_after_its_founder_edits_it() {
+    use zhonglian::i18n::Lang;
+    use zhonglian::projects::repo::{put_translation, Translation};
+
+    let app = TestApp::spawn().await;
+    let founder = app.login_as_founder().await;
+    let regulator = app.login_as_regulator().await;
+    let id = app.create_reward_project(&founder, "Paper Lamps").await;
+    let chinese = Translation::parse(
+        Lang::Zh,
+        "纸灯笼",
+        "手工折叠的纸灯笼。",
+        "我们的故事。",
+        &[("感谢卡", "一张手写感谢卡。")],
+    )
+    .unwrap();
+    put_translation(&app.db, id, &chinese).await.unwrap();
+    let (edited, body) = app
+        .patch_json(
+            &format!("/projects/{id}"),
+            &founder,
+            json!({"title": "Folded Paper Lamps"}),
+        )
+        .await;
+    assert_eq!(edited, 200, "{body}");
+    app.launch(&founder, &regulator, id).await;
+
+    let (_, found) = page_in(&app, "zh-CN", "/projects?q=灯笼").await;
+    assert!(
+        found.contains("纸灯笼"),
+        "the translation is still searched"
+    );
+    let (_, found) = page_in(&app, "en", "/projects?q=folded").await;
+    assert!(
+        found.contains("Folded Paper Lamps"),
+        "and so is the new title"
+    );
+    let (_, page) = page_in(&app, "zh-CN", &format!("/projects/{id}")).await;
+    assert!(
+        page.contains("感谢卡") && page.contains("一张手写感谢卡。"),
+        "tiers too"
+    );
+    let (_, api) = app.get_json(&format!("/projects/{id}"), &founder).await;
+    assert_eq!(
+        api["project"]["title"], "Folded Paper Lamps",
+        "the API keeps the original"
+    );
+}
