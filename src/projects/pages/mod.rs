@@ -128,7 +128,7 @@ pub struct Card {
     pub percent: i64,
     /// The value of the `<progress>` bar (capped at 100).
     pub bar: i64,
-    /// What the bar says to a screen reader: "42% of the goal".
+    /// What the bar says to a screen reader: "42% of the goal pledged".
     pub bar_label: String,
     /// "1 backer", "12 backers" (investors for equity).
     pub backers: String,
@@ -181,12 +181,12 @@ impl Card {
 
 /// Time left while `project` runs, else what became of it, and whether it is over.
 fn status(project: &Project, t: &Catalogue, zone: &Zone, now: OffsetDateTime) -> (String, bool) {
-    let outcome = |state: ProjectState| (label(t, "projects.state", state.as_str()), true);
     match project.state {
-        ProjectState::Funded | ProjectState::Failed | ProjectState::Cancelled => {
-            outcome(project.state)
-        }
-        ProjectState::Frozen | ProjectState::Settling => outcome(project.state),
+        ProjectState::Funded
+        | ProjectState::Failed
+        | ProjectState::Cancelled
+        | ProjectState::Frozen
+        | ProjectState::Settling => (label(t, "projects.state", project.state.as_str()), true),
         ProjectState::Live => match (project.launched_at, project.deadline) {
             (Some(launch), _) if launch > now => (
                 t.fill(
