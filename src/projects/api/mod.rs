@@ -53,6 +53,8 @@ pub async fn detail(
 
 /// The project `key` (id or slug) as `viewer` may see it, with the ledger's current size; 404
 /// when they may not. One query, or none for an anonymous visitor when a recent view is kept.
+/// Texts are in `lang` where the project has them; `None` gives the originals, which the API
+/// answers (a client reads the project as its founder wrote it).
 pub async fn visible_detail(
     state: &AppState,
     key: &str,
