@@ -254,6 +254,41 @@ const CATALOGUE: &[Demo] = &[
     },
 ];
 
+/// The titles of the demo projects, as written.
+#[cfg(test)]
+pub(super) fn titles() -> impl Iterator<Item = &'static str> {
+    CATALOGUE.iter().map(|demo| demo.title)
+}
+
+/// Draws the demo project's cover and stores its texts in the other language (while it is a
+/// draft, as a founder would).
+async fn dress(
+    state: &AppState,
+    founder: &AuthUser,
+    id: projects::ProjectId,
+    demo: &Demo,
+) -> anyhow::Result<()> {
+    let png = projects::cover::art::draw(demo.category, demo.title);
+    let cover = projects::cover::Cover::parse(png).map_err(err)?;
+    projects::founder::set_cover(&state.db, founder, id, &cover)
+        .await
+        .map_err(err)?;
+    for (lang, text) in super::translations::of(demo.title) {
+        let translation = projects::repo::Translation::parse(
+            lang,
+            text.title,
+            text.summary,
+            text.story,
+            text.tiers,
+        )
+        .map_err(err)?;
+        projects::repo::put_translation(&state.db, id, &translation)
+            .await
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
 fn amount(raw: &str) -> anyhow::Result<Decimal> {
     raw.parse()
         .map_err(|e| anyhow::anyhow!("demo amount {raw}: {e}"))
@@ -324,6 +359,7 @@ pub async fn load(state: &AppState, users: &[User]) -> anyhow::Result<()> {
             .await
             .map_err(err)?;
         let id = project.id;
+        dress(state, founder, id, demo).await?;
         let regulator = &regulator;
         let decide = |action: Action, reason: &str| {
             let decision = Decision::parse(action, Some(reason), None);

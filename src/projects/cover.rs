@@ -1,6 +1,8 @@
 //! Cover images: recognised by their first bytes, never by the name or type the browser sent.
 //! Reading the upload is the web part's (`pages::upload`); what makes an image acceptable is here.
 
+pub mod art;
+
 use crate::error::{Error, Result};
 
 /// The largest cover accepted.

@@ -118,7 +118,7 @@ async fn a_founder_submits_a_reward_project_with_two_tiers_a_regulator_approves_
         assert_eq!(text_of(&c, "#project-state").await, "Live");
 
         c.goto(&app.url("/")).await?;
-        let live = text_of(&c, "#live-projects").await;
+        let live = text_of(&c, "#new").await;
         assert!(live.contains(title), "{live}");
         assert!(live.contains("0%"), "{live}");
         c.find(Locator::LinkText(title)).await?.click().await?;

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod browser;
+mod catalogue;
 mod cluster;
 mod edge;
 #[path = "../../bench/fixtures.rs"]

@@ -16,6 +16,7 @@ use crate::accounts::AuthUser;
 use crate::app::AppState;
 use crate::http::error::{Error, Message, Result};
 use crate::http::extract::{ApiJson, Founder, MaybeUser, Path, RequireRole};
+use crate::i18n::Lang;
 
 mod input;
 mod query;
@@ -52,18 +53,21 @@ pub async fn detail(
 
 /// The project `key` (id or slug) as `viewer` may see it, with the ledger's current size; 404
 /// when they may not. One query, or none for an anonymous visitor when a recent view is kept.
+/// Texts are in `lang` where the project has them; `None` gives the originals, which the API
+/// answers (a client reads the project as its founder wrote it).
 pub async fn visible_detail(
     state: &AppState,
     key: &str,
     viewer: Option<&AuthUser>,
+    lang: Option<Lang>,
 ) -> Result<Arc<(ProjectDetail, u64)>> {
-    let key = views::key(key);
+    let kept_as = views::key(key, lang);
     if viewer.is_none() {
-        if let Some(view) = state.public_views.get(&key) {
+        if let Some(view) = state.public_views.get(&kept_as) {
             return Ok(view);
         }
     }
-    let (project, mut parts) = repo::view(&state.db, &key, viewer.map(|v| v.user.id))
+    let (project, mut parts) = repo::view(&state.db, key, viewer.map(|v| v.user.id), lang)
         .await?
         .ok_or(Error::NotFound)?;
     if !super::can_view(&project, viewer, OffsetDateTime::now_utc()) {
@@ -75,12 +79,12 @@ pub async fn visible_detail(
         if user.user.id != project.founder_id
             && crate::pledges::has_backed(&state.db, user.user.id, project.id).await?
         {
-            parts = repo::parts(&state.db, project.id, true).await?;
+            parts = repo::parts(&state.db, project.id, true, lang).await?;
         }
     }
     let view = Arc::new(ProjectDetail::assemble(project, parts));
     if viewer.is_none() {
-        state.public_views.insert(key, view.clone());
+        state.public_views.insert(kept_as, view.clone());
     }
     Ok(view)
 }
@@ -117,7 +121,7 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<ApiJson<ProjectPage>> {
     let filter = query.filter()?;
-    let (projects, has_more) = repo::browse(&state.db, &filter).await?;
+    let (projects, has_more) = repo::browse(&state.db, &filter, None).await?;
     Ok(ApiJson(ProjectPage {
         projects,
         page: filter.page,
@@ -135,7 +139,7 @@ pub async fn show(
     Path(key): Path<String>,
 ) -> Result<ApiJson<ProjectDetail>> {
     Ok(ApiJson(
-        visible_detail(&state, &key, viewer.as_ref())
+        visible_detail(&state, &key, viewer.as_ref(), None)
             .await?
             .0
             .clone(),

@@ -177,7 +177,7 @@ pub(super) async fn show(
     Path(key): Path<String>,
 ) -> Result<Response> {
     // Proofs are against the current tree, which contains every trail entry already.
-    let view = api::visible_detail(&state, &key, viewer.as_ref()).await?;
+    let view = api::visible_detail(&state, &key, viewer.as_ref(), Some(chrome.lang)).await?;
     let (detail, tree_size) = (&view.0, view.1);
     let extras = extras(&state, detail, tree_size, &chrome).await?;
     render(&ShowPage::new(

@@ -3,8 +3,9 @@
 
 use sqlx::PgPool;
 
-use super::project::{Project, CARD_COLUMNS, COLUMNS, FROM};
+use super::project::{localized_from, Project, CARD_COLUMNS, COLUMNS, FROM, LOCAL_CARD_COLUMNS};
 use crate::error::Result;
+use crate::i18n::Lang;
 use crate::ids::UserId;
 use crate::projects::{ProjectId, ProjectKind, ProjectState};
 
@@ -15,6 +16,8 @@ pub enum Sort {
     Newest,
     EndingSoon,
     MostFunded,
+    /// Approved projects whose launch is still ahead, the soonest first.
+    Launching,
 }
 
 impl Sort {
@@ -24,6 +27,7 @@ impl Sort {
             "newest" => Some(Sort::Newest),
             "ending" | "ending_soon" => Some(Sort::EndingSoon),
             "funded" | "most_funded" => Some(Sort::MostFunded),
+            "launching" => Some(Sort::Launching),
             _ => None,
         }
     }
@@ -34,6 +38,7 @@ impl Sort {
             Sort::Newest => "newest",
             Sort::EndingSoon => "ending",
             Sort::MostFunded => "funded",
+            Sort::Launching => "launching",
         }
     }
 
@@ -42,6 +47,7 @@ impl Sort {
             Sort::Newest => "p.launched_at DESC, p.id",
             Sort::EndingSoon => "p.deadline ASC, p.id",
             Sort::MostFunded => "t.pledged_total DESC, t.project_id",
+            Sort::Launching => "p.launched_at ASC, p.id",
         }
     }
 }
@@ -61,7 +67,8 @@ pub struct Filter {
     pub per_page: u32,
 }
 
-/// One page of public projects, and whether another page follows.
+/// One page of public projects (with [`Sort::Launching`], of projects approved to launch later),
+/// and whether another page follows; texts in `lang` where a project has them.
 ///
 /// Two statements. The first finds the page's ids in `projects` alone (with the totals only to
 /// sort by funding); the second reads their cards by id. Planning the four-table join for every
@@ -69,7 +76,11 @@ pub struct Filter {
 ///
 /// The first statement holds only the conditions in use: with `($n IS NULL OR ...)` guards the
 /// prepared statement's generic plan could not use the indexes, and scanned every project.
-pub async fn browse(db: &PgPool, filter: &Filter) -> Result<(Vec<Project>, bool)> {
+pub async fn browse(
+    db: &PgPool,
+    filter: &Filter,
+    lang: Option<Lang>,
+) -> Result<(Vec<Project>, bool)> {
     let per_page = filter.per_page.clamp(1, 60) as i64;
     let offset = (filter.page.max(1) as i64 - 1).saturating_mul(per_page);
     let state = filter.state.unwrap_or(ProjectState::Live);
@@ -77,8 +88,16 @@ pub async fn browse(db: &PgPool, filter: &Filter) -> Result<(Vec<Project>, bool)
     if filter.sort == Sort::MostFunded {
         sql.push(" JOIN project_totals t ON t.project_id = p.id");
     }
-    sql.push(" WHERE p.launched_at <= now() AND p.state = ")
-        .push_bind(state);
+    let launched = if filter.sort == Sort::Launching {
+        " WHERE p.launched_at > now()"
+    } else {
+        " WHERE p.launched_at <= now()"
+    };
+    sql.push(launched).push(" AND p.state = ").push_bind(state);
+    if filter.sort == Sort::EndingSoon {
+        // Campaigns past their deadline are over (waiting for settlement), not ending soon.
+        sql.push(" AND p.deadline > now()");
+    }
     if let Some(kind) = filter.kind {
         sql.push(" AND p.kind = ").push_bind(kind);
     }
@@ -109,9 +128,11 @@ pub async fn browse(db: &PgPool, filter: &Filter) -> Result<(Vec<Project>, bool)
         return Ok((Vec::new(), false));
     }
     let mut found: Vec<Project> = sqlx::query_as(&format!(
-        "SELECT {CARD_COLUMNS} {FROM} WHERE p.id = ANY($1)"
+        "SELECT {LOCAL_CARD_COLUMNS} {} WHERE p.id = ANY($1)",
+        localized_from(2)
     ))
     .bind(&ids)
+    .bind(lang.map(Lang::tag))
     .fetch_all(db)
     .await?;
     found.sort_by_key(|project| ids.iter().position(|id| *id == project.id));

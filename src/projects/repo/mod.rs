@@ -8,6 +8,7 @@ mod offering;
 mod page;
 mod project;
 mod tiers;
+mod translations;
 mod updates;
 
 pub use covers::{cover, put_cover, StoredCover};
@@ -19,4 +20,5 @@ pub use project::{
     Revision,
 };
 pub use tiers::{add_tier, delete_tier, tier_count, tiers, Tier};
+pub use translations::{put_translation, Translation};
 pub use updates::{add_update, Update};

@@ -12,11 +12,12 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 
 use super::offering::Offering;
-use super::project::{Project, COLUMNS, FROM};
+use super::project::{localized_from, Project, LOCAL_COLUMNS};
 use super::tiers::Tier;
 use super::updates::Update;
 use super::Revision;
 use crate::error::{Error, Result};
+use crate::i18n::Lang;
 use crate::ids::UserId;
 use crate::projects::trail::TrailEntry;
 use crate::projects::{ProjectId, TierId};
@@ -97,18 +98,21 @@ fn from_micros(us: i64) -> Result<OffsetDateTime> {
         .map_err(|e| Error::Internal(e.into()))
 }
 
-/// The select list of [`PartsRow`] for the project `p`: its tiers, offering, updates
-/// (backers-only ones where `backers_only` holds), revisions and supervision trail, and the
-/// ledger's size.
-fn parts_columns(backers_only: &str) -> String {
+/// The select list of [`PartsRow`] for the project `p`: its tiers (their texts in the language
+/// tag `lang`, an SQL expression, where translated), offering, updates (backers-only ones where
+/// `backers_only` holds), revisions and supervision trail, and the ledger's size.
+fn parts_columns(backers_only: &str, lang: &str) -> String {
     format!(
         "(SELECT COALESCE(json_agg(json_build_object(
-                'id', id, 'title', title, 'description', description,
-                'description_html', description_html, 'price', price::text,
-                'quantity_limit', quantity_limit, 'claimed', claimed,
-                'delivery_month', to_char(delivery_month, 'YYYY-MM'), 'ships', ships)
-              ORDER BY position, created_at), '[]')
-            FROM reward_tiers WHERE project_id = p.id) AS tiers,
+                'id', r.id, 'title', COALESCE(tt.title, r.title),
+                'description', COALESCE(tt.description, r.description),
+                'description_html', COALESCE(tt.description_html, r.description_html),
+                'price', r.price::text, 'quantity_limit', r.quantity_limit, 'claimed', r.claimed,
+                'delivery_month', to_char(r.delivery_month, 'YYYY-MM'), 'ships', r.ships)
+              ORDER BY r.position, r.created_at), '[]')
+            FROM reward_tiers r
+            LEFT JOIN tier_translations tt ON tt.tier_id = r.id AND tt.lang = {lang}
+            WHERE r.project_id = p.id) AS tiers,
            (SELECT json_build_object(
                 'price_per_share', price_per_share::text, 'min_shares', min_shares,
                 'max_shares', max_shares, 'min_shares_per_investor', min_shares_per_investor,
@@ -162,11 +166,13 @@ struct ViewRow {
 
 /// A project by id (when the text is a UUID) or slug, with everything its page shows, in one
 /// statement; backers-only updates when `viewer` is its founder (whether a backer may read them
-/// is the pledging room's to say: see `projects::api::visible_detail`).
+/// is the pledging room's to say: see `projects::api::visible_detail`). Texts are in `lang`
+/// where the project has them, else the originals (`None`: always the originals).
 pub async fn view(
     db: &PgPool,
     key: &str,
     viewer: Option<UserId>,
+    lang: Option<Lang>,
 ) -> Result<Option<(Project, Parts)>> {
     let by = if key.parse::<ProjectId>().is_ok() {
         "p.id = $1::uuid"
@@ -175,25 +181,34 @@ pub async fn view(
     };
     let backer = "coalesce(p.founder_id = $2, false)";
     let row: Option<ViewRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS}, {} {FROM} WHERE {by}",
-        parts_columns(backer)
+        "SELECT {LOCAL_COLUMNS}, {} {} WHERE {by}",
+        parts_columns(backer, "$3"),
+        localized_from(3)
     ))
     .bind(key.trim().to_ascii_lowercase())
     .bind(viewer)
+    .bind(lang.map(Lang::tag))
     .fetch_optional(db)
     .await?;
     row.map(|row| Ok((row.project, parts_from(row.parts)?)))
         .transpose()
 }
 
-/// A project's parts (see [`parts_columns`]), backers-only updates when `include_backers_only`.
-pub async fn parts(db: &PgPool, id: ProjectId, include_backers_only: bool) -> Result<Parts> {
+/// A project's parts (see [`parts_columns`]), backers-only updates when `include_backers_only`,
+/// tiers in `lang` where translated.
+pub async fn parts(
+    db: &PgPool,
+    id: ProjectId,
+    include_backers_only: bool,
+    lang: Option<Lang>,
+) -> Result<Parts> {
     let row: PartsRow = sqlx::query_as(&format!(
         "SELECT {} FROM projects p WHERE p.id = $1",
-        parts_columns("$2")
+        parts_columns("$2", "$3")
     ))
     .bind(id)
     .bind(include_backers_only)
+    .bind(lang.map(Lang::tag))
     .fetch_one(db)
     .await?;
     parts_from(row)

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use super::offering::put_offering;
 use super::tiers::insert_tier;
+use super::translations::SEARCH_WITH_TRANSLATIONS;
 use crate::error::{Error, Result, ResultExt};
 use crate::ids::UserId;
 use crate::projects::domain::{NewOffering, NewTier, Slug};
@@ -97,6 +98,29 @@ pub(super) const CARD_COLUMNS: &str = "p.id, p.founder_id, u.display_name AS fou
      p.slug, p.title, p.summary, '' AS story, '' AS story_html, p.category, p.kind, p.state, \
      p.goal, p.currency, p.deadline, p.launched_at, t.pledged_total, t.backer_count, \
      p.review_note, p.has_cover, p.created_at, p.updated_at";
+
+/// [`COLUMNS`] in the reader's language: texts from the translation joined as `tr` (see
+/// [`localized_from`]) where there is one.
+pub(super) const LOCAL_COLUMNS: &str = "p.id, p.founder_id, u.display_name AS founder_name, \
+     p.slug, COALESCE(tr.title, p.title) AS title, COALESCE(tr.summary, p.summary) AS summary, \
+     COALESCE(tr.story, p.story) AS story, COALESCE(tr.story_html, p.story_html) AS story_html, \
+     p.category, p.kind, p.state, p.goal, p.currency, p.deadline, p.launched_at, \
+     t.pledged_total, t.backer_count, p.review_note, p.has_cover, p.created_at, p.updated_at";
+
+/// [`CARD_COLUMNS`] in the reader's language (see [`LOCAL_COLUMNS`]).
+pub(super) const LOCAL_CARD_COLUMNS: &str = "p.id, p.founder_id, u.display_name AS founder_name, \
+     p.slug, COALESCE(tr.title, p.title) AS title, COALESCE(tr.summary, p.summary) AS summary, \
+     '' AS story, '' AS story_html, p.category, p.kind, p.state, p.goal, p.currency, p.deadline, \
+     p.launched_at, t.pledged_total, t.backer_count, p.review_note, p.has_cover, p.created_at, \
+     p.updated_at";
+
+/// [`FROM`] with the project's translation in the language tag bound as `$param` joined as `tr`
+/// (a NULL tag joins nothing: the originals).
+pub(super) fn localized_from(param: usize) -> String {
+    format!(
+        "{FROM} LEFT JOIN project_translations tr ON tr.project_id = p.id AND tr.lang = ${param}"
+    )
+}
 
 /// A new project, checked.
 pub struct NewProject {
@@ -257,14 +281,15 @@ pub async fn apply(conn: &mut PgConnection, project: &Project, changes: &Changes
         Some(offering) => Some(offering.goal()?),
         None => changes.goal,
     };
-    sqlx::query(
-        "UPDATE projects SET title = $2, slug = COALESCE($3, slug), summary = $4,
+    sqlx::query(&format!(
+        "UPDATE projects p SET title = $2, slug = COALESCE($3, slug), summary = $4,
                 story = COALESCE($5, story), category = COALESCE($6, category),
                 goal = COALESCE($7, goal), currency = COALESCE($8, currency),
-                deadline = COALESCE($9, deadline), search = to_tsvector('simple', $10),
+                deadline = COALESCE($9, deadline),
+                search = to_tsvector('simple', $10) || {SEARCH_WITH_TRANSLATIONS},
                 story_html = COALESCE($11, story_html), updated_at = now()
-         WHERE id = $1",
-    )
+         WHERE id = $1"
+    ))
     .bind(project.id)
     .bind(title)
     .bind(changes.slug.as_ref().map(Slug::as_str))
