@@ -392,3 +392,36 @@ async fn the_verifier_writes_its_checks_in_chinese_on_a_chinese_page() {
     }
     assert!(details.iter().any(|d| d.contains("叶子")), "{details:?}");
 }
+
+#[tokio::test]
+async fn the_founder_dashboard_links_the_backers_page_and_shows_payout_and_fee() {
+    let app = TestApp::spawn().await;
+    let p = backed_project(
+        &app.db,
+        3,
+        "20.00".parse().unwrap(),
+        "50.00".parse().unwrap(),
+        Shape::Reward,
+    )
+    .await
+    .unwrap();
+    make_due(&app.db, p.project).await.unwrap();
+    Settler::new(&app.state).settle_due(&|_| {}).await.unwrap();
+    let user = zhonglian::accounts::find_user(&app.db, UserId(p.founder))
+        .await
+        .unwrap()
+        .unwrap();
+    let session = zhonglian::accounts::open_session(&app.state.db, &app.state.keys, user, None)
+        .await
+        .unwrap();
+
+    let dashboard = app.html_as("/founder", &session.token).await;
+    assert!(
+        dashboard.contains(&format!("href=\"/founder/projects/{}/backers\"", p.project)),
+        "{dashboard}"
+    );
+    // 3 x 20.00 = 60.00; the 5% fee is 3.00 and the founder is paid 57.00.
+    let text = visible_text(&dashboard);
+    assert!(text.contains("向发起人付款: ¥57.00"), "{text}");
+    assert!(text.contains("平台服务费: ¥3.00"), "{text}");
+}
