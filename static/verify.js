@@ -12,8 +12,14 @@
  *
  * No libraries, no network, no eval, no innerHTML. Only WebCrypto is used.
  * Public API: window.ZhonglianVerify.verifyReceipt(receiptText, keyText)
- *   -> Promise<{valid, tampered, message, steps: [{id, ok, detail, kind}]}>
- *   ok is true (pass), false (fail) or null (not applicable).
+ *   -> Promise<{valid, tampered, message, steps: [{id, ok, detail, kind, args}]}>
+ *   ok is true (pass), false (fail) or null (not applicable); detail is the technical text in
+ *   English, args the values a translated sentence names.
+ *
+ * Every text the page shows comes from the page's language: the server writes the catalogue's
+ * strings into <script type="application/json" id="verify-text"> (no inline script runs under
+ * the CSP). A passed step reads "detail_<step>" with {placeholders} filled from args; a failed
+ * one reads "fail_<kind>" (the English technical detail is added only on English pages).
  */
 (function () {
   'use strict';
@@ -475,7 +481,9 @@
 
   async function verifyReceiptInner(receiptText, keyText) {
     var results = {};
-    function pass(id, detail) { results[id] = { id: id, ok: true, detail: detail, kind: null }; }
+    function pass(id, detail, args) {
+      results[id] = { id: id, ok: true, detail: detail, kind: null, args: args || {} };
+    }
     function failed(id, kind, detail) { results[id] = { id: id, ok: false, detail: detail, kind: kind }; }
     function dep(id, what) { failed(id, K_DEPENDENCY, 'not checked: ' + what); }
     async function run(id, fn) {
@@ -500,7 +508,8 @@
       failed('parse', K_MISMATCH, parsed.problems.join('; '));
     } else {
       pass('parse', 'receipt version 1, leaf ' + f.leafIndex + ' of ' + f.treeSize +
-        ', ' + f.path.length + ' proof hashes');
+        ', ' + f.path.length + ' proof hashes',
+        { leaf: f.leafIndex, size: f.treeSize, hashes: f.path.length });
     }
 
     var computedTx = null, computedLeaf = null;
@@ -513,14 +522,14 @@
         computedTx = null;
         fail(K_MISMATCH, 'SHA-256 of the entry does not match tx_hash');
       }
-      pass('tx_hash', 'SHA-256(entry) = ' + bytesToHex(f.txHash));
+      pass('tx_hash', 'SHA-256(entry) = ' + bytesToHex(f.txHash), { hash: bytesToHex(f.txHash) });
     });
 
     // 3. leaf hash (of the verified tx_hash)
     await run('leaf_hash', async function () {
       if (!computedTx) return dep('leaf_hash', 'the transaction hash step failed');
       computedLeaf = await leafHash(computedTx);
-      pass('leaf_hash', 'leaf hash = ' + bytesToHex(computedLeaf));
+      pass('leaf_hash', 'leaf hash = ' + bytesToHex(computedLeaf), { hash: bytesToHex(computedLeaf) });
     });
 
     // 4. inclusion
@@ -536,7 +545,8 @@
           ', not to root_hash ' + short(bytesToHex(f.rootHash)));
       }
       pass('inclusion', 'leaf ' + f.leafIndex + ' is in the tree of size ' + f.treeSize +
-        ' with root ' + bytesToHex(f.rootHash));
+        ' with root ' + bytesToHex(f.rootHash),
+        { leaf: f.leafIndex, size: f.treeSize, root: bytesToHex(f.rootHash) });
     });
 
     // 5. checkpoint (independent of the entry)
@@ -555,7 +565,8 @@
         fail(K_MISMATCH, 'checkpoint root ' + short(bytesToHex(cp.root)) + ' differs from root_hash ' +
           short(bytesToHex(f.rootHash)));
       }
-      pass('checkpoint', 'checkpoint of "' + cp.origin + '" for tree size ' + cp.size + ' names this root');
+      pass('checkpoint', 'checkpoint of "' + cp.origin + '" for tree size ' + cp.size + ' names this root',
+        { origin: cp.origin, size: String(cp.size) });
     });
 
     // 6. signature (independent of the entry and of step 5's comparisons)
@@ -574,7 +585,8 @@
       if (sig.length !== 64) fail(K_MISMATCH, 'checkpoint signature has the wrong length for Ed25519');
       var ok = await ed25519Verify(key.pub, sig, utf8.encode(note.body));
       if (!ok) fail(K_MISMATCH, 'Ed25519 signature by ' + key.name + ' does not verify');
-      pass('signature', 'valid Ed25519 signature by ' + key.name + ' (key id ' + idHex + ')');
+      pass('signature', 'valid Ed25519 signature by ' + key.name + ' (key id ' + idHex + ')',
+        { name: key.name, id: idHex });
     });
 
     // 7. party commitment (optional)
@@ -598,7 +610,8 @@
         fail(K_MISMATCH, 'party commitment ' + short(commitment) + ' for party ' + f.partyId +
           ' does not appear in the entry');
       }
-      pass('party', 'party ' + f.partyId + ' commitment ' + commitment + ' found at ' + where);
+      pass('party', 'party ' + f.partyId + ' commitment ' + commitment + ' found at ' + where,
+        { party: f.partyId, commitment: commitment });
     });
 
     return finish(results);
@@ -641,6 +654,37 @@
     return typeof v === 'string' && v.trim().length ? v : fallback;
   }
 
+  // The page's strings (see the header); an unreadable block leaves the English fallbacks.
+  function pageText() {
+    var el = document.getElementById('verify-text');
+    if (!el) return {};
+    try {
+      var t = JSON.parse(el.textContent || '{}');
+      return t && typeof t === 'object' ? t : {};
+    } catch (_) {
+      return {};
+    }
+  }
+
+  function fillText(template, args) {
+    return template.replace(/\{([a-z_]+)\}/g, function (whole, name) {
+      return args && args[name] !== undefined ? String(args[name]) : whole;
+    });
+  }
+
+  // A step's detail in the page's language.
+  function stepDetail(text, s) {
+    var english = (document.documentElement.lang || '').toLowerCase().indexOf('en') === 0;
+    if (s.ok === true) {
+      var passed = text['detail_' + s.id];
+      return typeof passed === 'string' ? fillText(passed, s.args) : s.detail;
+    }
+    var key = s.ok === null ? 'detail_na' : 'fail_' + (s.kind || K_ERROR);
+    var sentence = text[key];
+    if (typeof sentence !== 'string') return s.detail;
+    return english && s.detail && s.ok === false ? sentence + ' (' + s.detail + ')' : sentence;
+  }
+
   function init() {
     var form = document.getElementById('verify-form');
     var input = document.getElementById('receipt-input');
@@ -652,6 +696,7 @@
     if (!form || !input) return;
 
     var runId = 0;
+    var text = pageText();
 
     function setResult(cls, text) {
       if (!resultEl) return;
@@ -676,11 +721,12 @@
           status.textContent = label(stepsEl, cls, DEFAULT_TEXT[cls]);
           var detail = document.createElement('span');
           detail.className = 'step-detail';
-          detail.textContent = s.detail || '';
+          var said = stepDetail(text, s);
+          detail.textContent = said || '';
           li.appendChild(name);
           li.appendChild(document.createTextNode(': '));
           li.appendChild(status);
-          if (s.detail) {
+          if (said) {
             li.appendChild(document.createTextNode(' \u2014 '));
             li.appendChild(detail);
           }
@@ -698,7 +744,7 @@
           if (res.steps[i].ok === false && res.steps[i].kind !== K_DEPENDENCY) { first = res.steps[i]; break; }
         }
         var base = label(stepsEl, 'invalid', DEFAULT_TEXT.invalid);
-        setResult('invalid', first ? base + ' (' + first.detail + ')' : base);
+        setResult('invalid', first ? base + ' (' + stepDetail(text, first) + ')' : base);
       }
     }
 
@@ -717,7 +763,8 @@
       } catch (e) {
         if (my !== runId) return;
         if (stepsEl) stepsEl.replaceChildren();
-        setResult('invalid', label(stepsEl, 'invalid', DEFAULT_TEXT.invalid) + ' (' + errText(e) + ')');
+        setResult('invalid', label(stepsEl, 'invalid', DEFAULT_TEXT.invalid) + ' (' +
+          (text.fail_error || errText(e)) + ')');
       } finally {
         if (my === runId) {
           if (button) button.disabled = false;
@@ -740,14 +787,15 @@
       try {
         if (file.size > MAX_RECEIPT_CHARS * 4) {
           if (stepsEl) stepsEl.replaceChildren();
-          setResult('invalid', label(stepsEl, 'invalid', DEFAULT_TEXT.invalid) + ' (the file is too large to be a receipt)');
+          setResult('invalid', label(stepsEl, 'invalid', DEFAULT_TEXT.invalid) + ' (' +
+            (text.file_too_large || 'the file is too large to be a receipt') + ')');
           return;
         }
         input.value = await readFile(file);
         await runVerification();
       } catch (e) {
-        setResult('invalid', label(stepsEl, 'invalid', DEFAULT_TEXT.invalid) +
-          ' (the file could not be read: ' + errText(e) + ')');
+        setResult('invalid', label(stepsEl, 'invalid', DEFAULT_TEXT.invalid) + ' (' +
+          (text.file_unreadable || 'the file could not be read: ' + errText(e)) + ')');
       }
     }
 

@@ -20,11 +20,25 @@ pub fn routes() -> Router<AppState> {
         .route("/verify", get(verify))
 }
 
+/// The catalogue key naming a ledger entry's kind (`pledge_collected`, `payout`, ...) in words,
+/// for every page that shows one; a kind this list does not know reads as "other".
+pub fn kind_key(kind: &str) -> &'static str {
+    match kind {
+        "pledge_collected" => "ledger.kinds.pledge_collected",
+        "pledge_refunded" => "ledger.kinds.pledge_refunded",
+        "payout" => "ledger.kinds.payout",
+        "fee" => "ledger.kinds.fee",
+        "shares_issued" => "ledger.kinds.shares_issued",
+        "supervision" => "ledger.kinds.supervision",
+        _ => "ledger.kinds.other",
+    }
+}
+
 /// A leaf as the page lists it.
 struct LeafRow {
     index: u64,
     tx_hash: String,
-    kind: String,
+    kind_key: &'static str,
     appended_at: String,
 }
 
@@ -36,6 +50,8 @@ struct LedgerPage {
     root: String,
     checkpoint: String,
     key: String,
+    /// Where auditors reach this server (`settings.public_url`), for the audit command.
+    server: String,
     leaves: Vec<LeafRow>,
     older: Option<u64>,
     newer: Option<u64>,
@@ -61,24 +77,24 @@ async fn ledger(
         .await?
         .map(|(_, note)| note)
         .unwrap_or_default();
-    let format = time::format_description::well_known::Rfc3339;
     render(&LedgerPage {
-        chrome,
         size,
         root: hex::encode(root),
         checkpoint,
         key: state.ledger.verifier_key(),
+        server: state.settings.public_url.trim_end_matches('/').to_owned(),
         leaves: leaves
             .into_iter()
             .map(|l| LeafRow {
                 index: l.index,
                 tx_hash: hex::encode(l.tx_hash),
-                kind: l.kind,
-                appended_at: l.appended_at.format(&format).unwrap_or_default(),
+                kind_key: kind_key(&l.kind),
+                appended_at: chrome.ledger_time(&l.appended_at),
             })
             .collect(),
         older: (start > 0).then_some(start),
         newer: (end < size).then_some((end + PAGE).min(size)),
+        chrome,
     })
 }
 
@@ -87,11 +103,48 @@ async fn ledger(
 struct VerifyPage {
     chrome: Chrome,
     key: String,
+    text: String,
 }
 
+impl VerifyPage {
+    /// The script's strings as JSON for its `<script type="application/json">` block; `<` is
+    /// escaped so no catalogue text can close the element.
+    fn text_markup(&self) -> String {
+        self.text.replace('<', "\\u003c")
+    }
+}
+
+/// The sentences `static/verify.js` writes, by the names it looks them up with.
+const SCRIPT_TEXT: [&str; 16] = [
+    "detail_parse",
+    "detail_tx_hash",
+    "detail_leaf_hash",
+    "detail_inclusion",
+    "detail_checkpoint",
+    "detail_signature",
+    "detail_party",
+    "detail_na",
+    "fail_mismatch",
+    "fail_format",
+    "fail_dependency",
+    "fail_key",
+    "fail_unsupported",
+    "fail_error",
+    "file_too_large",
+    "file_unreadable",
+];
+
 async fn verify(State(state): State<AppState>, chrome: Chrome) -> Result<Response> {
+    let text: serde_json::Map<String, serde_json::Value> = SCRIPT_TEXT
+        .iter()
+        .map(|name| {
+            let key = format!("verify.{name}");
+            (name.to_string(), chrome.t.get(&key).to_owned().into())
+        })
+        .collect();
     render(&VerifyPage {
-        chrome,
         key: state.ledger.verifier_key(),
+        text: serde_json::Value::Object(text).to_string(),
+        chrome,
     })
 }

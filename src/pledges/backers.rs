@@ -3,12 +3,13 @@
 
 use rust_decimal::Decimal;
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 
 use super::{PledgeId, PledgeState};
 use crate::accounts::contacts;
 use crate::error::Result;
+use crate::i18n::Lang;
 use crate::ids::{ProjectId, UserId};
 use crate::money::amount::fixed;
 
@@ -84,6 +85,16 @@ pub async fn backers(db: &PgPool, project: ProjectId) -> Result<Vec<BackerLine>>
         .collect())
 }
 
+/// Everyone with an active pledge to the project (whom a freeze or a cancellation concerns).
+pub async fn active_backers(conn: &mut PgConnection, project: ProjectId) -> Result<Vec<UserId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT backer_id FROM pledges WHERE project_id = $1 AND state = 'active'",
+    )
+    .bind(project)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
 /// A CSV field: quoted when needed, and never read as a formula by a spreadsheet.
 fn csv_field(value: &str) -> String {
     let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
@@ -98,9 +109,20 @@ fn csv_field(value: &str) -> String {
     }
 }
 
-/// A CSV document: the header, then one line per row, each ended by CRLF.
-fn csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
-    let mut out = header.join(",");
+/// The byte order mark that opens every CSV: without it Excel reads UTF-8 as the local code
+/// page and writes 陈 as three strange characters.
+const BOM: char = '\u{feff}';
+
+/// A CSV document: the BOM, the header in `lang` (`pledges_csv.<column>` in the catalogue),
+/// then one line per row, each ended by CRLF.
+fn csv(lang: Lang, columns: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+    let t = lang.catalogue();
+    let header: Vec<String> = columns
+        .iter()
+        .map(|c| csv_field(t.get(&format!("pledges_csv.{c}"))))
+        .collect();
+    let mut out = String::from(BOM);
+    out.push_str(&header.join(","));
     out.push_str("\r\n");
     for row in rows {
         let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
@@ -115,16 +137,21 @@ fn rfc3339(at: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// The backers for shipping: name, email, reward, whether it ships, amount, state, date.
-pub async fn backers_csv_text(db: &PgPool, project: ProjectId) -> Result<String> {
+/// The backers for shipping, headed in `lang`: name, email, reward, whether it ships, the
+/// shipping address, amount, state, date. The address column stays empty until the platform
+/// collects shipping addresses (no backer has given one yet); it is there so a founder's
+/// spreadsheet keeps its layout when they arrive.
+pub async fn backers_csv_text(db: &PgPool, project: ProjectId, lang: Lang) -> Result<String> {
     let list = backers(db, project).await?;
     Ok(csv(
+        lang,
         &[
             "pledge_id",
             "name",
             "email",
             "reward",
             "ships",
+            "address",
             "amount",
             "currency",
             "state",
@@ -137,6 +164,7 @@ pub async fn backers_csv_text(db: &PgPool, project: ProjectId) -> Result<String>
                 b.email,
                 b.tier.unwrap_or_default(),
                 b.ships.to_string(),
+                String::new(),
                 fixed(b.amount),
                 b.currency,
                 b.state.as_str().to_owned(),
@@ -146,10 +174,16 @@ pub async fn backers_csv_text(db: &PgPool, project: ProjectId) -> Result<String>
     ))
 }
 
-/// The share register of an equity offering: investor, shares, amount, state, date.
-pub async fn share_register_csv_text(db: &PgPool, project: ProjectId) -> Result<String> {
+/// The share register of an equity offering, headed in `lang`: investor, shares, amount,
+/// state, date.
+pub async fn share_register_csv_text(
+    db: &PgPool,
+    project: ProjectId,
+    lang: Lang,
+) -> Result<String> {
     let list = backers(db, project).await?;
     Ok(csv(
+        lang,
         &[
             "pledge_id",
             "investor",
@@ -187,5 +221,17 @@ mod tests {
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(csv_field("-5"), "'-5");
+    }
+
+    #[test]
+    fn a_csv_starts_with_the_bom_and_a_translated_header() {
+        let rows = std::iter::once(vec!["陈".to_owned(), String::new()]);
+        let text = csv(Lang::Zh, &["name", "address"], rows);
+        assert!(text.starts_with('\u{feff}'), "{text:?}");
+        assert!(
+            !text.contains("pledges_csv."),
+            "every column has a title: {text}"
+        );
+        assert!(text.ends_with("陈,\r\n"), "{text:?}");
     }
 }

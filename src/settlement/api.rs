@@ -27,6 +27,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// The receipt of a settled pledge, for its backer (with their salt), auditors and regulators.
 pub async fn receipt_for(state: &AppState, user: &AuthUser, id: PledgeId) -> Result<Receipt> {
+    Ok(settled_pledge(state, user, id).await?.1)
+}
+
+/// A settled pledge and its receipt, for whom [`receipt_for`] serves.
+pub async fn settled_pledge(
+    state: &AppState,
+    user: &AuthUser,
+    id: PledgeId,
+) -> Result<(pledges::Pledge, Receipt)> {
     let pledge = pledges::find(&state.db, id).await?.ok_or(Error::NotFound)?;
     let staff = user.user.has_role(Role::Auditor) || user.user.has_role(Role::Regulator);
     if pledge.backer_id != user.user.id && !staff {
@@ -35,9 +44,10 @@ pub async fn receipt_for(state: &AppState, user: &AuthUser, id: PledgeId) -> Res
     let tx_hash = super::pledge_transaction(&state.db, pledge.id)
         .await?
         .ok_or(Error::NotFound)?;
-    receipt::build(&state.db, &tx_hash, Some(user.user.id))
+    let receipt = receipt::build(&state.db, &tx_hash, Some(user.user.id))
         .await?
-        .ok_or(Error::NotFound)
+        .ok_or(Error::NotFound)?;
+    Ok((pledge, receipt))
 }
 
 /// The ledger receipt of a settled pledge.

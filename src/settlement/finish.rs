@@ -141,18 +141,8 @@ impl Settler {
     /// E-mails the outcome to everyone notified (after commit, outside the transaction).
     pub(super) async fn announce(&self, summary: &ProjectSettled) {
         let kind = outcome_kind(summary.outcome);
-        let subject = format!("Zhonglian: project {} {}", summary.project, kind);
-        let body =
-            format!("The project has settled: {kind}. Your receipts are on your pledges page.");
-        if let Err(e) = notify::mail_all(
-            &self.db,
-            self.mailer.as_ref(),
-            summary.project,
-            kind,
-            &subject,
-            &body,
-        )
-        .await
+        if let Err(e) =
+            notify::mail_all(&self.db, self.mailer.as_ref(), summary.project, kind).await
         {
             tracing::warn!(error = %e, "could not send settlement e-mails");
         }

@@ -20,6 +20,7 @@ use crate::ledger::Ledger;
 use crate::projects::lifecycle::{self, Action};
 use crate::projects::repo::{self, Project};
 use crate::projects::{domain, ProjectId, ProjectState};
+use crate::settlement::notify::{self, NoticeKind, Stored};
 
 /// One recorded regulator action, as a project's trail shows it (the projects room reads the
 /// trail through the `supervision_trail` view).
@@ -144,7 +145,9 @@ pub async fn act(
     .bind(tx_hash.to_vec())
     .execute(&mut *tx)
     .await?;
+    let told = tell(&mut tx, &project, decision.action, &decision.reason).await?;
     tx.commit().await?;
+    mail(db, project.id, told).await;
     let trail = TrailEntry {
         action: decision.action.as_str().into(),
         from_state: project.state.as_str().into(),
@@ -156,6 +159,58 @@ pub async fn act(
         tx_hash: hex::encode(tx_hash),
     };
     Ok(Acted { trail, project })
+}
+
+/// The notification kind of a regulator's action.
+fn notice_kind(action: Action) -> Option<NoticeKind> {
+    Some(match action {
+        Action::Approve => NoticeKind::RegulatorApproved,
+        Action::Reject => NoticeKind::RegulatorRejected,
+        Action::Freeze => NoticeKind::RegulatorFrozen,
+        Action::Unfreeze => NoticeKind::RegulatorUnfrozen,
+        Action::RegulatorCancel => NoticeKind::RegulatorCancelled,
+        Action::Submit | Action::FounderCancel => return None,
+    })
+}
+
+/// Who was told of an action, to be e-mailed after commit.
+struct Told {
+    kind: NoticeKind,
+    batches: Vec<Stored>,
+}
+
+/// Notifies, in the action's transaction, the founder of every regulator action (with the
+/// reason), and the project's active backers of a freeze or a cancellation (their money is held
+/// or goes back).
+async fn tell(
+    conn: &mut sqlx::PgConnection,
+    project: &Project,
+    action: Action,
+    reason: &str,
+) -> Result<Option<Told>> {
+    let Some(kind) = notice_kind(action) else {
+        return Ok(None);
+    };
+    let params = json!({"title": project.title, "slug": project.slug, "reason": reason});
+    let mut batches =
+        vec![notify::store_many(conn, &[project.founder_id], project.id, kind, &params).await?];
+    if matches!(action, Action::Freeze | Action::RegulatorCancel) {
+        let backers = crate::pledges::backers::active_backers(conn, project.id).await?;
+        batches.push(notify::store_many(conn, &backers, project.id, kind, &params).await?);
+    }
+    Ok(Some(Told { kind, batches }))
+}
+
+/// E-mails what [`tell`] stored. The action has happened: a message that cannot go out is
+/// logged, not an error. The mailer is the logging one until the platform sends mail.
+async fn mail(db: &PgPool, project: ProjectId, told: Option<Told>) {
+    let Some(told) = told else { return };
+    for batch in told.batches {
+        if let Err(e) = notify::mail_stored(db, &notify::LogMailer, project, told.kind, batch).await
+        {
+            tracing::warn!(error = %e, "could not send the e-mails of a regulator action");
+        }
+    }
 }
 
 /// Whether the state is one a regulator still supervises (not yet settled or ended).

@@ -23,6 +23,7 @@ mod projects_browse;
 mod projects_covers;
 mod projects_drafts;
 mod projects_review;
+mod receipts;
 mod safety;
 mod sessions;
 mod settlement;

@@ -143,11 +143,12 @@ async fn the_founder_sees_backers_exports_them_and_gets_a_chart() {
             .await;
         assert_eq!(response.0, 201);
     }
-    let csv = zhonglian::pledges::backers::backers_csv_text(&app.db, project)
-        .await
-        .unwrap();
+    let csv =
+        zhonglian::pledges::backers::backers_csv_text(&app.db, project, zhonglian::i18n::Lang::En)
+            .await
+            .unwrap();
     assert_eq!(csv.lines().count(), 4, "{csv}");
-    assert!(csv.starts_with("pledge_id,name,email,reward,ships"));
+    assert!(csv.starts_with("\u{feff}Pledge,Name,E-mail,Reward,Ships,Shipping address"));
     let en = zhonglian::i18n::Lang::En;
     let utc = zhonglian::i18n::format::Zone::for_reader(None, en);
     let svg = zhonglian::pledges::web::chart::pledge_chart_svg(&app.db, project, en, &utc)

@@ -15,8 +15,7 @@ use crate::http::error::{Error, Result};
 use crate::http::extract::{CurrentUser, MaybeUser, Path};
 use crate::http::pages::{render, Chrome};
 use crate::ids::ProjectId;
-use crate::money::amount::fixed;
-use crate::money::pages::{login_first, short_time};
+use crate::money::pages::login_first;
 use crate::pledges::backers::{backers, backers_csv_text, share_register_csv_text};
 use crate::pledges::PledgeState;
 use crate::projects::capacity::{self, PledgeTarget};
@@ -62,7 +61,8 @@ struct BackersPage {
     project_id: String,
     title: String,
     is_equity: bool,
-    currency: String,
+    /// How many pledges the list has (a backer holds at most one per project).
+    count: i64,
     lines: Vec<Line>,
     total: String,
     chart: String,
@@ -89,7 +89,7 @@ async fn backers_page(
     let list = backers(&state.db, target.id).await?;
     let total: Decimal = list.iter().map(|b| b.amount).sum();
     let t = chrome.t;
-    let lines = list
+    let lines: Vec<Line> = list
         .into_iter()
         .map(|b| Line {
             what: match (b.shares, b.tier) {
@@ -99,12 +99,12 @@ async fn backers_page(
             },
             name: b.display_name,
             email: b.email,
-            amount: fixed(b.amount),
+            amount: chrome.money(&b.amount, &b.currency),
             state_key: match b.state {
                 PledgeState::Collected => "pledges.state.collected",
                 _ => "pledges.state.active",
             },
-            at: short_time(b.pledged_at),
+            at: chrome.moment(&b.pledged_at),
         })
         .collect();
     let chart = pledge_chart_svg(&state.db, target.id, chrome.lang, &chrome.zone).await?;
@@ -112,9 +112,9 @@ async fn backers_page(
         project_id: target.id.to_string(),
         title: target.title,
         is_equity: target.kind == ProjectKind::Equity,
-        currency: target.currency,
+        total: chrome.money(&total, &target.currency),
+        count: i64::try_from(lines.len()).unwrap_or(i64::MAX),
         lines,
-        total: fixed(total),
         chart,
         chrome,
     })
@@ -136,16 +136,19 @@ fn csv_response(name: &str, body: String) -> Response {
 
 async fn backers_csv(
     State(state): State<AppState>,
+    chrome: Chrome,
     CurrentUser(user): CurrentUser,
     Path(id): Path<ProjectId>,
 ) -> Result<Response> {
+    let lang = chrome.lang;
     let target = own_project(&state, &user, id).await?;
-    let body = backers_csv_text(&state.db, target.id).await?;
+    let body = backers_csv_text(&state.db, target.id, lang).await?;
     Ok(csv_response(&format!("backers-{}.csv", target.id), body))
 }
 
 async fn share_register_csv(
     State(state): State<AppState>,
+    chrome: Chrome,
     CurrentUser(user): CurrentUser,
     Path(id): Path<ProjectId>,
 ) -> Result<Response> {
@@ -153,7 +156,8 @@ async fn share_register_csv(
     if target.kind != ProjectKind::Equity {
         return Err(Error::NotFound);
     }
-    let body = share_register_csv_text(&state.db, target.id).await?;
+    let lang = chrome.lang;
+    let body = share_register_csv_text(&state.db, target.id, lang).await?;
     Ok(csv_response(
         &format!("share-register-{}.csv", target.id),
         body,

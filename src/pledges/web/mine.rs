@@ -22,7 +22,7 @@ use crate::http::pages::{render, with_notice, Chrome};
 use crate::i18n::format::money;
 use crate::ids::{PledgeId, TierId};
 use crate::money::amount::fixed;
-use crate::money::pages::{login_first, short_time};
+use crate::money::pages::login_first;
 use crate::money::Money;
 use crate::pledges::limits::Shares;
 use crate::pledges::{self, PledgeChange, PledgeState, PledgeView};
@@ -44,15 +44,17 @@ struct Row {
     project_title: String,
     what: String,
     amount: String,
-    currency: String,
     state: &'static str,
     state_key: &'static str,
     until: String,
     changeable: bool,
+    /// Collected or refunded: it has a receipt on the ledger.
+    settled: bool,
     created: String,
 }
 
-fn row(view: PledgeView, now: OffsetDateTime, t: &crate::i18n::Catalogue) -> Row {
+fn row(view: PledgeView, now: OffsetDateTime, chrome: &Chrome) -> Row {
+    let t = chrome.t;
     let p = &view.pledge;
     let changeable =
         p.state == PledgeState::Active && view.changeable_until.is_some_and(|u| now < u);
@@ -66,8 +68,7 @@ fn row(view: PledgeView, now: OffsetDateTime, t: &crate::i18n::Catalogue) -> Row
         project_id: p.project_id.to_string(),
         project_title: view.project_title.clone(),
         what,
-        amount: fixed(p.amount),
-        currency: p.currency.clone(),
+        amount: chrome.money(&p.amount, &p.currency),
         state: p.state.as_str(),
         state_key: match p.state {
             PledgeState::Active => "pledges.state.active",
@@ -75,9 +76,13 @@ fn row(view: PledgeView, now: OffsetDateTime, t: &crate::i18n::Catalogue) -> Row
             PledgeState::Collected => "pledges.state.collected",
             PledgeState::Refunded => "pledges.state.refunded",
         },
-        until: view.changeable_until.map(short_time).unwrap_or_default(),
+        until: view
+            .changeable_until
+            .map(|u| chrome.moment(&u))
+            .unwrap_or_default(),
         changeable,
-        created: short_time(p.created_at),
+        settled: matches!(p.state, PledgeState::Collected | PledgeState::Refunded),
+        created: chrome.moment(&p.created_at),
     }
 }
 
@@ -108,7 +113,7 @@ async fn mine_page(
     let rows = pledges::for_backer(&state.db, user.user.id)
         .await?
         .into_iter()
-        .map(|v| row(v, now, chrome.t))
+        .map(|v| row(v, now, &chrome))
         .collect();
     render(&MinePage {
         chrome,

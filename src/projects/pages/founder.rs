@@ -10,7 +10,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::form::{ProjectForm, TierForm, UpdateForm};
-use super::{choices, cover_url, label, money_text, time_left, upload, Choice};
+use super::{choices, cover_url, label, time_left, upload, Choice};
 use crate::accounts::AuthUser;
 use crate::app::AppState;
 use crate::error::Error as Refusal;
@@ -34,6 +34,47 @@ struct Row {
     pledged: String,
     percent: i64,
     time_left: String,
+    /// The payout and the fee of a settled project, each with its proof on the ledger.
+    money: Vec<MoneyLine>,
+}
+
+/// A settlement transaction the founder is party to, as the dashboard shows it.
+struct MoneyLine {
+    kind_key: &'static str,
+    amount: String,
+    proof: String,
+}
+
+/// The payout and fee of each settled project of the founder, by project, with where to get
+/// each one's inclusion proof against the current ledger size.
+async fn settled_money(
+    state: &AppState,
+    chrome: &Chrome,
+    projects: &[Project],
+) -> Result<std::collections::HashMap<ProjectId, Vec<MoneyLine>>> {
+    let mut money = std::collections::HashMap::new();
+    let settled = projects.iter().filter(|p| p.state == ProjectState::Funded);
+    let size = crate::ledger::store::size(&state.db).await?;
+    for p in settled {
+        let lines = crate::settlement::transactions_for_project(&state.db, p.id)
+            .await?
+            .into_iter()
+            .filter(|t| t.kind == "payout" || t.kind == "fee")
+            .map(|t| MoneyLine {
+                kind_key: crate::ledger::pages::kind_key(&t.kind),
+                amount: t
+                    .amount
+                    .map(|a| chrome.money(&a, &p.currency))
+                    .unwrap_or_default(),
+                proof: format!(
+                    "/api/v1/ledger/proof/inclusion?tx_hash={}&tree_size={size}",
+                    t.tx_hash
+                ),
+            })
+            .collect();
+        money.insert(p.id, lines);
+    }
+    Ok(money)
 }
 
 struct Group {
@@ -55,6 +96,7 @@ pub(super) async fn dashboard(
     RequireRole { 0: founder, .. }: RequireRole<Founder>,
 ) -> Result<Response> {
     let projects = repo::by_founder(&state.db, founder.user.id).await?;
+    let mut money = settled_money(&state, &chrome, &projects).await?;
     let t = chrome.t;
     let now = OffsetDateTime::now_utc();
     let order = [
@@ -78,9 +120,10 @@ pub(super) async fn dashboard(
                     title: p.title.clone(),
                     slug: p.slug.clone(),
                     note: p.review_note.clone(),
-                    pledged: money_text(p.pledged_total, &p.currency),
+                    pledged: chrome.money(&p.pledged_total, &p.currency),
                     percent: p.percent(),
                     time_left: time_left(t, p.deadline, now),
+                    money: money.remove(&p.id).unwrap_or_default(),
                 })
                 .collect();
             (!rows.is_empty()).then(|| Group {
