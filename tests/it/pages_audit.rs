@@ -75,10 +75,11 @@ impl Findings {
     }
 }
 
-/// The words of `text` made of lower-case ASCII letters, `_` and `.` (a word ends at any other
+/// The words of `text` made of ASCII letters, digits, `_` and `.` (a word ends at any other
 /// character), without leading or trailing dots.
 fn ascii_words(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !(c.is_ascii_lowercase() || c == '_' || c == '.'))
+    // Digits belong to a word, so a hash such as `3fee4a` is one word, not the word `fee`.
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
         .map(|word| word.trim_matches('.'))
         .filter(|word| !word.is_empty())
 }
@@ -104,8 +105,17 @@ fn untranslated_keys(text: &str) -> Vec<String> {
             .flatten()
             .any(|c| c.is_ascii_alphanumeric())
     };
+    // A key is lower-case, and each of its parts has a letter (`v1.2` and `Node.js` are not keys).
+    let key_like = |word: &&str| {
+        word.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
+            && word
+                .split('.')
+                .all(|part| part.chars().any(|c| c.is_ascii_lowercase()))
+    };
     ascii_words(text)
         .filter(|word| word.contains('.') && !word.contains(".."))
+        .filter(key_like)
         .filter(|word| !glued(word))
         .filter(|word| !allowed.iter().any(|a| word.contains(a)))
         .map(str::to_owned)
@@ -369,4 +379,5 @@ fn catalogue_keys_and_ledger_words_are_recognised_but_addresses_are_not() {
         vec!["pledge_collected", "fee"]
     );
     assert!(english_ledger_words("平台费 feed").is_empty());
+    assert!(english_ledger_words("交易哈希 3fee4a0c").is_empty());
 }
