@@ -85,14 +85,6 @@ pub fn kind_key(kind: &str) -> &'static str {
     }
 }
 
-/// `2026-11-25 17:40 UTC`
-pub fn short_time(at: time::OffsetDateTime) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    at.to_offset(time::UtcOffset::UTC)
-        .format(&format)
-        .unwrap_or_default()
-}
-
 #[derive(Template)]
 #[template(path = "money/wallet.html")]
 struct WalletPage {

@@ -280,7 +280,7 @@ async fn in_the_browser_a_backer_tops_up_pledges_sees_it_cancels_and_gets_the_mo
             .await?
             .click()
             .await?;
-        c.wait().for_element(Locator::Id("pledges-notice")).await?;
+        c.wait().for_element(Locator::Id("notice")).await?;
         let row = text_of(&c, "#my-pledges tbody tr").await;
         assert!(row.contains("Cancelled"), "{row}");
         c.goto(&app.url("/wallet")).await?;

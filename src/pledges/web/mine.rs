@@ -1,7 +1,7 @@
 //! `/me/pledges`, and changing or cancelling a pledge in the browser.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -91,22 +91,13 @@ fn row(view: PledgeView, now: OffsetDateTime, chrome: &Chrome) -> Row {
 struct MinePage {
     chrome: Chrome,
     rows: Vec<Row>,
-    notice: Option<String>,
     error: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct MineQuery {
-    made: Option<String>,
-    cancelled: Option<String>,
-    changed: Option<String>,
 }
 
 async fn mine_page(
     state: &AppState,
     chrome: Chrome,
     user: &AuthUser,
-    notice: Option<String>,
     error: Option<String>,
 ) -> Result<Response> {
     let now = OffsetDateTime::now_utc();
@@ -118,7 +109,6 @@ async fn mine_page(
     render(&MinePage {
         chrome,
         rows,
-        notice,
         error,
     })
 }
@@ -127,21 +117,11 @@ async fn mine(
     State(state): State<AppState>,
     chrome: Chrome,
     MaybeUser(user): MaybeUser,
-    Query(query): Query<MineQuery>,
 ) -> Result<Response> {
     let Some(user) = user else {
         return Ok(login_first("/me/pledges"));
     };
-    let notice = if query.made.is_some() {
-        Some(chrome.t.get("pledges.notice_made").to_owned())
-    } else if query.cancelled.is_some() {
-        Some(chrome.t.get("pledges.notice_cancelled").to_owned())
-    } else if query.changed.is_some() {
-        Some(chrome.t.get("pledges.notice_changed").to_owned())
-    } else {
-        None
-    };
-    mine_page(&state, chrome, &user, notice, None).await
+    mine_page(&state, chrome, &user, None).await
 }
 
 /// `POST /pledges/{id}/cancel`: asks first (a confirmation page re-posting with `confirm=yes`),
@@ -180,10 +160,10 @@ async fn cancel(
         .await
         .map_err(Error::from)
     {
-        Ok(_) => Ok(Redirect::to(&format!("/me/pledges?cancelled={id}")).into_response()),
+        Ok(_) => Ok(Redirect::to(&with_notice("/me/pledges", "pledge_cancelled")).into_response()),
         Err(e @ Error::Conflict(_)) => {
             let message = e.message().in_lang(chrome.t);
-            let mut response = mine_page(&state, chrome, &user, None, Some(message)).await?;
+            let mut response = mine_page(&state, chrome, &user, Some(message)).await?;
             *response.status_mut() = e.status_code();
             Ok(response)
         }

@@ -12,7 +12,6 @@ pub mod upload;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
-use rust_decimal::Decimal;
 use time::OffsetDateTime;
 
 use super::repo::Project;
@@ -56,21 +55,6 @@ pub fn label(t: &Catalogue, prefix: &str, name: &str) -> String {
     t.get(&format!("{prefix}.{name}")).to_owned()
 }
 
-/// An amount with thousands separators and its currency: `CNY 12,800.00`.
-pub fn money_text(amount: Decimal, currency: &str) -> String {
-    let fixed = format!("{:.2}", amount.round_dp(2));
-    let (whole, cents) = fixed.split_once('.').unwrap_or((&fixed, "00"));
-    let (sign, digits) = whole.strip_prefix('-').map_or(("", whole), |d| ("-", d));
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{currency} {sign}{grouped}.{cents}")
-}
-
 /// "12 days left", "5 hours left", "ended".
 pub fn time_left(t: &Catalogue, deadline: Option<OffsetDateTime>, now: OffsetDateTime) -> String {
     let Some(deadline) = deadline else {
@@ -95,19 +79,6 @@ pub fn time_left(t: &Catalogue, deadline: Option<OffsetDateTime>, now: OffsetDat
             &[("n", &left.whole_minutes().max(1).to_string())],
         )
     }
-}
-
-/// A time as the pages show it (UTC).
-pub fn when(at: OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        at.year(),
-        at.month() as u8,
-        at.day(),
-        at.hour(),
-        at.minute()
-    )
 }
 
 /// A project as a card in a list.
@@ -142,11 +113,6 @@ pub struct Card {
 }
 
 impl Card {
-    /// The card of `project` in the language of `t`, dates in that language's default zone.
-    pub fn new(project: &Project, t: &Catalogue, now: OffsetDateTime) -> Self {
-        Self::in_zone(project, t, &Zone::for_reader(None, t.lang()), now)
-    }
-
     /// The card of `project` in the language of `t`, dates in `zone`.
     pub fn in_zone(project: &Project, t: &Catalogue, zone: &Zone, now: OffsetDateTime) -> Self {
         let lang = t.lang();
@@ -264,19 +230,4 @@ pub fn choices(t: &Catalogue, prefix: &str, values: &[&str], current: &str) -> V
             selected: *v == current,
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::money_text;
-
-    #[test]
-    fn amounts_are_grouped_by_thousands() {
-        assert_eq!(
-            money_text("1234567.5".parse().unwrap(), "CNY"),
-            "CNY 1,234,567.50"
-        );
-        assert_eq!(money_text("999".parse().unwrap(), "USD"), "USD 999.00");
-        assert_eq!(money_text("0".parse().unwrap(), "CNY"), "CNY 0.00");
-    }
 }

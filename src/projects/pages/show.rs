@@ -104,7 +104,7 @@ impl ShowPage {
         let p = &detail.project;
         let is_regulator = viewer.is_some_and(|u| u.user.has_role(Role::Regulator));
         let c = &chrome;
-        let card = Card::new(p, t, now);
+        let card = Card::in_zone(p, t, &c.zone, now);
         let pledged = c.money(&p.pledged_total, &p.currency);
         let goal = c.money(&p.goal, &p.currency);
         let progress_label = t.fill(
