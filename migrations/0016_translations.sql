@@ -8,8 +8,10 @@ CREATE TABLE project_translations (
     lang        text NOT NULL CHECK (lang IN ('en', 'zh-CN')),
     title       text NOT NULL CHECK (length(title) BETWEEN 1 AND 120),
     summary     text NOT NULL CHECK (length(summary) <= 300),
-    story       text NOT NULL CHECK (length(story) <= 50000),
-    story_html  text NOT NULL,
+    -- NULL once the founder changes the original story after launch: the reader then sees the
+    -- original, current story rather than a translation of one that is no longer true.
+    story       text CHECK (length(story) <= 50000),
+    story_html  text,
     search_text text NOT NULL,
     updated_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (project_id, lang)

@@ -81,11 +81,27 @@ pub fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Optio
         .filter(|v| !v.is_empty())
 }
 
+/// The browser's CSRF cookie, when it is one we could have issued.
+fn valid_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    cookie_value(headers, COOKIE_NAME)
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_owned)
+}
+
+/// The form token of a request whose browser already has a CSRF cookie (for pages rendered
+/// outside the pages router, such as an error page replacing one).
+pub fn token_of(keys: &Keys, headers: &axum::http::HeaderMap) -> Option<CsrfToken> {
+    let cookie = valid_cookie(headers)?;
+    Some(CsrfToken(sign(
+        &keys.csrf,
+        &cookie,
+        cookie_session(keys, headers),
+    )))
+}
+
 /// Middleware for pages: makes sure the browser has a CSRF cookie and exposes the form token.
 pub async fn issue_token(State(web): State<Web>, mut request: Request, next: Next) -> Response {
-    let existing = cookie_value(request.headers(), COOKIE_NAME)
-        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
-        .map(str::to_owned);
+    let existing = valid_cookie(request.headers());
     let (cookie, fresh) = match existing {
         Some(value) => (value, false),
         None => (crate::config::random_hex(32), true),

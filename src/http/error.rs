@@ -259,6 +259,12 @@ async fn chrome_for_error(
         .body(())
         .unwrap_or_default()
         .into_parts();
+    // The pages router issued the form token of the page that failed; this page is drawn
+    // outside it, so it signs the token again from the same cookie (none: the header's forms
+    // carry an empty token, which no POST accepts).
+    let token = super::csrf::token_of(&web.keys, &headers)
+        .unwrap_or_else(|| super::csrf::CsrfToken(String::new()));
+    parts.extensions.insert(token);
     parts.headers = headers;
     Chrome::from_request_parts(&mut parts, web)
         .await

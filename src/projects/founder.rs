@@ -89,6 +89,7 @@ pub async fn edit(
                 if *story != project.story {
                     repo::add_revision(&mut tx, id, "story", &project.story, "").await?;
                     repo::apply(&mut tx, &project, &changes).await?;
+                    repo::forget_translated_stories(&mut tx, id).await?;
                 }
             }
         }

@@ -196,12 +196,17 @@ pub async fn store_many(
     Ok(Stored { first, last })
 }
 
-/// Marks all of `user`'s notifications read (they have opened the page that lists them).
-pub async fn mark_read(db: &PgPool, user: UserId) -> Result<()> {
-    sqlx::query("UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL")
-        .bind(user)
-        .execute(db)
-        .await?;
+/// Marks the notifications `shown` to `user` read (those past the page, or arrived since it
+/// was read, stay unread).
+pub async fn mark_read(db: &PgPool, user: UserId, shown: &[i64]) -> Result<()> {
+    sqlx::query(
+        "UPDATE notifications SET read_at = now()
+         WHERE user_id = $1 AND id = ANY($2) AND read_at IS NULL",
+    )
+    .bind(user)
+    .bind(shown)
+    .execute(db)
+    .await?;
     Ok(())
 }
 

@@ -236,6 +236,7 @@ async fn notifications_page(
 ) -> Result<Response> {
     let rows = notify::recent(&state.db, user.user.id, 100).await?;
     let receipts = receipts_by_project(&state, user.user.id).await?;
+    let shown: Vec<i64> = rows.iter().map(|n| n.id).collect();
     let notifications = rows
         .into_iter()
         .map(|n| {
@@ -260,7 +261,7 @@ async fn notifications_page(
             }
         })
         .collect();
-    notify::mark_read(&state.db, user.user.id).await?;
+    notify::mark_read(&state.db, user.user.id, &shown).await?;
     // The header of this very page already counts them as read.
     chrome.unread = 0;
     render(&NotificationsPage {

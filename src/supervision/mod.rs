@@ -147,7 +147,9 @@ pub async fn act(
     .await?;
     let told = tell(&mut tx, &project, decision.action, &decision.reason).await?;
     tx.commit().await?;
-    mail(db, project.id, told).await;
+    // The letters go out beside the answer: a project with many backers must not keep the
+    // regulator waiting for an action that has already happened.
+    tokio::spawn(mail(db.clone(), project.id, told));
     let trail = TrailEntry {
         action: decision.action.as_str().into(),
         from_state: project.state.as_str().into(),
@@ -203,10 +205,11 @@ async fn tell(
 
 /// E-mails what [`tell`] stored. The action has happened: a message that cannot go out is
 /// logged, not an error. The mailer is the logging one until the platform sends mail.
-async fn mail(db: &PgPool, project: ProjectId, told: Option<Told>) {
+async fn mail(db: PgPool, project: ProjectId, told: Option<Told>) {
     let Some(told) = told else { return };
     for batch in told.batches {
-        if let Err(e) = notify::mail_stored(db, &notify::LogMailer, project, told.kind, batch).await
+        if let Err(e) =
+            notify::mail_stored(&db, &notify::LogMailer, project, told.kind, batch).await
         {
             tracing::warn!(error = %e, "could not send the e-mails of a regulator action");
         }

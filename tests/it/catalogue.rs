@@ -368,3 +368,34 @@ async fn a_translated_project_is_still_found_in_both_languages_after_its_founder
         "the API keeps the original"
     );
 }
+
+#[tokio::test]
+async fn a_story_changed_after_launch_is_read_in_its_new_original_not_in_an_old_translation() {
+    use zhonglian::i18n::Lang;
+    use zhonglian::projects::repo::{put_translation, Translation};
+
+    let app = TestApp::spawn().await;
+    let founder = app.login_as_founder().await;
+    let regulator = app.login_as_regulator().await;
+    let id = app.create_reward_project(&founder, "Paper Lamps").await;
+    let chinese =
+        Translation::parse(Lang::Zh, "纸灯笼", "手工折叠的纸灯笼。", "旧的故事。", &[]).unwrap();
+    put_translation(&app.db, id, &chinese).await.unwrap();
+    app.launch(&founder, &regulator, id).await;
+
+    let (edited, body) = app
+        .patch_json(
+            &format!("/projects/{id}"),
+            &founder,
+            json!({"story": "The workshop moved; here is the new plan."}),
+        )
+        .await;
+    assert_eq!(edited, 200, "{body}");
+
+    let (_, page) = page_in(&app, "zh-CN", &format!("/projects/{id}")).await;
+    assert!(page.contains("纸灯笼"), "the translated title stays");
+    assert!(
+        page.contains("the new plan") && !page.contains("旧的故事"),
+        "the story is the current original, not the old translation"
+    );
+}

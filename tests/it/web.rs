@@ -1,6 +1,6 @@
 //! The web layer: health, metrics, headers, errors, languages, the OpenAPI document.
 
-use crate::support::{assert_problem, status_and_json, Anonymous, TestApp};
+use crate::support::{assert_problem, form_field, status_and_json, Anonymous, TestApp};
 
 #[tokio::test]
 async fn health_reports_the_database() {
@@ -356,5 +356,25 @@ async fn a_cover_upload_that_is_not_multipart_is_answered_with_a_problem() {
         response.headers()["content-type"],
         "application/problem+json",
         "the refusal is a problem document, as the OpenAPI document says"
+    );
+}
+
+#[tokio::test]
+async fn an_error_page_keeps_the_signed_in_header_with_a_log_out_form_that_carries_its_token() {
+    let app = TestApp::spawn().await;
+    let token = app.login_as_backer().await;
+    // A page first, so the browser holds its CSRF cookie as it would.
+    app.html("/").await;
+
+    let html = app.html_as("/projects/no-such-project", &token).await;
+
+    assert!(
+        html.contains("id=\"error-detail\""),
+        "an error page: {html}"
+    );
+    assert!(html.contains("id=\"current-user\""), "signed in: {html}");
+    assert!(
+        form_field(&html, "csrf").len() > 16,
+        "the log-out form carries a token"
     );
 }

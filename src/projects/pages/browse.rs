@@ -243,7 +243,11 @@ pub(super) async fn art(Path((category, seed)): Path<(String, String)>) -> Resul
     if !seed_is_a_slug {
         return Err(Error::NotFound);
     }
-    // Drawing and deflating is CPU work: off the runtime's threads.
+    // Drawing and deflating is CPU work: off the runtime's threads, and at most a few at once,
+    // so that asking for endless made-up slugs costs the asker a 503, not the server its cores
+    // (browsers keep each answer for a week).
+    static DRAWING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    let _turn = DRAWING.try_acquire().map_err(|_| Error::Unavailable)?;
     let png = tokio::task::spawn_blocking(move || art::draw(category, &seed))
         .await
         .map_err(|e| Error::Internal(e.into()))?;

@@ -127,7 +127,7 @@ impl Card {
             title: project.title.clone(),
             summary: project.summary.clone(),
             cover: project.has_cover.then(|| cover_url(project)),
-            picture: picture_url(project),
+            picture: picture_url(project, now),
             kind: label(t, "projects.kind", project.kind.as_str()),
             category: label(t, "projects.category", &project.category),
             state: label(t, "projects.state", project.state.as_str()),
@@ -205,8 +205,10 @@ pub fn cover_url(project: &Project) -> String {
 
 /// The picture a list shows for `project`: its stored cover, else the art drawn from its
 /// category and its slug (which the title gave it, and which is the same in every language).
-pub fn picture_url(project: &Project) -> String {
-    if project.has_cover {
+/// A project not yet open to everyone (a "launching soon" teaser) shows the art: its stored
+/// cover is answered only to those who may see the project.
+pub fn picture_url(project: &Project, now: OffsetDateTime) -> String {
+    if project.has_cover && crate::projects::visibility::can_view(project, None, now) {
         cover_url(project)
     } else {
         format!("/covers/{}/{}", project.category, project.slug)

@@ -20,5 +20,5 @@ pub use project::{
     Revision,
 };
 pub use tiers::{add_tier, delete_tier, tier_count, tiers, Tier};
-pub use translations::{put_translation, Translation};
+pub use translations::{forget_translated_stories, put_translation, Translation};
 pub use updates::{add_update, Update};

@@ -52,6 +52,19 @@ impl Translation {
 pub(super) const SEARCH_WITH_TRANSLATIONS: &str = "to_tsvector('simple', COALESCE(
     (SELECT string_agg(search_text, ' ') FROM project_translations WHERE project_id = p.id), ''))";
 
+/// Forgets the translated stories of a project whose original story has just changed after
+/// launch, in the caller's transaction: readers of every language then see the current story.
+pub async fn forget_translated_stories(conn: &mut sqlx::PgConnection, id: ProjectId) -> Result<()> {
+    sqlx::query(
+        "UPDATE project_translations SET story = NULL, story_html = NULL, updated_at = now()
+         WHERE project_id = $1",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Stores (or replaces) a project's texts in `translation.lang`, with its tiers' (the first
 /// tiers in their order, as many as the translation has), and refreshes the project's search.
 pub async fn put_translation(db: &PgPool, id: ProjectId, translation: &Translation) -> Result<()> {
