@@ -117,6 +117,47 @@ impl TierOffer {
     }
 }
 
+/// The project's tiers in display order, their texts in `lang` where the founder gave them in
+/// it (else the original), for the pages a backer chooses on.
+pub async fn tiers_in<'e>(
+    db: impl PgExecutor<'e>,
+    project: ProjectId,
+    lang: crate::i18n::Lang,
+) -> Result<Vec<TierOffer>> {
+    Ok(sqlx::query_as(
+        "SELECT t.id, COALESCE(tr.title, t.title) AS title,
+                COALESCE(tr.description, t.description) AS description,
+                t.price, t.quantity_limit, t.claimed
+         FROM reward_tiers t
+         LEFT JOIN tier_translations tr ON tr.tier_id = t.id AND tr.lang = $2
+         WHERE t.project_id = $1 ORDER BY t.position, t.price, t.id",
+    )
+    .bind(project)
+    .bind(lang.tag())
+    .fetch_all(db)
+    .await?)
+}
+
+/// The project as a pledge page shows it: [`pledge_target`] with its title in `lang` where the
+/// founder gave it in it.
+pub async fn pledge_target_in<'e>(
+    db: impl PgExecutor<'e>,
+    project: ProjectId,
+    lang: crate::i18n::Lang,
+) -> Result<Option<PledgeTarget>> {
+    Ok(sqlx::query_as(
+        "SELECT p.id, p.founder_id AS founder, COALESCE(tr.title, p.title) AS title, p.kind,
+                p.state, p.currency, p.deadline, p.launched_at
+         FROM projects p
+         LEFT JOIN project_translations tr ON tr.project_id = p.id AND tr.lang = $2
+         WHERE p.id = $1",
+    )
+    .bind(project)
+    .bind(lang.tag())
+    .fetch_optional(db)
+    .await?)
+}
+
 /// The project's tiers in display order.
 pub async fn tiers<'e>(db: impl PgExecutor<'e>, project: ProjectId) -> Result<Vec<TierOffer>> {
     Ok(sqlx::query_as(

@@ -140,7 +140,7 @@ async fn what_it_bought(
     let Some(tier) = pledge.tier_id else {
         return Ok(t.get("pledges.no_reward").to_owned());
     };
-    let tiers = crate::projects::capacity::tiers(&state.db, pledge.project_id).await?;
+    let tiers = crate::projects::capacity::tiers_in(&state.db, pledge.project_id, t.lang()).await?;
     Ok(tiers
         .into_iter()
         .find(|offer| offer.id == tier)

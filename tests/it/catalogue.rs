@@ -399,3 +399,36 @@ async fn a_story_changed_after_launch_is_read_in_its_new_original_not_in_an_old_
         "the story is the current original, not the old translation"
     );
 }
+
+#[tokio::test]
+async fn the_pledge_form_offers_the_tiers_in_the_readers_language() {
+    use zhonglian::i18n::Lang;
+    use zhonglian::projects::repo::{put_translation, Translation};
+
+    let app = TestApp::spawn().await;
+    let founder = app.login_as_founder().await;
+    let regulator = app.login_as_regulator().await;
+    let id = app.create_reward_project(&founder, "Paper Lamps").await;
+    let chinese = Translation::parse(
+        Lang::Zh,
+        "纸灯笼",
+        "手工折叠的纸灯笼。",
+        "我们的故事。",
+        &[("感谢卡", "一张手写感谢卡。")],
+    )
+    .unwrap();
+    put_translation(&app.db, id, &chinese).await.unwrap();
+    app.launch(&founder, &regulator, id).await;
+    let backer = app.login_as_backer().await;
+
+    // No language asked for: the site's default, Chinese.
+    let form = app
+        .html_as(&format!("/projects/{id}/pledge"), &backer)
+        .await;
+
+    assert!(form.contains("纸灯笼"), "the title in Chinese: {form}");
+    assert!(
+        form.contains("感谢卡") && form.contains("一张手写感谢卡。"),
+        "the tier in Chinese"
+    );
+}

@@ -203,7 +203,10 @@ async fn pledge_page(
     fields: PledgeFields,
     errors: FieldErrors,
 ) -> Result<Response> {
-    let tiers = capacity::tiers(&state.db, target.id).await?;
+    let tiers = capacity::tiers_in(&state.db, target.id, chrome.lang).await?;
+    let title = capacity::pledge_target_in(&state.db, target.id, chrome.lang)
+        .await?
+        .map_or_else(|| target.title.clone(), |shown| shown.title);
     let offering = capacity::offering(&state.db, target.id).await?;
     let balance = money::balance_of(
         &state.db,
@@ -234,7 +237,7 @@ async fn pledge_page(
     };
     let mut response = render(&PledgePage {
         project_id: target.id.to_string(),
-        title: target.title.clone(),
+        title,
         is_equity: target.kind == ProjectKind::Equity,
         open: closed_message.is_empty(),
         closed_message,

@@ -216,10 +216,10 @@ async fn change_page(
         .await?
         .filter(|p| p.backer_id == user.user.id)
         .ok_or(Error::NotFound)?;
-    let target = capacity::pledge_target(&state.db, pledge.project_id)
+    let target = capacity::pledge_target_in(&state.db, pledge.project_id, chrome.lang)
         .await?
         .ok_or(Error::NotFound)?;
-    let tiers = capacity::tiers(&state.db, target.id).await?;
+    let tiers = capacity::tiers_in(&state.db, target.id, chrome.lang).await?;
     let offering = capacity::offering(&state.db, target.id).await?;
     let fields = fields.unwrap_or_else(|| ChangeFields {
         tier: Some(
