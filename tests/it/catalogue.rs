@@ -321,22 +321,8 @@ async fn on_a_phone_the_home_page_and_the_listing_fit_the_screen_and_every_cover
 
 #[tokio::test]
 async fn a_translated_project_is_still_found_in_both_languages_after_its_founder_edits_it() {
-    use zhonglian::i18n::Lang;
-    use zhonglian::projects::repo::{put_translation, Translation};
-
     let app = TestApp::spawn().await;
-    let founder = app.login_as_founder().await;
-    let regulator = app.login_as_regulator().await;
-    let id = app.create_reward_project(&founder, "Paper Lamps").await;
-    let chinese = Translation::parse(
-        Lang::Zh,
-        "纸灯笼",
-        "手工折叠的纸灯笼。",
-        "我们的故事。",
-        &[("感谢卡", "一张手写感谢卡。")],
-    )
-    .unwrap();
-    put_translation(&app.db, id, &chinese).await.unwrap();
+    let (id, founder, regulator) = paper_lamps_in_chinese(&app, "我们的故事。").await;
     let (edited, body) = app
         .patch_json(
             &format!("/projects/{id}"),
@@ -371,16 +357,8 @@ async fn a_translated_project_is_still_found_in_both_languages_after_its_founder
 
 #[tokio::test]
 async fn a_story_changed_after_launch_is_read_in_its_new_original_not_in_an_old_translation() {
-    use zhonglian::i18n::Lang;
-    use zhonglian::projects::repo::{put_translation, Translation};
-
     let app = TestApp::spawn().await;
-    let founder = app.login_as_founder().await;
-    let regulator = app.login_as_regulator().await;
-    let id = app.create_reward_project(&founder, "Paper Lamps").await;
-    let chinese =
-        Translation::parse(Lang::Zh, "纸灯笼", "手工折叠的纸灯笼。", "旧的故事。", &[]).unwrap();
-    put_translation(&app.db, id, &chinese).await.unwrap();
+    let (id, founder, regulator) = paper_lamps_in_chinese(&app, "旧的故事。").await;
     app.launch(&founder, &regulator, id).await;
 
     let (edited, body) = app
@@ -402,22 +380,8 @@ async fn a_story_changed_after_launch_is_read_in_its_new_original_not_in_an_old_
 
 #[tokio::test]
 async fn the_pledge_form_offers_the_tiers_in_the_readers_language() {
-    use zhonglian::i18n::Lang;
-    use zhonglian::projects::repo::{put_translation, Translation};
-
     let app = TestApp::spawn().await;
-    let founder = app.login_as_founder().await;
-    let regulator = app.login_as_regulator().await;
-    let id = app.create_reward_project(&founder, "Paper Lamps").await;
-    let chinese = Translation::parse(
-        Lang::Zh,
-        "纸灯笼",
-        "手工折叠的纸灯笼。",
-        "我们的故事。",
-        &[("感谢卡", "一张手写感谢卡。")],
-    )
-    .unwrap();
-    put_translation(&app.db, id, &chinese).await.unwrap();
+    let (id, founder, regulator) = paper_lamps_in_chinese(&app, "我们的故事。").await;
     app.launch(&founder, &regulator, id).await;
     let backer = app.login_as_backer().await;
 
@@ -431,4 +395,25 @@ async fn the_pledge_form_offers_the_tiers_in_the_readers_language() {
         form.contains("感谢卡") && form.contains("一张手写感谢卡。"),
         "the tier in Chinese"
     );
+}
+
+/// A founder's "Paper Lamps" with its Chinese texts (`story` the translated story, one tier
+/// 感谢卡), not yet launched; the founder's and a regulator's tokens.
+async fn paper_lamps_in_chinese(app: &TestApp, story: &str) -> (ProjectId, String, String) {
+    use zhonglian::i18n::Lang;
+    use zhonglian::projects::repo::{put_translation, Translation};
+
+    let founder = app.login_as_founder().await;
+    let regulator = app.login_as_regulator().await;
+    let id = app.create_reward_project(&founder, "Paper Lamps").await;
+    let chinese = Translation::parse(
+        Lang::Zh,
+        "纸灯笼",
+        "手工折叠的纸灯笼。",
+        story,
+        &[("感谢卡", "一张手写感谢卡。")],
+    )
+    .unwrap();
+    put_translation(&app.db, id, &chinese).await.unwrap();
+    (id, founder, regulator)
 }

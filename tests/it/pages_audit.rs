@@ -123,7 +123,7 @@ fn untranslated_keys(text: &str) -> Vec<String> {
 }
 
 /// The ledger's own words for its entry kinds and fields, which a Chinese page must translate.
-fn english_ledger_words(text: &str) -> Vec<String> {
+pub(crate) fn english_ledger_words(text: &str) -> Vec<String> {
     let kinds = [
         "pledge_collected",
         "pledge_refunded",

@@ -12,18 +12,8 @@ use zhonglian::projects::{ProjectId, TierId};
 use zhonglian::settlement::Settler;
 
 use crate::fixtures::{backed_project, make_due, Shape};
+use crate::pages_audit::english_ledger_words;
 use crate::support::{Backer, TestApp};
-
-/// The English names of ledger kinds, which a Chinese page must not show.
-const LEDGER_KINDS: [&str; 7] = [
-    "pledge_collected",
-    "pledge_refunded",
-    "payout",
-    "fee",
-    "shares_issued",
-    "supervision",
-    "tx_hash",
-];
 
 /// A project funded by three others and by `backer` (20.00 CNY on its one tier), settled; the
 /// project's title and the backer's pledge.
@@ -97,17 +87,6 @@ fn visible_text(html: &str) -> String {
         }
     }
     out
-}
-
-/// The English ledger kinds (whole words) found in `text`.
-fn english_kinds(text: &str) -> Vec<&'static str> {
-    let words: Vec<&str> = text
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .collect();
-    LEDGER_KINDS
-        .into_iter()
-        .filter(|kind| words.contains(kind))
-        .collect()
 }
 
 #[tokio::test]
@@ -326,12 +305,12 @@ async fn the_receipt_and_ledger_pages_in_chinese_name_no_english_ledger_kind() {
         "the page is Chinese"
     );
     let text = visible_text(&receipt);
-    assert_eq!(english_kinds(&text), Vec::<&str>::new(), "{text}");
+    assert_eq!(english_ledger_words(&text), Vec::<String>::new(), "{text}");
     assert!(text.contains("支持款收取"), "the kind in words: {text}");
 
     let ledger = app.html_as("/ledger", &backer).await;
     let text = visible_text(&ledger);
-    assert_eq!(english_kinds(&text), Vec::<&str>::new(), "{text}");
+    assert_eq!(english_ledger_words(&text), Vec::<String>::new(), "{text}");
     assert!(
         text.contains("向发起人付款") && text.contains("平台服务费"),
         "{text}"
