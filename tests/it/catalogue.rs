@@ -301,11 +301,9 @@ async fn on_a_phone_the_home_page_and_the_listing_fit_the_screen_and_every_cover
                     widths.iter().all(|w| *w == 640),
                     "{name} {lang}: every cover drew ({widths:?})"
                 );
-                let wide = c
-                    .execute("return document.documentElement.scrollWidth", vec![])
-                    .await?;
+                let wide = crate::browser::page_width(&c).await?;
                 assert!(
-                    wide.as_u64().unwrap() <= 390,
+                    wide <= 390,
                     "{name} {lang} is {wide} px wide on a 390 px phone"
                 );
                 let png = c.screenshot().await?;

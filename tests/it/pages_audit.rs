@@ -202,11 +202,7 @@ async fn audit_page(
             if page.name == "not-found" { "" } else { "not " }
         ));
     }
-    let scroll_width = client
-        .execute("return document.documentElement.scrollWidth", vec![])
-        .await?
-        .as_u64()
-        .unwrap_or(u64::MAX);
+    let scroll_width = crate::browser::page_width(client).await?;
     if scroll_width > u64::from(width) {
         let widest = client
             .execute(

@@ -308,30 +308,9 @@ async fn a_change_form_with_errors_comes_back_with_them_and_a_good_change_says_s
     assert_eq!(app.wallet_balance(&backer).await, Decimal::from(70));
 }
 
-/// Writes the whole page, at the window's width, to `target/screenshots/<name>`.
-async fn full_page_screenshot(
-    c: &fantoccini::Client,
-    name: &str,
-) -> Result<(), fantoccini::error::CmdError> {
-    let (width, height) = c.get_window_size().await?;
-    let (width, height) = (width as u32, height as u32);
-    let page = c
-        .execute("return document.documentElement.scrollHeight;", vec![])
-        .await?;
-    // A window as tall as the page, so one picture holds all of it.
-    c.set_window_size(width, page.as_u64().map_or(height, |h| h as u32))
-        .await?;
-    let shot = c.screenshot().await?;
-    c.set_window_size(width, height).await?;
-    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-    std::fs::create_dir_all(&folder).expect("a screenshot folder");
-    std::fs::write(folder.join(name), shot).expect("a screenshot");
-    Ok(())
-}
-
 #[tokio::test]
 async fn on_a_phone_the_reward_project_page_fits_the_screen_and_tiers_read_in_lines() {
-    use crate::browser::browser;
+    use crate::browser::{browser, full_page_screenshot, page_width, screenshot_folder};
 
     let app = TestApp::spawn().await;
     let (project, tiers) = app
@@ -381,11 +360,9 @@ async fn on_a_phone_the_reward_project_page_fits_the_screen_and_tiers_read_in_li
             c.wait()
                 .for_element(fantoccini::Locator::Id("tiers"))
                 .await?;
-            let width = c
-                .execute("return document.documentElement.scrollWidth;", vec![])
-                .await?;
+            let width = page_width(&c).await?;
             assert!(
-                width.as_f64().unwrap() <= 390.0,
+                width <= 390,
                 "{lang}: the page is {width} px wide on a 390 px phone"
             );
             let widths = c
@@ -421,7 +398,7 @@ async fn on_a_phone_the_reward_project_page_fits_the_screen_and_tiers_read_in_li
                 )
                 .await?;
             assert!(chart.as_f64().unwrap() <= 390.0);
-            full_page_screenshot(&c, &format!("project-page-{lang}-390.png")).await?;
+            full_page_screenshot(&c, &screenshot_folder().join(format!("project-page-{lang}-390.png"))).await?;
         }
         // A settled project lists its ledger transactions: their hashes break, not the page.
         for lang in ["en", "zh"] {
@@ -430,14 +407,15 @@ async fn on_a_phone_the_reward_project_page_fits_the_screen_and_tiers_read_in_li
             c.wait()
                 .for_element(fantoccini::Locator::Id("settlement-outcome"))
                 .await?;
-            let width = c
-                .execute("return document.documentElement.scrollWidth;", vec![])
-                .await?;
+            let width = page_width(&c).await?;
             assert!(
-                width.as_f64().unwrap() <= 390.0,
+                width <= 390,
                 "{lang}: the settled project's page is {width} px wide on a 390 px phone"
             );
-            full_page_screenshot(&c, &format!("project-page-settled-{lang}-390.png")).await?;
+            full_page_screenshot(
+                &c,
+                &screenshot_folder().join(format!("project-page-settled-{lang}-390.png")),
+            ).await?;
         }
         // The pledge form's tier choice reads as well, in both languages.
         crate::browser::sign_up(&c, &app, "phone@example.com", "Phone Fang").await?;
@@ -450,11 +428,9 @@ async fn on_a_phone_the_reward_project_page_fits_the_screen_and_tiers_read_in_li
             c.wait()
                 .for_element(fantoccini::Locator::Id("pledge-form"))
                 .await?;
-            let width = c
-                .execute("return document.documentElement.scrollWidth;", vec![])
-                .await?;
+            let width = page_width(&c).await?;
             assert!(
-                width.as_f64().unwrap() <= 390.0,
+                width <= 390,
                 "{lang}: the pledge form is {width} px wide on a 390 px phone"
             );
             let desc = c
@@ -482,7 +458,7 @@ async fn on_a_phone_the_reward_project_page_fits_the_screen_and_tiers_read_in_li
             )
             .await?;
         assert!(width.as_f64().unwrap() >= 300.0, "at 1366 px: {width}");
-        full_page_screenshot(&c, "project-page-en-1366.png").await?;
+        full_page_screenshot(&c, &screenshot_folder().join("project-page-en-1366.png")).await?;
         Ok::<(), fantoccini::error::CmdError>(())
     }
     .await;
