@@ -140,6 +140,26 @@ pub struct Settings {
     /// `Authorization: Bearer <token>`. Unset: `/metrics` on the main listener is 404.
     #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<SecretString>,
+
+    /// The mail server e-mail goes out through: `smtp://host:port` (plain; add `?tls=required`
+    /// for STARTTLS, `?tls=opportunistic` to use it when offered), `smtps://host:port`
+    /// (implicit TLS), with `user:password@` for credentials. Unset: e-mail waits in the outbox
+    /// (the demo writes it to the log instead).
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<SecretString>,
+
+    /// The sender of every e-mail, as `Name <address>` or a bare address.
+    #[arg(
+        long,
+        env = "MAIL_FROM",
+        default_value = "Zhonglian <no-reply@localhost>"
+    )]
+    pub mail_from: String,
+
+    /// Write e-mail to the log instead of sending it (the demo sets this when `SMTP_URL` is
+    /// unset; its accounts have made-up addresses).
+    #[arg(long, env = "MAIL_LOG")]
+    pub mail_log: bool,
 }
 
 impl Settings {
@@ -175,6 +195,9 @@ impl Settings {
             max_connections: 1024,
             metrics_bind: None,
             metrics_token: None,
+            smtp_url: None,
+            mail_from: "Zhonglian <no-reply@localhost>".into(),
+            mail_log: false,
         }
     }
 
@@ -224,6 +247,9 @@ impl fmt::Debug for Settings {
             .field("supported_currencies", &self.supported_currencies)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("signup_limit_per_hour", &self.signup_limit_per_hour)
+            .field("smtp_url", &redacted(&self.smtp_url))
+            .field("mail_from", &self.mail_from)
+            .field("mail_log", &self.mail_log)
             .field(
                 "header_read_timeout_seconds",
                 &self.header_read_timeout_seconds,

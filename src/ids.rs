@@ -89,6 +89,18 @@ decl_id!(
     /// A project update's id.
     UpdateId
 );
+decl_id!(
+    /// A comment's (or a reply's) id.
+    CommentId
+);
+decl_id!(
+    /// A withdrawal's id.
+    WithdrawalId
+);
+decl_id!(
+    /// An add-on's id.
+    AddonId
+);
 
 #[cfg(test)]
 mod tests {

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod ledger;
 pub mod money;
 pub mod net;
+pub mod notify;
 pub mod pledges;
 pub mod projects;
 pub mod router;
@@ -46,7 +47,7 @@ impl Application {
     /// Builds the state from settings and an open pool, and binds the listener (port 0 picks a
     /// free port, as the tests do).
     pub async fn build(settings: Settings, db: PgPool) -> anyhow::Result<Self> {
-        let state = AppState::build(settings, db, Arc::new(settlement::pages::Notifications))?;
+        let state = AppState::build(settings, db, Arc::new(notify::pages::Notifications))?;
         let listener = TcpListener::bind(state.settings.bind).await?;
         let metrics_listener = match state.settings.metrics_bind {
             Some(address) => Some(TcpListener::bind(address).await?),

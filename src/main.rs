@@ -303,8 +303,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         // The demo's backers top up their wallets; nothing real is charged.
         settings.payment_provider = Some(zhonglian::config::PaymentProviderKind::Sandbox);
     }
+    if args.demo && settings.smtp_url.is_none() {
+        // The demo's accounts have made-up addresses: their letters go to the log.
+        settings.mail_log = true;
+    }
     init_tracing(&settings.log_format);
     tracing::info!(settings = ?settings, "starting");
+    // A mail server address that cannot work stops the start before the database opens.
+    let mailer = zhonglian::notify::mailer::from_settings(&settings)?;
     let started = std::time::Instant::now();
     let db = open_database(&settings, settings.pool_size()).await?;
     tracing::info!(
@@ -326,6 +332,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let worker = tokio::spawn(
         zhonglian::settlement::Settler::new(app.state()).run(std::time::Duration::from_secs(1)),
     );
+    let sender = match mailer {
+        Some(mailer) => Some(tokio::spawn(
+            zhonglian::notify::sender::Sender::new(db.pool.clone(), mailer)
+                .run(std::time::Duration::from_secs(1)),
+        )),
+        None => {
+            tracing::warn!("SMTP_URL is not set: e-mail waits in the outbox until it is");
+            None
+        }
+    };
     // The embedded cluster is watched and restarted if its postmaster dies; if it cannot be
     // started again, the server stops serving and exits non-zero.
     let (gave_up_tx, gave_up_rx) = tokio::sync::oneshot::channel();
@@ -352,6 +368,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     app.run(stop).await?;
     // A settlement batch in flight is rolled back by the database; the next start resumes it.
     worker.abort();
+    // A letter being sent is leased; the next start sends it once the lease runs out.
+    if let Some(sender) = sender {
+        sender.abort();
+    }
     // Stopped before the cluster is, so that it does not start it again.
     if let Some(watcher) = watcher {
         watcher.abort();

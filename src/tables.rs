@@ -38,6 +38,7 @@ pub const TABLES: &[Owned] = &[
         "accounts",
         &["projects", "pledges", "supervision"],
     ),
+    view("mail_contacts", "accounts", &["notify"]),
     table("ledger_head", "ledger"),
     table("ledger_leaves", "ledger"),
     table("ledger_nodes", "ledger"),
@@ -65,7 +66,8 @@ pub const TABLES: &[Owned] = &[
     table("settlement_transactions", "settlement"),
     table("payouts", "settlement"),
     table("share_register", "settlement"),
-    table("notifications", "settlement"),
+    table("notifications", "notify"),
+    table("mail_outbox", "notify"),
     table("supervision_actions", "supervision"),
     view("supervision_trail", "supervision", &["projects"]),
 ];

@@ -1,5 +1,4 @@
-//! Settlement in the API: a pledge's receipt, a project's settlement transactions, and the
-//! signed-in user's notifications.
+//! Settlement in the API: a pledge's receipt and a project's settlement transactions.
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -7,7 +6,6 @@ use utoipa_axum::routes;
 use axum::extract::State;
 use serde::Serialize;
 
-use super::notify::{self, Notification};
 use crate::accounts::domain::Role;
 use crate::accounts::AuthUser;
 use crate::app::AppState;
@@ -22,7 +20,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(pledge_receipt))
         .routes(routes!(project_settlement))
-        .routes(routes!(my_notifications))
 }
 
 /// The receipt of a settled pledge, for its backer (with their salt), auditors and regulators.
@@ -99,15 +96,4 @@ pub async fn project_settlement(
             })
             .collect(),
     ))
-}
-
-/// The signed-in user's latest notifications.
-#[utoipa::path(get, path = "/api/v1/me/notifications", tag = "settlement",
-    security(("bearer" = [])),
-    responses((status = 200, body = [Notification]), (status = 401)))]
-pub async fn my_notifications(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-) -> Result<ApiJson<Vec<Notification>>> {
-    Ok(ApiJson(notify::recent(&state.db, user.user.id, 50).await?))
 }

@@ -5,12 +5,12 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use sqlx::PgConnection;
 
-use super::notify::NoticeKind;
 use super::records::{record_transactions, Record};
-use super::{notify, now_text, object, platform_fee, ProjectSettled, Settler};
+use super::{now_text, object, platform_fee, ProjectSettled, Settler};
 use crate::error::Result;
 use crate::ledger::entry::{EntryKind, NewEntry};
 use crate::money::{self, AccountOwner, Posting};
+use crate::notify::{self, NoticeKind};
 use crate::pledges::settle as pledge_settle;
 use crate::projects::settling::{self, Outcome, Settling};
 
@@ -127,8 +127,8 @@ impl Settler {
             "currency": project.currency,
         });
         let backers = pledge_settle::settled_backers(conn, project.id).await?;
-        notify::store_many(conn, &backers, project.id, kind, &params).await?;
-        notify::store_many(conn, &[project.founder], project.id, kind, &params).await?;
+        notify::tell(conn, &backers, Some(project.id), kind, &params).await?;
+        notify::tell(conn, &[project.founder], Some(project.id), kind, &params).await?;
         Ok(ProjectSettled {
             project: project.id,
             outcome: project.outcome,
@@ -136,16 +136,6 @@ impl Settler {
             collected,
             fee,
         })
-    }
-
-    /// E-mails the outcome to everyone notified (after commit, outside the transaction).
-    pub(super) async fn announce(&self, summary: &ProjectSettled) {
-        let kind = outcome_kind(summary.outcome);
-        if let Err(e) =
-            notify::mail_all(&self.db, self.mailer.as_ref(), summary.project, kind).await
-        {
-            tracing::warn!(error = %e, "could not send settlement e-mails");
-        }
     }
 }
 

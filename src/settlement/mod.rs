@@ -12,7 +12,6 @@
 pub mod api;
 mod fee;
 mod finish;
-pub mod notify;
 pub mod pages;
 mod payouts;
 mod records;
@@ -36,7 +35,6 @@ use crate::pledges::{PledgeId, PledgeState};
 use crate::projects::settling::{self, Outcome, Settling};
 use crate::projects::{ProjectId, ProjectKind};
 pub use fee::platform_fee;
-use notify::Mailer;
 use records::{issue_shares, record_transactions, Record};
 pub use records::{pledge_transaction, transactions_for_project, SettledTransaction};
 
@@ -89,13 +87,11 @@ pub struct Settler {
     db: PgPool,
     ledger: Arc<Ledger>,
     fee_bps: u32,
-    mailer: Arc<dyn Mailer>,
     batch_size: i64,
 }
 
 impl Settler {
-    /// A settler over explicit parts (the server builds them from its state, see `app.rs`),
-    /// with the logging mailer.
+    /// A settler over explicit parts (the server builds them from its state, see `app.rs`).
     pub fn new(deps: impl Into<Deps>) -> Self {
         let Deps {
             db,
@@ -107,7 +103,6 @@ impl Settler {
             db,
             ledger,
             fee_bps,
-            mailer: Arc::new(notify::LogMailer),
             batch_size: batch_size.max(1),
         }
     }
@@ -116,12 +111,6 @@ impl Settler {
     /// `settle` command, which has no server state).
     pub fn from_parts(db: PgPool, ledger: Arc<Ledger>, settings: &Settings) -> Self {
         Self::new(Deps::new(db, ledger, settings))
-    }
-
-    /// Uses another e-mail sender.
-    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
-        self.mailer = mailer;
-        self
     }
 
     /// Settles this many pledges per transaction.
@@ -177,7 +166,6 @@ impl Settler {
                 }
                 Step::Finished(summary) => {
                     tracing::info!(project = %project.id, outcome = ?summary.outcome, pledges = settled, "settled");
-                    self.announce(&summary).await;
                     return Ok(Some(ProjectSettled {
                         pledges: settled,
                         ..summary

@@ -1,5 +1,4 @@
-//! Settlement in the browser: a pledge's receipt, verified against the latest checkpoint, and
-//! the user's notifications.
+//! Settlement in the browser: a pledge's receipt, verified against the latest checkpoint.
 
 use askama::Template;
 use axum::extract::State;
@@ -7,9 +6,6 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
-use std::collections::HashMap;
-
-use super::notify;
 use crate::app::AppState;
 use crate::http::error::{Error, Result};
 use crate::http::extract::{CurrentUser, Path};
@@ -19,29 +15,10 @@ use crate::ledger::checkpoint::Verifier;
 use crate::ledger::pages::kind_key;
 use crate::ledger::receipt::{self, Receipt, Step};
 use crate::pledges::{PledgeId, PledgeState};
-use crate::projects::ProjectId;
-
-/// The header's count of unread notifications, which this room keeps.
-pub struct Notifications;
-
-impl crate::http::pages::Inbox for Notifications {
-    fn unread<'a>(
-        &'a self,
-        db: &'a sqlx::PgPool,
-        user: crate::ids::UserId,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = i64> + Send + 'a>> {
-        Box::pin(async move {
-            // The header must not fail a page: a count that cannot be read shows as none.
-            notify::unread_count(db, user).await.unwrap_or(0)
-        })
-    }
-}
 
 /// Routes of this room.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/me/pledges/{id}/receipt", get(receipt_page))
-        .route("/me/notifications", get(notifications_page))
+    Router::new().route("/me/pledges/{id}/receipt", get(receipt_page))
 }
 
 /// One check of the receipt, in the reader's words.
@@ -190,82 +167,5 @@ async fn receipt_page(
         steps,
         json: serde_json::to_string(&receipt).map_err(|e| Error::Internal(e.into()))?,
         chrome,
-    })
-}
-
-/// A notification as the page lists it, with where to read more.
-struct NotificationRow {
-    text: String,
-    link: String,
-    link_key: &'static str,
-    at: String,
-    unread: bool,
-}
-
-#[derive(Template)]
-#[template(path = "settlement/notifications.html")]
-struct NotificationsPage {
-    chrome: Chrome,
-    notifications: Vec<NotificationRow>,
-}
-
-/// The reader's settled pledges by project: a settlement notice links to the receipt.
-async fn receipts_by_project(
-    state: &AppState,
-    user: crate::ids::UserId,
-) -> Result<HashMap<ProjectId, PledgeId>> {
-    Ok(crate::pledges::for_backer(&state.db, user)
-        .await?
-        .into_iter()
-        .filter(|v| {
-            matches!(
-                v.pledge.state,
-                PledgeState::Collected | PledgeState::Refunded
-            )
-        })
-        .map(|v| (v.pledge.project_id, v.pledge.id))
-        .collect())
-}
-
-/// `/me/notifications`: the latest notifications, translated, each linked to the receipt or
-/// the project it is about. Opening the page marks them read.
-async fn notifications_page(
-    State(state): State<AppState>,
-    mut chrome: Chrome,
-    CurrentUser(user): CurrentUser,
-) -> Result<Response> {
-    let rows = notify::recent(&state.db, user.user.id, 100).await?;
-    let receipts = receipts_by_project(&state, user.user.id).await?;
-    let shown: Vec<i64> = rows.iter().map(|n| n.id).collect();
-    let notifications = rows
-        .into_iter()
-        .map(|n| {
-            let slug = n.params["slug"].as_str().unwrap_or_default();
-            let receipt = n
-                .project_id
-                .filter(|_| n.kind.is_settlement())
-                .and_then(|p| receipts.get(&p));
-            let (link, link_key) = match receipt {
-                Some(pledge) => (
-                    format!("/me/pledges/{pledge}/receipt"),
-                    "settlement.see_receipt",
-                ),
-                None => (format!("/projects/{slug}"), "settlement.see_project"),
-            };
-            NotificationRow {
-                text: notify::text(chrome.lang, n.kind, &n.params),
-                link,
-                link_key,
-                at: chrome.moment(&n.created_at),
-                unread: n.read_at.is_none(),
-            }
-        })
-        .collect();
-    notify::mark_read(&state.db, user.user.id, &shown).await?;
-    // The header of this very page already counts them as read.
-    chrome.unread = 0;
-    render(&NotificationsPage {
-        chrome,
-        notifications,
     })
 }

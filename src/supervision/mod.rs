@@ -6,21 +6,20 @@
 
 pub mod api;
 pub mod pages;
+pub mod record;
 
 use serde_json::json;
 use sqlx::PgPool;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::accounts::AuthUser;
 use crate::config::Settings;
 use crate::error::{Error, Message, Result};
-use crate::ledger::entry::{EntryKind, NewEntry};
 use crate::ledger::Ledger;
+use crate::notify::{self, NoticeKind};
 use crate::projects::lifecycle::{self, Action};
 use crate::projects::repo::{self, Project};
 use crate::projects::{domain, ProjectId, ProjectState};
-use crate::settlement::notify::{self, NoticeKind, Stored};
 
 /// One recorded regulator action, as a project's trail shows it (the projects room reads the
 /// trail through the `supervision_trail` view).
@@ -99,57 +98,28 @@ pub async fn act(
     };
     repo::set_state(&mut tx, id, to, note, launch_at).await?;
 
-    let at = now
-        .format(&Rfc3339)
-        .map_err(|e| Error::Internal(e.into()))?;
-    let mut parties = Vec::new();
-    let regulator_c = NewEntry::commit_party(&mut parties, regulator.user.id);
-    let founder_c = NewEntry::commit_party(&mut parties, project.founder_id);
-    let mut fields = json!({
-        "action": decision.action.as_str(),
-        "at": at,
-        "founder": founder_c,
-        "from": project.state.as_str(),
-        "project": project.id.to_string(),
-        "reason": decision.reason,
-        "regulator": regulator_c,
-        "slug": project.slug,
-        "to": to.as_str(),
-    });
-    if let Some(launch) = launch_at {
-        fields["launch_at"] = launch
-            .format(&Rfc3339)
-            .map_err(|e| Error::Internal(e.into()))?
-            .into();
-    }
-    let mut entry = NewEntry::new(
-        EntryKind::Supervision,
-        fields.as_object().cloned().unwrap_or_default(),
-    );
-    entry.parties = parties;
-    let appended = ledger.append(&mut tx, &[entry]).await?;
-    let tx_hash = appended.tx_hashes[0];
-    sqlx::query(
-        "INSERT INTO supervision_actions (project_id, regulator_id, action, from_state, to_state,
-                                          reason, launch_at, at, tx_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    let mut fields = serde_json::Map::new();
+    fields.insert("slug".into(), project.slug.clone().into());
+    let recorded = record::record(
+        &mut tx,
+        ledger,
+        record::Record {
+            action: decision.action.as_str(),
+            regulator: regulator.user.id,
+            reason: &decision.reason,
+            subject: record::Subject::Listing {
+                project: id,
+                from: project.state.as_str(),
+                to: to.as_str(),
+                launch_at,
+            },
+            fields,
+            parties: vec![("founder", project.founder_id)],
+        },
     )
-    .bind(id)
-    .bind(regulator.user.id)
-    .bind(decision.action.as_str())
-    .bind(project.state.as_str())
-    .bind(to.as_str())
-    .bind(&decision.reason)
-    .bind(launch_at)
-    .bind(now)
-    .bind(tx_hash.to_vec())
-    .execute(&mut *tx)
     .await?;
-    let told = tell(&mut tx, &project, decision.action, &decision.reason).await?;
+    tell(&mut tx, &project, decision.action, &decision.reason).await?;
     tx.commit().await?;
-    // The letters go out beside the answer: a project with many backers must not keep the
-    // regulator waiting for an action that has already happened.
-    tokio::spawn(mail(db.clone(), project.id, told));
     let trail = TrailEntry {
         action: decision.action.as_str().into(),
         from_state: project.state.as_str().into(),
@@ -157,8 +127,8 @@ pub async fn act(
         reason: decision.reason,
         regulator_name: regulator.user.display_name.clone(),
         launch_at,
-        at: now,
-        tx_hash: hex::encode(tx_hash),
+        at: recorded.at,
+        tx_hash: hex::encode(recorded.tx_hash),
     };
     Ok(Acted { trail, project })
 }
@@ -175,45 +145,25 @@ fn notice_kind(action: Action) -> Option<NoticeKind> {
     })
 }
 
-/// Who was told of an action, to be e-mailed after commit.
-struct Told {
-    kind: NoticeKind,
-    batches: Vec<Stored>,
-}
-
 /// Notifies, in the action's transaction, the founder of every regulator action (with the
 /// reason), and the project's active backers of a freeze or a cancellation (their money is held
-/// or goes back).
+/// or goes back). Their letters are queued in the same transaction.
 async fn tell(
     conn: &mut sqlx::PgConnection,
     project: &Project,
     action: Action,
     reason: &str,
-) -> Result<Option<Told>> {
+) -> Result<()> {
     let Some(kind) = notice_kind(action) else {
-        return Ok(None);
+        return Ok(());
     };
     let params = json!({"title": project.title, "slug": project.slug, "reason": reason});
-    let mut batches =
-        vec![notify::store_many(conn, &[project.founder_id], project.id, kind, &params).await?];
+    notify::tell(conn, &[project.founder_id], Some(project.id), kind, &params).await?;
     if matches!(action, Action::Freeze | Action::RegulatorCancel) {
         let backers = crate::pledges::backers::active_backers(conn, project.id).await?;
-        batches.push(notify::store_many(conn, &backers, project.id, kind, &params).await?);
+        notify::tell(conn, &backers, Some(project.id), kind, &params).await?;
     }
-    Ok(Some(Told { kind, batches }))
-}
-
-/// E-mails what [`tell`] stored. The action has happened: a message that cannot go out is
-/// logged, not an error. The mailer is the logging one until the platform sends mail.
-async fn mail(db: PgPool, project: ProjectId, told: Option<Told>) {
-    let Some(told) = told else { return };
-    for batch in told.batches {
-        if let Err(e) =
-            notify::mail_stored(&db, &notify::LogMailer, project, told.kind, batch).await
-        {
-            tracing::warn!(error = %e, "could not send the e-mails of a regulator action");
-        }
-    }
+    Ok(())
 }
 
 /// Whether the state is one a regulator still supervises (not yet settled or ended).

@@ -13,6 +13,7 @@ mod forms;
 mod launch;
 mod ledger;
 mod listings_browser;
+mod mail;
 mod money;
 mod pages_audit;
 mod pledges;

@@ -17,6 +17,7 @@ mod listings;
 mod pledging;
 mod requests;
 mod seed;
+mod smtp;
 
 pub use assertions::*;
 pub use demo::*;
@@ -24,6 +25,7 @@ pub use listings::*;
 pub use pledging::*;
 pub use requests::*;
 pub use seed::*;
+pub use smtp::*;
 
 const TEMPLATE: &str = "zl_template";
 
