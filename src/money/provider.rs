@@ -5,6 +5,12 @@
 //! by the provider and applied at most once: the deposit leaves `pending` with a conditional
 //! `UPDATE`, and its crediting journal entry carries a once-key, so a repeated or concurrent
 //! callback credits the wallet once.
+//!
+//! Withdrawals go the other way ([`super::withdrawals`]): the sandbox pays them out moments after
+//! they are made and confirms each by a callback signed exactly like a deposit's, approved, or
+//! declined for an account number ending in [`SandboxProvider::DECLINED_ACCOUNT_ENDING`].
+
+use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
 use rust_decimal::Decimal;
@@ -16,6 +22,7 @@ use uuid::Uuid;
 
 use crate::ids::DepositId;
 
+use super::withdrawals::{self, BankAccount, Withdrawal};
 use super::{AccountOwner, EntryKind, Money, Posting};
 use crate::error::{Error, Message, Result};
 use crate::ids::UserId;
@@ -115,6 +122,19 @@ impl SandboxProvider {
     /// Signs a callback body at a time, as the gateway side does.
     pub fn sign(&self, timestamp: &str, body: &[u8]) -> String {
         hex::encode(self.mac(timestamp, body).finalize().into_bytes())
+    }
+
+    /// Payouts to an account number ending in these four characters are declined by the
+    /// sandbox's bank, so that a failed withdrawal can be tried.
+    pub const DECLINED_ACCOUNT_ENDING: &'static str = "0000";
+
+    /// How the sandbox's bank answers a payout to `account`.
+    pub fn payout_outcome(account: &BankAccount) -> Outcome {
+        if account.as_str().ends_with(Self::DECLINED_ACCOUNT_ENDING) {
+            Outcome::Declined
+        } else {
+            Outcome::Approved
+        }
     }
 
     /// A callback for a notice signed now, as the gateway would send it: body, timestamp,
@@ -402,14 +422,9 @@ pub async fn apply_notice(
     Ok(deposit)
 }
 
-/// Verifies and applies a raw callback; a forged, stale or malformed one is a 400 and moves
-/// nothing.
-pub async fn handle_callback(
-    db: &PgPool,
-    provider: &dyn PaymentProvider,
-    callback: Callback<'_>,
-) -> Result<Deposit> {
-    let notice = provider
+/// Checks a raw callback; a forged, stale or malformed one is a 400.
+fn verify(provider: &dyn PaymentProvider, callback: Callback<'_>) -> Result<GatewayNotice> {
+    provider
         .verify_callback(callback, OffsetDateTime::now_utc())
         .map_err(|refusal| {
             tracing::warn!(provider = provider.name(), %refusal, "gateway callback refused");
@@ -417,8 +432,55 @@ pub async fn handle_callback(
                 CallbackRefusal::Stale => "money.error.stale_callback",
                 CallbackRefusal::Forged | CallbackRefusal::Malformed => "money.error.bad_callback",
             }))
-        })?;
+        })
+}
+
+/// Verifies and applies a raw callback; a forged, stale or malformed one is a 400 and moves
+/// nothing.
+pub async fn handle_callback(
+    db: &PgPool,
+    provider: &dyn PaymentProvider,
+    callback: Callback<'_>,
+) -> Result<Deposit> {
+    let notice = verify(provider, callback)?;
     apply_notice(db, provider, &notice).await
+}
+
+/// Verifies and applies a raw payout callback (the notice names a withdrawal's reference); a
+/// forged, stale or malformed one is a 400 and moves nothing, a repeat changes nothing.
+pub async fn handle_payout_callback(
+    db: &PgPool,
+    provider: &dyn PaymentProvider,
+    callback: Callback<'_>,
+) -> Result<Withdrawal> {
+    let notice = verify(provider, callback)?;
+    withdrawals::settle(db, provider, &notice.reference, notice.outcome).await
+}
+
+/// The sandbox paying a withdrawal out: moments after it was made, the gateway answers by a
+/// signed payout callback to this server, exactly as an outside gateway would. Runs on its own;
+/// the withdrawal is pending until then.
+pub fn pay_out(
+    db: PgPool,
+    gateway: Arc<SandboxProvider>,
+    reference: String,
+    account: &BankAccount,
+) -> tokio::task::JoinHandle<()> {
+    let outcome = SandboxProvider::payout_outcome(account);
+    tokio::spawn(async move {
+        let (body, timestamp, signature) = gateway.signed_notice(&GatewayNotice {
+            reference: reference.clone(),
+            outcome,
+        });
+        let callback = Callback {
+            body: &body,
+            timestamp: &timestamp,
+            signature: &signature,
+        };
+        if let Err(error) = handle_payout_callback(&db, gateway.as_ref(), callback).await {
+            tracing::error!(%reference, %error, "the sandbox payout could not be confirmed");
+        }
+    })
 }
 
 #[cfg(test)]
