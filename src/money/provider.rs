@@ -533,6 +533,15 @@ mod tests {
     }
 
     #[test]
+    fn the_sandbox_bank_declines_payouts_only_to_accounts_ending_in_0000() {
+        let outcome =
+            |raw: &str| SandboxProvider::payout_outcome(&BankAccount::parse(raw).unwrap());
+        assert_eq!(outcome("6222 0212 3456 0000"), Outcome::Declined);
+        assert_eq!(outcome("6222 0212 3456 7890"), Outcome::Approved);
+        assert_eq!(outcome("6222 0212 0000 7890"), Outcome::Approved);
+    }
+
+    #[test]
     fn a_signed_body_that_is_not_a_notice_is_malformed() {
         let gateway = SandboxProvider::new(b"shared secret");
         let timestamp = OffsetDateTime::now_utc().unix_timestamp().to_string();

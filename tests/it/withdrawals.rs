@@ -419,6 +419,44 @@ async fn a_payout_callback_with_a_forged_signature_moves_nothing() {
 }
 
 #[tokio::test]
+async fn a_genuine_payout_callback_repeated_after_the_outcome_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let backer = app.fixture_backer().await;
+    app.fund(&backer, "300.00").await;
+    let made = withdraw(
+        &app,
+        &backer,
+        json!({"amount": "100.00", "account": GOOD_ACCOUNT}),
+        None,
+    )
+    .await;
+    settled(&app, &backer).await;
+    let gateway = app.state.gateway.as_ref().expect("the sandbox gateway");
+    let (body, timestamp, signature) = gateway.signed_notice(&GatewayNotice {
+        reference: made.body["reference"].as_str().unwrap().to_owned(),
+        outcome: Outcome::Declined,
+    });
+
+    let answer = status_and_json(
+        app.client
+            .post(app.url("/api/v1/payments/sandbox/payouts/callback"))
+            .header("x-gateway-timestamp", timestamp)
+            .header("x-gateway-signature", signature)
+            .body(body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+
+    assert_status(&answer, 200);
+    assert_eq!(answer.1["state"], "completed");
+    assert_eq!(app.wallet_balance(&backer).await, cny("200.00"));
+    assert_eq!(notices_of(&app, &backer).await, ["withdrawal_completed"]);
+    app.assert_books_balance().await;
+}
+
+#[tokio::test]
 async fn the_wallet_form_refuses_beside_each_field_then_confirms_then_withdraws_once() {
     let app = TestApp::spawn().await;
     let email = "withdrawer@example.com";
