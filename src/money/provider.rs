@@ -477,11 +477,26 @@ pub fn pay_out(
             timestamp: &timestamp,
             signature: &signature,
         };
-        if let Err(error) = handle_payout_callback(&db, gateway.as_ref(), callback).await {
-            tracing::error!(%reference, %error, "the sandbox payout could not be confirmed");
+        // As a gateway retries a callback it got no answer to: a database that is briefly away
+        // does not leave the withdrawal pending.
+        for attempt in 1..=PAYOUT_CALLBACK_TRIES {
+            match handle_payout_callback(&db, gateway.as_ref(), callback).await {
+                Ok(_) => return,
+                Err(error) if attempt == PAYOUT_CALLBACK_TRIES => {
+                    tracing::error!(%reference, %error, "the sandbox payout could not be confirmed");
+                }
+                Err(error) => {
+                    tracing::warn!(%reference, %error, attempt, "sandbox payout callback failed, retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(200 << attempt)).await;
+                }
+            }
         }
     })
 }
+
+/// How often the sandbox sends a payout callback before it gives up (the signature stays
+/// fresh: the tries take a few seconds, far inside [`CALLBACK_FRESHNESS_SECONDS`]).
+const PAYOUT_CALLBACK_TRIES: u32 = 5;
 
 #[cfg(test)]
 mod tests {
