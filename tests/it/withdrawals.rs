@@ -12,7 +12,9 @@ use serde_json::{json, Value};
 use zhonglian::accounts::domain::UserId;
 use zhonglian::money::provider::{GatewayNotice, Outcome, SandboxProvider};
 
-use crate::browser::{fill, page_width, phone, sign_up, text_of, PHONE};
+use crate::browser::{
+    fill, full_page_screenshot, page_width, phone, screenshot_folder, sign_up, text_of, PHONE,
+};
 use crate::support::{
     assert_problem, assert_status, form_field, status_and_json, Backer, Caller, TestApp,
 };
@@ -562,6 +564,7 @@ async fn on_a_phone_a_backer_withdraws_from_the_wallet_page_without_scrolling_si
             .await?;
         let row = text_of(&c, "#withdrawals-table tr.withdrawal").await;
         let width = page_width(&c).await?;
+        full_page_screenshot(&c, &screenshot_folder().join("wallet-withdrawal-390.png")).await?;
         Ok::<_, fantoccini::error::CmdError>((row, width, backer))
     }
     .await;
