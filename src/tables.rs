@@ -60,6 +60,7 @@ pub const TABLES: &[Owned] = &[
     table("journal_entries", "money"),
     table("journal_postings", "money"),
     table("wallet_deposits", "money"),
+    table("wallet_withdrawals", "money"),
     table("pledges", "pledges"),
     table("pledge_request_keys", "pledges"),
     table("investor_profiles", "pledges"),

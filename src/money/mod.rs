@@ -1,4 +1,5 @@
-//! Money: accounts, the double-entry journal, wallet top-ups through a payment provider.
+//! Money: accounts, the double-entry journal, wallet top-ups and withdrawals through a payment
+//! provider.
 //!
 //! Money moves only as journal entries whose postings sum to zero (the database refuses anything
 //! else at commit). Every function that moves money takes a `&mut PgConnection` so the caller
@@ -10,6 +11,7 @@ pub mod api;
 pub mod batch;
 pub mod pages;
 pub mod provider;
+pub mod withdrawals;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -109,6 +111,10 @@ pub enum EntryKind {
     Payout,
     /// Escrow -> platform fee.
     Fee,
+    /// Backer wallet -> gateway: money sent to the backer's bank account.
+    Withdrawal,
+    /// Gateway -> backer wallet: a withdrawal the bank refused, credited back.
+    WithdrawalReturned,
 }
 
 impl EntryKind {
@@ -123,6 +129,8 @@ impl EntryKind {
             EntryKind::PledgeRefunded => "pledge_refunded",
             EntryKind::Payout => "payout",
             EntryKind::Fee => "fee",
+            EntryKind::Withdrawal => "withdrawal",
+            EntryKind::WithdrawalReturned => "withdrawal_returned",
         }
     }
 }

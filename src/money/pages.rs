@@ -1,22 +1,31 @@
-//! `/wallet` and the sandbox gateway's checkout page.
+//! `/wallet` (balances, movements, top-ups, withdrawals) and the sandbox gateway's checkout
+//! page.
 
 use std::time::Duration;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
-use super::api::{deposit_limits, gateway_for_top_ups, listing_gateway, sandbox};
+use super::api::{
+    deposit_limits, gateway_for_top_ups, gateway_for_withdrawals, listing_gateway, sandbox,
+    start_payout,
+};
 use super::provider::{self, Deposit, DepositState, GatewayNotice, Outcome};
+use super::withdrawals::{self, BankAccount, Withdrawal, WithdrawalState};
 use super::{Money, WalletBalance, WalletLine};
 use crate::accounts::AuthUser;
 use crate::app::AppState;
+use crate::error::Error as Refusal;
+use crate::http::confirm::{is_confirmed, Carried, Confirm};
 use crate::http::csrf::CsrfForm;
 use crate::http::error::{Error, Result};
 use crate::http::extract::MaybeUser;
+use crate::http::form::FieldErrors;
 use crate::http::pages::{render, Chrome};
 
 /// How long the sandbox gateway takes in its slow mode.
@@ -27,6 +36,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/wallet", get(wallet_page))
         .route("/wallet/deposits", axum::routing::post(start_top_up))
+        .route("/wallet/withdrawals", axum::routing::post(withdraw))
         .route(
             "/sandbox/checkout/{reference}",
             get(checkout_page).post(checkout_answer),
@@ -81,6 +91,8 @@ pub fn kind_key(kind: &str) -> &'static str {
         "pledge_release" => "money.kind.pledge_release",
         "pledge_refunded" => "money.kind.pledge_refunded",
         "pledge_collected" => "money.kind.pledge_collected",
+        "withdrawal" => "money.kind.withdrawal",
+        "withdrawal_returned" => "money.kind.withdrawal_returned",
         _ => "money.kind.other",
     }
 }
@@ -98,8 +110,52 @@ struct WalletPage {
     notice: Option<String>,
     /// Whether a payment gateway runs, so that the top-up form can be offered.
     can_top_up: bool,
-    /// The currency top-ups are made in.
+    /// The currency top-ups and withdrawals are made in.
     currency: String,
+    withdrawals: Vec<Withdrawal>,
+    withdraw: WithdrawForm,
+}
+
+/// The withdrawal form as typed, with its refusals beside their fields.
+#[derive(Default)]
+pub(super) struct WithdrawForm {
+    pub amount: String,
+    pub account: String,
+    /// The form's one-time key: sending it twice makes one withdrawal.
+    pub key: String,
+    pub amount_error: Option<String>,
+    pub account_error: Option<String>,
+}
+
+impl WithdrawForm {
+    /// An empty form with a fresh key.
+    pub fn fresh() -> Self {
+        Self {
+            key: uuid::Uuid::new_v4().simple().to_string(),
+            ..Self::default()
+        }
+    }
+
+    /// The form as typed, with the refusals of `errors` in the reader's language.
+    pub fn refused(
+        amount: &str,
+        account: &str,
+        key: &str,
+        errors: &FieldErrors,
+        chrome: &Chrome,
+    ) -> Self {
+        Self {
+            amount: amount.to_owned(),
+            account: account.to_owned(),
+            key: key.to_owned(),
+            amount_error: errors.text("amount", chrome.t),
+            account_error: errors.text("account", chrome.t),
+        }
+    }
+
+    fn has_errors(&self) -> bool {
+        self.amount_error.is_some() || self.account_error.is_some()
+    }
 }
 
 impl WalletPage {
@@ -115,6 +171,22 @@ impl WalletPage {
         self.chrome.moment(&deposit.created_at)
     }
 
+    fn withdrawal_amount(&self, withdrawal: &Withdrawal) -> String {
+        self.chrome.money(&withdrawal.amount, &withdrawal.currency)
+    }
+
+    fn withdrawal_time(&self, withdrawal: &Withdrawal) -> String {
+        self.chrome.moment(&withdrawal.created_at)
+    }
+
+    fn withdrawal_state_key(&self, withdrawal: &Withdrawal) -> &'static str {
+        match withdrawal.state {
+            WithdrawalState::Pending => "money.withdrawal_pending",
+            WithdrawalState::Completed => "money.withdrawal_completed",
+            WithdrawalState::Failed => "money.withdrawal_failed",
+        }
+    }
+
     fn deposit_state_key(&self, deposit: &Deposit) -> &'static str {
         match deposit.state {
             DepositState::Approved => "money.deposit_approved",
@@ -127,6 +199,7 @@ impl WalletPage {
 #[derive(Deserialize)]
 struct WalletQuery {
     deposit: Option<String>,
+    withdrawal: Option<String>,
 }
 
 async fn wallet_page(
@@ -154,16 +227,39 @@ async fn wallet_page(
             }),
         _ => None,
     };
-    wallet_response(&state, chrome, user.user.id, None, String::new(), notice).await
+    // Looked up among the reader's own withdrawals: nobody learns of another's reference.
+    let owned = withdrawals::withdrawals_of(&state.db, user.user.id, WITHDRAWALS_SHOWN).await?;
+    let notice = notice.or_else(|| {
+        query
+            .withdrawal
+            .filter(|reference| owned.iter().any(|w| &w.reference == reference))
+            .map(|_| chrome.t.get("money.notice_withdrawal").to_owned())
+    });
+    wallet_response(
+        &state,
+        chrome,
+        user.user.id,
+        None,
+        String::new(),
+        notice,
+        WithdrawForm::fresh(),
+    )
+    .await
 }
 
-async fn wallet_response(
+/// How many withdrawals the wallet page lists.
+const WITHDRAWALS_SHOWN: i64 = 20;
+
+/// The wallet page, with the top-up form's refusal (`error`, `amount`) and the withdrawal form
+/// as they stand; 422 when the withdrawal form has a refusal.
+pub(super) async fn wallet_response(
     state: &AppState,
     chrome: Chrome,
     user: crate::ids::UserId,
     error: Option<String>,
     amount: String,
     notice: Option<String>,
+    withdraw: WithdrawForm,
 ) -> Result<Response> {
     let mut balances = super::wallet_balances(&state.db, user).await?;
     if balances.is_empty() {
@@ -177,7 +273,10 @@ async fn wallet_response(
         .into_iter()
         .map(|line| Line::new(line, &chrome))
         .collect();
-    render(&WalletPage {
+    let refused = withdraw.has_errors();
+    let mut response = render(&WalletPage {
+        withdrawals: withdrawals::withdrawals_of(&state.db, user, WITHDRAWALS_SHOWN).await?,
+        withdraw,
         chrome,
         balances,
         lines,
@@ -191,7 +290,11 @@ async fn wallet_response(
             .supported_currencies
             .default_code()
             .to_owned(),
-    })
+    })?;
+    if refused {
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -236,12 +339,109 @@ async fn start_top_up(
                 Some(message),
                 form.amount,
                 None,
+                WithdrawForm::fresh(),
             )
             .await?;
             *response.status_mut() = e.status_code();
             Ok(response)
         }
     }
+}
+
+#[derive(Deserialize)]
+struct WithdrawFields {
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    account: String,
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// The confirmation of a withdrawal: what leaves the wallet, and to which account.
+fn withdraw_confirmation(
+    chrome: Chrome,
+    fields: &WithdrawFields,
+    request: &withdrawals::WithdrawalRequest,
+) -> Confirm {
+    let t = chrome.t;
+    let amount = chrome.money(&request.amount.value(), &request.currency);
+    let account = request.account.masked();
+    Confirm {
+        heading: t.get("confirm.withdrawal.heading").to_owned(),
+        subject: t.fill("money.withdrawal_to", &[("account", &account)]),
+        consequence: t.fill(
+            "confirm.withdrawal.consequence",
+            &[("amount", &amount), ("account", &account)],
+        ),
+        action: "/wallet/withdrawals".into(),
+        fields: vec![
+            Carried::shown("amount", t.get("money.amount"), &fields.amount),
+            Carried::hidden("account", &fields.account),
+            Carried::hidden("key", &fields.key),
+        ],
+        back: "/wallet#withdraw-form".into(),
+        danger: true,
+        chrome,
+    }
+}
+
+/// The withdrawal form: refusals beside their fields, then a confirmation, then the withdrawal
+/// (its one-time key makes a second submission answer the first withdrawal).
+async fn withdraw(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    MaybeUser(user): MaybeUser,
+    CsrfForm(form): CsrfForm<WithdrawFields>,
+) -> Result<Response> {
+    let Some(user) = user else {
+        return Ok(login_first("/wallet"));
+    };
+    let user = user.user.id;
+    let gateway = gateway_for_withdrawals(&state)?;
+    let key = withdrawals::WithdrawalKey::parse(&form.key)?;
+    let mut errors = FieldErrors::new();
+    let amount = errors.check("amount", Money::parse(&form.amount))?;
+    let account = errors.check("account", BankAccount::parse(&form.account))?;
+    let (Some(amount), Some(account)) = (amount, account) else {
+        let refused =
+            WithdrawForm::refused(&form.amount, &form.account, &form.key, &errors, &chrome);
+        return wallet_response(&state, chrome, user, None, String::new(), None, refused).await;
+    };
+    let request = withdrawals::WithdrawalRequest {
+        amount,
+        currency: state
+            .settings
+            .supported_currencies
+            .default_code()
+            .to_owned(),
+        account,
+    };
+    if !is_confirmed(form.confirm.as_deref()) {
+        return withdraw_confirmation(chrome, &form, &request).respond();
+    }
+    let (status, message) =
+        match withdrawals::start(&state.db, gateway, user, &request, Some(&key)).await {
+            Ok(started) => {
+                start_payout(&state, &started, &request.account);
+                let reference = &started.withdrawal.reference;
+                let to = format!("/wallet?withdrawal={reference}#withdrawals");
+                return Ok(Redirect::to(&to).into_response());
+            }
+            // Insufficient funds, or the form's key used for another amount: told beside the
+            // amount.
+            Err(Refusal::Conflict(message)) => (StatusCode::CONFLICT, message),
+            Err(Refusal::Invalid(message)) => (StatusCode::UNPROCESSABLE_ENTITY, message),
+            Err(other) => return Err(other.into()),
+        };
+    errors.add("amount", message);
+    let refused = WithdrawForm::refused(&form.amount, &form.account, &form.key, &errors, &chrome);
+    let mut response =
+        wallet_response(&state, chrome, user, None, String::new(), None, refused).await?;
+    *response.status_mut() = status;
+    Ok(response)
 }
 
 #[derive(Template)]

@@ -5,6 +5,12 @@
 //! by the provider and applied at most once: the deposit leaves `pending` with a conditional
 //! `UPDATE`, and its crediting journal entry carries a once-key, so a repeated or concurrent
 //! callback credits the wallet once.
+//!
+//! Withdrawals go the other way ([`super::withdrawals`]): the sandbox pays them out moments after
+//! they are made and confirms each by a callback signed exactly like a deposit's, approved, or
+//! declined for an account number ending in [`SandboxProvider::DECLINED_ACCOUNT_ENDING`].
+
+use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
 use rust_decimal::Decimal;
@@ -16,6 +22,7 @@ use uuid::Uuid;
 
 use crate::ids::DepositId;
 
+use super::withdrawals::{self, BankAccount, Withdrawal};
 use super::{AccountOwner, EntryKind, Money, Posting};
 use crate::error::{Error, Message, Result};
 use crate::ids::UserId;
@@ -115,6 +122,19 @@ impl SandboxProvider {
     /// Signs a callback body at a time, as the gateway side does.
     pub fn sign(&self, timestamp: &str, body: &[u8]) -> String {
         hex::encode(self.mac(timestamp, body).finalize().into_bytes())
+    }
+
+    /// Payouts to an account number ending in these four characters are declined by the
+    /// sandbox's bank, so that a failed withdrawal can be tried.
+    pub const DECLINED_ACCOUNT_ENDING: &'static str = "0000";
+
+    /// How the sandbox's bank answers a payout to `account`.
+    pub fn payout_outcome(account: &BankAccount) -> Outcome {
+        if account.as_str().ends_with(Self::DECLINED_ACCOUNT_ENDING) {
+            Outcome::Declined
+        } else {
+            Outcome::Approved
+        }
     }
 
     /// A callback for a notice signed now, as the gateway would send it: body, timestamp,
@@ -402,14 +422,9 @@ pub async fn apply_notice(
     Ok(deposit)
 }
 
-/// Verifies and applies a raw callback; a forged, stale or malformed one is a 400 and moves
-/// nothing.
-pub async fn handle_callback(
-    db: &PgPool,
-    provider: &dyn PaymentProvider,
-    callback: Callback<'_>,
-) -> Result<Deposit> {
-    let notice = provider
+/// Checks a raw callback; a forged, stale or malformed one is a 400.
+fn verify(provider: &dyn PaymentProvider, callback: Callback<'_>) -> Result<GatewayNotice> {
+    provider
         .verify_callback(callback, OffsetDateTime::now_utc())
         .map_err(|refusal| {
             tracing::warn!(provider = provider.name(), %refusal, "gateway callback refused");
@@ -417,9 +432,71 @@ pub async fn handle_callback(
                 CallbackRefusal::Stale => "money.error.stale_callback",
                 CallbackRefusal::Forged | CallbackRefusal::Malformed => "money.error.bad_callback",
             }))
-        })?;
+        })
+}
+
+/// Verifies and applies a raw callback; a forged, stale or malformed one is a 400 and moves
+/// nothing.
+pub async fn handle_callback(
+    db: &PgPool,
+    provider: &dyn PaymentProvider,
+    callback: Callback<'_>,
+) -> Result<Deposit> {
+    let notice = verify(provider, callback)?;
     apply_notice(db, provider, &notice).await
 }
+
+/// Verifies and applies a raw payout callback (the notice names a withdrawal's reference); a
+/// forged, stale or malformed one is a 400 and moves nothing, a repeat changes nothing.
+pub async fn handle_payout_callback(
+    db: &PgPool,
+    provider: &dyn PaymentProvider,
+    callback: Callback<'_>,
+) -> Result<Withdrawal> {
+    let notice = verify(provider, callback)?;
+    withdrawals::settle(db, provider, &notice.reference, notice.outcome).await
+}
+
+/// The sandbox paying a withdrawal out: moments after it was made, the gateway answers by a
+/// signed payout callback to this server, exactly as an outside gateway would. Runs on its own;
+/// the withdrawal is pending until then.
+pub fn pay_out(
+    db: PgPool,
+    gateway: Arc<SandboxProvider>,
+    reference: String,
+    account: &BankAccount,
+) -> tokio::task::JoinHandle<()> {
+    let outcome = SandboxProvider::payout_outcome(account);
+    tokio::spawn(async move {
+        let (body, timestamp, signature) = gateway.signed_notice(&GatewayNotice {
+            reference: reference.clone(),
+            outcome,
+        });
+        let callback = Callback {
+            body: &body,
+            timestamp: &timestamp,
+            signature: &signature,
+        };
+        // As a gateway retries a callback it got no answer to: a database that is briefly away
+        // does not leave the withdrawal pending.
+        for attempt in 1..=PAYOUT_CALLBACK_TRIES {
+            match handle_payout_callback(&db, gateway.as_ref(), callback).await {
+                Ok(_) => return,
+                Err(error) if attempt == PAYOUT_CALLBACK_TRIES => {
+                    tracing::error!(%reference, %error, "the sandbox payout could not be confirmed");
+                }
+                Err(error) => {
+                    tracing::warn!(%reference, %error, attempt, "sandbox payout callback failed, retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(200 << attempt)).await;
+                }
+            }
+        }
+    })
+}
+
+/// How often the sandbox sends a payout callback before it gives up (the signature stays
+/// fresh: the tries take a few seconds, far inside [`CALLBACK_FRESHNESS_SECONDS`]).
+const PAYOUT_CALLBACK_TRIES: u32 = 5;
 
 #[cfg(test)]
 mod tests {
@@ -468,6 +545,15 @@ mod tests {
         );
         let inside = now + time::Duration::seconds(CALLBACK_FRESHNESS_SECONDS - 5);
         assert!(gateway.verify_callback(genuine, inside).is_ok());
+    }
+
+    #[test]
+    fn the_sandbox_bank_declines_payouts_only_to_accounts_ending_in_0000() {
+        let outcome =
+            |raw: &str| SandboxProvider::payout_outcome(&BankAccount::parse(raw).unwrap());
+        assert_eq!(outcome("6222 0212 3456 0000"), Outcome::Declined);
+        assert_eq!(outcome("6222 0212 3456 7890"), Outcome::Approved);
+        assert_eq!(outcome("6222 0212 0000 7890"), Outcome::Approved);
     }
 
     #[test]

@@ -33,3 +33,4 @@ mod support;
 mod two_servers;
 mod visibility;
 mod web;
+mod withdrawals;
