@@ -81,8 +81,9 @@ impl Cursor {
         let bad = || Error::malformed("community.error.cursor");
         let (micros, id) = raw.trim().split_once('_').ok_or_else(bad)?;
         let micros: i128 = micros.parse().map_err(|_| bad())?;
-        let at = OffsetDateTime::from_unix_timestamp_nanos(micros.checked_mul(1000).ok_or_else(bad)?)
-            .map_err(|_| bad())?;
+        let at =
+            OffsetDateTime::from_unix_timestamp_nanos(micros.checked_mul(1000).ok_or_else(bad)?)
+                .map_err(|_| bad())?;
         let id = id.parse().map_err(|_| bad())?;
         Ok(Self { at, id })
     }
@@ -169,7 +170,15 @@ pub async fn post(
     .fetch_one(&mut *tx)
     .await
     .map_err(Error::from)?;
-    tell(&mut tx, project, author, author_name, id, parent.map(|p| p.author)).await?;
+    tell(
+        &mut tx,
+        project,
+        author,
+        author_name,
+        id,
+        parent.map(|p| p.author),
+    )
+    .await?;
     tx.commit().await.map_err(Error::from)?;
     Ok(id)
 }
@@ -340,7 +349,13 @@ mod tests {
 
     #[test]
     fn a_cursor_that_is_not_one_is_refused() {
-        for raw in ["", "x", "12_", "_00000000-0000-0000-0000-000000000000", "1e9_x"] {
+        for raw in [
+            "",
+            "x",
+            "12_",
+            "_00000000-0000-0000-0000-000000000000",
+            "1e9_x",
+        ] {
             assert!(Cursor::parse(raw).is_err(), "{raw}");
         }
     }

@@ -46,6 +46,7 @@ pub struct Comment {
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
     /// Replies, oldest first (always empty on a reply).
+    #[schema(no_recursion)]
     pub replies: Vec<Comment>,
 }
 
@@ -141,7 +142,10 @@ pub async fn page(
     let more = tops.len() as i64 > limit;
     tops.truncate(usize::try_from(limit).unwrap_or(0));
     let next_cursor = more
-        .then(|| tops.last().map(|r| Cursor::new(r.created_at, r.id).encode()))
+        .then(|| {
+            tops.last()
+                .map(|r| Cursor::new(r.created_at, r.id).encode())
+        })
         .flatten();
     let ids: Vec<CommentId> = tops.iter().map(|r| r.id).collect();
     let replies: Vec<Row> = sqlx::query_as(&format!(

@@ -340,8 +340,8 @@ fn confirmation(
     errors: &FieldErrors,
 ) -> Confirm {
     let t = chrome.t;
-    let mut reason = Carried::shown("reason", t.get("supervision.reason"), &form.reason)
-        .as_input("text");
+    let mut reason =
+        Carried::shown("reason", t.get("supervision.reason"), &form.reason).as_input("text");
     reason.error = errors.text("reason", t);
     Confirm {
         heading: t.get("community.confirm_hide.heading").to_owned(),
