@@ -5,6 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::support::*;
+
 use zhonglian::projects::ProjectId;
 
 /// A live project of `kind` (`reward` or `equity`) and its founder, who can sign in by token.
@@ -674,4 +675,162 @@ async fn in_the_browser_a_backer_asks_the_founder_answers_and_the_backer_sees_th
     let _ = asker.close().await;
     let _ = founder.close().await;
     result.expect("the browser flow");
+}
+
+/// Someone signed in through the log-in form with their own cookies, reading English.
+struct Session {
+    client: reqwest::Client,
+    app_url: String,
+}
+
+impl Session {
+    async fn sign_in(app: &TestApp, email: &str) -> Session {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::ACCEPT_LANGUAGE,
+            reqwest::header::HeaderValue::from_static("en"),
+        );
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap();
+        let session = Session {
+            client,
+            app_url: app.url(""),
+        };
+        let csrf = session.csrf("/login").await;
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("email", email),
+            ("password", "correct horse battery"),
+        ];
+        let (status, _, _) = session.post("/login", &fields).await;
+        assert_eq!(status, 303, "log-in of {email}");
+        session
+    }
+
+    async fn csrf(&self, path: &str) -> String {
+        let url = format!("{}{path}", self.app_url);
+        let html = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        form_field(&html, "csrf")
+    }
+
+    /// Posts a form: the status, the `Location` or `Retry-After` header, and the page.
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
+        let url = format!("{}{path}", self.app_url);
+        let response = self.client.post(url).form(fields).send().await.unwrap();
+        let status = response.status().as_u16();
+        let header = ["location", "retry-after"]
+            .into_iter()
+            .find_map(|h| response.headers().get(h))
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, header, response.text().await.unwrap())
+    }
+}
+
+#[tokio::test]
+async fn a_refused_comment_form_comes_back_with_the_message_beside_the_field() {
+    let app = TestApp::spawn().await;
+    let (project, _) = project_and_founder(&app, "equity").await;
+    app.signup("reader@example.com", "backer").await;
+    let reader = Session::sign_in(&app, "reader@example.com").await;
+    let path = format!("/projects/{project}/comments");
+    let csrf = reader.csrf(&format!("/projects/{project}")).await;
+
+    let (status, _, html) = reader.post(&path, &[("csrf", &csrf), ("body", "  ")]).await;
+
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("id=\"comment-body-error\"")
+            && html.contains("Write something before posting.")
+    );
+    assert!(
+        html.contains("id=\"comment-promoter-error\""),
+        "the promoter question is unanswered"
+    );
+}
+
+#[tokio::test]
+async fn commenting_too_fast_on_the_page_says_when_to_come_back() {
+    let app = TestApp::spawn().await;
+    let (project, _) = project_and_founder(&app, "reward").await;
+    app.signup("chatty@example.com", "backer").await;
+    let chatty = Session::sign_in(&app, "chatty@example.com").await;
+    let path = format!("/projects/{project}/comments");
+    let csrf = chatty.csrf(&format!("/projects/{project}")).await;
+    for n in 0..zhonglian::community::comments::RATE_COUNT {
+        let body = format!("Comment {n}");
+        let (status, to, _) = chatty
+            .post(&path, &[("csrf", &csrf), ("body", &body)])
+            .await;
+        assert_eq!(status, 303);
+        assert!(to.contains("#comment-"), "{to}");
+    }
+
+    let (status, retry_after, html) = chatty
+        .post(&path, &[("csrf", &csrf), ("body", "More")])
+        .await;
+
+    assert_eq!(status, 429);
+    assert!(
+        retry_after
+            .parse::<i64>()
+            .is_ok_and(|s| (1..=60).contains(&s)),
+        "{retry_after}"
+    );
+    assert!(html.contains("You are commenting too fast"), "{html}");
+    assert!(html.contains(">More</textarea>"), "what was typed is kept");
+}
+
+#[tokio::test]
+async fn a_regulator_hides_a_comment_on_the_page_only_after_confirming() {
+    let app = TestApp::spawn().await;
+    let (project, _) = project_and_founder(&app, "reward").await;
+    let author = app.fixture_backer().await;
+    let id = commented(&app, &author, project, json!({"body": "Off-topic rant"})).await;
+    zhonglian::accounts::create_staff_user(
+        &app.db,
+        "watch@example.com",
+        "Watch",
+        "correct horse battery".into(),
+        zhonglian::accounts::domain::Role::Regulator,
+    )
+    .await
+    .expect("a regulator");
+    let regulator = Session::sign_in(&app, "watch@example.com").await;
+    let csrf = regulator.csrf(&format!("/projects/{project}")).await;
+    let path = format!("/regulator/comments/{id}/hide");
+
+    let (asked, _, confirm) = regulator
+        .post(&path, &[("csrf", &csrf), ("reason", "Off topic")])
+        .await;
+    let still_shown = app.html(&format!("/projects/{project}")).await;
+    let (done, to, _) = regulator
+        .post(
+            &path,
+            &[("csrf", &csrf), ("reason", "Off topic"), ("confirm", "yes")],
+        )
+        .await;
+
+    assert_eq!(asked, 200);
+    assert!(confirm.contains("Hide this comment?"));
+    assert!(
+        still_shown.contains("Off-topic rant"),
+        "nothing happens before confirming"
+    );
+    assert_eq!(done, 303);
+    assert!(to.ends_with(&format!("#comment-{id}")));
+    let html = app.html(&format!("/projects/{project}")).await;
+    assert!(!html.contains("Off-topic rant"));
 }
