@@ -834,3 +834,34 @@ async fn a_regulator_hides_a_comment_on_the_page_only_after_confirming() {
     let html = app.html(&format!("/projects/{project}")).await;
     assert!(!html.contains("Off-topic rant"));
 }
+
+#[tokio::test]
+async fn on_a_phone_a_discussion_with_a_long_word_and_replies_fits_the_screen() {
+    use crate::browser::{page_width, phone, PHONE};
+    let app = TestApp::spawn().await;
+    let (project, founder) = project_and_founder(&app, "equity").await;
+    let reader = app.fixture_backer().await;
+    let long = "Supercalifragilistic".repeat(8);
+    let top = commented(
+        &app,
+        &reader,
+        project,
+        json!({"body": format!("{long} https://example.com/{long}"), "compensated_promoter": true}),
+    )
+    .await;
+    let reply =
+        json!({"body": "Thanks for asking.", "parent_id": top, "compensated_promoter": false});
+    commented(&app, &founder, project, reply).await;
+    let c = phone().await;
+
+    let result = async {
+        c.goto(&app.url(&format!("/projects/{project}#comments")))
+            .await?;
+        page_width(&c).await
+    }
+    .await;
+
+    let _ = c.close().await;
+    let width = result.expect("the page's width");
+    assert!(width <= u64::from(PHONE.0), "the page is {width} px wide");
+}
