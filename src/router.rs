@@ -25,7 +25,9 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::AppState;
 use crate::http::{csrf, error, metrics, openapi, pages, text_guard, Web, BODY_LIMIT};
-use crate::{accounts, ledger, money, notify, pledges, projects, settlement, supervision};
+use crate::{
+    accounts, community, ledger, money, notify, pledges, projects, settlement, supervision,
+};
 
 /// Every API route with its OpenAPI operation, and the document they make together.
 pub fn api() -> (Router<AppState>, OpenApi) {
@@ -38,6 +40,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .merge(pledges::web::api::routes())
         .merge(settlement::api::routes())
         .merge(notify::api::routes())
+        .merge(community::web::comments_api::routes())
         .split_for_parts();
     openapi::finish(&mut document);
     (router, document)
@@ -63,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pledges::web::routes())
         .merge(settlement::pages::routes())
         .merge(notify::pages::routes())
+        .merge(community::web::comments_pages::routes())
         .layer(from_fn_with_state(web.clone(), csrf::issue_token));
 
     let (api, document) = api();

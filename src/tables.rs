@@ -36,7 +36,7 @@ pub const TABLES: &[Owned] = &[
     view(
         "public_profiles",
         "accounts",
-        &["projects", "pledges", "supervision"],
+        &["projects", "pledges", "supervision", "community"],
     ),
     view("mail_contacts", "accounts", &["notify"]),
     table("ledger_head", "ledger"),
@@ -70,6 +70,7 @@ pub const TABLES: &[Owned] = &[
     table("notifications", "notify"),
     table("mail_outbox", "notify"),
     table("supervision_actions", "supervision"),
+    table("comments", "community"),
     view("supervision_trail", "supervision", &["projects"]),
 ];
 

@@ -95,6 +95,23 @@ pub async fn active_backers(conn: &mut PgConnection, project: ProjectId) -> Resu
     .await?)
 }
 
+/// Which of `users` back the project: an active or a collected pledge on it (the discussion's
+/// "backer" badge). At most as many ids as given come back.
+pub async fn backing_among(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    users: &[UserId],
+) -> Result<Vec<UserId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT backer_id FROM pledges
+          WHERE project_id = $1 AND backer_id = ANY($2) AND state IN ('active', 'collected')",
+    )
+    .bind(project)
+    .bind(users)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
 /// A CSV field: quoted when needed, and never read as a formula by a spreadsheet.
 fn csv_field(value: &str) -> String {
     let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {

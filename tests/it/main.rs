@@ -6,6 +6,7 @@ mod accounts;
 mod browser;
 mod catalogue;
 mod cluster;
+mod comments;
 mod edge;
 #[path = "../../bench/fixtures.rs"]
 mod fixtures;

@@ -13,6 +13,7 @@ use super::{Card, Choice};
 use crate::accounts::domain::Role;
 use crate::accounts::AuthUser;
 use crate::app::AppState;
+use crate::community::web::comments_pages::{block as comments_block, Block as CommentsBlock};
 use crate::http::error::{Error, Result};
 use crate::http::extract::{MaybeUser, Path};
 use crate::http::pages::{render, Chrome};
@@ -56,6 +57,8 @@ struct ShowPage {
     takes_pledges: bool,
     /// The settlement's ledger transactions, once the project has settled.
     settlement: Option<SettlementView>,
+    /// The discussion: its first page and forms (the community room's block).
+    comments: CommentsBlock,
 }
 
 /// What the page adds to the project's data from other rooms: the pledge chart and the
@@ -98,6 +101,7 @@ impl ShowPage {
         detail: &ProjectDetail,
         tree_size: u64,
         extras: Extras,
+        comments: CommentsBlock,
     ) -> Self {
         let t = chrome.t;
         let now = OffsetDateTime::now_utc();
@@ -164,6 +168,7 @@ impl ShowPage {
             pledge_chart: extras.pledge_chart,
             takes_pledges: p.is_open(now),
             settlement: extras.settlement,
+            comments,
             chrome,
         }
     }
@@ -180,12 +185,14 @@ pub(super) async fn show(
     let view = api::visible_detail(&state, &key, viewer.as_ref(), Some(chrome.lang)).await?;
     let (detail, tree_size) = (&view.0, view.1);
     let extras = extras(&state, detail, tree_size, &chrome).await?;
+    let comments = comments_block(&state, &chrome, viewer.as_ref(), &detail.project, None).await?;
     render(&ShowPage::new(
         chrome,
         viewer.as_ref(),
         detail,
         tree_size,
         extras,
+        comments,
     ))
 }
 
