@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod app;
 pub mod cache;
 pub mod cli;
+pub mod community;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -24,6 +24,7 @@ use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::AppState;
+use crate::community;
 use crate::http::{csrf, error, metrics, openapi, pages, text_guard, Web, BODY_LIMIT};
 use crate::{accounts, ledger, money, notify, pledges, projects, settlement, supervision};
 
@@ -38,6 +39,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .merge(pledges::web::api::routes())
         .merge(settlement::api::routes())
         .merge(notify::api::routes())
+        .merge(community::api::routes())
         .split_for_parts();
     openapi::finish(&mut document);
     (router, document)
@@ -63,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pledges::web::routes())
         .merge(settlement::pages::routes())
         .merge(notify::pages::routes())
+        .merge(community::pages::routes())
         .layer(from_fn_with_state(web.clone(), csrf::issue_token));
 
     let (api, document) = api();

@@ -70,6 +70,10 @@ pub const TABLES: &[Owned] = &[
     table("mail_outbox", "notify"),
     table("supervision_actions", "supervision"),
     view("supervision_trail", "supervision", &["projects"]),
+    table("project_follows", "community"),
+    table("follow_reminders", "community"),
+    view("project_schedule", "projects", &["community"]),
+    view("project_backers", "pledges", &["community"]),
 ];
 
 /// The owner of a table or view, if the map knows it.

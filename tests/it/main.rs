@@ -9,6 +9,7 @@ mod cluster;
 mod edge;
 #[path = "../../bench/fixtures.rs"]
 mod fixtures;
+mod follows;
 mod forms;
 mod launch;
 mod ledger;
@@ -28,6 +29,7 @@ mod receipts;
 mod safety;
 mod sessions;
 mod settlement;
+mod sharing;
 mod supervision;
 mod support;
 mod two_servers;

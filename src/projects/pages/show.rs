@@ -9,13 +9,16 @@ use time::OffsetDateTime;
 use super::parts::{
     reason_actions, OfferingView, RevisionView, SettlementView, TierView, TrailView, UpdateView,
 };
+use super::share::Share;
 use super::{Card, Choice};
 use crate::accounts::domain::Role;
 use crate::accounts::AuthUser;
 use crate::app::AppState;
+use crate::community::follows::FollowButton;
 use crate::http::error::{Error, Result};
 use crate::http::extract::{MaybeUser, Path};
 use crate::http::pages::{render, Chrome};
+use crate::ids::UserId;
 use crate::pledges::web::chart::{chart_for_total, PledgeChart};
 use crate::projects::lifecycle::{next_state, Action};
 use crate::projects::views::ProjectDetail;
@@ -56,6 +59,10 @@ struct ShowPage {
     takes_pledges: bool,
     /// The settlement's ledger transactions, once the project has settled.
     settlement: Option<SettlementView>,
+    /// The follow button, from the community room.
+    follow: FollowButton,
+    /// The page's address and picture for sharing (Open Graph, Twitter card, QR code).
+    share: Share,
 }
 
 /// What the page adds to the project's data from other rooms: the pledge chart and the
@@ -63,6 +70,7 @@ struct ShowPage {
 struct Extras {
     pledge_chart: Option<PledgeChart>,
     settlement: Option<SettlementView>,
+    follow: FollowButton,
 }
 
 async fn extras(
@@ -70,6 +78,7 @@ async fn extras(
     detail: &ProjectDetail,
     tree_size: u64,
     chrome: &Chrome,
+    viewer: Option<UserId>,
 ) -> Result<Extras> {
     let p = &detail.project;
     let pledge_chart = if matches!(p.state, ProjectState::Draft | ProjectState::InReview) {
@@ -84,9 +93,11 @@ async fn extras(
     } else {
         None
     };
+    let follow = FollowButton::load(&state.db, p, viewer).await?;
     Ok(Extras {
         pledge_chart,
         settlement,
+        follow,
     })
 }
 
@@ -98,6 +109,7 @@ impl ShowPage {
         detail: &ProjectDetail,
         tree_size: u64,
         extras: Extras,
+        share: Share,
     ) -> Self {
         let t = chrome.t;
         let now = OffsetDateTime::now_utc();
@@ -164,6 +176,8 @@ impl ShowPage {
             pledge_chart: extras.pledge_chart,
             takes_pledges: p.is_open(now),
             settlement: extras.settlement,
+            follow: extras.follow,
+            share,
             chrome,
         }
     }
@@ -179,13 +193,16 @@ pub(super) async fn show(
     // Proofs are against the current tree, which contains every trail entry already.
     let view = api::visible_detail(&state, &key, viewer.as_ref(), Some(chrome.lang)).await?;
     let (detail, tree_size) = (&view.0, view.1);
-    let extras = extras(&state, detail, tree_size, &chrome).await?;
+    let reader = viewer.as_ref().map(|v| v.user.id);
+    let extras = extras(&state, detail, tree_size, &chrome, reader).await?;
+    let share = Share::new(&state.settings.public_url, &detail.project, &chrome);
     render(&ShowPage::new(
         chrome,
         viewer.as_ref(),
         detail,
         tree_size,
         extras,
+        share,
     ))
 }
 
