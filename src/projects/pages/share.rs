@@ -1,6 +1,6 @@
 //! Sharing a project: the Open Graph and Twitter card tags of its page (absolute addresses from
 //! `PUBLIC_URL`, since the sites that read them know nothing of ours), and the QR code of its
-//! address, drawn by the server as SVG, for WeChat.
+//! address, drawn by the server as SVG, for a phone to scan (微信, Weixin).
 
 use axum::extract::State;
 use axum::http::header;
