@@ -347,3 +347,45 @@ async fn a_campaign_closing_in_more_than_48_hours_sends_no_reminder_yet() {
 
     assert_eq!(told_now.deadline_near, 0);
 }
+
+#[tokio::test]
+async fn the_project_page_has_a_follow_button_that_follows_the_project() {
+    let app = TestApp::spawn().await;
+    let founder = app.login_as_founder().await;
+    let regulator = app.login_as_regulator().await;
+    let created = app
+        .create_reward_project_json(&founder, "Rice Paper Lamps")
+        .await;
+    let project = app.launch(&founder, &regulator, project_id(&created)).await;
+    let slug = created["slug"].as_str().unwrap();
+    let backer = app.fixture_backer().await;
+    let path = format!("/projects/{slug}");
+    let page = app.html_as(&path, &backer).await;
+    assert!(page.contains("id=\"follow-project\""));
+    let csrf = form_field(&page, "csrf");
+
+    let response = app
+        .client
+        .post(app.url(&format!("{path}/follow")))
+        .bearer_auth(&backer.token)
+        .form(&[("csrf", csrf.as_str()), ("back", path.as_str())])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 303);
+    let (_, following) = app.get_json("/me/following", &backer).await;
+    assert_eq!(following[0]["project_id"], project.to_string());
+    let list = app.html_as("/me/following", &backer).await;
+    assert!(list.contains("Rice Paper Lamps") && list.contains(&format!("href=\"{path}\"")));
+}
+
+#[tokio::test]
+async fn a_visitor_who_is_not_signed_in_is_sent_to_the_login_page_to_follow() {
+    let app = TestApp::spawn().await;
+    let (_, slug) = scheduled_project(&app, "Shadow Puppets").await;
+
+    let page = app.html(&format!("/projects/{slug}/soon")).await;
+
+    assert!(page.contains(&format!("href=\"/login?next=%2Fprojects%2F{slug}%2Fsoon\"")));
+}
