@@ -131,3 +131,37 @@ async fn the_qr_code_of_a_draft_is_not_served_to_strangers() {
 
     assert_eq!(response.status(), 404);
 }
+
+#[tokio::test]
+async fn on_a_phone_the_share_box_fits_the_screen_and_its_copy_button_is_shown_by_the_script() {
+    use crate::browser::{page_width, phone, PHONE};
+    use fantoccini::{error::CmdError, Locator};
+    let (app, slug) = shared_project("Lacquer Boxes").await;
+    let c = phone().await;
+    let result = async {
+        c.goto(&app.url(&format!("/projects/{slug}"))).await?;
+        let button = c.find(Locator::Id("copy-link")).await?;
+        let shown = button.is_displayed().await?;
+        let qr = c.find(Locator::Id("share-qr")).await?;
+        // A lazy image loads once it is scrolled into view.
+        let loaded: bool = c
+            .execute_async(
+                "const img = arguments[0], done = arguments[arguments.length - 1];
+                 img.scrollIntoView();
+                 if (img.complete && img.naturalWidth > 0) { done(true); }
+                 else { img.onload = () => done(img.naturalWidth > 0); img.onerror = () => done(false); }",
+                vec![serde_json::to_value(&qr)?],
+            )
+            .await?
+            .as_bool()
+            .unwrap_or(false);
+        Ok::<_, CmdError>((shown, loaded, page_width(&c).await?))
+    }
+    .await;
+    c.close().await.ok();
+    let (shown, loaded, width) = result.unwrap();
+
+    assert!(shown, "share.js shows the copy button");
+    assert!(loaded, "the QR code loads as an image");
+    assert!(width <= u64::from(PHONE.0), "no horizontal scroll: {width}");
+}
