@@ -389,3 +389,23 @@ async fn a_visitor_who_is_not_signed_in_is_sent_to_the_login_page_to_follow() {
 
     assert!(page.contains(&format!("href=\"/login?next=%2Fprojects%2F{slug}%2Fsoon\"")));
 }
+
+#[tokio::test]
+async fn on_a_phone_the_launching_soon_page_fits_the_screen() {
+    use crate::browser::{page_width, phone, PHONE};
+    use fantoccini::{error::CmdError, Locator};
+    let app = TestApp::spawn().await;
+    let (_, slug) = scheduled_project(&app, "Kite Festival Kits").await;
+    let c = phone().await;
+    let result = async {
+        c.goto(&app.url(&format!("/projects/{slug}/soon"))).await?;
+        let follow = c.find(Locator::Id("follow-project")).await?;
+        Ok::<_, CmdError>((follow.is_displayed().await?, page_width(&c).await?))
+    }
+    .await;
+    c.close().await.ok();
+    let (follow_shown, width) = result.unwrap();
+
+    assert!(follow_shown, "the follow button is on the page");
+    assert!(width <= u64::from(PHONE.0), "no horizontal scroll: {width}");
+}
