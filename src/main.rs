@@ -332,6 +332,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let worker = tokio::spawn(
         zhonglian::settlement::Settler::new(app.state()).run(std::time::Duration::from_secs(1)),
     );
+    let reminders = tokio::spawn(
+        zhonglian::community::reminders::Reminders::new(db.pool.clone())
+            .run(std::time::Duration::from_secs(30)),
+    );
     let sender = match mailer {
         Some(mailer) => Some(tokio::spawn(
             zhonglian::notify::sender::Sender::new(db.pool.clone(), mailer)
@@ -368,6 +372,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     app.run(stop).await?;
     // A settlement batch in flight is rolled back by the database; the next start resumes it.
     worker.abort();
+    // A reminder batch in flight is rolled back; the next pass sends it.
+    reminders.abort();
     // A letter being sent is leased; the next start sends it once the lease runs out.
     if let Some(sender) = sender {
         sender.abort();

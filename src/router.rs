@@ -41,6 +41,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .merge(settlement::api::routes())
         .merge(notify::api::routes())
         .merge(community::web::comments_api::routes())
+        .merge(community::api::routes())
         .split_for_parts();
     openapi::finish(&mut document);
     (router, document)
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .merge(settlement::pages::routes())
         .merge(notify::pages::routes())
         .merge(community::web::comments_pages::routes())
+        .merge(community::pages::routes())
         .layer(from_fn_with_state(web.clone(), csrf::issue_token));
 
     let (api, document) = api();

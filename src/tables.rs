@@ -72,6 +72,10 @@ pub const TABLES: &[Owned] = &[
     table("supervision_actions", "supervision"),
     table("comments", "community"),
     view("supervision_trail", "supervision", &["projects"]),
+    table("project_follows", "community"),
+    table("follow_reminders", "community"),
+    view("project_schedule", "projects", &["community"]),
+    view("project_backers", "pledges", &["community"]),
 ];
 
 /// The owner of a table or view, if the map knows it.

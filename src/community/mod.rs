@@ -1,7 +1,13 @@
-//! The community around a project: its discussion (comments and one level of replies).
+//! The community around a project: its discussion (comments and one level of replies), who
+//! follows it, and the reminders its followers are sent.
 //!
-//! `comments` is the domain (types, rules, SQL); `web` holds its handlers.
+//! `comments`, `comments_list`, `follows` and `reminders` are the domain (types, rules, SQL);
+//! `web` holds the discussion's handlers, `api` and `pages` those of following.
 
+pub mod api;
 pub mod comments;
 pub mod comments_list;
+pub mod follows;
+pub mod pages;
+pub mod reminders;
 pub mod web;

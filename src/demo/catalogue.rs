@@ -21,6 +21,8 @@ enum Fate {
     InReview,
     RejectedToDraft(&'static str),
     Live,
+    /// Approved to launch this many days after start-up ("launching soon").
+    Scheduled(i64),
     Frozen(&'static str),
     CancelledByRegulator(&'static str),
     CancelledByFounder,
@@ -215,6 +217,21 @@ const CATALOGUE: &[Demo] = &[
     },
     Demo {
         founder: 1,
+        title: "苏绣丝巾 Suzhou Embroidered Scarves",
+        summary: "苏州绣娘手绣的真丝围巾，每一条都标明绣娘的名字和所用的工时。",
+        story: "## 我们是谁\n\n镇湖的七位绣娘，平均从艺二十年。\n\n## 资金用途\n\n- 一间明亮的绣房\n- 三位学徒一年的工钱\n- 天然染料的丝线\n\nSeven embroiderers from Zhenhu, twenty years at the frame on average.",
+        category: "design",
+        goal: "60000",
+        days: 45,
+        tiers: &[
+            ("小方巾 Small square", "53 cm 真丝方巾，手绣兰花。", "388", Some(200), Some("2027-06"), true),
+            ("长巾 Long scarf", "180 cm 真丝长巾，手绣太湖水纹。", "1280", Some(60), Some("2027-08"), true),
+        ],
+        offering: None,
+        fate: Fate::Scheduled(5),
+    },
+    Demo {
+        founder: 1,
         title: "丝路商人桌游 Silk Road Traders",
         summary: "2–5 人的策略桌游：在长安与撒马尔罕之间经营商队。",
         story: "发起人决定推迟到明年再众筹。",
@@ -389,6 +406,20 @@ pub async fn load(state: &AppState, users: &[User]) -> anyhow::Result<()> {
                 .await
                 .map_err(err)?;
                 taking_pledges.push(id);
+            }
+            Fate::Scheduled(in_days) => {
+                submit().await.map_err(err)?;
+                let launch = Some(now + time::Duration::days(in_days));
+                let decision = Decision::parse(
+                    Action::Approve,
+                    Some("Listing complete; launches on the founder's chosen date."),
+                    launch,
+                )
+                .map_err(err)?;
+                let (db, ledger, settings) = (&state.db, &state.ledger, &state.settings);
+                supervision::act(db, ledger, settings, regulator, id, decision)
+                    .await
+                    .map_err(err)?;
             }
             Fate::Frozen(reason) => {
                 submit().await.map_err(err)?;

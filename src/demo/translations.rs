@@ -31,6 +31,15 @@ const TRANSLATIONS: &[(&str, Lang, Text)] = &[
             ("Adopt an old tree", "A year of spring tea, with the tree's record and photos."),
         ],
     }),
+    ("苏绣丝巾 Suzhou Embroidered Scarves", Lang::En, Text {
+        title: "Suzhou Embroidered Scarves",
+        summary: "Silk scarves hand-embroidered by Suzhou's needlewomen, each labelled with who stitched it and for how many hours.",
+        story: "## Who we are\n\nSeven embroiderers from Zhenhu, twenty years at the frame on average.\n\n## What the money is for\n\n- A bright embroidery room\n- A year's wages for three apprentices\n- Silk thread in natural dyes",
+        tiers: &[
+            ("Small square", "A 53 cm silk square, hand-embroidered orchids."),
+            ("Long scarf", "A 180 cm silk scarf, hand-embroidered Lake Tai ripples."),
+        ],
+    }),
     ("Solar Lantern for Rural Schools", Lang::Zh, Text {
         title: "乡村学校太阳能灯",
         summary: "一盏结实的太阳能灯，让孩子在天黑后还有四小时的读书光。",

@@ -14,6 +14,7 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 
 use crate::accounts::AuthUser;
+use crate::community::reminders;
 use crate::config::Settings;
 use crate::error::{Error, Message, Result};
 use crate::ledger::Ledger;
@@ -120,6 +121,17 @@ pub async fn act(
     )
     .await?;
     tell(&mut tx, &project, decision.action, &decision.reason).await?;
+    if decision.action == Action::Approve && launch_at.is_some_and(|l| l <= now) {
+        // Launched at once: its followers hear of it with the approval. A later launch is the
+        // reminder worker's, which tells them once the launch time has come.
+        let subject = reminders::Subject {
+            id,
+            slug: project.slug.clone(),
+            title: project.title.clone(),
+            launched_at: launch_at,
+        };
+        reminders::tell_launched(&mut tx, &subject).await?;
+    }
     tx.commit().await?;
     let trail = TrailEntry {
         action: decision.action.as_str().into(),

@@ -10,6 +10,7 @@ mod comments;
 mod edge;
 #[path = "../../bench/fixtures.rs"]
 mod fixtures;
+mod follows;
 mod forms;
 mod launch;
 mod ledger;
@@ -29,6 +30,7 @@ mod receipts;
 mod safety;
 mod sessions;
 mod settlement;
+mod sharing;
 mod supervision;
 mod support;
 mod two_servers;

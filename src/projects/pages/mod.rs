@@ -6,6 +6,7 @@ pub mod browse;
 pub mod form;
 pub mod founder;
 pub mod parts;
+pub mod share;
 pub mod show;
 pub mod upload;
 
@@ -28,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/projects", get(browse::browse))
         .route("/projects/{key}", get(show::show))
         .route("/projects/{key}/cover", get(show::cover_image))
+        .route("/projects/{key}/qr.svg", get(share::qr_code))
         .route("/covers/{category}/{seed}", get(browse::art))
         .route("/founder", get(founder::dashboard))
         .route("/founder/projects", post(founder::create))
@@ -108,7 +110,8 @@ pub struct Card {
     pub time_left: String,
     /// Whether [`Card::time_left`] is an outcome rather than time left.
     pub over: bool,
-    /// Whether anyone may open its page (not yet, for one approved to launch later).
+    /// Whether anyone may open its page: the project page, or the "launching soon" page of one
+    /// approved to launch later.
     pub public: bool,
 }
 
@@ -118,12 +121,18 @@ impl Card {
         let lang = t.lang();
         let percent = project.percent();
         let (time_left, over) = status(project, t, zone, now);
+        let scheduled =
+            project.state == ProjectState::Live && project.launched_at.is_some_and(|l| l > now);
         let people = match project.kind {
             ProjectKind::Reward => "count.backers",
             ProjectKind::Equity => "count.investors",
         };
         Card {
-            href: format!("/projects/{}", project.slug),
+            href: if scheduled {
+                format!("/projects/{}/soon", project.slug)
+            } else {
+                format!("/projects/{}", project.slug)
+            },
             title: project.title.clone(),
             summary: project.summary.clone(),
             cover: project.has_cover.then(|| cover_url(project)),
@@ -140,7 +149,7 @@ impl Card {
             backers: t.count(people, i64::from(project.backer_count)),
             time_left,
             over,
-            public: project.is_public(now),
+            public: project.is_public(now) || scheduled,
         }
     }
 }

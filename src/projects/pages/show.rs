@@ -9,14 +9,17 @@ use time::OffsetDateTime;
 use super::parts::{
     reason_actions, OfferingView, RevisionView, SettlementView, TierView, TrailView, UpdateView,
 };
+use super::share::Share;
 use super::{Card, Choice};
 use crate::accounts::domain::Role;
 use crate::accounts::AuthUser;
 use crate::app::AppState;
+use crate::community::follows::FollowButton;
 use crate::community::web::comments_pages::{block as comments_block, Block as CommentsBlock};
 use crate::http::error::{Error, Result};
 use crate::http::extract::{MaybeUser, Path};
 use crate::http::pages::{render, Chrome};
+use crate::ids::UserId;
 use crate::pledges::web::chart::{chart_for_total, PledgeChart};
 use crate::projects::lifecycle::{next_state, Action};
 use crate::projects::views::ProjectDetail;
@@ -59,6 +62,10 @@ struct ShowPage {
     settlement: Option<SettlementView>,
     /// The discussion: its first page and forms (the community room's block).
     comments: CommentsBlock,
+    /// The follow button, from the community room.
+    follow: FollowButton,
+    /// The page's address and picture for sharing (Open Graph, Twitter card, QR code).
+    share: Share,
 }
 
 /// What the page adds to the project's data from other rooms: the pledge chart and the
@@ -66,6 +73,7 @@ struct ShowPage {
 struct Extras {
     pledge_chart: Option<PledgeChart>,
     settlement: Option<SettlementView>,
+    follow: FollowButton,
 }
 
 async fn extras(
@@ -73,6 +81,7 @@ async fn extras(
     detail: &ProjectDetail,
     tree_size: u64,
     chrome: &Chrome,
+    viewer: Option<UserId>,
 ) -> Result<Extras> {
     let p = &detail.project;
     let pledge_chart = if matches!(p.state, ProjectState::Draft | ProjectState::InReview) {
@@ -87,9 +96,11 @@ async fn extras(
     } else {
         None
     };
+    let follow = FollowButton::load(&state.db, p, viewer).await?;
     Ok(Extras {
         pledge_chart,
         settlement,
+        follow,
     })
 }
 
@@ -102,6 +113,7 @@ impl ShowPage {
         tree_size: u64,
         extras: Extras,
         comments: CommentsBlock,
+        share: Share,
     ) -> Self {
         let t = chrome.t;
         let now = OffsetDateTime::now_utc();
@@ -169,6 +181,8 @@ impl ShowPage {
             takes_pledges: p.is_open(now),
             settlement: extras.settlement,
             comments,
+            follow: extras.follow,
+            share,
             chrome,
         }
     }
@@ -184,8 +198,10 @@ pub(super) async fn show(
     // Proofs are against the current tree, which contains every trail entry already.
     let view = api::visible_detail(&state, &key, viewer.as_ref(), Some(chrome.lang)).await?;
     let (detail, tree_size) = (&view.0, view.1);
-    let extras = extras(&state, detail, tree_size, &chrome).await?;
+    let reader = viewer.as_ref().map(|v| v.user.id);
+    let extras = extras(&state, detail, tree_size, &chrome, reader).await?;
     let comments = comments_block(&state, &chrome, viewer.as_ref(), &detail.project, None).await?;
+    let share = Share::new(&state.settings.public_url, &detail.project, &chrome);
     render(&ShowPage::new(
         chrome,
         viewer.as_ref(),
@@ -193,6 +209,7 @@ pub(super) async fn show(
         tree_size,
         extras,
         comments,
+        share,
     ))
 }
 
