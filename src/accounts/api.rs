@@ -25,6 +25,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(me))
+        .merge(super::web::me_api::routes())
+        .merge(super::web::profile::api_routes())
 }
 
 /// One role name or several.
