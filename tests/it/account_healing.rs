@@ -408,3 +408,51 @@ async fn the_forgot_password_page_answers_the_same_and_the_mailed_link_resets_in
     assert_eq!(reset.status(), 303);
     assert_eq!(login_status(&app, &email, NEW_PASSWORD).await, 200);
 }
+
+#[tokio::test]
+async fn deleting_the_account_in_the_browser_asks_first_then_deletes() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("browser");
+    app.signup(&email, "backer").await;
+    app.sign_in_browser(&email).await;
+    let csrf = app.csrf_from("/me/settings").await;
+    let fields = [("csrf", csrf.as_str()), ("delete_password", PASSWORD)];
+
+    let (asked, page) = app.post_form("/me/delete", &fields).await;
+    let still_there = login_status(&app, &email, PASSWORD).await;
+    let confirmed = [
+        ("csrf", csrf.as_str()),
+        ("delete_password", PASSWORD),
+        ("confirm", "yes"),
+    ];
+    let (done, to) = app.post_form("/me/delete", &confirmed).await;
+
+    assert_eq!(asked, 200);
+    assert!(page.contains("id=\"confirm-form\""), "{page}");
+    assert_eq!(still_there, 200, "nothing happens before the confirmation");
+    assert_eq!((done, to.as_str()), (303, "/?notice=account.deleted"));
+    assert_eq!(login_status(&app, &email, PASSWORD).await, 401);
+}
+
+#[tokio::test]
+async fn a_wrong_current_password_is_shown_beside_its_field_on_the_settings_page() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("typo");
+    app.signup(&email, "backer").await;
+    app.sign_in_browser(&email).await;
+    let csrf = app.csrf_from("/me/settings").await;
+
+    let (status, page) = app
+        .post_form(
+            "/me/password",
+            &[
+                ("csrf", csrf.as_str()),
+                ("current_password", "not it at all"),
+                ("new_password", NEW_PASSWORD),
+            ],
+        )
+        .await;
+
+    assert_eq!(status, 422);
+    assert!(page.contains("id=\"current_password-error\""), "{page}");
+}

@@ -222,3 +222,41 @@ async fn the_project_page_links_the_founder_name_to_the_profile() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn a_regulator_verifies_an_identity_from_the_profile_page_after_confirming() {
+    let app = TestApp::spawn().await;
+    let person = app.fixture_backer().await;
+    let email = format!("regulator-{}@example.com", uuid::Uuid::new_v4().simple());
+    zhonglian::accounts::create_staff_user(
+        &app.db,
+        &email,
+        "Regulator",
+        "correct horse battery".into(),
+        zhonglian::accounts::domain::Role::Regulator,
+    )
+    .await
+    .expect("regulator");
+    app.sign_in_browser(&email).await;
+    let profile = format!("/u/{}", person.id.0);
+    let csrf = app.csrf_from(&profile).await;
+    let action = format!("{profile}/verify-identity");
+
+    let (asked, page) = app
+        .post_form(&action, &[("csrf", &csrf), ("reason", "Passport")])
+        .await;
+    let (done, to) = app
+        .post_form(
+            &action,
+            &[("csrf", &csrf), ("reason", "Passport"), ("confirm", "yes")],
+        )
+        .await;
+
+    assert_eq!(asked, 200);
+    assert!(page.contains("id=\"confirm-form\""), "{page}");
+    assert_eq!(done, 303, "{to}");
+    assert!(app
+        .html(&profile)
+        .await
+        .contains("id=\"identity-verified\""));
+}
