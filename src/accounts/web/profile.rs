@@ -108,8 +108,8 @@ async fn public_profile(state: &AppState, id: UserId) -> Result<PublicProfile> {
 /// A user's public profile.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "accounts",
     params(("id" = String, Path, description = "the user's id")),
-    responses((status = 200, body = PublicProfile), (status = 400, description = "not a user id"),
-              (status = 404, description = "no such user, or the account was deleted")))]
+    responses((status = 200, body = PublicProfile),
+              (status = 404, description = "no such user (or not a user id), or the account was deleted")))]
 pub async fn user_api(
     State(state): State<AppState>,
     Path(id): Path<UserId>,
@@ -140,10 +140,10 @@ pub struct Verified {
     security(("bearer" = [])),
     params(("id" = String, Path, description = "the user's id")),
     request_body = VerifyInput,
-    responses((status = 200, body = Verified), (status = 400, description = "not a user id"),
+    responses((status = 200, body = Verified),
               (status = 401, description = "not signed in"),
               (status = 403, description = "not a regulator"),
-              (status = 404, description = "no such user, or the account was deleted"),
+              (status = 404, description = "no such user (or not a user id), or the account was deleted"),
               (status = 409, description = "the identity is verified already"),
               (status = 422, description = "a reason longer than 500 characters")))]
 pub async fn verify_api(
