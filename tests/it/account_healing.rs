@@ -456,3 +456,23 @@ async fn a_wrong_current_password_is_shown_beside_its_field_on_the_settings_page
     assert_eq!(status, 422);
     assert!(page.contains("id=\"current_password-error\""), "{page}");
 }
+
+#[tokio::test]
+async fn deleting_the_account_drops_the_letters_still_waiting_for_its_address() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("unsent");
+    app.signup(&email, "backer").await;
+    let token = app.login(&email).await;
+    ask_reset(&app, &email).await;
+    assert_eq!(queued_count(&app, &email).await, 1);
+
+    let deleted = app
+        .send_json(
+            app.request_as(Method::DELETE, "/me", &token)
+                .json(&json!({ "password": PASSWORD })),
+        )
+        .await;
+
+    assert_status(&deleted, 204);
+    assert_eq!(queued_count(&app, &email).await, 0);
+}
