@@ -476,3 +476,28 @@ async fn deleting_the_account_drops_the_letters_still_waiting_for_its_address() 
     assert_status(&deleted, 204);
     assert_eq!(queued_count(&app, &email).await, 0);
 }
+
+#[tokio::test]
+async fn signing_up_stores_the_language_the_client_asked_in() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("english");
+
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/signup"))
+        .header("accept-language", "en-GB,en;q=0.9")
+        .json(
+            &json!({"email": email, "password": PASSWORD, "display_name": "Ann", "role": "backer"}),
+        )
+        .send()
+        .await
+        .expect("signup");
+
+    assert_eq!(response.status(), 201);
+    let language: String = sqlx::query_scalar("SELECT language FROM users WHERE lower(email) = $1")
+        .bind(&email)
+        .fetch_one(&app.db)
+        .await
+        .expect("language");
+    assert_eq!(language, "en");
+}
