@@ -33,6 +33,10 @@ pub const TABLES: &[Owned] = &[
     table("sessions", "accounts"),
     table("login_failures", "accounts"),
     table("signup_attempts", "accounts"),
+    table("user_avatars", "accounts"),
+    table("password_resets", "accounts"),
+    table("password_reset_requests", "accounts"),
+    table("email_changes", "accounts"),
     view(
         "public_profiles",
         "accounts",

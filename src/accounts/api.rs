@@ -25,6 +25,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(me))
+        .merge(super::web::me_api::routes())
+        .merge(super::web::profile::api_routes())
 }
 
 /// One role name or several.
@@ -118,6 +120,7 @@ pub struct LoginResponse {
 pub async fn signup(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<SignupRequest>,
 ) -> Result<(StatusCode, ApiJson<User>), Refused> {
     let email = Email::parse(&body.email)?;
@@ -129,6 +132,13 @@ pub async fn signup(
     };
     super::throttle::admit_signup(&state.db, address, state.settings.signup_limit_per_hour).await?;
     let user = super::create_user(&state.db, &email, &name, password, &roles).await?;
+    // Mail and notifications are written in the language the client asked in.
+    super::profile::set_language(
+        &state.db,
+        user.id,
+        crate::i18n::Lang::from_headers(&headers),
+    )
+    .await?;
     Ok((StatusCode::CREATED, ApiJson(user)))
 }
 

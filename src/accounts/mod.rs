@@ -4,12 +4,17 @@
 //! it takes the pool and the keys it needs. `api`, `pages` and `web` are its handlers.
 
 pub mod api;
+pub mod avatar;
 pub mod contacts;
 pub mod domain;
+pub mod email_change;
 pub mod pages;
 pub mod password;
-pub mod settings;
+pub mod profile;
+pub mod reset;
+pub mod sessions;
 pub mod throttle;
+pub mod tokens;
 pub mod web;
 
 use std::net::IpAddr;
@@ -204,12 +209,13 @@ pub async fn login(
     if email.len() > Email::MAX_BYTES {
         return Err(Error::invalid("accounts.error.email_long").into());
     }
-    let found: Option<Credentials> =
-        sqlx::query_as("SELECT id, password_hash FROM users WHERE lower(email) = $1")
-            .bind(&email)
-            .fetch_optional(db)
-            .await
-            .map_err(Error::from)?;
+    let found: Option<Credentials> = sqlx::query_as(
+        "SELECT id, password_hash FROM users WHERE lower(email) = $1 AND deleted_at IS NULL",
+    )
+    .bind(&email)
+    .fetch_optional(db)
+    .await
+    .map_err(Error::from)?;
     let device = attempt
         .device_token
         .and_then(|token| throttle::read_device(&keys.device, token))
@@ -313,7 +319,8 @@ pub async fn authenticate(db: &PgPool, keys: &Keys, token: &str) -> Result<Optio
     let row: Option<UserRow> = sqlx::query_as(
         "SELECT u.id, u.email, u.display_name, u.roles, u.created_at, u.time_zone
          FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()",
+         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
+           AND u.deleted_at IS NULL",
     )
     .bind(claims.jti)
     .bind(claims.sub)

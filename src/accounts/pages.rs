@@ -1,7 +1,7 @@
 //! `/signup`, `/login`, `/logout` in the browser.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -11,17 +11,18 @@ use serde::Deserialize;
 
 use super::domain::{self_service_roles, DisplayName, Email, Password};
 use super::throttle::{Refused, DEVICE_COOKIE};
-use super::web::{device_cookie, refused_page, secure_attribute};
+use super::web::me_api::AVATAR_BODY_LIMIT;
+use super::web::{
+    account_pages, device_cookie, profile, refused_page, reset_pages, secure_attribute,
+};
 use super::LoginAttempt;
 use crate::app::AppState;
 use crate::error::Error as Refusal;
 use crate::http::csrf::{cookie_value, CsrfForm};
 use crate::http::error::Result;
-use crate::http::extract::CurrentUser;
 use crate::http::extract::{ClientAddress, MaybeUser, UserAgent, SESSION_COOKIE};
 use crate::http::form::FieldErrors;
 use crate::http::pages::{render, safe_next, with_notice, Chrome};
-use crate::i18n::format::{default_zone_name, Zone, COMMON_ZONES};
 
 /// Routes of this room.
 pub fn routes() -> Router<AppState> {
@@ -29,7 +30,33 @@ pub fn routes() -> Router<AppState> {
         .route("/signup", get(signup_form).post(signup))
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
-        .route("/me/settings", get(settings_form).post(save_settings))
+        .route(
+            "/me/settings",
+            get(account_pages::settings_form).post(account_pages::save_settings),
+        )
+        .route(
+            "/me/avatar",
+            post(account_pages::upload_avatar).layer(DefaultBodyLimit::max(AVATAR_BODY_LIMIT)),
+        )
+        .route("/me/email", post(account_pages::change_email))
+        .route("/me/password", post(account_pages::change_password))
+        .route("/me/sessions/end", post(account_pages::end_sessions))
+        .route("/me/delete", post(account_pages::delete_account))
+        .route(
+            "/me/email/confirm",
+            get(reset_pages::email_confirm_form).post(reset_pages::email_confirm),
+        )
+        .route(
+            "/forgot-password",
+            get(reset_pages::forgot_form).post(reset_pages::forgot),
+        )
+        .route(
+            "/reset-password",
+            get(reset_pages::reset_form).post(reset_pages::reset),
+        )
+        .route("/u/{id}", get(profile::profile_page))
+        .route("/u/{id}/avatar", get(profile::avatar_image))
+        .route("/u/{id}/verify-identity", post(profile::verify_page))
 }
 
 #[derive(Template)]
@@ -115,6 +142,8 @@ async fn signup(
         super::throttle::admit_signup(&state.db, address, state.settings.signup_limit_per_hour)
             .await?;
         let user = super::create_user(&state.db, &email, &name, password, &roles).await?;
+        // The account reads its mail in the language it signed up in.
+        super::profile::set_language(&state.db, user.id, chrome.lang).await?;
         Ok::<_, Refused>(super::open_session(&state.db, &state.keys, user, agent.as_deref()).await?)
     }
     .await;
@@ -276,71 +305,4 @@ fn signed_in(
         response.headers_mut().append(SET_COOKIE, value);
     }
     response
-}
-
-#[derive(Template)]
-#[template(path = "accounts/settings.html")]
-struct SettingsPage {
-    chrome: Chrome,
-    zones: &'static [&'static str],
-    /// The zone chosen (as typed when refused); empty: the default of the language.
-    chosen: String,
-    /// Whether `chosen` is a zone the list does not offer (kept so the form shows it).
-    unlisted: bool,
-    default_label: String,
-    /// The present moment in the reader's zone, so the choice shows what it does.
-    now: String,
-    zone_error: Option<String>,
-}
-
-fn settings_page(chrome: Chrome, chosen: String, zone_error: Option<String>) -> SettingsPage {
-    let default = default_zone_name(chrome.lang);
-    let unlisted = !chosen.is_empty() && !COMMON_ZONES.contains(&chosen.as_str());
-    SettingsPage {
-        zones: COMMON_ZONES,
-        unlisted,
-        default_label: chrome.t.fill("settings.zone_default", &[("zone", default)]),
-        now: chrome.moment(&time::OffsetDateTime::now_utc()),
-        chosen,
-        zone_error,
-        chrome,
-    }
-}
-
-/// `GET /me/settings`: the signed-in user's settings.
-async fn settings_form(chrome: Chrome, CurrentUser(user): CurrentUser) -> Result<Response> {
-    let chosen = user
-        .user
-        .time_zone
-        .as_deref()
-        .and_then(Zone::named)
-        .map(|z| z.name().to_owned())
-        .unwrap_or_default();
-    render(&settings_page(chrome, chosen, None))
-}
-
-#[derive(Deserialize)]
-struct SettingsFields {
-    #[serde(default)]
-    time_zone: String,
-}
-
-/// `POST /me/settings`: stores the time zone; pages show times in it from the next one on.
-async fn save_settings(
-    State(state): State<AppState>,
-    chrome: Chrome,
-    CurrentUser(user): CurrentUser,
-    CsrfForm(form): CsrfForm<SettingsFields>,
-) -> Result<Response> {
-    let chosen = form.time_zone.trim();
-    let zone = Some(chosen).filter(|z| !z.is_empty());
-    match super::settings::set_time_zone(&state.db, user.user.id, zone).await {
-        Ok(()) => Ok(Redirect::to(&with_notice("/me/settings", "settings_saved")).into_response()),
-        Err(Refusal::Invalid(message)) => {
-            let text = message.in_lang(chrome.t);
-            let page = settings_page(chrome, chosen.to_owned(), Some(text));
-            Ok(with_status(render(&page), StatusCode::UNPROCESSABLE_ENTITY))
-        }
-        Err(e) => Err(e.into()),
-    }
 }

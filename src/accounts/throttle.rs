@@ -51,7 +51,7 @@ impl From<Error> for Refused {
 }
 
 impl Refused {
-    fn too_many(key: &'static str, retry_after: i64) -> Self {
+    pub(crate) fn too_many(key: &'static str, retry_after: i64) -> Self {
         Refused {
             error: Error::Throttled(Message::Key(key)),
             retry_after: Some(retry_after.max(1)),

@@ -202,10 +202,16 @@ pub use super::redirect::safe_next;
 
 /// `GET /lang/{code}`: remembers the language and goes back.
 pub async fn switch_language(
+    axum::extract::State(web): axum::extract::State<super::Web>,
+    super::extract::MaybeUser(user): super::extract::MaybeUser,
     axum::extract::Path(code): axum::extract::Path<String>,
     axum::extract::Query(query): axum::extract::Query<NextQuery>,
 ) -> Result<Response> {
     let lang = Lang::from_code(&code).ok_or(Error::NotFound)?;
+    // A signed-in reader's mail and notifications follow the language they chose.
+    if let Some(user) = user {
+        crate::accounts::profile::set_language(&web.db, user.user.id, lang).await?;
+    }
     let cookie = format!(
         "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
         lang.code()

@@ -35,6 +35,16 @@ pub async fn enqueue(conn: &mut PgConnection, to: &str, letter: &Letter) -> Resu
     Ok(())
 }
 
+/// Drops the letters still waiting for `to` (the account behind it was deleted), in the
+/// caller's transaction.
+pub async fn forget_address(conn: &mut PgConnection, to: &str) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM mail_outbox WHERE lower(to_address) = lower($1)")
+        .bind(to)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Queues a notification's letter to each of `users` in their own language: one statement per
 /// language, so a project with 200,000 backers is two statements. Users without an address
 /// (a deleted account) get none.

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod comments;
+pub mod identity;
 pub mod pages;
 pub mod record;
 

@@ -2,6 +2,7 @@
 //! HTTP, and headless Chromium for the browser flows. One test binary, so the cluster and the
 //! browser driver start once.
 
+mod account_healing;
 mod accounts;
 mod browser;
 mod catalogue;
@@ -21,6 +22,7 @@ mod pages_audit;
 mod pledges;
 mod pledges_changes;
 mod pledges_equity;
+mod profiles;
 mod project_page;
 mod projects_browse;
 mod projects_covers;

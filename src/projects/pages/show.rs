@@ -32,6 +32,8 @@ struct ShowPage {
     id: String,
     card: Card,
     founder_name: String,
+    /// The founder's profile page.
+    founder_path: String,
     state_name: &'static str,
     story_html: String,
     /// The pledged total, the goal and the backers, written for the reader.
@@ -139,6 +141,7 @@ impl ShowPage {
             progress_label,
             card,
             founder_name: p.founder_name.clone(),
+            founder_path: format!("/u/{}", p.founder_id.0),
             state_name: p.state.as_str(),
             story_html: p.story_html.clone(),
             deadline: p.deadline.map(|d| c.moment(&d)).unwrap_or_default(),

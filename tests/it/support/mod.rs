@@ -299,3 +299,40 @@ impl TestApp {
             .bearer_auth(token)
     }
 }
+
+impl TestApp {
+    /// Logs `email` in through the log-in form, so this app's client carries the session cookie
+    /// like a browser.
+    pub async fn sign_in_browser(&self, email: &str) {
+        let csrf = self.csrf_from("/login").await;
+        let response = self
+            .client
+            .post(self.url("/login"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("email", email),
+                ("password", "correct horse battery"),
+            ])
+            .send()
+            .await
+            .expect("log-in form");
+        assert_eq!(response.status(), 303, "log-in of {email} failed");
+    }
+
+    /// Posts a form to a page as this app's client, and returns the status and the redirect
+    /// target (or the page's HTML when there is none).
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .expect("form post");
+        let status = response.status().as_u16();
+        match response.headers().get("location") {
+            Some(to) => (status, to.to_str().unwrap_or_default().to_owned()),
+            None => (status, response.text().await.expect("page")),
+        }
+    }
+}

@@ -1,6 +1,12 @@
 //! What the accounts pages and API share: a throttle refusal as an HTTP answer (with
 //! `Retry-After`), and the cookies a log-in sets.
 
+pub mod account_pages;
+pub mod mail;
+pub mod me_api;
+pub mod profile;
+pub mod reset_pages;
+
 use axum::http::header::RETRY_AFTER;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};

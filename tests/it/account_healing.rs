@@ -1,0 +1,503 @@
+//! Accounts that heal themselves: a forgotten password reset by a mailed link (through a real
+//! SMTP server), a password changed, sessions listed and ended, the e-mail changed by a link,
+//! the account edited and deleted.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::*;
+
+const PASSWORD: &str = "correct horse battery";
+const NEW_PASSWORD: &str = "a much newer battery staple";
+
+fn unique_email(what: &str) -> String {
+    format!("{what}-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+/// The token in the link of a letter body (`...?token=<token>`).
+fn token_in(body: &str) -> String {
+    let start = body.find("token=").expect("a link with a token") + "token=".len();
+    body[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+/// The body of the newest letter queued for `to` (the app of these tests sends none).
+async fn queued_body(app: &TestApp, to: &str) -> String {
+    sqlx::query_scalar(
+        "SELECT body FROM mail_outbox WHERE to_address = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(to)
+    .fetch_one(&app.db)
+    .await
+    .expect("a queued letter")
+}
+
+async fn queued_count(app: &TestApp, to: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM mail_outbox WHERE to_address = $1")
+        .bind(to)
+        .fetch_one(&app.db)
+        .await
+        .expect("count")
+}
+
+async fn login_status(app: &TestApp, email: &str, password: &str) -> u16 {
+    app.client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("login")
+        .status()
+        .as_u16()
+}
+
+async fn ask_reset(app: &TestApp, email: &str) -> (reqwest::StatusCode, String) {
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/password-reset"))
+        .json(&json!({ "email": email }))
+        .send()
+        .await
+        .expect("reset request");
+    (response.status(), response.text().await.expect("body"))
+}
+
+async fn confirm_reset(app: &TestApp, token: &str, password: &str) -> u16 {
+    app.client
+        .post(app.url("/api/v1/auth/password-reset/confirm"))
+        .json(&json!({ "token": token, "password": password }))
+        .send()
+        .await
+        .expect("confirm")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_password_reset_mailed_through_smtp_lets_the_user_log_in_with_the_new_password() {
+    let smtp = SmtpServer::start();
+    let app = TestApp::spawn_with_mail(&smtp).await;
+    let email = unique_email("forgetful");
+    app.signup(&email, "backer").await;
+
+    let (status, _) = ask_reset(&app, &email).await;
+    let mail = smtp.wait_for(&email, 1).await;
+    let confirmed = confirm_reset(&app, &token_in(&mail[0].body), NEW_PASSWORD).await;
+
+    assert_eq!(status, 202);
+    assert_eq!(confirmed, 204);
+    assert_eq!(login_status(&app, &email, NEW_PASSWORD).await, 200);
+    assert_eq!(login_status(&app, &email, PASSWORD).await, 401);
+}
+
+#[tokio::test]
+async fn a_reset_token_is_refused_the_second_time() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("twice");
+    app.signup(&email, "backer").await;
+    ask_reset(&app, &email).await;
+    let token = token_in(&queued_body(&app, &email).await);
+    assert_eq!(confirm_reset(&app, &token, NEW_PASSWORD).await, 204);
+
+    let again = confirm_reset(&app, &token, "yet another long password").await;
+
+    assert_eq!(again, 422);
+    assert_eq!(login_status(&app, &email, NEW_PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn a_reset_token_is_refused_after_30_minutes() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("late");
+    app.signup(&email, "backer").await;
+    ask_reset(&app, &email).await;
+    let token = token_in(&queued_body(&app, &email).await);
+    sqlx::query("UPDATE password_resets SET created_at = now() - interval '31 minutes'")
+        .execute(&app.db)
+        .await
+        .expect("age the token");
+
+    let late = confirm_reset(&app, &token, NEW_PASSWORD).await;
+
+    assert_eq!(late, 422);
+    assert_eq!(login_status(&app, &email, PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn the_reset_answer_is_the_same_for_an_unknown_email() {
+    let app = TestApp::spawn().await;
+    let known = unique_email("known");
+    app.signup(&known, "backer").await;
+    let unknown = unique_email("nobody");
+
+    let for_known = ask_reset(&app, &known).await;
+    let for_unknown = ask_reset(&app, &unknown).await;
+
+    assert_eq!(for_known, for_unknown);
+    assert_eq!(for_unknown.0, 202);
+    assert_eq!(queued_count(&app, &known).await, 1);
+    assert_eq!(queued_count(&app, &unknown).await, 0);
+}
+
+#[tokio::test]
+async fn reset_requests_for_one_address_are_rate_limited() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("eager");
+    for _ in 0..3 {
+        assert_eq!(ask_reset(&app, &email).await.0, 202);
+    }
+
+    let (status, _) = ask_reset(&app, &email).await;
+
+    assert_eq!(status, 429);
+}
+
+#[tokio::test]
+async fn changing_the_password_needs_the_current_one() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("careful");
+    app.signup(&email, "backer").await;
+    let token = app.login(&email).await;
+    let change = |current: &str| json!({"current_password": current, "new_password": NEW_PASSWORD});
+
+    let wrong = app
+        .post_json("/me/password", &token, change("not my password"))
+        .await;
+    let right = app
+        .post_json("/me/password", &token, change(PASSWORD))
+        .await;
+
+    assert_status(&wrong, 422);
+    assert_status(&right, 204);
+    assert_eq!(login_status(&app, &email, NEW_PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_the_other_sessions_but_not_this_one() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("moving");
+    app.signup(&email, "backer").await;
+    let here = app.login(&email).await;
+    let elsewhere = app.login(&email).await;
+
+    let changed = app
+        .post_json(
+            "/me/password",
+            &here,
+            json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD}),
+        )
+        .await;
+
+    assert_status(&changed, 204);
+    assert_status(&app.get_json("/me", &here).await, 200);
+    assert_status(&app.get_json("/me", &elsewhere).await, 401);
+}
+
+#[tokio::test]
+async fn the_session_list_marks_the_current_session() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("listed");
+    app.signup(&email, "backer").await;
+    let here = app.login(&email).await;
+    app.login(&email).await;
+
+    let (status, sessions) = app.get_json("/me/sessions", &here).await;
+
+    assert_eq!(status, 200);
+    let list = sessions.as_array().expect("a list");
+    assert_eq!(list.len(), 2);
+    assert_eq!(list.iter().filter(|s| s["current"] == true).count(), 1);
+}
+
+#[tokio::test]
+async fn logging_out_everywhere_ends_the_other_sessions() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("everywhere");
+    app.signup(&email, "backer").await;
+    let here = app.login(&email).await;
+    let elsewhere = app.login(&email).await;
+
+    let ended = app.delete_json("/me/sessions", &here).await;
+
+    assert_status(&ended, 204);
+    assert_status(&app.get_json("/me", &elsewhere).await, 401);
+    assert_status(&app.get_json("/me", &here).await, 401);
+}
+
+#[tokio::test]
+async fn deleting_the_account_removes_personal_data_and_the_login() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("leaving");
+    let user = app.signup(&email, "backer").await;
+    let token = app.login(&email).await;
+    app.patch_json("/me", &token, json!({"bio": "Tea farmer in Anxi."}))
+        .await;
+
+    let deleted = app
+        .send_json(
+            app.request_as(Method::DELETE, "/me", &token)
+                .json(&json!({ "password": PASSWORD })),
+        )
+        .await;
+
+    assert_status(&deleted, 204);
+    let (stored_email, name, bio, hash): (String, String, String, String) =
+        sqlx::query_as("SELECT email, display_name, bio, password_hash FROM users WHERE id = $1")
+            .bind(uuid::Uuid::parse_str(user["id"].as_str().unwrap()).unwrap())
+            .fetch_one(&app.db)
+            .await
+            .expect("the tombstone");
+    assert!(!stored_email.contains(&email), "{stored_email}");
+    assert_ne!(name, "Test User");
+    assert_eq!(bio, "");
+    assert_eq!(hash, "");
+    assert_eq!(login_status(&app, &email, PASSWORD).await, 401);
+    assert_status(&app.get_json("/me", &token).await, 401);
+    let contacts: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM mail_contacts WHERE email LIKE 'deleted:%'")
+            .fetch_one(&app.db)
+            .await
+            .expect("contacts");
+    assert_eq!(contacts, 0);
+}
+
+#[tokio::test]
+async fn deleting_the_account_needs_the_password() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("stolen");
+    app.signup(&email, "backer").await;
+    let token = app.login(&email).await;
+
+    let refused = app
+        .send_json(
+            app.request_as(Method::DELETE, "/me", &token)
+                .json(&json!({ "password": "a thief's guess" })),
+        )
+        .await;
+
+    assert_status(&refused, 422);
+    assert_eq!(login_status(&app, &email, PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn the_email_changes_only_after_the_link_is_opened() {
+    let app = TestApp::spawn().await;
+    let old = unique_email("old");
+    let new = unique_email("new");
+    app.signup(&old, "backer").await;
+    let token = app.login(&old).await;
+
+    let asked = app
+        .post_json("/me/email", &token, json!({ "email": new }))
+        .await;
+    let (_, before) = app.get_json("/me", &token).await;
+    let link = token_in(&queued_body(&app, &new).await);
+    let opened = app
+        .post_json("/me/email/confirm", &Anonymous, json!({ "token": link }))
+        .await;
+    let (_, after) = app.get_json("/me", &token).await;
+
+    assert_status(&asked, 202);
+    assert_eq!(before["email"], old.as_str());
+    assert_status(&opened, 204);
+    assert_eq!(after["email"], new.as_str());
+    assert_eq!(login_status(&app, &new, PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn patching_me_changes_name_zone_language_and_adds_the_founder_role() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("grower");
+    app.signup(&email, "backer").await;
+    let token = app.login(&email).await;
+
+    let (status, user) = app
+        .patch_json(
+            "/me",
+            &token,
+            json!({"display_name": "Lin Wei", "time_zone": "Asia/Shanghai", "language": "en", "founder": true}),
+        )
+        .await;
+
+    assert_eq!(status, 200, "{user}");
+    assert_eq!(user["display_name"], "Lin Wei");
+    assert_eq!(user["time_zone"], "Asia/Shanghai");
+    let roles = user["roles"].as_array().expect("roles");
+    assert!(roles.contains(&json!("founder")) && roles.contains(&json!("backer")));
+    let language: String = sqlx::query_scalar("SELECT language FROM users WHERE lower(email) = $1")
+        .bind(&email)
+        .fetch_one(&app.db)
+        .await
+        .expect("language");
+    assert_eq!(language, "en");
+}
+
+#[tokio::test]
+async fn patching_me_refuses_an_unknown_time_zone() {
+    let app = TestApp::spawn().await;
+    let token = app.login_as_backer().await;
+
+    let refused = app
+        .patch_json("/me", &token, json!({"time_zone": "Mars/Olympus"}))
+        .await;
+
+    assert_status(&refused, 422);
+}
+
+#[tokio::test]
+async fn switching_language_while_signed_in_stores_it_for_the_mail() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("reader");
+    app.signup(&email, "backer").await;
+    let token = app.login(&email).await;
+
+    let switched = app
+        .client
+        .get(app.url("/lang/en"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("switch");
+
+    assert_eq!(switched.status(), 303);
+    let language: String = sqlx::query_scalar("SELECT language FROM users WHERE lower(email) = $1")
+        .bind(&email)
+        .fetch_one(&app.db)
+        .await
+        .expect("language");
+    assert_eq!(language, "en");
+}
+
+#[tokio::test]
+async fn the_forgot_password_page_answers_the_same_and_the_mailed_link_resets_in_the_browser_forms()
+{
+    let app = TestApp::spawn().await;
+    let email = unique_email("pages");
+    app.signup(&email, "backer").await;
+    let login_page = app.html("/login").await;
+    assert!(login_page.contains("href=\"/forgot-password\""));
+    let csrf = app.csrf_from("/forgot-password").await;
+
+    let asked = app
+        .client
+        .post(app.url("/forgot-password"))
+        .form(&[("csrf", csrf.as_str()), ("email", email.as_str())])
+        .send()
+        .await
+        .expect("forgot");
+    let asked_html = asked.text().await.expect("page");
+    let token = token_in(&queued_body(&app, &email).await);
+    let csrf = app
+        .csrf_from(&format!("/reset-password?token={token}"))
+        .await;
+    let reset = app
+        .client
+        .post(app.url("/reset-password"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("token", token.as_str()),
+            ("password", NEW_PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("reset");
+
+    assert!(asked_html.contains("id=\"reset-sent\""));
+    assert_eq!(reset.status(), 303);
+    assert_eq!(login_status(&app, &email, NEW_PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn deleting_the_account_in_the_browser_asks_first_then_deletes() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("browser");
+    app.signup(&email, "backer").await;
+    app.sign_in_browser(&email).await;
+    let csrf = app.csrf_from("/me/settings").await;
+    let fields = [("csrf", csrf.as_str()), ("delete_password", PASSWORD)];
+
+    let (asked, page) = app.post_form("/me/delete", &fields).await;
+    let still_there = login_status(&app, &email, PASSWORD).await;
+    let confirmed = [
+        ("csrf", csrf.as_str()),
+        ("delete_password", PASSWORD),
+        ("confirm", "yes"),
+    ];
+    let (done, to) = app.post_form("/me/delete", &confirmed).await;
+
+    assert_eq!(asked, 200);
+    assert!(page.contains("id=\"confirm-form\""), "{page}");
+    assert_eq!(still_there, 200, "nothing happens before the confirmation");
+    assert_eq!((done, to.as_str()), (303, "/?notice=account.deleted"));
+    assert_eq!(login_status(&app, &email, PASSWORD).await, 401);
+}
+
+#[tokio::test]
+async fn a_wrong_current_password_is_shown_beside_its_field_on_the_settings_page() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("typo");
+    app.signup(&email, "backer").await;
+    app.sign_in_browser(&email).await;
+    let csrf = app.csrf_from("/me/settings").await;
+
+    let (status, page) = app
+        .post_form(
+            "/me/password",
+            &[
+                ("csrf", csrf.as_str()),
+                ("current_password", "not it at all"),
+                ("new_password", NEW_PASSWORD),
+            ],
+        )
+        .await;
+
+    assert_eq!(status, 422);
+    assert!(page.contains("id=\"current_password-error\""), "{page}");
+}
+
+#[tokio::test]
+async fn deleting_the_account_drops_the_letters_still_waiting_for_its_address() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("unsent");
+    app.signup(&email, "backer").await;
+    let token = app.login(&email).await;
+    ask_reset(&app, &email).await;
+    assert_eq!(queued_count(&app, &email).await, 1);
+
+    let deleted = app
+        .send_json(
+            app.request_as(Method::DELETE, "/me", &token)
+                .json(&json!({ "password": PASSWORD })),
+        )
+        .await;
+
+    assert_status(&deleted, 204);
+    assert_eq!(queued_count(&app, &email).await, 0);
+}
+
+#[tokio::test]
+async fn signing_up_stores_the_language_the_client_asked_in() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("english");
+
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/signup"))
+        .header("accept-language", "en-GB,en;q=0.9")
+        .json(
+            &json!({"email": email, "password": PASSWORD, "display_name": "Ann", "role": "backer"}),
+        )
+        .send()
+        .await
+        .expect("signup");
+
+    assert_eq!(response.status(), 201);
+    let language: String = sqlx::query_scalar("SELECT language FROM users WHERE lower(email) = $1")
+        .bind(&email)
+        .fetch_one(&app.db)
+        .await
+        .expect("language");
+    assert_eq!(language, "en");
+}
