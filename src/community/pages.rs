@@ -16,7 +16,7 @@ use crate::http::error::{Error, Result};
 use crate::http::extract::{CurrentUser, MaybeUser, Path};
 use crate::http::pages::{render, with_notice, Chrome};
 use crate::http::redirect::safe_next;
-use crate::projects::pages::{label, Card};
+use crate::projects::cards::{label, Card};
 use crate::projects::ProjectState;
 
 /// Routes of the follows.

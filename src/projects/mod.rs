@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod capacity;
+pub mod cards;
 pub mod cover;
 pub mod domain;
 pub mod founder;
