@@ -28,6 +28,7 @@ mod receipts;
 mod safety;
 mod sessions;
 mod settlement;
+mod shipping;
 mod supervision;
 mod support;
 mod two_servers;

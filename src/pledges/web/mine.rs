@@ -228,7 +228,7 @@ async fn change_page(
                 .map(|t| t.to_string())
                 .unwrap_or_else(|| "none".into()),
         ),
-        amount: fixed(pledge.amount),
+        amount: fixed(pledge.reward_part()),
         shares: pledge.shares.map(|s| s.to_string()).unwrap_or_default(),
     });
     let chosen = chosen_tier(fields.tier.as_deref());
