@@ -63,19 +63,25 @@ fn rate_line(title: &str, prices: &[RegionPrice], currency: &str, c: &Chrome) ->
     format!("{title}: {}", parts.join(" · "))
 }
 
+/// What was typed in the shipping and add-on fields.
+pub(super) struct Typed<'a> {
+    pub(super) region: &'a str,
+    pub(super) address: &'a str,
+    /// Every other field sent, among them the add-on quantities (`addon-<id>`).
+    pub(super) rest: &'a HashMap<String, String>,
+}
+
 /// The view, with what was typed kept.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn view(
     db: &PgPool,
     project: ProjectId,
     tiers: &[TierOffer],
     addons: &[Addon],
     currency: &str,
-    region: &str,
-    address: &str,
-    typed: &HashMap<String, String>,
+    typed: &Typed<'_>,
     c: &Chrome,
 ) -> crate::error::Result<ExtrasView> {
+    let (region, address) = (typed.region, typed.address);
     let shipped = shipping::shipped_tiers(db, project).await?;
     let rates = tiers
         .iter()
@@ -111,7 +117,7 @@ pub(super) async fn view(
                 let field = format!("{ADDON_FIELD}{}", a.id);
                 let names: Vec<String> = a.tiers.iter().filter_map(title_of).collect();
                 AddonChoice {
-                    quantity: typed.get(&field).cloned().unwrap_or_default(),
+                    quantity: typed.rest.get(&field).cloned().unwrap_or_default(),
                     field,
                     title: a.title.clone(),
                     price: c.money(&a.price, currency),
@@ -138,11 +144,10 @@ pub(super) async fn parse(
     db: &PgPool,
     project: ProjectId,
     tier: Option<TierId>,
-    region: &str,
-    address: &str,
-    typed: &HashMap<String, String>,
+    typed: &Typed<'_>,
     errors: &mut FieldErrors,
 ) -> std::result::Result<Option<Extras>, Refusal> {
+    let (region, address) = (typed.region, typed.address);
     let ships = match tier {
         Some(tier) => shipping::ships(&mut *db.acquire().await?, project, tier).await?,
         None => false,
@@ -164,6 +169,7 @@ pub(super) async fn parse(
     };
     let mut picks: Vec<(AddonId, i64)> = Vec::new();
     let mut fields: Vec<(&String, &String)> = typed
+        .rest
         .iter()
         .filter(|(name, _)| name.starts_with(ADDON_FIELD))
         .collect();

@@ -198,6 +198,17 @@ struct PledgeFields {
     rest: HashMap<String, String>,
 }
 
+impl PledgeFields {
+    /// The shipping and add-on fields as typed.
+    fn typed(&self) -> extras_form::Typed<'_> {
+        extras_form::Typed {
+            region: &self.region,
+            address: &self.address,
+            rest: &self.rest,
+        }
+    }
+}
+
 /// The project, if `viewer` may see it (the projects room's one rule); 404 otherwise.
 async fn load_target(
     state: &AppState,
@@ -233,9 +244,7 @@ async fn pledge_page(
         &tiers,
         &addons,
         &target.currency,
-        &fields.region,
-        &fields.address,
-        &fields.rest,
+        &fields.typed(),
         &chrome,
     )
     .await?;
@@ -426,21 +435,15 @@ async fn pledge(
     let mut errors = FieldErrors::new();
     let key = errors.check(WHOLE_FORM, RequestKey::parse(&fields.key))?;
     let request = match form_request(&target, &tiers, &fields, &mut errors)? {
-        Some(PledgeRequest::Reward { tier, amount }) => extras_form::parse(
-            &state.db,
-            target.id,
-            tier,
-            &fields.region,
-            &fields.address,
-            &fields.rest,
-            &mut errors,
-        )
-        .await?
-        .map(|extras| PledgeRequest::RewardWithExtras {
-            tier,
-            amount,
-            extras,
-        }),
+        Some(PledgeRequest::Reward { tier, amount }) => {
+            extras_form::parse(&state.db, target.id, tier, &fields.typed(), &mut errors)
+                .await?
+                .map(|extras| PledgeRequest::RewardWithExtras {
+                    tier,
+                    amount,
+                    extras,
+                })
+        }
         other => other,
     };
     let (Some(key), Some(request)) = (key, request) else {
