@@ -114,9 +114,25 @@ pub async fn load_pledges(
                 ProjectKind::Reward => {
                     let tiers = capacity::tiers(&state.db, *project).await.map_err(err)?;
                     let Some(tier) = tiers.first() else { continue };
-                    PledgeRequest::Reward {
+                    let mut conn = state.db.acquire().await?;
+                    // A reward that ships goes to the demo backer's address at home.
+                    let shipping = crate::projects::shipping::ships(&mut conn, *project, tier.id)
+                        .await
+                        .map_err(err)?
+                        .then(|| -> anyhow::Result<_> {
+                            Ok(crate::pledges::extras::ShippingChoice {
+                                region: crate::projects::shipping::Region::Domestic,
+                                address: crate::pledges::extras::ShippingAddress::parse(
+                                    "1 Demo Road, Hangzhou",
+                                )
+                                .map_err(err)?,
+                            })
+                        })
+                        .transpose()?;
+                    PledgeRequest::RewardWithExtras {
                         tier: Some(tier.id),
                         amount: Money::try_from(tier.price).map_err(err)?,
+                        extras: crate::pledges::extras::Extras::new(shipping, &[]).map_err(err)?,
                     }
                 }
                 ProjectKind::Equity => {

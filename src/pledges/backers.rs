@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::i18n::Lang;
 use crate::ids::{ProjectId, UserId};
 use crate::money::amount::fixed;
+use crate::projects::shipping::Region;
 
 /// One backer of a project, as the founder sees them.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -22,6 +23,11 @@ pub struct BackerLine {
     pub email: String,
     pub tier: Option<String>,
     pub ships: bool,
+    /// Where the reward ships, and the backer's address (for the founder's eyes only).
+    pub shipping_region: Option<Region>,
+    pub address: Option<String>,
+    /// The add-ons taken, as `quantity × title`, in title order.
+    pub addons: Vec<String>,
     pub shares: Option<i64>,
     #[schema(value_type = String, example = "128.00")]
     #[serde(with = "rust_decimal::serde::str")]
@@ -40,6 +46,9 @@ struct BackerRow {
     backer_id: UserId,
     tier: Option<String>,
     ships: Option<bool>,
+    shipping_region: Option<Region>,
+    address: Option<String>,
+    addons: Vec<String>,
     shares: Option<i64>,
     amount: Decimal,
     currency: String,
@@ -51,9 +60,14 @@ struct BackerRow {
 /// and addresses come from the accounts room, a page of backers at a time.
 pub async fn backers(db: &PgPool, project: ProjectId) -> Result<Vec<BackerLine>> {
     let rows: Vec<BackerRow> = sqlx::query_as(
-        "SELECT p.id, p.backer_id, t.title AS tier, t.ships, p.shares, p.amount, p.currency,
-                p.state, p.created_at
+        "SELECT p.id, p.backer_id, t.title AS tier, t.ships, p.shipping_region,
+                CASE WHEN p.shipping_region IS NOT NULL THEN a.address END AS address,
+                ARRAY(SELECT pa.quantity || ' × ' || ad.title
+                      FROM pledge_addons pa JOIN addon_headlines ad ON ad.id = pa.addon_id
+                      WHERE pa.pledge_id = p.id ORDER BY ad.title) AS addons,
+                p.shares, p.amount, p.currency, p.state, p.created_at
          FROM pledges p LEFT JOIN tier_headlines t ON t.id = p.tier_id
+         LEFT JOIN pledge_addresses a ON a.pledge_id = p.id
          WHERE p.project_id = $1 AND p.state IN ('active', 'collected')
          ORDER BY p.created_at, p.id",
     )
@@ -75,6 +89,9 @@ pub async fn backers(db: &PgPool, project: ProjectId) -> Result<Vec<BackerLine>>
                 email: contact.email.clone(),
                 tier: r.tier,
                 ships: r.ships.unwrap_or(false),
+                shipping_region: r.shipping_region,
+                address: r.address,
+                addons: r.addons,
                 shares: r.shares,
                 amount: r.amount,
                 currency: r.currency,
@@ -155,9 +172,8 @@ fn rfc3339(at: OffsetDateTime) -> String {
 }
 
 /// The backers for shipping, headed in `lang`: name, email, reward, whether it ships, the
-/// shipping address, amount, state, date. The address column stays empty until the platform
-/// collects shipping addresses (no backer has given one yet); it is there so a founder's
-/// spreadsheet keeps its layout when they arrive.
+/// shipping address and region (empty for a reward that does not ship), the add-ons, amount,
+/// state, date.
 pub async fn backers_csv_text(db: &PgPool, project: ProjectId, lang: Lang) -> Result<String> {
     let list = backers(db, project).await?;
     Ok(csv(
@@ -169,6 +185,8 @@ pub async fn backers_csv_text(db: &PgPool, project: ProjectId, lang: Lang) -> Re
             "reward",
             "ships",
             "address",
+            "region",
+            "addons",
             "amount",
             "currency",
             "state",
@@ -181,7 +199,11 @@ pub async fn backers_csv_text(db: &PgPool, project: ProjectId, lang: Lang) -> Re
                 b.email,
                 b.tier.unwrap_or_default(),
                 b.ships.to_string(),
-                String::new(),
+                b.address.unwrap_or_default(),
+                b.shipping_region
+                    .map(|r| r.as_str().to_owned())
+                    .unwrap_or_default(),
+                b.addons.join("; "),
                 fixed(b.amount),
                 b.currency,
                 b.state.as_str().to_owned(),

@@ -6,6 +6,7 @@ use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 
 use super::create::check_equity_terms;
+use super::extras;
 use super::investors::check_investor_limit;
 use super::limits::{InvestorLimitRule, Shares};
 use super::request::EquityRequest;
@@ -15,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::ids::{TierId, UserId};
 use crate::money::{self, EntryKind, Money, Transfer};
 use crate::projects::capacity::{self, PledgeTarget};
+use crate::projects::shipping::Region;
 use crate::projects::{ProjectKind, ProjectState};
 
 /// How long before the deadline equity commitments can still be changed or cancelled.
@@ -78,14 +80,17 @@ async fn lock_own_active(
 /// A change to an active pledge.
 #[derive(Debug, Clone)]
 pub enum PledgeChange {
-    /// A reward pledge's new tier (or none) and new total amount.
+    /// A reward pledge's new tier (or none) and new reward part (add-ons and shipping come on
+    /// top).
     Reward { tier: Option<TierId>, amount: Money },
     /// An equity commitment's new number of shares.
     Equity { shares: Shares },
 }
 
 /// Changes an active pledge inside its window: the tier unit or shares are exchanged and the
-/// difference moves between wallet and escrow at once, in one transaction.
+/// difference moves between wallet and escrow at once, in one transaction. A reward change's
+/// amount is the new reward part: the pledge keeps its add-ons, and its shipping is re-priced
+/// for the new tier (see [`super::extras`]).
 pub async fn change(
     db: &PgPool,
     rule: &InvestorLimitRule,
@@ -96,11 +101,13 @@ pub async fn change(
     retrying_deadlocks(|| change_once(db, rule, backer, id, change)).await
 }
 
-/// What a pledge becomes: its tier, amount and shares.
+/// What a pledge becomes: its tier, amount and shares, and its shipping.
 struct Terms {
     tier: Option<TierId>,
     amount: Decimal,
     shares: Option<i64>,
+    shipping_region: Option<Region>,
+    shipping_price: Decimal,
 }
 
 /// Claims what the new terms need (a tier unit, more shares) and releases what they no longer
@@ -134,10 +141,21 @@ async fn exchange(
                     return Err(Error::invalid("pledges.error.below_price"));
                 }
             }
+            // The add-ons are kept at their prices; shipping is re-priced for the new tier.
+            let (shipping_region, shipping_price) = extras::reprice_for_change(
+                conn,
+                pledge.id,
+                target.id,
+                pledge.shipping_region,
+                *tier,
+            )
+            .await?;
             Ok(Terms {
                 tier: *tier,
-                amount: amount.value(),
+                amount: amount.value() + pledge.addons_price + shipping_price,
                 shares: None,
+                shipping_region,
+                shipping_price,
             })
         }
         (PledgeChange::Equity { shares }, ProjectKind::Equity) => {
@@ -163,6 +181,8 @@ async fn exchange(
                 tier: None,
                 amount: Money::try_from(amount)?.value(),
                 shares: Some(shares.get()),
+                shipping_region: None,
+                shipping_price: Decimal::ZERO,
             })
         }
         _ => Err(Error::invalid("pledges.error.wrong_kind")),
@@ -206,13 +226,16 @@ async fn change_once(
         capacity::add_to_totals(&mut tx, target.id, delta, 0, delta > Decimal::ZERO).await?;
     }
     let changed: Pledge = sqlx::query_as(&format!(
-        "UPDATE pledges SET tier_id = $2, amount = $3, shares = $4, updated_at = now()
+        "UPDATE pledges SET tier_id = $2, amount = $3, shares = $4, shipping_region = $5,
+                            shipping_price = $6, updated_at = now()
          WHERE id = $1 RETURNING {PLEDGE_COLUMNS}"
     ))
     .bind(id)
     .bind(new.tier)
     .bind(new.amount)
     .bind(new.shares)
+    .bind(new.shipping_region)
+    .bind(new.shipping_price)
     .fetch_one(&mut *tx)
     .await?;
     commit(tx).await?;
@@ -235,6 +258,7 @@ async fn cancel_once(db: &PgPool, backer: UserId, id: PledgeId) -> Result<Pledge
     if let Some(shares) = pledge.shares {
         capacity::release_shares(&mut tx, target.id, shares, true).await?;
     }
+    extras::release(&mut tx, id).await?;
     let (wallet, escrow) =
         money::wallet_and_escrow(&mut tx, backer, target.id, &pledge.currency).await?;
     let reference = format!("pledge:{id}");

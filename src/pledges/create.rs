@@ -4,6 +4,7 @@ use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 
+use super::extras::{self, Extras};
 use super::investors::check_investor_limit;
 use super::limits::InvestorLimitRule;
 use super::request::{EquityRequest, PledgeRequest};
@@ -42,8 +43,19 @@ pub(super) async fn create_in(
     }
     let (wallet, escrow) =
         money::wallet_and_escrow(conn, backer, project, &target.currency).await?;
-    let (tier, amount, shares) = match (request, target.kind) {
-        (PledgeRequest::Reward { tier, amount }, ProjectKind::Reward) => (*tier, *amount, None),
+    let none = Extras::default();
+    let (tier, amount, shares, extras) = match (request, target.kind) {
+        (PledgeRequest::Reward { tier, amount }, ProjectKind::Reward) => {
+            (*tier, *amount, None, &none)
+        }
+        (
+            PledgeRequest::RewardWithExtras {
+                tier,
+                amount,
+                extras,
+            },
+            ProjectKind::Reward,
+        ) => (*tier, *amount, None, extras),
         (PledgeRequest::Equity(equity), ProjectKind::Equity) => {
             let terms = capacity::offering(&mut *conn, project)
                 .await?
@@ -53,18 +65,25 @@ pub(super) async fn create_in(
                 Money::try_from(terms.price_per_share * Decimal::from(equity.shares.get()))?;
             check_investor_limit(conn, rule, backer, equity.declaration, amount.value(), None)
                 .await?;
-            (None, amount, Some(equity.shares.get()))
+            (None, amount, Some(equity.shares.get()), &none)
         }
-        (PledgeRequest::Reward { .. }, ProjectKind::Equity) => {
-            return Err(Error::invalid("pledges.error.not_reward"))
-        }
+        (
+            PledgeRequest::Reward { .. } | PledgeRequest::RewardWithExtras { .. },
+            ProjectKind::Equity,
+        ) => return Err(Error::invalid("pledges.error.not_reward")),
         (PledgeRequest::Equity(_), ProjectKind::Reward) => {
             return Err(Error::invalid("pledges.error.not_equity"))
         }
     };
+    // The reward part is what the tier's price is checked against; the add-ons and shipping are
+    // held with it.
+    let reward_part = amount.value();
+    let priced = extras::price(conn, project, tier, extras).await?;
+    let amount = Money::try_from(reward_part + priced.addons_price + priced.shipping_price)?;
     let pledge: Pledge = sqlx::query_as(&format!(
-        "INSERT INTO pledges (id, project_id, backer_id, tier_id, amount, shares, currency)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {PLEDGE_COLUMNS}"
+        "INSERT INTO pledges (id, project_id, backer_id, tier_id, amount, shares, currency,
+                              shipping_region, shipping_price, addons_price)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {PLEDGE_COLUMNS}"
     ))
     .bind(id)
     .bind(project)
@@ -73,6 +92,9 @@ pub(super) async fn create_in(
     .bind(amount.value())
     .bind(shares)
     .bind(&target.currency)
+    .bind(priced.shipping_region)
+    .bind(priced.shipping_price)
+    .bind(priced.addons_price)
     .fetch_one(&mut *conn)
     .await
     .on_constraint(ONE_ACTIVE_PER_BACKER, |_| {
@@ -98,9 +120,10 @@ pub(super) async fn create_in(
         capacity::add_to_totals(conn, project, amount.value(), 1, true).await?;
     } else {
         let price = capacity::claim_for_reward_pledge(conn, project, tier, amount.value()).await?;
-        if price.is_some_and(|p| amount.value() < p) {
+        if price.is_some_and(|p| reward_part < p) {
             return Err(Error::invalid("pledges.error.below_price"));
         }
+        extras::claim_and_record(conn, id, project, tier, extras).await?;
     }
     Ok(pledge)
 }

@@ -40,7 +40,8 @@ const LIST_LIMIT: i64 = 500;
 pub async fn for_backer(db: &PgPool, backer: UserId) -> Result<Vec<PledgeView>> {
     let rows: Vec<ViewRow> = sqlx::query_as(
         "SELECT p.id, p.project_id, p.backer_id, p.tier_id, p.amount, p.shares, p.currency,
-                p.state, p.created_at, p.updated_at, pr.title AS project_title,
+                p.state, p.shipping_region, p.shipping_price, p.addons_price, p.created_at,
+                p.updated_at, pr.title AS project_title,
                 t.title AS tier_title, pr.kind AS project_kind, pr.deadline
          FROM pledges p JOIN project_headlines pr ON pr.id = p.project_id
          LEFT JOIN tier_headlines t ON t.id = p.tier_id

@@ -14,6 +14,7 @@ pub mod change;
 pub mod chart;
 mod create;
 pub mod desk;
+pub mod extras;
 mod investors;
 pub mod limits;
 pub mod lists;
@@ -29,6 +30,7 @@ use time::OffsetDateTime;
 
 use crate::error::Result;
 use crate::ids::{ProjectId, TierId, UserId};
+use crate::projects::shipping::Region;
 
 pub use change::{cancel, change, change_window_end, PledgeChange, EQUITY_CHANGE_CUTOFF};
 pub use desk::Desk;
@@ -78,6 +80,16 @@ pub struct Pledge {
     pub shares: Option<i64>,
     pub currency: String,
     pub state: PledgeState,
+    /// Where its reward ships (a tier that ships only).
+    pub shipping_region: Option<Region>,
+    /// How much of `amount` is shipping.
+    #[schema(value_type = String, example = "12.00")]
+    #[serde(with = "rust_decimal::serde::str")]
+    pub shipping_price: Decimal,
+    /// How much of `amount` is add-ons.
+    #[schema(value_type = String, example = "25.00")]
+    #[serde(with = "rust_decimal::serde::str")]
+    pub addons_price: Decimal,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
@@ -87,8 +99,16 @@ pub struct Pledge {
 }
 
 /// The columns of [`Pledge`], for `SELECT` and `RETURNING`.
-const PLEDGE_COLUMNS: &str =
-    "id, project_id, backer_id, tier_id, amount, shares, currency, state, created_at, updated_at";
+const PLEDGE_COLUMNS: &str = "id, project_id, backer_id, tier_id, amount, shares, currency, \
+     state, shipping_region, shipping_price, addons_price, created_at, updated_at";
+
+impl Pledge {
+    /// The reward part of the amount: the tier's price and any extra, without add-ons and
+    /// shipping (what a change's amount replaces).
+    pub fn reward_part(&self) -> Decimal {
+        self.amount - self.addons_price - self.shipping_price
+    }
+}
 
 /// A pledge by id.
 pub async fn find<'e>(db: impl PgExecutor<'e>, id: PledgeId) -> Result<Option<Pledge>> {

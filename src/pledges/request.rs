@@ -4,6 +4,7 @@ use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
+use super::extras::Extras;
 use super::limits::Shares;
 use super::{find, Pledge, PledgeId};
 use crate::error::{Error, Message, Result};
@@ -15,6 +16,13 @@ use crate::money::Money;
 pub enum PledgeRequest {
     /// A reward pledge: a tier (or none) and the total amount, at least the tier's price.
     Reward { tier: Option<TierId>, amount: Money },
+    /// A reward pledge with shipping and add-ons: `amount` is the reward part (at least the
+    /// tier's price); the add-ons and the shipping are added to it.
+    RewardWithExtras {
+        tier: Option<TierId>,
+        amount: Money,
+        extras: Extras,
+    },
     /// An equity commitment.
     Equity(EquityRequest),
 }
@@ -37,6 +45,16 @@ impl PledgeRequest {
                 "reward|{project}|{}|{}",
                 tier.map(|t| t.to_string()).unwrap_or_default(),
                 amount.to_fixed()
+            ),
+            PledgeRequest::RewardWithExtras {
+                tier,
+                amount,
+                extras,
+            } => format!(
+                "reward|{project}|{}|{}{}",
+                tier.map(|t| t.to_string()).unwrap_or_default(),
+                amount.to_fixed(),
+                extras.digest_text()
             ),
             PledgeRequest::Equity(e) => format!(
                 "equity|{project}|{}|{}|{}",

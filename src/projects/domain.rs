@@ -254,9 +254,20 @@ pub struct NewTier {
     pub quantity_limit: Option<i32>,
     pub delivery_month: Option<time::Date>,
     pub ships: bool,
+    /// Its shipping prices per region (none for a tier that does not ship, or ships free).
+    pub shipping: crate::projects::shipping::ShippingPrices,
 }
 
 impl NewTier {
+    /// The tier with its shipping prices, checked against whether it ships.
+    pub fn with_shipping(
+        self,
+        prices: &[(crate::projects::shipping::Region, Decimal)],
+    ) -> Result<Self, Error> {
+        let shipping = crate::projects::shipping::ShippingPrices::parse(self.ships, prices)?;
+        Ok(Self { shipping, ..self })
+    }
+
     /// Checks every field of a tier.
     pub fn parse(
         title: &str,
@@ -282,6 +293,7 @@ impl NewTier {
             quantity_limit,
             delivery_month,
             ships,
+            shipping: Default::default(),
         })
     }
 }

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 
 /// Checks that `founder` owns the locked `project`: 404 when they may not even see it, 403 when
 /// it is someone else's public project.
-fn check_owner(project: &Project, founder: &AuthUser) -> Result<()> {
+pub(super) fn check_owner(project: &Project, founder: &AuthUser) -> Result<()> {
     if project.founder_id == founder.user.id {
         Ok(())
     } else if can_view(project, Some(founder), OffsetDateTime::now_utc()) {
@@ -27,7 +27,7 @@ fn check_owner(project: &Project, founder: &AuthUser) -> Result<()> {
 }
 
 /// The refusal for a change to a project that is in review or has ended.
-fn locked(state: ProjectState) -> Error {
+pub(super) fn locked(state: ProjectState) -> Error {
     if state == ProjectState::InReview {
         Error::conflict("projects.error.in_review_locked")
     } else {

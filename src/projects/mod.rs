@@ -4,6 +4,7 @@
 //! The domain part (this file, [`visibility`], [`founder`], [`repo`], [`capacity`],
 //! [`settling`], ...) knows nothing of HTTP; [`api`] and [`pages`] sit on top of it.
 
+pub mod addons;
 pub mod api;
 pub mod capacity;
 pub mod cards;
@@ -16,6 +17,7 @@ pub mod pages;
 pub mod repo;
 pub mod search;
 pub mod settling;
+pub mod shipping;
 pub mod trail;
 pub mod views;
 pub mod visibility;

@@ -85,7 +85,7 @@ async fn a_freeze_mails_the_founder_and_the_backers_each_in_their_own_language()
         "{to_backer:?}"
     );
     assert_eq!(
-        waiting_letters(&app).await,
+        letters_left(&app).await,
         0,
         "delivered letters leave the outbox"
     );
@@ -128,7 +128,7 @@ async fn letters_queued_while_the_mail_server_is_down_arrive_once_when_it_return
         mails.iter().all(|m| m.body.contains("众链")),
         "UTF-8 bodies survive"
     );
-    assert_eq!(waiting_letters(&app).await, 0);
+    assert_eq!(letters_left(&app).await, 0);
 }
 
 #[tokio::test]

@@ -33,6 +33,7 @@ mod safety;
 mod sessions;
 mod settlement;
 mod sharing;
+mod shipping;
 mod supervision;
 mod support;
 mod two_servers;

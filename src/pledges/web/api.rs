@@ -14,13 +14,15 @@ use super::founder::own_project;
 use crate::app::AppState;
 use crate::http::error::{Error, Message, Result};
 use crate::http::extract::{ApiJson, Backer, CurrentUser, Path, RequireRole};
-use crate::ids::{PledgeId, ProjectId, TierId};
+use crate::ids::{AddonId, PledgeId, ProjectId, TierId};
 use crate::money::amount::AmountInput;
 use crate::pledges::backers::{self, BackerLine};
+use crate::pledges::extras::{Extras, ShippingAddress, ShippingChoice};
 use crate::pledges::limits::{DeclaredAmount, Shares};
 use crate::pledges::{
     self, EquityRequest, Pledge, PledgeChange, PledgeRequest, PledgeView, RequestKey,
 };
+use crate::projects::shipping::Region;
 
 /// Routes of this room, relative to `/api/v1`.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -32,12 +34,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// Body of `POST /api/v1/projects/{id}/pledges`: `{"tier_id", "amount"}` for a reward project
-/// (no `tier_id` pledges without reward), `{"shares", "acknowledge_risk"}` for equity.
+/// (no `tier_id` pledges without reward), with `region` and `address` for a tier that ships and
+/// any `addons`; `{"shares", "acknowledge_risk"}` for equity. The pledge's amount is `amount`
+/// plus the add-ons plus shipping.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PledgeBody {
     #[schema(value_type = Option<String>, format = Uuid)]
     pub tier_id: Option<TierId>,
-    /// The total pledged, at least the tier's price; a string with up to two decimals.
+    /// The reward part, at least the tier's price (add-ons and shipping are added to it); a
+    /// string with up to two decimals.
     #[schema(value_type = Option<String>, example = "128.00", pattern = r"^([1-9][0-9]{0,7}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$")]
     pub amount: Option<AmountInput>,
     /// Number of shares (equity projects).
@@ -53,6 +58,27 @@ pub struct PledgeBody {
     /// `annual_income`.
     #[schema(value_type = Option<String>, example = "150000.00")]
     pub net_worth: Option<AmountInput>,
+    /// Where the reward ships: required with `address` for a tier that ships, refused for one
+    /// that does not. A region without a price of its own ships at the `rest_of_world` price.
+    pub region: Option<Region>,
+    /// The shipping address, 1 to 500 characters (line breaks allowed); seen only by the backer
+    /// and the project's founder.
+    #[schema(max_length = 500)]
+    pub address: Option<String>,
+    /// Add-ons with quantities (reward pledges with a tier the add-on goes with): each add-on
+    /// once, 1 to 100 units, at most 20 add-ons. Their prices are added to the amount.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub addons: Vec<AddonPickBody>,
+}
+
+/// Units of one add-on in a pledge body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct AddonPickBody {
+    #[schema(value_type = String, format = Uuid)]
+    pub addon_id: AddonId,
+    #[schema(minimum = 1, maximum = 100)]
+    pub quantity: i64,
 }
 
 /// Parses a declared figure with the one parser the form also uses ([`DeclaredAmount`]).
@@ -68,7 +94,8 @@ impl PledgeBody {
     /// The request this body asks for.
     pub fn into_request(self) -> Result<PledgeRequest> {
         if let Some(shares) = self.shares {
-            if self.tier_id.is_some() {
+            let extras = self.region.is_some() || self.address.is_some() || !self.addons.is_empty();
+            if self.tier_id.is_some() || extras {
                 return Err(Error::Unprocessable(Message::Key(
                     "pledges.error.wrong_kind",
                 )));
@@ -94,9 +121,32 @@ impl PledgeBody {
                 "pledges.error.amount_missing",
             )))?
             .parse()?;
-        Ok(PledgeRequest::Reward {
+        let shipping = match (self.region, self.address.as_deref()) {
+            (None, None) => None,
+            (Some(region), Some(address)) => Some(ShippingChoice {
+                region,
+                address: ShippingAddress::parse(address)?,
+            }),
+            (None, Some(_)) => {
+                return Err(Error::Unprocessable(Message::Key(
+                    "shipping.error.region_missing",
+                )))
+            }
+            (Some(_), None) => {
+                return Err(Error::Unprocessable(Message::Key(
+                    "shipping.error.address_missing",
+                )))
+            }
+        };
+        let picks: Vec<(AddonId, i64)> = self
+            .addons
+            .iter()
+            .map(|p| (p.addon_id, p.quantity))
+            .collect();
+        Ok(PledgeRequest::RewardWithExtras {
             tier: self.tier_id,
             amount,
+            extras: Extras::new(shipping, &picks)?,
         })
     }
 }
@@ -124,8 +174,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<RequestKey>> {
               (status = 401, description = "not signed in"),
               (status = 403, description = "not a backer"),
               (status = 404, description = "no such project"),
-              (status = 409, description = "sold out, no shares or investor places left, insufficient funds, already backing, or the project does not take pledges (a scheduled one says when it opens)"),
-              (status = 422, description = "bad amount or shares, limit exceeded, key reused with another body"),
+              (status = 409, description = "sold out (a tier or an add-on), no shares or investor places left, insufficient funds, already backing, or the project does not take pledges (a scheduled one says when it opens)"),
+              (status = 422, description = "bad amount or shares, limit exceeded, key reused with another body, a region or address missing for a tier that ships (or sent for one that does not), an unknown add-on or one the tier may not take"),
               (status = 503, description = "too many pledges waiting for this project, or no answer in time; retry after Retry-After (with the same Idempotency-Key)")))]
 pub async fn create(
     State(state): State<AppState>,
@@ -164,6 +214,8 @@ pub struct ChangeBody {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, format = Uuid)]
     pub tier_id: Option<Option<TierId>>,
+    /// The new reward part; the pledge keeps its add-ons and its shipping is re-priced for the
+    /// new tier, both added to it.
     #[schema(value_type = Option<String>, example = "150.00", pattern = r"^([1-9][0-9]{0,7}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$")]
     pub amount: Option<AmountInput>,
     #[schema(minimum = 1, maximum = 1_000_000_000)]
@@ -178,7 +230,7 @@ pub struct ChangeBody {
     request_body = ChangeBody,
     responses((status = 200, body = Pledge), (status = 404, description = "not your pledge"),
               (status = 409, description = "window closed (or not yet open), sold out, insufficient funds"),
-              (status = 422, description = "bad amount or shares"),
+              (status = 422, description = "bad amount or shares, an add-on the new tier may not take, or a tier that ships for a pledge without an address"),
               (status = 403, description = "not a backer")))]
 pub async fn change(
     State(state): State<AppState>,
@@ -202,7 +254,7 @@ pub async fn change(
         let tier = body.tier_id.unwrap_or(current.tier_id);
         let amount = match body.amount {
             Some(raw) => raw.parse()?,
-            None => crate::money::Money::try_from(current.amount)?,
+            None => crate::money::Money::try_from(current.reward_part())?,
         };
         PledgeChange::Reward { tier, amount }
     };

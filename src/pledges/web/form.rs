@@ -1,6 +1,8 @@
 //! `/projects/{id}/pledge`: the pledge form and what it sends, and the tier and offering
 //! pieces the change form shares.
 
+use std::collections::HashMap;
+
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,6 +14,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::extras_form::{self, ExtrasView};
 use crate::accounts::domain::Role;
 use crate::accounts::AuthUser;
 use crate::app::AppState;
@@ -27,6 +30,7 @@ use crate::money::pages::login_first;
 use crate::money::{self, AccountOwner, Money};
 use crate::pledges::limits::{DeclaredAmount, Shares};
 use crate::pledges::{self, EquityRequest, PledgeRequest, RequestKey};
+use crate::projects::addons;
 use crate::projects::capacity::{self, OfferingTerms, PledgeTarget, TierOffer};
 use crate::projects::ProjectKind;
 
@@ -105,6 +109,11 @@ pub(super) fn field_of(refusal: &Refusal) -> Option<&'static str> {
         "pledges.error.shares" | "pledges.error.shares_left" => "shares",
         "pledges.error.risk" => "acknowledge_risk",
         "pledges.error.declaration" | "pledges.error.declaration_too_large" => "annual_income",
+        "shipping.error.address_missing" | "shipping.error.address" => "address",
+        "shipping.error.region"
+        | "shipping.error.region_missing"
+        | "shipping.error.no_shipping" => "region",
+        key if key.starts_with("addons.error.") => "addons",
         _ => return None,
     })
 }
@@ -153,6 +162,8 @@ struct PledgePage {
     net_worth: String,
     risk_acknowledged: bool,
     limit: Option<String>,
+    /// The shipping and add-on parts.
+    extras: ExtrasView,
 }
 
 impl PledgePage {
@@ -178,6 +189,24 @@ struct PledgeFields {
     annual_income: String,
     #[serde(default)]
     net_worth: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    address: String,
+    /// The add-on quantities (`addon-<id>`), among whatever else was sent.
+    #[serde(flatten)]
+    rest: HashMap<String, String>,
+}
+
+impl PledgeFields {
+    /// The shipping and add-on fields as typed.
+    fn typed(&self) -> extras_form::Typed<'_> {
+        extras_form::Typed {
+            region: &self.region,
+            address: &self.address,
+            rest: &self.rest,
+        }
+    }
 }
 
 /// The project, if `viewer` may see it (the projects room's one rule); 404 otherwise.
@@ -208,6 +237,17 @@ async fn pledge_page(
         .await?
         .map_or_else(|| target.title.clone(), |shown| shown.title);
     let offering = capacity::offering(&state.db, target.id).await?;
+    let addons = addons::of(&state.db, target.id).await?;
+    let extras = extras_form::view(
+        &state.db,
+        target.id,
+        &tiers,
+        &addons,
+        &target.currency,
+        &fields.typed(),
+        &chrome,
+    )
+    .await?;
     let balance = money::balance_of(
         &state.db,
         AccountOwner::BackerWallet(user.user.id),
@@ -261,6 +301,7 @@ async fn pledge_page(
         net_worth,
         risk_acknowledged: fields.acknowledge_risk.is_some(),
         limit,
+        extras,
         chrome,
     })?;
     if response.status().is_success() {
@@ -393,7 +434,18 @@ async fn pledge(
     let tiers = capacity::tiers(&state.db, target.id).await?;
     let mut errors = FieldErrors::new();
     let key = errors.check(WHOLE_FORM, RequestKey::parse(&fields.key))?;
-    let request = form_request(&target, &tiers, &fields, &mut errors)?;
+    let request = match form_request(&target, &tiers, &fields, &mut errors)? {
+        Some(PledgeRequest::Reward { tier, amount }) => {
+            extras_form::parse(&state.db, target.id, tier, &fields.typed(), &mut errors)
+                .await?
+                .map(|extras| PledgeRequest::RewardWithExtras {
+                    tier,
+                    amount,
+                    extras,
+                })
+        }
+        other => other,
+    };
     let (Some(key), Some(request)) = (key, request) else {
         return refused(
             &state,

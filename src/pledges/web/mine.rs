@@ -63,6 +63,18 @@ fn row(view: PledgeView, now: OffsetDateTime, chrome: &Chrome) -> Row {
         (Some(title), None) => title.clone(),
         (None, None) => t.get("pledges.no_reward").to_owned(),
     };
+    // The amount holds the reward, its add-ons and its shipping: say what is in it.
+    let mut what = what;
+    for (key, part) in [
+        ("addons.in_pledge", p.addons_price),
+        ("shipping.in_pledge", p.shipping_price),
+    ] {
+        if !part.is_zero() {
+            let part = chrome.money(&part, &p.currency);
+            what.push_str(" · ");
+            what.push_str(&t.fill(key, &[("amount", &part)]));
+        }
+    }
     Row {
         id: p.id.to_string(),
         project_id: p.project_id.to_string(),
@@ -184,6 +196,8 @@ struct ChangePage {
     amount: String,
     shares: String,
     offering: Option<Offering>,
+    /// Where the reward ships, for its backer's eyes (kept by a change).
+    address: Option<String>,
     /// Every refusal of the last submit, by field (`form` for the change as a whole).
     errors: FieldErrors,
 }
@@ -228,11 +242,16 @@ async fn change_page(
                 .map(|t| t.to_string())
                 .unwrap_or_else(|| "none".into()),
         ),
-        amount: fixed(pledge.amount),
+        amount: fixed(pledge.reward_part()),
         shares: pledge.shares.map(|s| s.to_string()).unwrap_or_default(),
     });
     let chosen = chosen_tier(fields.tier.as_deref());
+    let address = match pledge.shipping_region {
+        Some(_) => pledges::extras::address_of(&state.db, id).await?,
+        None => None,
+    };
     render(&ChangePage {
+        address,
         pledge_id: id.to_string(),
         title: target.title.clone(),
         is_equity: target.kind == ProjectKind::Equity,

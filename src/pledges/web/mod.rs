@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod chart;
+mod extras_form;
 mod form;
 mod founder;
 mod mine;

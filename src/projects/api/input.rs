@@ -8,6 +8,7 @@ use crate::config::Settings;
 use crate::http::error::{Error, Message, Result};
 use crate::projects::domain::{self, NewOffering, NewTier, Slug};
 use crate::projects::repo::{Changes, NewProject};
+use crate::projects::shipping::Region;
 use crate::projects::ProjectKind;
 
 /// A reward tier as submitted.
@@ -36,6 +37,21 @@ pub struct TierInput {
     pub delivery_month: Option<String>,
     #[serde(default)]
     pub ships: bool,
+    /// Shipping prices per region, for a tier that ships: none (ships free), or at least
+    /// `domestic` and `rest_of_world`, each region once (at most 7). A region without a price
+    /// of its own ships at the `rest_of_world` price.
+    #[serde(default)]
+    #[schema(max_items = 7)]
+    pub shipping: Vec<ShippingInput>,
+}
+
+/// One region's shipping price for a tier.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ShippingInput {
+    pub region: Region,
+    /// Zero or more, two decimals at most, below 100,000,000.
+    #[schema(value_type = String, example = "12.00", pattern = r"^(0|[1-9][0-9]{0,7})(\.[0-9]{1,2})?$")]
+    pub price: Decimal,
 }
 
 impl TierInput {
@@ -48,6 +64,13 @@ impl TierInput {
             self.quantity_limit,
             self.delivery_month.as_deref(),
             self.ships,
+        )?
+        .with_shipping(
+            &self
+                .shipping
+                .iter()
+                .map(|s| (s.region, s.price))
+                .collect::<Vec<_>>(),
         )?)
     }
 }

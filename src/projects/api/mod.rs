@@ -18,13 +18,14 @@ use crate::http::error::{Error, Message, Result};
 use crate::http::extract::{ApiJson, Founder, MaybeUser, Path, RequireRole};
 use crate::i18n::Lang;
 
+mod addons;
 mod input;
 mod query;
 
 pub use super::views::ProjectDetail;
 pub use input::{
-    parse_changes, parse_new, CoverUpload, CreateProject, EditProject, OfferingInput, TierInput,
-    UpdateInput,
+    parse_changes, parse_new, CoverUpload, CreateProject, EditProject, OfferingInput,
+    ShippingInput, TierInput, UpdateInput,
 };
 pub use query::{ListQuery, ProjectPage, PER_PAGE};
 
@@ -37,6 +38,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(cancel))
         .routes(routes!(add_tier))
         .routes(routes!(delete_tier))
+        .routes(routes!(addons::add_addon, addons::list_addons))
         .routes(routes!(post_update))
         .routes(routes!(upload_cover).layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)))
         .routes(routes!(mine))

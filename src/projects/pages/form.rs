@@ -9,6 +9,7 @@ use crate::error::{Error as Refusal, Message, Result};
 use crate::http::form::FieldErrors;
 use crate::projects::domain::{self, NewOffering, NewTier, Slug};
 use crate::projects::repo::{self, Changes, NewProject, Project};
+use crate::projects::shipping::Region;
 use crate::projects::{ProjectKind, ProjectState};
 
 /// A form's checked value, or every refusal of its fields.
@@ -320,6 +321,12 @@ pub(super) struct TierForm {
     #[serde(default)]
     pub(super) delivery_month: String,
     pub(super) ships: Option<String>,
+    /// Shipping prices of a tier that ships: at home and to the rest of the world (the API
+    /// takes more regions); both empty ships free.
+    #[serde(default)]
+    pub(super) shipping_domestic: String,
+    #[serde(default)]
+    pub(super) shipping_world: String,
 }
 
 impl TierForm {
@@ -370,7 +377,11 @@ impl TierForm {
         if !month.is_empty() {
             check("tier_delivery", domain::parse_month(month).map(drop));
         }
-        let (Ok(price), Ok(limit)) = (price, limit) else {
+        let shipping = self.shipping_prices();
+        if let Err(refusal) = &shipping {
+            errors.add("tier_shipping", refusal.message());
+        }
+        let (Ok(price), Ok(limit), Ok(shipping)) = (price, limit, shipping) else {
             return Err(errors);
         };
         if !errors.is_empty() {
@@ -384,11 +395,33 @@ impl TierForm {
             Some(&self.delivery_month),
             self.ships.is_some(),
         )
-        .map_err(|refusal| {
-            // What is left for the whole tier to refuse is its limit's range.
-            errors.add("tier_limit", refusal.message());
+        .map_err(|refusal| ("tier_limit", refusal))
+        .and_then(|tier| {
+            tier.with_shipping(&shipping)
+                .map_err(|refusal| ("tier_shipping", refusal))
+        })
+        .map_err(|(field, refusal)| {
+            // What is left for the whole tier to refuse: its limit's range, or shipping prices
+            // for a tier that does not ship.
+            errors.add(field, refusal.message());
             errors
         })
+    }
+
+    /// The shipping prices typed: none when both are empty.
+    fn shipping_prices(&self) -> crate::error::Result<Vec<(Region, Decimal)>> {
+        let (home, world) = (self.shipping_domestic.trim(), self.shipping_world.trim());
+        if home.is_empty() && world.is_empty() {
+            return Ok(Vec::new());
+        }
+        let price = |raw: &str| {
+            raw.parse::<Decimal>()
+                .map_err(|_| Refusal::invalid("shipping.error.price"))
+        };
+        Ok(vec![
+            (Region::Domestic, price(home)?),
+            (Region::RestOfWorld, price(world)?),
+        ])
     }
 }
 

@@ -167,6 +167,8 @@ struct EditPage {
     categories: Vec<Choice>,
     securities: Vec<Choice>,
     tiers: Vec<repo::Tier>,
+    /// The project's add-ons (reward projects).
+    addons: Vec<crate::projects::addons::Addon>,
     currency: String,
 }
 
@@ -266,6 +268,7 @@ fn form_page(
         currency: project.map_or_else(|| "CNY".to_owned(), |p| p.currency.clone()),
         form,
         tiers,
+        addons: Vec::new(),
         chrome,
     }
 }
@@ -341,9 +344,13 @@ async fn edit_page(
     let mut conn = state.db.acquire().await?;
     let tiers = repo::tiers(&mut conn, id).await?;
     let offering = repo::offering(&mut conn, id).await?;
+    let addons = crate::projects::addons::of(&mut *conn, id).await?;
     drop(conn);
     let form = form.unwrap_or_else(|| ProjectForm::from_project(&project, offering.as_ref()));
-    Ok(form_page(chrome, Some(&project), tiers, form, refusals))
+    Ok(EditPage {
+        addons,
+        ..form_page(chrome, Some(&project), tiers, form, refusals)
+    })
 }
 
 /// `GET /founder/projects/{id}`: the edit page of a founder's project.
@@ -578,4 +585,57 @@ pub(super) async fn post_update(
     .await
     .map(|_| ());
     or_show_error(&state, chrome, &founder, id, "update_posted", result).await
+}
+
+/// The add-on form, as sent: the tiers that may take it are checkboxes named `tier-<id>`.
+#[derive(Deserialize)]
+pub(super) struct AddonForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    price: String,
+    #[serde(default)]
+    quantity_limit: String,
+    #[serde(flatten)]
+    rest: std::collections::HashMap<String, String>,
+}
+
+impl AddonForm {
+    fn parse(&self) -> crate::error::Result<crate::projects::addons::NewAddon> {
+        let price = self
+            .price
+            .trim()
+            .parse()
+            .map_err(|_| Refusal::invalid("addons.error.price"))?;
+        let limit = match self.quantity_limit.trim() {
+            "" => None,
+            raw => Some(
+                raw.parse()
+                    .map_err(|_| Refusal::invalid("addons.error.quantity_limit"))?,
+            ),
+        };
+        let tiers: Vec<TierId> = self
+            .rest
+            .keys()
+            .filter_map(|name| name.strip_prefix("tier-")?.parse().ok())
+            .collect();
+        crate::projects::addons::NewAddon::parse(&self.title, price, limit, &tiers)
+    }
+}
+
+/// `POST /founder/projects/{id}/addons`: adds an add-on; a refusal is shown on the edit page.
+pub(super) async fn add_addon(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    RequireRole { 0: founder, .. }: RequireRole<Founder>,
+    Path(id): Path<ProjectId>,
+    CsrfForm(form): CsrfForm<AddonForm>,
+) -> Result<Response> {
+    let result = match form.parse() {
+        Ok(addon) => crate::projects::addons::add(&state.db, &founder, id, &addon)
+            .await
+            .map(drop),
+        Err(refusal) => Err(refusal),
+    };
+    or_show_error(&state, chrome, &founder, id, "saved", result).await
 }

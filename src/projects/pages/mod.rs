@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
             get(founder::edit_form).post(founder::save),
         )
         .route("/founder/projects/{id}/tiers", post(founder::add_tier))
+        .route("/founder/projects/{id}/addons", post(founder::add_addon))
         .route(
             "/founder/projects/{id}/tiers/{tier}/delete",
             post(founder::delete_tier),

@@ -59,6 +59,7 @@ pub(super) async fn insert_tier(
     .bind(markdown::render(&tier.description))
     .execute(&mut *conn)
     .await?;
+    crate::projects::shipping::insert(conn, tier_id, &tier.shipping).await?;
     Ok(tier_id)
 }
 

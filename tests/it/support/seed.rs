@@ -151,7 +151,7 @@ impl TestApp {
             sqlx::query(
                 "INSERT INTO reward_tiers (id, project_id, position, title, description, price,
                                            quantity_limit, ships)
-                 VALUES ($1, $2, $3, $4, 'A fixture reward', $5::numeric, $6, true)",
+                 VALUES ($1, $2, $3, $4, 'A fixture reward', $5::numeric, $6, false)",
             )
             .bind(id)
             .bind(project)
