@@ -3,6 +3,7 @@
 //! campaigns meant to be over end at start-up, and the settlement worker settles them for real.
 
 mod catalogue;
+mod discussion;
 mod translations;
 
 use crate::accounts::domain::{DisplayName, Email, Password, Role};

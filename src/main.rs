@@ -332,6 +332,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let worker = tokio::spawn(
         zhonglian::settlement::Settler::new(app.state()).run(std::time::Duration::from_secs(1)),
     );
+    if let Some(gateway) = app.state().gateway.clone() {
+        let resumed = zhonglian::money::provider::resume_payouts(&db.pool, gateway).await?;
+        if resumed > 0 {
+            tracing::info!(
+                withdrawals = resumed,
+                "asked the gateway again about pending payouts"
+            );
+        }
+    }
     let reminders = tokio::spawn(
         zhonglian::community::reminders::Reminders::new(db.pool.clone())
             .run(std::time::Duration::from_secs(30)),

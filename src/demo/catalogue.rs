@@ -454,6 +454,12 @@ pub async fn load(state: &AppState, users: &[User]) -> anyhow::Result<()> {
         }
     }
     super::load_pledges(state, &taking_pledges).await?;
+    let live: Vec<projects::ProjectId> = taking_pledges
+        .iter()
+        .filter(|id| !to_settle.iter().any(|(settled, _)| settled == *id))
+        .copied()
+        .collect();
+    super::discussion::load(state, users, &live).await?;
     for (id, funded) in to_settle {
         projects::settling::end_campaign_now(&state.db, id, funded)
             .await

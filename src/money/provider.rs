@@ -494,6 +494,17 @@ pub fn pay_out(
     })
 }
 
+/// Asks the sandbox again about every withdrawal still pending (at start: a server stopped
+/// between a withdrawal and its gateway's answer must not leave the money in between for ever).
+/// Settling is idempotent, so a payout answered twice changes nothing the second time.
+pub async fn resume_payouts(db: &PgPool, gateway: Arc<SandboxProvider>) -> Result<usize> {
+    let pending = withdrawals::pending(db, gateway.as_ref(), withdrawals::RESUMED_AT_START).await?;
+    for (reference, account) in &pending {
+        pay_out(db.clone(), gateway.clone(), reference.clone(), account);
+    }
+    Ok(pending.len())
+}
+
 /// How often the sandbox sends a payout callback before it gives up (the signature stays
 /// fresh: the tries take a few seconds, far inside [`CALLBACK_FRESHNESS_SECONDS`]).
 const PAYOUT_CALLBACK_TRIES: u32 = 5;

@@ -329,6 +329,29 @@ pub async fn withdrawals_of(db: &PgPool, user: UserId, limit: i64) -> Result<Vec
     Ok(rows.into_iter().map(WithdrawalRow::shown).collect())
 }
 
+/// Most pending withdrawals one start asks the gateway about again.
+pub const RESUMED_AT_START: i64 = 1000;
+
+/// The pending withdrawals of `provider`, oldest first (at most `limit`), with the account each
+/// is paid to: a server that stopped before the gateway answered asks it again about these.
+pub async fn pending(
+    db: &PgPool,
+    provider: &dyn PaymentProvider,
+    limit: i64,
+) -> Result<Vec<(String, BankAccount)>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT reference, account FROM wallet_withdrawals
+          WHERE provider = $1 AND state = 'pending' ORDER BY created_at, id LIMIT $2",
+    )
+    .bind(provider.name())
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|(reference, account)| Ok((reference, BankAccount::parse(&account)?)))
+        .collect()
+}
+
 /// A withdrawal by its gateway reference.
 pub async fn find_withdrawal(
     db: &PgPool,

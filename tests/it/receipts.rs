@@ -286,7 +286,7 @@ async fn the_backers_csv_starts_with_the_bom_and_has_its_headers() {
     let header = text.lines().next().unwrap();
     assert_eq!(
         header,
-        "支持编号,姓名,电子邮箱,回报,需寄送,收货地址,金额,币种,状态,支持时间"
+        "支持编号,姓名,电子邮箱,回报,需寄送,收货地址,寄送地区,加购,金额,币种,状态,支持时间"
     );
     assert_eq!(text.lines().count(), 2, "{text}");
 }

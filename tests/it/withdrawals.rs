@@ -576,3 +576,31 @@ async fn on_a_phone_a_backer_withdraws_from_the_wallet_page_without_scrolling_si
     assert_eq!(app.wallet_balance(&backer).await, cny("225.00"));
     settled(&app, &backer).await;
 }
+
+#[tokio::test]
+async fn a_withdrawal_left_pending_by_a_stopped_server_is_paid_out_when_asked_again_at_start() {
+    use zhonglian::money::withdrawals::{self, BankAccount, WithdrawalRequest};
+    let app = TestApp::spawn().await;
+    let backer = app.fixture_backer().await;
+    app.fund(&backer, "100.00").await;
+    let gateway = app.state.gateway.clone().expect("the sandbox gateway");
+    // Made and committed, but the server stopped before the gateway was asked to pay it.
+    let request = WithdrawalRequest {
+        amount: zhonglian::money::Money::parse("40.00").expect("amount"),
+        currency: "CNY".into(),
+        account: BankAccount::parse(GOOD_ACCOUNT).expect("account"),
+    };
+    withdrawals::start(&app.db, gateway.as_ref(), backer.id, &request, None)
+        .await
+        .expect("withdrawal");
+    assert_eq!(listed(&app, &backer).await[0]["state"], "pending");
+
+    let resumed = zhonglian::money::provider::resume_payouts(&app.db, gateway)
+        .await
+        .expect("resumed");
+
+    assert_eq!(resumed, 1);
+    assert_eq!(settled(&app, &backer).await[0]["state"], "completed");
+    assert_eq!(app.wallet_balance(&backer).await, cny("60.00"));
+    app.assert_books_balance().await;
+}

@@ -18,6 +18,12 @@ pub struct DemoSite {
     pub collected_pledge: uuid::Uuid,
     /// The demo founder's funded project (it has backers).
     pub funded_project: uuid::Uuid,
+    /// The demo founder's id (for the profile page).
+    pub founder_id: uuid::Uuid,
+    /// The scheduled project's slug (for the launching-soon page).
+    pub soon_slug: String,
+    /// The slug of a project with a discussion.
+    pub discussed_slug: String,
 }
 
 /// Who opens a page: nobody signed in, or one of the demo accounts.
@@ -87,8 +93,29 @@ impl DemoSite {
         .fetch_one(&app.db)
         .await
         .expect("a funded project of the demo founder");
+        let founder_id: uuid::Uuid =
+            sqlx::query_scalar("SELECT id FROM users WHERE email = 'founder@demo.zhonglian'")
+                .fetch_one(&app.db)
+                .await
+                .expect("the demo founder");
+        let soon_slug: String = sqlx::query_scalar(
+            "SELECT slug FROM projects WHERE state = 'live' AND launched_at > now() LIMIT 1",
+        )
+        .fetch_one(&app.db)
+        .await
+        .expect("a scheduled project in the demo");
+        let discussed_slug: String = sqlx::query_scalar(
+            "SELECT p.slug FROM projects p
+              WHERE EXISTS (SELECT 1 FROM comments c WHERE c.project_id = p.id) LIMIT 1",
+        )
+        .fetch_one(&app.db)
+        .await
+        .expect("a discussed project in the demo");
         DemoSite {
             app,
+            founder_id,
+            soon_slug,
+            discussed_slug,
             reward_slug,
             reward_id,
             equity_slug,
@@ -114,6 +141,26 @@ impl DemoSite {
                 format!("/projects/{}", self.equity_slug),
                 Reader::Visitor,
             ),
+            page(
+                "discussion",
+                format!("/projects/{}/comments", self.discussed_slug),
+                Reader::Visitor,
+            ),
+            page(
+                "launching-soon",
+                format!("/projects/{}/soon", self.soon_slug),
+                Reader::Visitor,
+            ),
+            page(
+                "profile",
+                format!("/u/{}", self.founder_id),
+                Reader::Visitor,
+            ),
+            page(
+                "forgot-password",
+                "/forgot-password".into(),
+                Reader::Visitor,
+            ),
             page("ledger", "/ledger".into(), Reader::Visitor),
             page("verify", "/verify".into(), Reader::Visitor),
             page("login", "/login".into(), Reader::Visitor),
@@ -136,6 +183,13 @@ impl DemoSite {
                 Reader::Backer,
             ),
             page("notifications", "/me/notifications".into(), Reader::Backer),
+            page("following", "/me/following".into(), Reader::Backer),
+            page("settings", "/me/settings".into(), Reader::Backer),
+            page(
+                "discussion-signed-in",
+                format!("/projects/{}", self.discussed_slug),
+                Reader::Backer,
+            ),
             page("founder", "/founder".into(), Reader::Founder),
             page(
                 "new-project",
