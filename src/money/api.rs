@@ -171,10 +171,12 @@ fn withdrawal_key(headers: &HeaderMap) -> Result<Option<WithdrawalKey>> {
         .transpose()
 }
 
-/// Starts the payout of a new withdrawal through the sandbox gateway; a replayed one was
-/// already started by the request that made it.
+/// Starts the payout of a new withdrawal through the sandbox gateway. A replayed one was
+/// started by the request that made it; if it is still pending, the gateway is asked again
+/// (its answer is applied once however often it comes).
 pub fn start_payout(state: &AppState, started: &withdrawals::Started, account: &BankAccount) {
-    if let (false, Some(gateway)) = (started.replayed, state.gateway.clone()) {
+    let pending = started.withdrawal.state == withdrawals::WithdrawalState::Pending;
+    if let (true, Some(gateway)) = (!started.replayed || pending, state.gateway.clone()) {
         provider::pay_out(
             state.db.clone(),
             gateway,

@@ -142,19 +142,6 @@ pub async fn failed(db: &PgPool, letter: &Outgoing, error: &str, permanent: bool
     Ok(())
 }
 
-/// Gives a claimed letter back without counting the attempt (the sender stopped before it
-/// tried: the mail server was found down on an earlier letter).
-pub async fn release(db: &PgPool, ids: &[i64]) -> Result<()> {
-    sqlx::query(
-        "UPDATE mail_outbox SET claimed_until = NULL, attempts = attempts - 1
-          WHERE id = ANY($1) AND attempts > 0",
-    )
-    .bind(ids)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
 /// Letters waiting (not given up), and given up.
 pub async fn counts(db: &PgPool) -> Result<(i64, i64)> {
     let counts = sqlx::query_as(

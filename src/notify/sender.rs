@@ -1,7 +1,7 @@
 //! The sender: a worker in every server process that delivers the outbox. Several servers may
-//! run one each (claims are leased with `SKIP LOCKED`). When the mail server is down it stops
-//! trying the rest of its batch and pauses, doubling the pause up to [`MAX_PAUSE`], so an
-//! outage costs each waiting letter at most one counted attempt per pause.
+//! run one each (claims are leased with `SKIP LOCKED`). When the mail server is down it pauses
+//! after the failed batch, doubling the pause up to [`MAX_PAUSE`], so an outage costs only the
+//! few letters of one batch an attempt per pause, not every waiting letter.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,13 +13,13 @@ use super::mailer::{MailError, Mailer};
 use super::outbox::{self, Outgoing};
 use crate::error::Result;
 
-/// Letters claimed at once.
-pub const BATCH: i64 = 100;
+/// Letters claimed at once, and handed to the mail server at the same time. A claim covers only
+/// the letters being sent, so its lease never runs out while a slow mail server keeps the
+/// letters behind them waiting (another sender would then take and send those too).
+pub const BATCH: i64 = 4;
 
-/// Letters handed to the mail server at the same time.
-const CONCURRENCY: usize = 4;
-
-/// How long a claim holds a letter: longer than one SMTP conversation may take.
+/// How long a claim holds a letter: three times the longest one SMTP conversation may take
+/// ([`super::mailer::SMTP_TIMEOUT`]), and the letters of one claim are sent at the same time.
 const LEASE: Duration = Duration::from_secs(60);
 
 /// The longest pause after finding the mail server down.
@@ -32,7 +32,7 @@ pub struct Pass {
     pub sent: usize,
     /// Letters that failed (each waits for its next attempt, or was given up).
     pub failed: usize,
-    /// Whether the mail server was found unavailable (the rest of the batch was put back).
+    /// Whether the mail server was found unavailable.
     pub unavailable: bool,
     /// Whether a whole batch was due (more may be waiting).
     pub full: bool,
@@ -49,36 +49,26 @@ impl Sender {
         Self { db, mailer }
     }
 
-    /// Claims one batch of due letters and sends them, a few at a time, oldest first.
+    /// Claims one batch of due letters, oldest first, and sends them at the same time.
     pub async fn pass(&self) -> Result<Pass> {
         let letters = outbox::claim(&self.db, BATCH, LEASE).await?;
         let mut pass = Pass {
             full: letters.len() as i64 == BATCH,
             ..Pass::default()
         };
-        let mut rest = letters.as_slice();
-        while !rest.is_empty() {
-            let (now, later) = rest.split_at(rest.len().min(CONCURRENCY));
-            rest = later;
-            for (letter, outcome) in self.send_all(now).await {
-                match outcome {
-                    Ok(()) => {
-                        outbox::delivered(&self.db, letter.id).await?;
-                        pass.sent += 1;
-                    }
-                    Err(e) => {
-                        let permanent = matches!(e, MailError::Permanent(_));
-                        tracing::warn!(letter = letter.id, attempts = letter.attempts, error = %e, "e-mail not sent");
-                        outbox::failed(&self.db, &letter, &e.to_string(), permanent).await?;
-                        pass.failed += 1;
-                        pass.unavailable |= !permanent;
-                    }
+        for (letter, outcome) in self.send_all(&letters).await {
+            match outcome {
+                Ok(()) => {
+                    outbox::delivered(&self.db, letter.id).await?;
+                    pass.sent += 1;
                 }
-            }
-            if pass.unavailable && !rest.is_empty() {
-                let ids: Vec<i64> = rest.iter().map(|l| l.id).collect();
-                outbox::release(&self.db, &ids).await?;
-                break;
+                Err(e) => {
+                    let permanent = matches!(e, MailError::Permanent(_));
+                    tracing::warn!(letter = letter.id, attempts = letter.attempts, error = %e, "e-mail not sent");
+                    outbox::failed(&self.db, &letter, &e.to_string(), permanent).await?;
+                    pass.failed += 1;
+                    pass.unavailable |= !permanent;
+                }
             }
         }
         Ok(pass)

@@ -7,10 +7,11 @@ use time::OffsetDateTime;
 /// One recorded regulator action.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TrailEntry {
-    /// `approve`, `reject`, `freeze`, `unfreeze` or `cancel`.
+    /// `approve`, `reject`, `freeze`, `unfreeze`, `cancel`, or `hide_comment`.
     pub action: String,
-    pub from_state: String,
-    pub to_state: String,
+    /// The state the action moved the project from and to; `None` for hiding a comment.
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
     pub reason: String,
     pub regulator_name: String,
     /// For an approval: when the project goes live.

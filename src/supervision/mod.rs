@@ -136,8 +136,8 @@ pub async fn act(
     tx.commit().await?;
     let trail = TrailEntry {
         action: decision.action.as_str().into(),
-        from_state: project.state.as_str().into(),
-        to_state: to.as_str().into(),
+        from_state: Some(project.state.as_str().into()),
+        to_state: Some(to.as_str().into()),
         reason: decision.reason,
         regulator_name: regulator.user.display_name.clone(),
         launch_at,

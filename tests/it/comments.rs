@@ -300,15 +300,21 @@ async fn a_regulator_hides_a_comment_with_its_reason_on_the_trail_and_the_ledger
             "the hidden text is never served"
         );
     }
-    let trail: (String, String) = sqlx::query_as(
-        "SELECT action, reason FROM supervision_actions WHERE comment_id = $1::uuid",
-    )
-    .bind(&id)
-    .fetch_one(&app.db)
-    .await
-    .expect("a trail row");
-    assert_eq!(trail, ("hide_comment".to_owned(), "Advertising".to_owned()));
     let hash = hidden.1["tx_hash"].as_str().unwrap();
+    let (status, detail) = app
+        .get_json(&format!("/projects/{project}"), &regulator)
+        .await;
+    assert_eq!(status, 200, "{detail}");
+    let hiding = detail["supervision"]
+        .as_array()
+        .expect("the project's trail")
+        .iter()
+        .find(|t| t["action"] == "hide_comment")
+        .cloned()
+        .expect("the hiding on the project's public trail");
+    assert_eq!(hiding["reason"], "Advertising");
+    assert_eq!(hiding["tx_hash"], hash);
+    assert!(hiding["from_state"].is_null(), "hiding moves no state");
     let auditor = app
         .login_as_staff(zhonglian::accounts::domain::Role::Auditor)
         .await;

@@ -82,8 +82,8 @@ struct RevisionJson {
 #[derive(serde::Deserialize)]
 struct TrailJson {
     action: String,
-    from_state: String,
-    to_state: String,
+    from_state: Option<String>,
+    to_state: Option<String>,
     reason: String,
     regulator_name: String,
     launch_us: Option<i64>,
