@@ -3,7 +3,7 @@
 //! and unfollowing are idempotent: the row exists or it does not.
 
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 
 use crate::accounts::AuthUser;
@@ -40,8 +40,11 @@ pub async fn followable(db: &PgPool, key: &str, viewer: Option<&AuthUser>) -> Re
 }
 
 /// `user` follows `project` (nothing changes when they already do). Refused past
-/// [`MAX_FOLLOWS`]: the insert itself counts, so the limit needs no separate check.
+/// [`MAX_FOLLOWS`]: the insert counts, under the user's follow lock, so two follows at once
+/// cannot both see room for one more.
 pub async fn follow(db: &PgPool, user: UserId, project: ProjectId) -> Result<()> {
+    let mut tx = db.begin().await?;
+    lock_follows(&mut tx, user).await?;
     let inserted = sqlx::query(
         "INSERT INTO project_follows (user_id, project_id)
          SELECT $1, $2
@@ -51,14 +54,28 @@ pub async fn follow(db: &PgPool, user: UserId, project: ProjectId) -> Result<()>
     .bind(user)
     .bind(project)
     .bind(MAX_FOLLOWS)
-    .execute(db)
+    .execute(&mut *tx)
     .await?
     .rows_affected();
+    tx.commit().await?;
     if inserted == 0 && !is_following(db, user, project).await? {
         return Err(Error::Conflict(Message::Key(
             "community.error.too_many_follows",
         )));
     }
+    Ok(())
+}
+
+/// Serialises `user`'s follows until the transaction ends. A count and an insert in one
+/// statement are not enough alone: under read committed, two follows at once each count the
+/// rows committed before them, and both would pass a limit with room for one.
+pub async fn lock_follows(conn: &mut PgConnection, user: UserId) -> Result<()> {
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended('zhonglian/follows/' || $1::text, 0))",
+    )
+    .bind(user)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

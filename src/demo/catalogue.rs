@@ -11,6 +11,7 @@ use crate::app::AppState;
 use crate::projects::domain::{NewOffering, NewTier};
 use crate::projects::lifecycle::Action;
 use crate::projects::repo::NewProject;
+use crate::projects::shipping::Region;
 use crate::projects::{self, ProjectKind};
 use crate::supervision::{self, Decision};
 
@@ -31,6 +32,12 @@ enum Fate {
         funded: bool,
     },
 }
+
+/// What a demo tier that ships charges for it: at home, and to the rest of the world (CNY).
+const DEMO_SHIPPING: [(Region, Decimal); 2] = [
+    (Region::Domestic, Decimal::from_parts(12, 0, 0, false, 0)),
+    (Region::RestOfWorld, Decimal::from_parts(68, 0, 0, false, 0)),
+];
 
 /// A tier: title, description, price, quantity limit, delivery month, whether it ships.
 type DemoTier = (
@@ -351,7 +358,9 @@ pub async fn load(state: &AppState, users: &[User]) -> anyhow::Result<()> {
             .tiers
             .iter()
             .map(|(title, description, price, limit, month, ships)| {
+                let shipping: &[(Region, Decimal)] = if *ships { &DEMO_SHIPPING } else { &[] };
                 NewTier::parse(title, description, amount(price)?, *limit, *month, *ships)
+                    .and_then(|tier| tier.with_shipping(shipping))
                     .map_err(err)
             })
             .collect::<anyhow::Result<Vec<_>>>()?;

@@ -254,7 +254,7 @@ pub struct NewTier {
     pub quantity_limit: Option<i32>,
     pub delivery_month: Option<time::Date>,
     pub ships: bool,
-    /// Its shipping prices per region (none for a tier that does not ship, or ships free).
+    /// Its shipping prices per region (none for a tier that does not ship).
     pub shipping: crate::projects::shipping::ShippingPrices,
 }
 

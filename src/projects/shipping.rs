@@ -2,8 +2,8 @@
 //!
 //! The regions are a short fixed list ([`Region`]): `domestic` (within the project's own
 //! country), `asia`, `europe`, `americas`, `oceania`, `africa` and `rest_of_world`. A tier that
-//! ships with prices has at least `domestic` and `rest_of_world`; a region without a price of its
-//! own ships at the `rest_of_world` price. A tier that ships without any prices ships free.
+//! ships has at least `domestic` and `rest_of_world` prices (zero for free shipping); a region
+//! without a price of its own ships at the `rest_of_world` price.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -75,7 +75,7 @@ impl Region {
     }
 }
 
-/// A tier's shipping prices: empty (ships free, or does not ship), or at least `domestic` and
+/// A tier's shipping prices: empty for a tier that does not ship, else at least `domestic` and
 /// `rest_of_world`, each region once, each price zero or more with two decimals at most.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ShippingPrices(Vec<(Region, Decimal)>);
@@ -83,11 +83,11 @@ pub struct ShippingPrices(Vec<(Region, Decimal)>);
 impl ShippingPrices {
     /// Checks a founder's prices for a tier that `ships` (a tier that does not takes none).
     pub fn parse(ships: bool, prices: &[(Region, Decimal)]) -> Result<Self> {
-        if prices.is_empty() {
-            return Ok(Self::default());
-        }
-        if !ships {
-            return Err(Error::invalid("shipping.error.not_shipped"));
+        match (ships, prices.is_empty()) {
+            (false, true) => return Ok(Self::default()),
+            (false, false) => return Err(Error::invalid("shipping.error.not_shipped")),
+            (true, true) => return Err(Error::invalid("shipping.error.needs_domestic_and_world")),
+            (true, false) => {}
         }
         let mut seen: Vec<(Region, Decimal)> = Vec::with_capacity(prices.len());
         for &(region, price) in prices {
@@ -140,7 +140,7 @@ pub struct RegionPrice {
     pub price: Decimal,
 }
 
-/// The tiers of `project` that ship, each with its prices in region order (none: ships free).
+/// The tiers of `project` that ship, each with its prices in region order.
 pub async fn shipped_tiers<'e>(
     db: impl PgExecutor<'e>,
     project: ProjectId,
@@ -218,6 +218,7 @@ mod tests {
     fn shipping_prices_need_domestic_and_rest_of_world() {
         let only_domestic = [(Region::Domestic, dec("5"))];
         assert!(ShippingPrices::parse(true, &only_domestic).is_err());
+        assert!(ShippingPrices::parse(true, &[]).is_err());
         let both = [
             (Region::RestOfWorld, dec("30")),
             (Region::Domestic, dec("5")),

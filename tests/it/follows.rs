@@ -89,6 +89,62 @@ async fn following_a_project_twice_keeps_one_follow() {
 }
 
 #[tokio::test]
+async fn a_follow_waits_for_one_in_progress_and_never_passes_the_limit_of_five_hundred() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let founder = app.fixture_user(&["founder"]).await;
+    let backer = app.fixture_backer().await;
+    // 501 live projects; the backer already follows 499 of them.
+    let projects: Vec<ProjectId> = sqlx::query_scalar(
+        "INSERT INTO projects (id, founder_id, slug, title, summary, category, kind, state, goal,
+                               deadline, launched_at)
+         SELECT gen_random_uuid(), $1, 'many-' || n, 'Project ' || n, 'One of many', 'design',
+                'reward', 'live', 10000, now() + interval '7 days', now() - interval '1 hour'
+           FROM generate_series(1, 501) AS n
+         RETURNING id",
+    )
+    .bind(founder.id)
+    .fetch_all(&app.db)
+    .await
+    .expect("projects");
+    sqlx::query("INSERT INTO project_follows (user_id, project_id) SELECT $1, unnest($2::uuid[])")
+        .bind(backer.id)
+        .bind(projects[..499].iter().map(|p| p.0).collect::<Vec<_>>())
+        .execute(&app.db)
+        .await
+        .expect("follows");
+    // Another follow of the backer's is under way: it holds their follow lock and has added
+    // the 500th, not yet committed.
+    let mut other = app.db.begin().await.unwrap();
+    zhonglian::community::follows::lock_follows(&mut other, backer.id)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO project_follows (user_id, project_id) VALUES ($1, $2)")
+        .bind(backer.id)
+        .bind(projects[499])
+        .execute(&mut *other)
+        .await
+        .unwrap();
+
+    let last = projects[500];
+    let racing = {
+        let (app, backer) = (app.clone(), backer.clone());
+        tokio::spawn(async move { follow(&app, &backer, last).await.0 })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    other.commit().await.unwrap();
+    let status = racing.await.unwrap();
+
+    let follows: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM project_follows WHERE user_id = $1")
+            .bind(backer.id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(status, 409);
+    assert_eq!(follows, 500);
+}
+
+#[tokio::test]
 async fn unfollowing_twice_leaves_the_project_unfollowed() {
     let app = TestApp::spawn().await;
     let (project, _) = app.live_reward_project(&[("20.00", None)]).await;

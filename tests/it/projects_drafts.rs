@@ -123,7 +123,9 @@ async fn a_live_projects_goal_is_locked_but_its_story_and_new_tiers_become_dated
         .post_json(
             &format!("/projects/{id}/tiers"),
             &founder,
-            json!({"title": "Early bird", "price": "88.00", "delivery_month": "2027-03", "ships": true}),
+            json!({"title": "Early bird", "price": "88.00", "delivery_month": "2027-03", "ships": true,
+                   "shipping": [{"region": "domestic", "price": "10.00"},
+                                {"region": "rest_of_world", "price": "40.00"}]}),
         )
         .await;
     assert_eq!(tier, 201);

@@ -40,8 +40,13 @@ where
 }
 
 async fn shop(app: &TestApp) -> Shop {
+    shop_in(app, "live").await
+}
+
+/// The same shop, its project in `state` ("draft" or "live").
+async fn shop_in(app: &TestApp, state: &str) -> Shop {
     let project = app
-        .fixture_project("reward", "live", time::Duration::days(7))
+        .fixture_project("reward", state, time::Duration::days(7))
         .await;
     let founder = app.fixture_user(&["founder"]).await;
     sqlx::query("UPDATE projects SET founder_id = $1 WHERE id = $2")
@@ -549,4 +554,139 @@ async fn the_openapi_document_describes_shipping_and_addons() {
         );
     }
     assert!(schemas["TierInput"]["properties"]["shipping"].is_object());
+}
+
+#[tokio::test]
+async fn a_tier_an_addon_names_cannot_be_deleted_so_the_addon_stays_restricted() {
+    let app = TestApp::spawn().await;
+    let shop = shop_in(&app, "draft").await;
+    let addon = add_addon(
+        &app,
+        &shop,
+        json!({"title": "A saucer", "price": "8.00", "tiers": [shop.mug]}),
+    )
+    .await;
+
+    let deleted = app
+        .api(
+            reqwest::Method::DELETE,
+            &format!("/projects/{}/tiers/{}", shop.project, shop.mug),
+            &shop.founder.token,
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let status = deleted.status().as_u16();
+    let problem: Value = deleted.json().await.unwrap();
+    assert_eq!(status, 409, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("add-on"),
+        "{problem}"
+    );
+    let (_, addons) = app
+        .get_json(&format!("/projects/{}/addons", shop.project), &shop.founder)
+        .await;
+    let named = addons
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == json!(addon))
+        .expect("the add-on is listed");
+    assert_eq!(named["tiers"], json!([shop.mug]));
+}
+
+#[tokio::test]
+async fn the_edit_page_says_why_a_tier_an_addon_names_is_not_deleted() {
+    let app = TestApp::spawn().await;
+    let shop = shop_in(&app, "draft").await;
+    add_addon(
+        &app,
+        &shop,
+        json!({"title": "A saucer", "price": "8.00", "tiers": [shop.mug]}),
+    )
+    .await;
+    let page = format!("/founder/projects/{}", shop.project);
+    let html = app
+        .client
+        .get(app.url(&page))
+        .bearer_auth(&shop.founder.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    let refused = app
+        .client
+        .post(app.url(&format!("{page}/tiers/{}/delete", shop.mug)))
+        .bearer_auth(&shop.founder.token)
+        .header("accept-language", "en")
+        .form(&[("csrf", form_field(&html, "csrf").as_str())])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(refused.status(), 409);
+    let again = refused.text().await.unwrap();
+    assert!(again.contains("an add-on names it"), "{again}");
+}
+
+#[tokio::test]
+async fn a_tier_that_ships_without_shipping_prices_is_refused() {
+    let app = TestApp::spawn().await;
+    let shop = shop(&app).await;
+
+    let (status, problem) = post(
+        &app,
+        &shop.founder.token,
+        &format!("/projects/{}/tiers", shop.project),
+        json!({"title": "A teapot", "price": "90.00", "ships": true}),
+    )
+    .await;
+
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("domestic"),
+        "{problem}"
+    );
+}
+
+#[tokio::test]
+async fn the_tier_form_refuses_a_shipped_tier_without_prices_beside_the_prices() {
+    let app = TestApp::spawn().await;
+    let shop = shop_in(&app, "draft").await;
+    let page = format!("/founder/projects/{}", shop.project);
+    let html = app
+        .client
+        .get(app.url(&page))
+        .bearer_auth(&shop.founder.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    let refused = app
+        .client
+        .post(app.url(&format!("{page}/tiers")))
+        .bearer_auth(&shop.founder.token)
+        .header("accept-language", "en")
+        .form(&[
+            ("csrf", form_field(&html, "csrf").as_str()),
+            ("title", "A teapot"),
+            ("price", "90.00"),
+            ("ships", "1"),
+            ("shipping_domestic", ""),
+            ("shipping_world", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(refused.status(), 422);
+    let again = refused.text().await.unwrap();
+    assert!(again.contains("id=\"tier_shipping-error\""), "{again}");
 }

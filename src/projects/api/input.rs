@@ -37,7 +37,7 @@ pub struct TierInput {
     pub delivery_month: Option<String>,
     #[serde(default)]
     pub ships: bool,
-    /// Shipping prices per region, for a tier that ships: none (ships free), or at least
+    /// Shipping prices per region: none for a tier that does not ship, else at least
     /// `domestic` and `rest_of_world`, each region once (at most 7). A region without a price
     /// of its own ships at the `rest_of_world` price.
     #[serde(default)]

@@ -221,7 +221,8 @@ pub async fn add_tier(
 /// Removes an unclaimed tier from a draft.
 #[utoipa::path(delete, path = "/api/v1/projects/{id}/tiers/{tier}", tag = "projects", security(("bearer" = [])),
     params(("id" = String, Path), ("tier" = String, Path)),
-    responses((status = 204), (status = 404), (status = 409, description = "not a draft"),
+    responses((status = 204), (status = 404),
+              (status = 409, description = "not a draft, or an add-on names the tier"),
               (status = 403, description = "not a founder")))]
 pub async fn delete_tier(
     State(state): State<AppState>,

@@ -9,7 +9,7 @@ use crate::error::{Error as Refusal, Message, Result};
 use crate::http::form::FieldErrors;
 use crate::projects::domain::{self, NewOffering, NewTier, Slug};
 use crate::projects::repo::{self, Changes, NewProject, Project};
-use crate::projects::shipping::Region;
+use crate::projects::shipping::{Region, ShippingPrices};
 use crate::projects::{ProjectKind, ProjectState};
 
 /// A form's checked value, or every refusal of its fields.
@@ -322,7 +322,7 @@ pub(super) struct TierForm {
     pub(super) delivery_month: String,
     pub(super) ships: Option<String>,
     /// Shipping prices of a tier that ships: at home and to the rest of the world (the API
-    /// takes more regions); both empty ships free.
+    /// takes more regions); both empty for a tier that does not ship.
     #[serde(default)]
     pub(super) shipping_domestic: String,
     #[serde(default)]
@@ -377,7 +377,10 @@ impl TierForm {
         if !month.is_empty() {
             check("tier_delivery", domain::parse_month(month).map(drop));
         }
-        let shipping = self.shipping_prices();
+        // Checked here too, so a shipped tier's missing prices show with the other refusals.
+        let shipping = self.shipping_prices().and_then(|prices| {
+            ShippingPrices::parse(self.ships.is_some(), &prices).map(|_| prices)
+        });
         if let Err(refusal) = &shipping {
             errors.add("tier_shipping", refusal.message());
         }

@@ -4,7 +4,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use sqlx::PgConnection;
 
-use crate::error::Result;
+use crate::error::{Error, Result, ResultExt};
 use crate::projects::domain::NewTier;
 use crate::projects::{markdown, ProjectId, TierId};
 
@@ -68,14 +68,19 @@ pub async fn add_tier(conn: &mut PgConnection, id: ProjectId, tier: &NewTier) ->
     insert_tier(conn, id, tier).await
 }
 
-/// Removes a tier nobody has claimed (drafts only; the caller checks the state).
+/// Removes a tier nobody has claimed (drafts only; the caller checks the state). Refused (409)
+/// while an add-on names it: the database restricts the delete, so the add-on never loses the
+/// tier that limits it.
 pub async fn delete_tier(conn: &mut PgConnection, id: ProjectId, tier: TierId) -> Result<bool> {
     let done =
         sqlx::query("DELETE FROM reward_tiers WHERE id = $1 AND project_id = $2 AND claimed = 0")
             .bind(tier)
             .bind(id)
             .execute(&mut *conn)
-            .await?;
+            .await
+            .on_constraint("addon_tiers_tier_id_fkey", |_| {
+                Error::conflict("addons.error.tier_named")
+            })?;
     Ok(done.rows_affected() == 1)
 }
 
