@@ -34,6 +34,16 @@ pub async fn request(conn: &mut PgConnection, user: UserId, new_email: &Email) -
     Ok(token)
 }
 
+/// The new addresses of `user`'s changes not confirmed yet (letters to them may still wait).
+pub async fn pending_addresses(conn: &mut PgConnection, user: UserId) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT new_email FROM email_changes WHERE user_id = $1 AND used_at IS NULL",
+    )
+    .bind(user)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
 /// Opens a confirmation link: the token is used up and the account takes the new address.
 pub async fn confirm(db: &PgPool, token: &str) -> Result<UserId> {
     if token.len() > tokens::MAX_TOKEN_CHARS {

@@ -73,6 +73,15 @@ pub async fn admit(db: &PgPool, email: &str, address: Option<IpAddr>) -> Result<
     Ok(())
 }
 
+/// Deletes the reset requests counted for `email` (a deleted account's address).
+pub async fn forget_requests(conn: &mut PgConnection, email: &str) -> Result<()> {
+    sqlx::query("DELETE FROM password_reset_requests WHERE email = $1")
+        .bind(email.trim().to_lowercase())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Issues a reset token for the account of `email`, if there is one, in the caller's
 /// transaction. The time it takes does not depend on the answer: both ways hash a password.
 pub async fn issue(conn: &mut PgConnection, email: &str) -> Result<Option<Issued>> {

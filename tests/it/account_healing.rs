@@ -229,23 +229,35 @@ async fn logging_out_everywhere_ends_the_other_sessions() {
 #[tokio::test]
 async fn deleting_the_account_removes_personal_data_and_the_login() {
     let app = TestApp::spawn().await;
-    let email = unique_email("leaving");
-    let user = app.signup(&email, "backer").await;
-    let token = app.login(&email).await;
+    let (email, who) = member(&app, "leaving").await;
+    let token = who.token.clone();
     app.patch_json("/me", &token, json!({"bio": "Tea farmer in Anxi."}))
         .await;
-
-    let deleted = app
+    let pledge = pledged_and_cancelled(&app, &who).await;
+    sqlx::query("INSERT INTO pledge_addresses (pledge_id, address) VALUES ($1, 'Anxi, Fujian')")
+        .bind(pledge)
+        .execute(&app.db)
+        .await
+        .expect("an address");
+    let withdrawn = app
         .send_json(
-            app.request_as(Method::DELETE, "/me", &token)
-                .json(&json!({ "password": PASSWORD })),
+            app.request_as(Method::POST, "/wallet/withdrawals", &who)
+                .json(&json!({"amount": "100.00", "account": "6222 0212 3456 7890"})),
         )
         .await;
+    assert_status(&withdrawn, 201);
+    withdrawals_settled(&app, &who).await;
+    let pending_email = unique_email("pending-new");
+    app.post_json("/me/email", &token, json!({ "email": pending_email }))
+        .await;
+    ask_reset(&app, &email).await;
+
+    let deleted = delete_me(&app, &who).await;
 
     assert_status(&deleted, 204);
     let (stored_email, name, bio, hash): (String, String, String, String) =
         sqlx::query_as("SELECT email, display_name, bio, password_hash FROM users WHERE id = $1")
-            .bind(uuid::Uuid::parse_str(user["id"].as_str().unwrap()).unwrap())
+            .bind(who.id)
             .fetch_one(&app.db)
             .await
             .expect("the tombstone");
@@ -261,6 +273,44 @@ async fn deleting_the_account_removes_personal_data_and_the_login() {
             .await
             .expect("contacts");
     assert_eq!(contacts, 0);
+    let addresses: i64 = sqlx::query_scalar("SELECT count(*) FROM pledge_addresses")
+        .fetch_one(&app.db)
+        .await
+        .expect("addresses");
+    assert_eq!(addresses, 0);
+    let accounts: Vec<String> =
+        sqlx::query_scalar("SELECT account FROM wallet_withdrawals WHERE user_id = $1")
+            .bind(who.id)
+            .fetch_all(&app.db)
+            .await
+            .expect("accounts");
+    assert_eq!(accounts, ["XXXXXXXX7890"]);
+    assert_eq!(queued_count(&app, &pending_email).await, 0);
+    let requests: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM password_reset_requests WHERE email = $1")
+            .bind(&email)
+            .fetch_one(&app.db)
+            .await
+            .expect("requests");
+    assert_eq!(requests, 0);
+}
+
+/// Funds `who` with 100.00, pledges it to a new project and cancels the pledge (the money is
+/// back in the wallet); the pledge's id.
+async fn pledged_and_cancelled(app: &TestApp, who: &Backer) -> zhonglian::ids::PledgeId {
+    let (project, tiers) = app.live_reward_project(&[("100.00", None)]).await;
+    app.fund(who, "100.00").await;
+    let pledge = made_pledge(
+        &app.pledge(
+            who,
+            project,
+            json!({"tier_id": tiers[0], "amount": "100.00"}),
+            None,
+        )
+        .await,
+    );
+    assert_status(&app.cancel_pledge(who, pledge).await, 200);
+    pledge
 }
 
 #[tokio::test]
@@ -500,4 +550,158 @@ async fn signing_up_stores_the_language_the_client_asked_in() {
         .await
         .expect("language");
     assert_eq!(language, "en");
+}
+
+/// A member signed up with [`PASSWORD`] and signed in: their address and themselves as a caller
+/// the money fixtures take.
+async fn member(app: &TestApp, what: &str) -> (String, Backer) {
+    let email = unique_email(what);
+    let user = app.signup(&email, "backer").await;
+    let token = app.login(&email).await;
+    let id = uuid::Uuid::parse_str(user["id"].as_str().expect("an id")).expect("a uuid");
+    (
+        email,
+        Backer {
+            id: zhonglian::accounts::domain::UserId(id),
+            token,
+        },
+    )
+}
+
+async fn delete_me(app: &TestApp, who: &Backer) -> (reqwest::StatusCode, serde_json::Value) {
+    app.send_json(
+        app.request_as(Method::DELETE, "/me", who)
+            .json(&json!({ "password": PASSWORD })),
+    )
+    .await
+}
+
+/// Waits until none of `who`'s withdrawals waits for the gateway.
+async fn withdrawals_settled(app: &TestApp, who: &Backer) {
+    for _ in 0..200 {
+        let pending: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM wallet_withdrawals WHERE user_id = $1 AND state = 'pending'",
+        )
+        .bind(who.id)
+        .fetch_one(&app.db)
+        .await
+        .expect("count");
+        if pending == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the gateway never answered");
+}
+
+#[tokio::test]
+async fn deleting_an_account_whose_wallet_holds_money_is_refused_with_a_conflict() {
+    let app = TestApp::spawn().await;
+    let (email, who) = member(&app, "moneyed").await;
+    app.fund(&who, "10.00").await;
+
+    let refused = delete_me(&app, &who).await;
+
+    assert_status(&refused, 409);
+    assert_eq!(login_status(&app, &email, PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn deleting_an_account_with_an_active_pledge_is_refused_with_a_conflict() {
+    let app = TestApp::spawn().await;
+    let (email, who) = member(&app, "backing").await;
+    let (project, tiers) = app.live_reward_project(&[("100.00", None)]).await;
+    app.fund(&who, "100.00").await;
+    made_pledge(
+        &app.pledge(
+            &who,
+            project,
+            json!({"tier_id": tiers[0], "amount": "100.00"}),
+            None,
+        )
+        .await,
+    );
+
+    let refused = delete_me(&app, &who).await;
+
+    assert_status(&refused, 409);
+    assert_eq!(login_status(&app, &email, PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn deleting_an_account_with_a_pending_withdrawal_is_refused_with_a_conflict() {
+    let app = TestApp::spawn().await;
+    let (email, who) = member(&app, "withdrawing").await;
+    sqlx::query(
+        "INSERT INTO wallet_withdrawals (id, user_id, provider, reference, amount, currency,
+                                         account, request_hash)
+         VALUES ($1, $2, 'sandbox', $3, 5, 'CNY', '6222021234567890', $4)",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(who.id)
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(vec![0u8; 32])
+    .execute(&app.db)
+    .await
+    .expect("a pending withdrawal");
+
+    let refused = delete_me(&app, &who).await;
+
+    assert_status(&refused, 409);
+    assert_eq!(login_status(&app, &email, PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn deleting_the_account_of_a_founder_whose_project_has_not_ended_is_refused_with_a_conflict()
+{
+    let app = TestApp::spawn().await;
+    let email = unique_email("founding");
+    app.signup(&email, "founder").await;
+    let token = app.login(&email).await;
+    app.create_reward_project(&token, "Oolong from Anxi").await;
+
+    let refused = app
+        .send_json(
+            app.request_as(Method::DELETE, "/me", &token)
+                .json(&json!({ "password": PASSWORD })),
+        )
+        .await;
+
+    assert_status(&refused, 409);
+    assert_eq!(login_status(&app, &email, PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn deleting_the_account_in_the_browser_forms_shows_why_beside_the_password_while_money_waits()
+{
+    let app = TestApp::spawn().await;
+    let email = unique_email("moneyed-page");
+    app.signup(&email, "backer").await;
+    app.sign_in_browser(&email).await;
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = $1")
+        .bind(&email)
+        .fetch_one(&app.db)
+        .await
+        .expect("the user");
+    let who = Backer {
+        id: zhonglian::accounts::domain::UserId(id),
+        token: String::new(),
+    };
+    app.fund(&who, "10.00").await;
+    let csrf = app.csrf_from("/me/settings").await;
+
+    let (status, page) = app
+        .post_form(
+            "/me/delete",
+            &[
+                ("csrf", csrf.as_str()),
+                ("delete_password", PASSWORD),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+
+    assert_eq!(status, 409);
+    assert!(page.contains("id=\"delete_password-error\""), "{page}");
+    assert_eq!(login_status(&app, &email, PASSWORD).await, 200);
 }

@@ -368,8 +368,17 @@ pub async fn delete_account(
         }
         .respond();
     }
-    mail::delete_account(&state, &user.user, form.delete_password).await?;
-    Ok(signed_out(&with_notice("/", "account.deleted")))
+    match mail::delete_account(&state, &user.user, form.delete_password).await {
+        Ok(()) => Ok(signed_out(&with_notice("/", "account.deleted"))),
+        Err(crate::error::Error::Conflict(message)) => {
+            let mut errors = FieldErrors::new();
+            errors.add("delete_password", message);
+            let mut page = settings_page(&state, chrome, &user, None, errors).await?;
+            *page.status_mut() = StatusCode::CONFLICT;
+            Ok(page)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A redirect to `to` that also forgets the session cookie.

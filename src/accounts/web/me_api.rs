@@ -124,6 +124,7 @@ pub struct DeleteMe {
     request_body = DeleteMe,
     responses((status = 204), (status = 401, description = "not signed in"),
               (status = 403, description = "signed in by cookie without a valid `X-CSRF-Token` header"),
+              (status = 409, description = "the wallet holds money, a pledge is active, a withdrawal is pending or a founded project has not ended"),
               (status = 422, description = "wrong password"),
               (status = 503, description = "too many passwords being checked; try again",
                headers(("Retry-After" = u64, description = "seconds to wait")))))]
