@@ -73,6 +73,7 @@ pub async fn confirm(db: &PgPool, token: &str) -> Result<UserId> {
     if done.rows_affected() == 0 {
         return Err(Error::invalid("accounts.error.email_token_invalid"));
     }
+    super::reset::use_up_tokens(&mut tx, user).await?;
     tx.commit().await?;
     Ok(user)
 }

@@ -705,3 +705,110 @@ async fn deleting_the_account_in_the_browser_forms_shows_why_beside_the_password
     assert!(page.contains("id=\"delete_password-error\""), "{page}");
     assert_eq!(login_status(&app, &email, PASSWORD).await, 200);
 }
+
+/// The shortest of three runs of `run`.
+async fn quickest<F: std::future::Future>(mut run: impl FnMut() -> F) -> std::time::Duration {
+    let mut best = std::time::Duration::MAX;
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        run().await;
+        best = best.min(started.elapsed());
+    }
+    best
+}
+
+#[tokio::test]
+async fn a_wrong_reset_token_is_refused_without_hashing_the_new_password() {
+    let app = TestApp::spawn().await;
+    let one_hash = quickest(|| async {
+        let password = zhonglian::accounts::domain::Password::parse(NEW_PASSWORD.to_owned());
+        zhonglian::accounts::password::hash(password.expect("a password"))
+            .await
+            .expect("a hash");
+    })
+    .await;
+
+    let refusal = quickest(|| async {
+        assert_eq!(
+            confirm_reset(&app, "no-such-token", NEW_PASSWORD).await,
+            422
+        );
+    })
+    .await;
+
+    assert!(
+        refusal < one_hash / 2,
+        "a refusal took {refusal:?}, one hash {one_hash:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_successful_reset_uses_up_the_other_reset_links_of_the_account() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("two-links");
+    app.signup(&email, "backer").await;
+    ask_reset(&app, &email).await;
+    let first = token_in(&queued_body(&app, &email).await);
+    ask_reset(&app, &email).await;
+    let second = token_in(&queued_body(&app, &email).await);
+    assert_eq!(confirm_reset(&app, &second, NEW_PASSWORD).await, 204);
+
+    let older = confirm_reset(&app, &first, "an attacker's long password").await;
+
+    assert_eq!(older, 422);
+    assert_eq!(login_status(&app, &email, NEW_PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn changing_the_password_uses_up_the_reset_links_mailed_before() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("changed");
+    app.signup(&email, "backer").await;
+    let token = app.login(&email).await;
+    ask_reset(&app, &email).await;
+    let link = token_in(&queued_body(&app, &email).await);
+    let changed = app
+        .post_json(
+            "/me/password",
+            &token,
+            json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD}),
+        )
+        .await;
+    assert_status(&changed, 204);
+
+    let reset = confirm_reset(&app, &link, "an attacker's long password").await;
+
+    assert_eq!(reset, 422);
+    assert_eq!(login_status(&app, &email, NEW_PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn changing_the_email_uses_up_the_reset_links_mailed_to_the_old_address() {
+    let app = TestApp::spawn().await;
+    let old = unique_email("old-box");
+    let new = unique_email("new-box");
+    app.signup(&old, "backer").await;
+    let token = app.login(&old).await;
+    ask_reset(&app, &old).await;
+    let link = token_in(&queued_body(&app, &old).await);
+    app.post_json(
+        "/me/email",
+        &token,
+        json!({ "email": new, "password": PASSWORD }),
+    )
+    .await;
+    let confirmation = token_in(&queued_body(&app, &new).await);
+    let opened = app
+        .post_json(
+            "/me/email/confirm",
+            &Anonymous,
+            json!({ "token": confirmation }),
+        )
+        .await;
+    assert_status(&opened, 204);
+
+    let reset = confirm_reset(&app, &link, "an attacker's long password").await;
+
+    assert_eq!(reset, 422);
+    assert_eq!(login_status(&app, &new, PASSWORD).await, 200);
+}
