@@ -248,8 +248,12 @@ async fn deleting_the_account_removes_personal_data_and_the_login() {
     assert_status(&withdrawn, 201);
     withdrawals_settled(&app, &who).await;
     let pending_email = unique_email("pending-new");
-    app.post_json("/me/email", &token, json!({ "email": pending_email }))
-        .await;
+    app.post_json(
+        "/me/email",
+        &token,
+        json!({ "email": pending_email, "password": PASSWORD }),
+    )
+    .await;
     ask_reset(&app, &email).await;
 
     let deleted = delete_me(&app, &who).await;
@@ -340,7 +344,11 @@ async fn the_email_changes_only_after_the_link_is_opened() {
     let token = app.login(&old).await;
 
     let asked = app
-        .post_json("/me/email", &token, json!({ "email": new }))
+        .post_json(
+            "/me/email",
+            &token,
+            json!({ "email": new, "password": PASSWORD }),
+        )
         .await;
     let (_, before) = app.get_json("/me", &token).await;
     let link = token_in(&queued_body(&app, &new).await);
@@ -811,4 +819,78 @@ async fn changing_the_email_uses_up_the_reset_links_mailed_to_the_old_address() 
 
     assert_eq!(reset, 422);
     assert_eq!(login_status(&app, &new, PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn asking_to_change_the_email_needs_the_current_password() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("guarded");
+    let new = unique_email("thief");
+    app.signup(&email, "backer").await;
+    let token = app.login(&email).await;
+
+    let refused = app
+        .post_json(
+            "/me/email",
+            &token,
+            json!({ "email": new, "password": "a thief's guess" }),
+        )
+        .await;
+
+    assert_status(&refused, 422);
+    assert_eq!(queued_count(&app, &new).await, 0);
+}
+
+#[tokio::test]
+async fn email_changes_asked_for_one_account_are_rate_limited() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("restless");
+    app.signup(&email, "backer").await;
+    let token = app.login(&email).await;
+    let ask = || async {
+        app.post_json(
+            "/me/email",
+            &token,
+            json!({ "email": unique_email("next"), "password": PASSWORD }),
+        )
+        .await
+        .0
+        .as_u16()
+    };
+    for _ in 0..3 {
+        assert_eq!(ask().await, 202);
+    }
+
+    let fourth = ask().await;
+
+    assert_eq!(fourth, 429);
+}
+
+#[tokio::test]
+async fn a_confirmed_email_change_is_told_to_the_old_address() {
+    let app = TestApp::spawn().await;
+    let old = unique_email("told-old");
+    let new = unique_email("told-new");
+    app.signup(&old, "backer").await;
+    let token = app.login(&old).await;
+    app.post_json(
+        "/me/email",
+        &token,
+        json!({ "email": new, "password": PASSWORD }),
+    )
+    .await;
+    let link = token_in(&queued_body(&app, &new).await);
+    let before = queued_count(&app, &old).await;
+
+    let opened = app
+        .post_json("/me/email/confirm", &Anonymous, json!({ "token": link }))
+        .await;
+
+    assert_status(&opened, 204);
+    assert_eq!(queued_count(&app, &old).await, before + 1);
+    let told = zhonglian::i18n::Lang::Zh
+        .catalogue()
+        .get("accounts.mail.email_changed_body")
+        .to_owned();
+    assert_eq!(queued_body(&app, &old).await, told);
 }

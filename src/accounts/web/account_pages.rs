@@ -245,6 +245,8 @@ pub async fn upload_avatar(
 #[derive(Deserialize)]
 pub struct EmailFields {
     email: String,
+    #[serde(default)]
+    email_password: String,
 }
 
 /// `POST /me/email`: mails a confirmation link to the new address.
@@ -256,12 +258,13 @@ pub async fn change_email(
 ) -> Result<Response> {
     let mut errors = FieldErrors::new();
     if let Some(email) = errors.check("email", Email::parse(&form.email))? {
-        match mail::send_email_change(&state, &user.user, &email).await {
+        match mail::send_email_change(&state, &user.user, &email, form.email_password).await {
             Ok(()) => {
                 let to = with_notice("/me/settings", "account.email_link_sent");
                 return Ok(Redirect::to(&to).into_response());
             }
             Err(Refusal::Conflict(message)) => errors.add("email", message),
+            Err(Refusal::Invalid(message)) => errors.add("email_password", message),
             Err(e) => return Err(e.into()),
         }
     }

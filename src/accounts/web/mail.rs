@@ -42,15 +42,41 @@ pub async fn send_reset(state: &AppState, email: &str) -> Result<()> {
     Ok(())
 }
 
-/// Records a pending change of `user`'s address and mails its link to the new address.
-pub async fn send_email_change(state: &AppState, user: &User, email: &Email) -> Result<()> {
+/// Records a pending change of `user`'s address, when `password` is theirs and they have not
+/// asked too often, and mails its link to the new address.
+pub async fn send_email_change(
+    state: &AppState,
+    user: &User,
+    email: &Email,
+    password: String,
+) -> Result<()> {
+    if !sessions::check_password(&state.db, user.id, password).await? {
+        return Err(Error::invalid("accounts.error.current_password_wrong"));
+    }
     let lang = profile::language(&state.db, user.id).await?;
     let mut tx = state.db.begin().await?;
+    email_change::admit(&mut tx, user.id).await?;
     let token = email_change::request(&mut tx, user.id, email).await?;
     let url = link(state, &format!("/me/email/confirm?token={token}"));
     outbox::enqueue(&mut tx, email.as_str(), &letter(lang, "email_change", &url)).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Opens an e-mail change link: the account takes the new address, and the old address is
+/// told (in the same transaction), so a change its owner did not make does not go unseen.
+pub async fn confirm_email_change(state: &AppState, token: &str) -> Result<UserId> {
+    let mut tx = state.db.begin().await?;
+    let changed = email_change::confirm(&mut tx, token).await?;
+    let lang = Lang::from_code(&changed.language).unwrap_or(Lang::Zh);
+    let t = lang.catalogue();
+    let notice = Letter {
+        subject: t.get("accounts.mail.email_changed_subject").to_owned(),
+        body: t.get("accounts.mail.email_changed_body").to_owned(),
+    };
+    outbox::enqueue(&mut tx, &changed.old_email, &notice).await?;
+    tx.commit().await?;
+    Ok(changed.user)
 }
 
 /// Deletes `user`'s account when `password` is theirs and nothing of theirs is still under
