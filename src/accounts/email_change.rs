@@ -2,7 +2,7 @@
 //! changes only when that link is opened (so nobody moves an account to an address they do not
 //! hold). The caller queues the mail in the same transaction as the token.
 
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 
 use super::domain::Email;
 use super::tokens;
@@ -34,12 +34,56 @@ pub async fn request(conn: &mut PgConnection, user: UserId, new_email: &Email) -
     Ok(token)
 }
 
-/// Opens a confirmation link: the token is used up and the account takes the new address.
-pub async fn confirm(db: &PgPool, token: &str) -> Result<UserId> {
+/// The new addresses of `user`'s changes not confirmed yet (letters to them may still wait).
+pub async fn pending_addresses(conn: &mut PgConnection, user: UserId) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT new_email FROM email_changes WHERE user_id = $1 AND used_at IS NULL",
+    )
+    .bind(user)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Most changes one account may ask for in an hour (each mails a letter to an address of the
+/// asker's choosing).
+pub const MAX_PER_HOUR: i64 = 3;
+
+/// Refuses a change when `user` asked for [`MAX_PER_HOUR`] in the last hour, in the caller's
+/// transaction (which then records the change): an advisory lock per user makes concurrent
+/// requests count one after the other.
+pub async fn admit(conn: &mut PgConnection, user: UserId) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('zhonglian/email/' || $1, 0))")
+        .bind(user.0.to_string())
+        .execute(&mut *conn)
+        .await?;
+    let recent: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM email_changes
+         WHERE user_id = $1 AND created_at > now() - interval '1 hour'",
+    )
+    .bind(user)
+    .fetch_one(&mut *conn)
+    .await?;
+    if recent >= MAX_PER_HOUR {
+        return Err(Error::Throttled(crate::error::Message::Key(
+            "accounts.error.email_change_rate_limited",
+        )));
+    }
+    Ok(())
+}
+
+/// A confirmed change: whose, and the address it replaced (told of the change).
+pub struct Changed {
+    pub user: UserId,
+    pub old_email: String,
+    pub language: String,
+}
+
+/// Opens a confirmation link in the caller's transaction: the token is used up, the account
+/// takes the new address and its other reset links are used up.
+pub async fn confirm(conn: &mut PgConnection, token: &str) -> Result<Changed> {
     if token.len() > tokens::MAX_TOKEN_CHARS {
         return Err(Error::invalid("accounts.error.email_token_invalid"));
     }
-    let mut tx = db.begin().await?;
     let pending: Option<(UserId, String)> = sqlx::query_as(
         "UPDATE email_changes SET used_at = now()
          WHERE token_hash = $1 AND used_at IS NULL
@@ -48,21 +92,30 @@ pub async fn confirm(db: &PgPool, token: &str) -> Result<UserId> {
     )
     .bind(tokens::digest(token))
     .bind(VALID_HOURS)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?;
     let (user, email) =
         pending.ok_or_else(|| Error::invalid("accounts.error.email_token_invalid"))?;
-    let done = sqlx::query("UPDATE users SET email = $2 WHERE id = $1 AND deleted_at IS NULL")
+    let old: Option<(String, String)> = sqlx::query_as(
+        "SELECT email, language FROM users WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+    )
+    .bind(user)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (old_email, language) =
+        old.ok_or_else(|| Error::invalid("accounts.error.email_token_invalid"))?;
+    sqlx::query("UPDATE users SET email = $2 WHERE id = $1")
         .bind(user)
         .bind(&email)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await
         .on_constraint("users_email_key", |_| {
             Error::conflict("accounts.error.email_taken")
         })?;
-    if done.rows_affected() == 0 {
-        return Err(Error::invalid("accounts.error.email_token_invalid"));
-    }
-    tx.commit().await?;
-    Ok(user)
+    super::reset::use_up_tokens(conn, user).await?;
+    Ok(Changed {
+        user,
+        old_email,
+        language,
+    })
 }

@@ -73,6 +73,15 @@ pub async fn admit(db: &PgPool, email: &str, address: Option<IpAddr>) -> Result<
     Ok(())
 }
 
+/// Deletes the reset requests counted for `email` (a deleted account's address).
+pub async fn forget_requests(conn: &mut PgConnection, email: &str) -> Result<()> {
+    sqlx::query("DELETE FROM password_reset_requests WHERE email = $1")
+        .bind(email.trim().to_lowercase())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Issues a reset token for the account of `email`, if there is one, in the caller's
 /// transaction. The time it takes does not depend on the answer: both ways hash a password.
 pub async fn issue(conn: &mut PgConnection, email: &str) -> Result<Option<Issued>> {
@@ -106,11 +115,26 @@ pub async fn issue(conn: &mut PgConnection, email: &str) -> Result<Option<Issued
     }))
 }
 
-/// Sets a new password with a reset token: the token is used up at once (a conditional UPDATE,
-/// so two uses race for one success), and every session of the account ends.
+/// Sets a new password with a reset token: the token is looked up first (a cheap SELECT, so a
+/// wrong one costs no hash), then used up with a conditional UPDATE (two uses race for one
+/// success); every session of the account ends and its other reset tokens are used up.
 pub async fn confirm(db: &PgPool, token: &str, new_password: Password) -> Result<UserId> {
+    let refused = || Error::invalid("accounts.error.reset_token_invalid");
     if token.len() > tokens::MAX_TOKEN_CHARS {
-        return Err(Error::invalid("accounts.error.reset_token_invalid"));
+        return Err(refused());
+    }
+    let digest = tokens::digest(token);
+    let live: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM password_resets
+                         WHERE token_hash = $1 AND used_at IS NULL
+                           AND created_at > now() - make_interval(mins => $2::int))",
+    )
+    .bind(&digest)
+    .bind(VALID_MINUTES)
+    .fetch_one(db)
+    .await?;
+    if !live {
+        return Err(refused());
     }
     let hash = password::hash(new_password).await?;
     let mut tx = db.begin().await?;
@@ -120,11 +144,11 @@ pub async fn confirm(db: &PgPool, token: &str, new_password: Password) -> Result
            AND created_at > now() - make_interval(mins => $2::int)
          RETURNING user_id",
     )
-    .bind(tokens::digest(token))
+    .bind(&digest)
     .bind(VALID_MINUTES)
     .fetch_optional(&mut *tx)
     .await?;
-    let user = user.ok_or_else(|| Error::invalid("accounts.error.reset_token_invalid"))?;
+    let user = user.ok_or_else(refused)?;
     let updated =
         sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1 AND deleted_at IS NULL")
             .bind(user)
@@ -132,9 +156,22 @@ pub async fn confirm(db: &PgPool, token: &str, new_password: Password) -> Result
             .execute(&mut *tx)
             .await?;
     if updated.rows_affected() == 0 {
-        return Err(Error::invalid("accounts.error.reset_token_invalid"));
+        return Err(refused());
     }
+    use_up_tokens(&mut tx, user).await?;
     super::sessions::revoke_all(&mut tx, user, None).await?;
     tx.commit().await?;
     Ok(user)
+}
+
+/// Marks every unused reset token of `user` used: once the password or the address changed,
+/// a link mailed earlier must not set the password again.
+pub async fn use_up_tokens(conn: &mut PgConnection, user: UserId) -> Result<()> {
+    sqlx::query(
+        "UPDATE password_resets SET used_at = now() WHERE user_id = $1 AND used_at IS NULL",
+    )
+    .bind(user)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -102,6 +102,7 @@ pub async fn change_password(
         .bind(hash)
         .execute(&mut *tx)
         .await?;
+    super::reset::use_up_tokens(&mut tx, user).await?;
     revoke_all(&mut tx, user, Some(keep)).await?;
     tx.commit().await?;
     Ok(())

@@ -360,6 +360,19 @@ pub async fn wallet_balances<'e>(
     .await?)
 }
 
+/// Whether any of `user`'s wallets (as backer or founder, in any currency) holds money: an
+/// account that does cannot be deleted without stranding it.
+pub async fn holds_money(conn: &mut PgConnection, user: UserId) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM money_accounts
+                         WHERE kind IN ('backer_wallet', 'founder_wallet') AND owner_id = $1
+                           AND balance <> 0)",
+    )
+    .bind(user)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
 /// The latest `limit` movements on a backer's wallets.
 pub async fn wallet_history<'e>(
     db: impl PgExecutor<'e>,

@@ -329,6 +329,30 @@ pub async fn withdrawals_of(db: &PgPool, user: UserId, limit: i64) -> Result<Vec
     Ok(rows.into_iter().map(WithdrawalRow::shown).collect())
 }
 
+/// How many of `user`'s withdrawals still wait for the gateway.
+pub async fn pending_of(conn: &mut sqlx::PgConnection, user: UserId) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM wallet_withdrawals WHERE user_id = $1 AND state = 'pending'",
+    )
+    .bind(user)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Overwrites the bank account numbers of `user`'s withdrawals with `XXXXXXXX` and their last
+/// four characters (what the wallet shows): a deleted account keeps no bank details, and the
+/// masked number still passes the column's CHECK.
+pub async fn forget_accounts_of(conn: &mut sqlx::PgConnection, user: UserId) -> Result<()> {
+    sqlx::query(
+        "UPDATE wallet_withdrawals SET account = 'XXXXXXXX' || right(account, 4)
+         WHERE user_id = $1",
+    )
+    .bind(user)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Most pending withdrawals one start asks the gateway about again.
 pub const RESUMED_AT_START: i64 = 1000;
 

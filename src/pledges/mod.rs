@@ -25,7 +25,7 @@ pub mod web;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
-use sqlx::{PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
 
 use crate::error::Result;
@@ -131,4 +131,28 @@ pub async fn has_backed(db: &PgPool, backer: UserId, project: ProjectId) -> Resu
     .bind(project)
     .fetch_one(db)
     .await?)
+}
+
+/// How many of `backer`'s pledges are still active (money held in escrow for them).
+pub async fn active_count(conn: &mut PgConnection, backer: UserId) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar(
+            "SELECT count(*) FROM pledges WHERE backer_id = $1 AND state = 'active'",
+        )
+        .bind(backer)
+        .fetch_one(&mut *conn)
+        .await?,
+    )
+}
+
+/// Deletes the shipping addresses of `backer`'s pledges (personal data of a deleted account).
+pub async fn forget_addresses_of(conn: &mut PgConnection, backer: UserId) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM pledge_addresses
+         WHERE pledge_id IN (SELECT id FROM pledges WHERE backer_id = $1)",
+    )
+    .bind(backer)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

@@ -24,6 +24,9 @@ pub mod visibility;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Result;
+use crate::ids::UserId;
+
 pub use crate::ids::{ProjectId, TierId};
 pub use founder::{
     add_tier, create, delete_tier, edit, founder_cancel, owned, post_update, set_cover, submit,
@@ -114,6 +117,18 @@ impl ProjectState {
             ProjectState::Funded | ProjectState::Failed | ProjectState::Cancelled
         )
     }
+}
+
+/// How many projects `founder` founds that have not reached an end state (funded, failed or
+/// cancelled): their money and their backers still need the founder.
+pub async fn unsettled_founded(conn: &mut sqlx::PgConnection, founder: UserId) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM projects
+         WHERE founder_id = $1 AND state NOT IN ('funded', 'failed', 'cancelled')",
+    )
+    .bind(founder)
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 #[cfg(test)]

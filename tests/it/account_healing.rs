@@ -229,23 +229,39 @@ async fn logging_out_everywhere_ends_the_other_sessions() {
 #[tokio::test]
 async fn deleting_the_account_removes_personal_data_and_the_login() {
     let app = TestApp::spawn().await;
-    let email = unique_email("leaving");
-    let user = app.signup(&email, "backer").await;
-    let token = app.login(&email).await;
+    let (email, who) = member(&app, "leaving").await;
+    let token = who.token.clone();
     app.patch_json("/me", &token, json!({"bio": "Tea farmer in Anxi."}))
         .await;
-
-    let deleted = app
+    let pledge = pledged_and_cancelled(&app, &who).await;
+    sqlx::query("INSERT INTO pledge_addresses (pledge_id, address) VALUES ($1, 'Anxi, Fujian')")
+        .bind(pledge)
+        .execute(&app.db)
+        .await
+        .expect("an address");
+    let withdrawn = app
         .send_json(
-            app.request_as(Method::DELETE, "/me", &token)
-                .json(&json!({ "password": PASSWORD })),
+            app.request_as(Method::POST, "/wallet/withdrawals", &who)
+                .json(&json!({"amount": "100.00", "account": "6222 0212 3456 7890"})),
         )
         .await;
+    assert_status(&withdrawn, 201);
+    withdrawals_settled(&app, &who).await;
+    let pending_email = unique_email("pending-new");
+    app.post_json(
+        "/me/email",
+        &token,
+        json!({ "email": pending_email, "password": PASSWORD }),
+    )
+    .await;
+    ask_reset(&app, &email).await;
+
+    let deleted = delete_me(&app, &who).await;
 
     assert_status(&deleted, 204);
     let (stored_email, name, bio, hash): (String, String, String, String) =
         sqlx::query_as("SELECT email, display_name, bio, password_hash FROM users WHERE id = $1")
-            .bind(uuid::Uuid::parse_str(user["id"].as_str().unwrap()).unwrap())
+            .bind(who.id)
             .fetch_one(&app.db)
             .await
             .expect("the tombstone");
@@ -261,6 +277,44 @@ async fn deleting_the_account_removes_personal_data_and_the_login() {
             .await
             .expect("contacts");
     assert_eq!(contacts, 0);
+    let addresses: i64 = sqlx::query_scalar("SELECT count(*) FROM pledge_addresses")
+        .fetch_one(&app.db)
+        .await
+        .expect("addresses");
+    assert_eq!(addresses, 0);
+    let accounts: Vec<String> =
+        sqlx::query_scalar("SELECT account FROM wallet_withdrawals WHERE user_id = $1")
+            .bind(who.id)
+            .fetch_all(&app.db)
+            .await
+            .expect("accounts");
+    assert_eq!(accounts, ["XXXXXXXX7890"]);
+    assert_eq!(queued_count(&app, &pending_email).await, 0);
+    let requests: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM password_reset_requests WHERE email = $1")
+            .bind(&email)
+            .fetch_one(&app.db)
+            .await
+            .expect("requests");
+    assert_eq!(requests, 0);
+}
+
+/// Funds `who` with 100.00, pledges it to a new project and cancels the pledge (the money is
+/// back in the wallet); the pledge's id.
+async fn pledged_and_cancelled(app: &TestApp, who: &Backer) -> zhonglian::ids::PledgeId {
+    let (project, tiers) = app.live_reward_project(&[("100.00", None)]).await;
+    app.fund(who, "100.00").await;
+    let pledge = made_pledge(
+        &app.pledge(
+            who,
+            project,
+            json!({"tier_id": tiers[0], "amount": "100.00"}),
+            None,
+        )
+        .await,
+    );
+    assert_status(&app.cancel_pledge(who, pledge).await, 200);
+    pledge
 }
 
 #[tokio::test]
@@ -290,7 +344,11 @@ async fn the_email_changes_only_after_the_link_is_opened() {
     let token = app.login(&old).await;
 
     let asked = app
-        .post_json("/me/email", &token, json!({ "email": new }))
+        .post_json(
+            "/me/email",
+            &token,
+            json!({ "email": new, "password": PASSWORD }),
+        )
         .await;
     let (_, before) = app.get_json("/me", &token).await;
     let link = token_in(&queued_body(&app, &new).await);
@@ -500,4 +558,339 @@ async fn signing_up_stores_the_language_the_client_asked_in() {
         .await
         .expect("language");
     assert_eq!(language, "en");
+}
+
+/// A member signed up with [`PASSWORD`] and signed in: their address and themselves as a caller
+/// the money fixtures take.
+async fn member(app: &TestApp, what: &str) -> (String, Backer) {
+    let email = unique_email(what);
+    let user = app.signup(&email, "backer").await;
+    let token = app.login(&email).await;
+    let id = uuid::Uuid::parse_str(user["id"].as_str().expect("an id")).expect("a uuid");
+    (
+        email,
+        Backer {
+            id: zhonglian::accounts::domain::UserId(id),
+            token,
+        },
+    )
+}
+
+async fn delete_me(app: &TestApp, who: &Backer) -> (reqwest::StatusCode, serde_json::Value) {
+    app.send_json(
+        app.request_as(Method::DELETE, "/me", who)
+            .json(&json!({ "password": PASSWORD })),
+    )
+    .await
+}
+
+/// Waits until none of `who`'s withdrawals waits for the gateway.
+async fn withdrawals_settled(app: &TestApp, who: &Backer) {
+    for _ in 0..200 {
+        let pending: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM wallet_withdrawals WHERE user_id = $1 AND state = 'pending'",
+        )
+        .bind(who.id)
+        .fetch_one(&app.db)
+        .await
+        .expect("count");
+        if pending == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the gateway never answered");
+}
+
+#[tokio::test]
+async fn deleting_an_account_whose_wallet_holds_money_is_refused_with_a_conflict() {
+    let app = TestApp::spawn().await;
+    let (email, who) = member(&app, "moneyed").await;
+    app.fund(&who, "10.00").await;
+
+    let refused = delete_me(&app, &who).await;
+
+    assert_status(&refused, 409);
+    assert_eq!(login_status(&app, &email, PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn deleting_an_account_with_an_active_pledge_is_refused_with_a_conflict() {
+    let app = TestApp::spawn().await;
+    let (email, who) = member(&app, "backing").await;
+    let (project, tiers) = app.live_reward_project(&[("100.00", None)]).await;
+    app.fund(&who, "100.00").await;
+    made_pledge(
+        &app.pledge(
+            &who,
+            project,
+            json!({"tier_id": tiers[0], "amount": "100.00"}),
+            None,
+        )
+        .await,
+    );
+
+    let refused = delete_me(&app, &who).await;
+
+    assert_status(&refused, 409);
+    assert_eq!(login_status(&app, &email, PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn deleting_an_account_with_a_pending_withdrawal_is_refused_with_a_conflict() {
+    let app = TestApp::spawn().await;
+    let (email, who) = member(&app, "withdrawing").await;
+    sqlx::query(
+        "INSERT INTO wallet_withdrawals (id, user_id, provider, reference, amount, currency,
+                                         account, request_hash)
+         VALUES ($1, $2, 'sandbox', $3, 5, 'CNY', '6222021234567890', $4)",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(who.id)
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(vec![0u8; 32])
+    .execute(&app.db)
+    .await
+    .expect("a pending withdrawal");
+
+    let refused = delete_me(&app, &who).await;
+
+    assert_status(&refused, 409);
+    assert_eq!(login_status(&app, &email, PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn deleting_the_account_of_a_founder_whose_project_has_not_ended_is_refused_with_a_conflict()
+{
+    let app = TestApp::spawn().await;
+    let email = unique_email("founding");
+    app.signup(&email, "founder").await;
+    let token = app.login(&email).await;
+    app.create_reward_project(&token, "Oolong from Anxi").await;
+
+    let refused = app
+        .send_json(
+            app.request_as(Method::DELETE, "/me", &token)
+                .json(&json!({ "password": PASSWORD })),
+        )
+        .await;
+
+    assert_status(&refused, 409);
+    assert_eq!(login_status(&app, &email, PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn deleting_the_account_in_the_browser_forms_shows_why_beside_the_password_while_money_waits()
+{
+    let app = TestApp::spawn().await;
+    let email = unique_email("moneyed-page");
+    app.signup(&email, "backer").await;
+    app.sign_in_browser(&email).await;
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = $1")
+        .bind(&email)
+        .fetch_one(&app.db)
+        .await
+        .expect("the user");
+    let who = Backer {
+        id: zhonglian::accounts::domain::UserId(id),
+        token: String::new(),
+    };
+    app.fund(&who, "10.00").await;
+    let csrf = app.csrf_from("/me/settings").await;
+
+    let (status, page) = app
+        .post_form(
+            "/me/delete",
+            &[
+                ("csrf", csrf.as_str()),
+                ("delete_password", PASSWORD),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+
+    assert_eq!(status, 409);
+    assert!(page.contains("id=\"delete_password-error\""), "{page}");
+    assert_eq!(login_status(&app, &email, PASSWORD).await, 200);
+}
+
+/// The shortest of three runs of `run`.
+async fn quickest<F: std::future::Future>(mut run: impl FnMut() -> F) -> std::time::Duration {
+    let mut best = std::time::Duration::MAX;
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        run().await;
+        best = best.min(started.elapsed());
+    }
+    best
+}
+
+#[tokio::test]
+async fn a_wrong_reset_token_is_refused_without_hashing_the_new_password() {
+    let app = TestApp::spawn().await;
+    let one_hash = quickest(|| async {
+        let password = zhonglian::accounts::domain::Password::parse(NEW_PASSWORD.to_owned());
+        zhonglian::accounts::password::hash(password.expect("a password"))
+            .await
+            .expect("a hash");
+    })
+    .await;
+
+    let refusal = quickest(|| async {
+        assert_eq!(
+            confirm_reset(&app, "no-such-token", NEW_PASSWORD).await,
+            422
+        );
+    })
+    .await;
+
+    assert!(
+        refusal < one_hash / 2,
+        "a refusal took {refusal:?}, one hash {one_hash:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_successful_reset_uses_up_the_other_reset_links_of_the_account() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("two-links");
+    app.signup(&email, "backer").await;
+    ask_reset(&app, &email).await;
+    let first = token_in(&queued_body(&app, &email).await);
+    ask_reset(&app, &email).await;
+    let second = token_in(&queued_body(&app, &email).await);
+    assert_eq!(confirm_reset(&app, &second, NEW_PASSWORD).await, 204);
+
+    let older = confirm_reset(&app, &first, "an attacker's long password").await;
+
+    assert_eq!(older, 422);
+    assert_eq!(login_status(&app, &email, NEW_PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn changing_the_password_uses_up_the_reset_links_mailed_before() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("changed");
+    app.signup(&email, "backer").await;
+    let token = app.login(&email).await;
+    ask_reset(&app, &email).await;
+    let link = token_in(&queued_body(&app, &email).await);
+    let changed = app
+        .post_json(
+            "/me/password",
+            &token,
+            json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD}),
+        )
+        .await;
+    assert_status(&changed, 204);
+
+    let reset = confirm_reset(&app, &link, "an attacker's long password").await;
+
+    assert_eq!(reset, 422);
+    assert_eq!(login_status(&app, &email, NEW_PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn changing_the_email_uses_up_the_reset_links_mailed_to_the_old_address() {
+    let app = TestApp::spawn().await;
+    let old = unique_email("old-box");
+    let new = unique_email("new-box");
+    app.signup(&old, "backer").await;
+    let token = app.login(&old).await;
+    ask_reset(&app, &old).await;
+    let link = token_in(&queued_body(&app, &old).await);
+    app.post_json(
+        "/me/email",
+        &token,
+        json!({ "email": new, "password": PASSWORD }),
+    )
+    .await;
+    let confirmation = token_in(&queued_body(&app, &new).await);
+    let opened = app
+        .post_json(
+            "/me/email/confirm",
+            &Anonymous,
+            json!({ "token": confirmation }),
+        )
+        .await;
+    assert_status(&opened, 204);
+
+    let reset = confirm_reset(&app, &link, "an attacker's long password").await;
+
+    assert_eq!(reset, 422);
+    assert_eq!(login_status(&app, &new, PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn asking_to_change_the_email_needs_the_current_password() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("guarded");
+    let new = unique_email("thief");
+    app.signup(&email, "backer").await;
+    let token = app.login(&email).await;
+
+    let refused = app
+        .post_json(
+            "/me/email",
+            &token,
+            json!({ "email": new, "password": "a thief's guess" }),
+        )
+        .await;
+
+    assert_status(&refused, 422);
+    assert_eq!(queued_count(&app, &new).await, 0);
+}
+
+#[tokio::test]
+async fn email_changes_asked_for_one_account_are_rate_limited() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("restless");
+    app.signup(&email, "backer").await;
+    let token = app.login(&email).await;
+    let ask = || async {
+        app.post_json(
+            "/me/email",
+            &token,
+            json!({ "email": unique_email("next"), "password": PASSWORD }),
+        )
+        .await
+        .0
+        .as_u16()
+    };
+    for _ in 0..3 {
+        assert_eq!(ask().await, 202);
+    }
+
+    let fourth = ask().await;
+
+    assert_eq!(fourth, 429);
+}
+
+#[tokio::test]
+async fn a_confirmed_email_change_is_told_to_the_old_address() {
+    let app = TestApp::spawn().await;
+    let old = unique_email("told-old");
+    let new = unique_email("told-new");
+    app.signup(&old, "backer").await;
+    let token = app.login(&old).await;
+    app.post_json(
+        "/me/email",
+        &token,
+        json!({ "email": new, "password": PASSWORD }),
+    )
+    .await;
+    let link = token_in(&queued_body(&app, &new).await);
+    let before = queued_count(&app, &old).await;
+
+    let opened = app
+        .post_json("/me/email/confirm", &Anonymous, json!({ "token": link }))
+        .await;
+
+    assert_status(&opened, 204);
+    assert_eq!(queued_count(&app, &old).await, before + 1);
+    let told = zhonglian::i18n::Lang::Zh
+        .catalogue()
+        .get("accounts.mail.email_changed_body")
+        .to_owned();
+    assert_eq!(queued_body(&app, &old).await, told);
 }

@@ -245,6 +245,8 @@ pub async fn upload_avatar(
 #[derive(Deserialize)]
 pub struct EmailFields {
     email: String,
+    #[serde(default)]
+    email_password: String,
 }
 
 /// `POST /me/email`: mails a confirmation link to the new address.
@@ -256,12 +258,13 @@ pub async fn change_email(
 ) -> Result<Response> {
     let mut errors = FieldErrors::new();
     if let Some(email) = errors.check("email", Email::parse(&form.email))? {
-        match mail::send_email_change(&state, &user.user, &email).await {
+        match mail::send_email_change(&state, &user.user, &email, form.email_password).await {
             Ok(()) => {
                 let to = with_notice("/me/settings", "account.email_link_sent");
                 return Ok(Redirect::to(&to).into_response());
             }
             Err(Refusal::Conflict(message)) => errors.add("email", message),
+            Err(Refusal::Invalid(message)) => errors.add("email_password", message),
             Err(e) => return Err(e.into()),
         }
     }
@@ -368,8 +371,17 @@ pub async fn delete_account(
         }
         .respond();
     }
-    mail::delete_account(&state, &user.user, form.delete_password).await?;
-    Ok(signed_out(&with_notice("/", "account.deleted")))
+    match mail::delete_account(&state, &user.user, form.delete_password).await {
+        Ok(()) => Ok(signed_out(&with_notice("/", "account.deleted"))),
+        Err(crate::error::Error::Conflict(message)) => {
+            let mut errors = FieldErrors::new();
+            errors.add("delete_password", message);
+            let mut page = settings_page(&state, chrome, &user, None, errors).await?;
+            *page.status_mut() = StatusCode::CONFLICT;
+            Ok(page)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A redirect to `to` that also forgets the session cookie.

@@ -13,7 +13,7 @@ use crate::accounts::domain::{DisplayName, Email, Password};
 use crate::accounts::profile::{self, Bio, Changes};
 use crate::accounts::sessions::{self, SessionInfo};
 use crate::accounts::throttle::Refused;
-use crate::accounts::{email_change, find_user, reset, User};
+use crate::accounts::{find_user, reset, User};
 use crate::app::AppState;
 use crate::error::Error as Refusal;
 use crate::http::error::{Error, Message, Result};
@@ -124,6 +124,7 @@ pub struct DeleteMe {
     request_body = DeleteMe,
     responses((status = 204), (status = 401, description = "not signed in"),
               (status = 403, description = "signed in by cookie without a valid `X-CSRF-Token` header"),
+              (status = 409, description = "the wallet holds money, a pledge is active, a withdrawal is pending or a founded project has not ended"),
               (status = 422, description = "wrong password"),
               (status = 503, description = "too many passwords being checked; try again",
                headers(("Retry-After" = u64, description = "seconds to wait")))))]
@@ -258,6 +259,9 @@ pub struct EmailChange {
     /// The new address; a link to confirm it is mailed there.
     #[schema(max_length = 254)]
     pub email: String,
+    /// The current password, so a stolen session alone cannot move the account away.
+    #[schema(max_length = 1024)]
+    pub password: String,
 }
 
 /// Asks to change the e-mail address: a link goes to the new address, and the account's
@@ -268,14 +272,17 @@ pub struct EmailChange {
               (status = 401, description = "not signed in"),
               (status = 403, description = "signed in by cookie without a valid `X-CSRF-Token` header"),
               (status = 409, description = "another account has this address"),
-              (status = 422, description = "not an e-mail address")))]
+              (status = 422, description = "not an e-mail address, or a wrong current password"),
+              (status = 429, description = "too many changes asked for in the last hour"),
+              (status = 503, description = "too many passwords being checked; try again",
+               headers(("Retry-After" = u64, description = "seconds to wait")))))]
 pub async fn request_email_change(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ApiJson(body): ApiJson<EmailChange>,
 ) -> Result<StatusCode> {
     let email = Email::parse(&body.email)?;
-    mail::send_email_change(&state, &user.user, &email).await?;
+    mail::send_email_change(&state, &user.user, &email, body.password).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -295,7 +302,7 @@ pub async fn confirm_email_change(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<EmailConfirm>,
 ) -> Result<StatusCode> {
-    email_change::confirm(&state.db, &body.token).await?;
+    mail::confirm_email_change(&state, &body.token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use super::mail;
 use super::refused_page;
 use crate::accounts::domain::{Email, Password};
+use crate::accounts::reset;
 use crate::accounts::throttle::Refused;
-use crate::accounts::{email_change, reset};
 use crate::app::AppState;
 use crate::error::Error as Refusal;
 use crate::http::csrf::CsrfForm;
@@ -199,7 +199,7 @@ pub async fn email_confirm(
     chrome: Chrome,
     CsrfForm(form): CsrfForm<EmailConfirmFields>,
 ) -> Result<Response> {
-    match email_change::confirm(&state.db, &form.token).await {
+    match mail::confirm_email_change(&state, &form.token).await {
         Ok(_) => Ok(Redirect::to(&with_notice("/", "account.email_changed")).into_response()),
         Err(refusal @ (Refusal::Invalid(_) | Refusal::Conflict(_))) => {
             let status = if matches!(refusal, Refusal::Conflict(_)) {
