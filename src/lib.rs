@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod i18n;
 pub mod ids;
+pub mod images;
 pub mod keys;
 pub mod ledger;
 pub mod money;

@@ -10,17 +10,10 @@ use crate::ids::UserId;
 /// The largest avatar accepted (the database holds the same limit).
 pub const MAX_AVATAR_BYTES: usize = 1024 * 1024;
 
-/// The content type of a PNG, JPEG or WebP image, from its magic bytes.
+/// The content type of a PNG, JPEG or WebP image, from its magic bytes (an avatar is never
+/// animated, so a GIF is refused).
 pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else {
-        None
-    }
+    crate::images::sniff(bytes).filter(|kind| *kind != "image/gif")
 }
 
 /// An accepted avatar: an image of a known type, at most [`MAX_AVATAR_BYTES`].

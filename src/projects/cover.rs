@@ -8,20 +8,7 @@ use crate::error::{Error, Result};
 /// The largest cover accepted.
 pub const MAX_COVER_BYTES: usize = 2 * 1024 * 1024;
 
-/// The content type of a PNG, JPEG, WebP or GIF image, from its magic bytes.
-pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        Some("image/gif")
-    } else {
-        None
-    }
-}
+pub use crate::images::sniff;
 
 /// An accepted cover: an image of a known type, at most [`MAX_COVER_BYTES`].
 pub struct Cover {
