@@ -251,6 +251,22 @@ pub async fn wallet(
     }))
 }
 
+/// A gateway notice as it came: its body, and the signature and time of its headers (missing
+/// ones read as empty and fail verification).
+fn signed_callback<'a>(headers: &'a HeaderMap, body: &'a Bytes) -> provider::Callback<'a> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    provider::Callback {
+        body,
+        timestamp: header("x-gateway-timestamp"),
+        signature: header("x-gateway-signature"),
+    }
+}
+
 /// The sandbox gateway's callback: a JSON notice, signed by the gateway with the shared secret
 /// as hex HMAC-SHA256 over `timestamp "." body` in `X-Gateway-Signature`, the Unix time of
 /// signing in `X-Gateway-Timestamp` (refused when more than five minutes off). Repeats are
@@ -268,17 +284,7 @@ pub async fn sandbox_callback(
     body: Bytes,
 ) -> Result<ApiJson<Deposit>> {
     let gateway = sandbox(&state).ok_or(Error::NotFound)?;
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    };
-    let callback = provider::Callback {
-        body: &body,
-        timestamp: header("x-gateway-timestamp"),
-        signature: header("x-gateway-signature"),
-    };
+    let callback = signed_callback(&headers, &body);
     let deposit = provider::handle_callback(&state.db, gateway, callback).await?;
     Ok(ApiJson(deposit))
 }
@@ -301,17 +307,7 @@ pub async fn sandbox_payout_callback(
     body: Bytes,
 ) -> Result<ApiJson<Withdrawal>> {
     let gateway = sandbox(&state).ok_or(Error::NotFound)?;
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    };
-    let callback = provider::Callback {
-        body: &body,
-        timestamp: header("x-gateway-timestamp"),
-        signature: header("x-gateway-signature"),
-    };
+    let callback = signed_callback(&headers, &body);
     let withdrawal = provider::handle_payout_callback(&state.db, gateway, callback).await?;
     Ok(ApiJson(withdrawal))
 }
