@@ -37,6 +37,12 @@ pub struct Settings {
     #[arg(long, env = "LEDGER_ORIGIN", default_value = "zhonglian.local/ledger")]
     pub ledger_origin: String,
 
+    /// Witnesses that cosign the ledger's checkpoints (C2SP tlog-witness): comma-separated
+    /// `<url> <vkey>` pairs, the witness's submission prefix, a space, and its verifier key
+    /// (type 0x04). Empty: checkpoints carry only the log's own signature.
+    #[arg(long, env = "LEDGER_WITNESSES", default_value = "", value_parser = Witnesses::parse)]
+    pub ledger_witnesses: Witnesses,
+
     /// Shortest campaign a founder may run, in seconds (0 for demos and tests).
     #[arg(long, env = "MIN_CAMPAIGN_SECONDS", default_value_t = 86_400)]
     pub min_campaign_seconds: u64,
@@ -173,6 +179,7 @@ impl Settings {
             secret_key: None,
             ledger_key: None,
             ledger_origin: "zhonglian.local/ledger".into(),
+            ledger_witnesses: Witnesses::default(),
             min_campaign_seconds: 0,
             pledge_queue_limit: 256,
             pledge_wait_seconds: 10,
@@ -227,6 +234,7 @@ impl fmt::Debug for Settings {
             .field("secret_key", &redacted(&self.secret_key))
             .field("ledger_key", &redacted(&self.ledger_key))
             .field("ledger_origin", &self.ledger_origin)
+            .field("ledger_witnesses", &self.ledger_witnesses)
             .field("min_campaign_seconds", &self.min_campaign_seconds)
             .field("pledge_queue_limit", &self.pledge_queue_limit)
             .field("pledge_wait_seconds", &self.pledge_wait_seconds)
@@ -353,6 +361,51 @@ impl Currencies {
     /// Whether `code` is taken.
     pub fn contains(&self, code: &str) -> bool {
         self.0.iter().any(|c| c == code)
+    }
+}
+
+/// One witness the log submits its checkpoints to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WitnessPeer {
+    /// The submission prefix: `POST <url>/add-checkpoint`.
+    pub url: String,
+    /// Its cosignature verifier key.
+    pub key: crate::ledger::note::VerifierKey,
+}
+
+/// The witnesses named by `LEDGER_WITNESSES`; no two share a key name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Witnesses(pub Vec<WitnessPeer>);
+
+impl Witnesses {
+    /// Parses `http://a:1 name+id+key,http://b:2 name2+id+key`.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let mut peers: Vec<WitnessPeer> = Vec::new();
+        for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (url, vkey) = pair
+                .split_once(' ')
+                .ok_or_else(|| format!("`{pair}` is not `<url> <vkey>`"))?;
+            let url = url.trim_end_matches('/');
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!("the witness address `{url}` is not an http(s) URL"));
+            }
+            let key = crate::ledger::note::VerifierKey::parse(vkey)
+                .map_err(|e| format!("the witness key `{}`: {e}", vkey.trim()))?;
+            if key.kind() != crate::ledger::note::KeyType::Cosignature {
+                return Err(format!(
+                    "the witness key `{}` is not a cosignature key (type 0x04)",
+                    key.name()
+                ));
+            }
+            if peers.iter().any(|p| p.key.name() == key.name()) {
+                return Err(format!("the witness `{}` is named twice", key.name()));
+            }
+            peers.push(WitnessPeer {
+                url: url.to_owned(),
+                key,
+            });
+        }
+        Ok(Self(peers))
     }
 }
 

@@ -68,11 +68,11 @@ fn text(body: String) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
-/// The latest signed checkpoint (a C2SP signed note).
+/// The latest signed checkpoint (a C2SP signed note), with the cosignatures of its witnesses.
 #[utoipa::path(get, path = "/api/v1/ledger/checkpoint", tag = "ledger",
     responses((status = 200, content_type = "text/plain", body = String)))]
 pub async fn checkpoint(State(state): State<AppState>) -> Result<Response> {
-    let (_, note) = store::latest_checkpoint(&state.db)
+    let (_, note) = super::cosignatures::published(&state.db, None)
         .await?
         .ok_or(Error::NotFound)?;
     Ok(text(note))

@@ -3,27 +3,14 @@
 //! ```text
 //! <origin>\n<size>\n<base64 root>\n\n— <key name> <base64(key id || Ed25519 signature)>\n
 //! ```
-//! The key id is the first 4 bytes of SHA-256(name || 0x0A || 0x01 || public key); the published
-//! verifier key is `<name>+<8 hex key id>+<base64(0x01 || public key)>`.
+//! The note format, keys and cosignatures are in [`super::note`]; the log's key name is its
+//! origin and its key type is Ed25519 (0x01).
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
-use sha2::{Digest, Sha256};
 
 use super::merkle::Hash;
-
-/// Signature algorithm byte of Ed25519 in signed notes.
-const ALG_ED25519: u8 = 0x01;
-
-fn key_id(name: &str, public: &VerifyingKey) -> [u8; 4] {
-    let mut h = Sha256::new();
-    h.update(name.as_bytes());
-    h.update([0x0A, ALG_ED25519]);
-    h.update(public.as_bytes());
-    let digest = h.finalize();
-    [digest[0], digest[1], digest[2], digest[3]]
-}
+use super::note::{KeyType, Note, NoteError, NoteSigner, VerifierKey};
 
 /// The body that is signed: origin, size, base64 root, each followed by a newline.
 pub fn body(origin: &str, size: u64, root: &Hash) -> String {
@@ -32,48 +19,36 @@ pub fn body(origin: &str, size: u64, root: &Hash) -> String {
 
 /// Signs checkpoints with the ledger's key.
 pub struct Signer {
-    name: String,
-    key: SigningKey,
-    id: [u8; 4],
+    key: NoteSigner,
 }
 
 impl Signer {
     /// A signer whose key name is `name` (the log's origin) from a 32-byte seed.
     pub fn new(name: &str, seed: [u8; 32]) -> Self {
-        let key = SigningKey::from_bytes(&seed);
-        let id = key_id(name, &key.verifying_key());
         Self {
-            name: name.to_owned(),
-            key,
-            id,
+            key: NoteSigner::new(name, KeyType::Ed25519, seed),
         }
     }
 
     /// The origin line and key name.
     pub fn name(&self) -> &str {
-        &self.name
+        self.key.name()
     }
 
     /// The signed note for a tree of `size` leaves with root `root`.
     pub fn sign(&self, size: u64, root: &Hash) -> String {
-        let body = body(&self.name, size, root);
-        let signature = self.key.sign(body.as_bytes());
-        let mut blob = Vec::with_capacity(68);
-        blob.extend_from_slice(&self.id);
-        blob.extend_from_slice(&signature.to_bytes());
-        format!("{body}\n\u{2014} {} {}\n", self.name, B64.encode(blob))
+        let text = body(self.name(), size, root);
+        let line = self.key.sign(&text, 0);
+        Note {
+            text,
+            signatures: vec![line],
+        }
+        .to_string()
     }
 
     /// The verifier key to publish.
     pub fn verifier_key(&self) -> String {
-        let mut blob = vec![ALG_ED25519];
-        blob.extend_from_slice(self.key.verifying_key().as_bytes());
-        format!(
-            "{}+{}+{}",
-            self.name,
-            hex::encode(self.id),
-            B64.encode(blob)
-        )
+        self.key.verifier_key().to_string()
     }
 }
 
@@ -92,77 +67,50 @@ pub enum CheckpointError {
     BadSignature,
 }
 
-/// A published verifier key.
+impl From<NoteError> for CheckpointError {
+    fn from(e: NoteError) -> Self {
+        match e {
+            NoteError::BadKey => CheckpointError::BadKey,
+            NoteError::KeyIdMismatch => CheckpointError::KeyIdMismatch,
+            NoteError::Malformed | NoteError::TooManySignatures => CheckpointError::Malformed,
+            NoteError::NoSignatureForKey(name) => CheckpointError::NoSignatureForKey(name),
+            NoteError::BadSignature(_) => CheckpointError::BadSignature,
+        }
+    }
+}
+
+/// A published verifier key of a log (type 0x01).
 #[derive(Debug, Clone)]
 pub struct Verifier {
-    name: String,
-    id: [u8; 4],
-    key: VerifyingKey,
+    key: VerifierKey,
 }
 
 impl Verifier {
     /// Parses `<name>+<hex id>+<base64(0x01 || key)>` and checks that the id matches.
     pub fn parse(text: &str) -> Result<Self, CheckpointError> {
-        let text = text.trim();
-        // Key names never contain '+', but base64 may: split from the left.
-        let mut parts = text.splitn(3, '+');
-        let (Some(name), Some(id_hex), Some(b64)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(CheckpointError::BadKey);
-        };
-        let id: [u8; 4] = hex::decode(id_hex)
-            .ok()
-            .and_then(|v| v.try_into().ok())
-            .ok_or(CheckpointError::BadKey)?;
-        let blob = B64.decode(b64).map_err(|_| CheckpointError::BadKey)?;
-        let (alg, key) = blob.split_first().ok_or(CheckpointError::BadKey)?;
-        if *alg != ALG_ED25519 || name.is_empty() {
+        let key = VerifierKey::parse(text)?;
+        if key.kind() != KeyType::Ed25519 {
             return Err(CheckpointError::BadKey);
         }
-        let key: [u8; 32] = key.try_into().map_err(|_| CheckpointError::BadKey)?;
-        let key = VerifyingKey::from_bytes(&key).map_err(|_| CheckpointError::BadKey)?;
-        if key_id(name, &key) != id {
-            return Err(CheckpointError::KeyIdMismatch);
-        }
-        Ok(Self {
-            name: name.to_owned(),
-            id,
-            key,
-        })
+        Ok(Self { key })
     }
 
     /// The key's name.
     pub fn name(&self) -> &str {
-        &self.name
+        self.key.name()
+    }
+
+    /// The note key underneath.
+    pub fn key(&self) -> &VerifierKey {
+        &self.key
     }
 
     /// Checks the note's signature by this key and returns what it says.
     pub fn verify(&self, note: &str) -> Result<Checkpoint, CheckpointError> {
-        let (body, signatures) = note.split_once("\n\n").ok_or(CheckpointError::Malformed)?;
-        let body = format!("{body}\n");
-        let checkpoint = Checkpoint::parse_body(&body)?;
-        let mut found = false;
-        for line in signatures.lines().filter(|l| !l.is_empty()) {
-            let rest = line
-                .strip_prefix("\u{2014} ")
-                .ok_or(CheckpointError::Malformed)?;
-            let (name, b64) = rest.rsplit_once(' ').ok_or(CheckpointError::Malformed)?;
-            let blob = B64.decode(b64).map_err(|_| CheckpointError::Malformed)?;
-            if name != self.name || blob.len() < 4 || blob[..4] != self.id {
-                continue;
-            }
-            found = true;
-            let signature =
-                Signature::from_slice(&blob[4..]).map_err(|_| CheckpointError::BadSignature)?;
-            if self.key.verify(body.as_bytes(), &signature).is_ok() {
-                return Ok(checkpoint);
-            }
-        }
-        Err(if found {
-            CheckpointError::BadSignature
-        } else {
-            CheckpointError::NoSignatureForKey(self.name.clone())
-        })
+        let note = Note::parse(note)?;
+        let checkpoint = Checkpoint::parse_body(&note.text)?;
+        self.key.verify(&note)?;
+        Ok(checkpoint)
     }
 }
 
@@ -175,7 +123,8 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    fn parse_body(body: &str) -> Result<Self, CheckpointError> {
+    /// Reads the first three lines of a checkpoint's text (extension lines may follow).
+    pub fn parse_body(body: &str) -> Result<Self, CheckpointError> {
         let mut lines = body.lines();
         let origin = lines
             .next()

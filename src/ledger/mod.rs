@@ -3,8 +3,10 @@
 
 pub mod api;
 pub mod checkpoint;
+pub mod cosignatures;
 pub mod entry;
 pub mod merkle;
+pub mod note;
 pub mod pages;
 pub mod receipt;
 pub mod store;

@@ -36,6 +36,13 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
 }
 
+impl StoreError {
+    /// A stored note that does not parse: only a corrupted table holds one.
+    pub fn from_note(e: super::note::NoteError) -> Self {
+        StoreError::Corrupt(format!("a stored checkpoint note: {e}"))
+    }
+}
+
 /// The store's refusals come back from [`ResultExt::on_constraint`] as domain errors; its
 /// callers match on [`StoreError`], so the one refusal it maps (a duplicate) gets its variant
 /// back here.

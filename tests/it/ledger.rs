@@ -140,18 +140,82 @@ async fn concurrent_appenders_leave_a_gap_free_log_whose_root_matches_a_rebuild(
     );
 }
 
+/// A witness's cosignature of the checkpoint of `size`, stored as the log stores them.
+async fn cosign(app: &TestApp, size: u64) -> String {
+    use zhonglian::ledger::note::{KeyType, NoteSigner};
+    let witness = NoteSigner::new("witness.test/w1", KeyType::Cosignature, [5u8; 32]);
+    let (_, note) = zhonglian::ledger::cosignatures::published(&app.db, Some(size))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = zhonglian::ledger::note::Note::parse(&note).unwrap().text;
+    let line = witness.sign(&text, 1_780_000_000);
+    let mut conn = app.db.acquire().await.unwrap();
+    let key = witness.verifier_key();
+    let at = zhonglian::ledger::cosignatures::record(&mut conn, size, &key, &line)
+        .await
+        .unwrap();
+    assert_eq!(at, 1_780_000_000);
+    key.to_string()
+}
+
+#[tokio::test]
+async fn the_published_checkpoint_carries_each_valid_cosignature_once() {
+    use zhonglian::ledger::note::{KeyType, Note, NoteSigner, VerifierKey};
+    let app = TestApp::spawn().await;
+    append(&app, &entries(2, "co")).await;
+    let vkey = VerifierKey::parse(&cosign(&app, 2).await).unwrap();
+    cosign(&app, 2).await;
+    let note = app
+        .client
+        .get(app.url("/api/v1/ledger/checkpoint"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let parsed = Note::parse(&note).unwrap();
+    assert_eq!(parsed.signatures.len(), 2, "{note}");
+    assert_eq!(vkey.verify(&parsed), Ok(Some(1_780_000_000)));
+    let log = zhonglian::ledger::checkpoint::Verifier::parse(&app.state.ledger.verifier_key());
+    assert_eq!(log.unwrap().verify(&note).unwrap().size, 2);
+
+    // A line from another key, or over another text, is refused and not published.
+    let other = NoteSigner::new("witness.test/w1", KeyType::Cosignature, [6u8; 32]);
+    let forged = other.sign(&parsed.text, 1_780_000_000);
+    let mut conn = app.db.acquire().await.unwrap();
+    let refused = zhonglian::ledger::cosignatures::record(&mut conn, 2, &vkey, &forged).await;
+    assert!(refused.is_err());
+    let witness = NoteSigner::new("witness.test/w1", KeyType::Cosignature, [5u8; 32]);
+    let wrong_text = witness.sign("zhonglian.local/ledger\n1\nAAAA\n", 1_780_000_000);
+    assert!(
+        zhonglian::ledger::cosignatures::record(&mut conn, 2, &vkey, &wrong_text)
+            .await
+            .is_err()
+    );
+    let (_, again) = zhonglian::ledger::cosignatures::published(&app.db, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again, note);
+}
+
 #[tokio::test]
 async fn the_ledger_refuses_update_delete_truncate_and_duplicates() {
     let app = TestApp::spawn().await;
     let batch = entries(3, "ro");
     append(&app, &batch).await;
+    cosign(&app, 3).await;
     for sql in [
         "UPDATE ledger_leaves SET kind = 'fee' WHERE idx = 0",
         "DELETE FROM ledger_leaves WHERE idx = 2",
         "TRUNCATE ledger_leaves CASCADE",
         "UPDATE ledger_nodes SET hash = hash",
         "DELETE FROM ledger_checkpoints",
-        "TRUNCATE ledger_checkpoints",
+        "TRUNCATE ledger_checkpoints CASCADE",
+        "DELETE FROM ledger_cosignatures",
+        "TRUNCATE ledger_cosignatures",
         "DELETE FROM ledger_head",
         "UPDATE ledger_head SET size = 0",
     ] {
