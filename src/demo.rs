@@ -48,6 +48,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
             &DisplayName::parse(name).map_err(|e| anyhow::anyhow!("{e}"))?,
             Password::parse(DEMO_PASSWORD.into()).map_err(|e| anyhow::anyhow!("{e}"))?,
             &roles,
+            crate::i18n::Lang::Zh,
         )
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;

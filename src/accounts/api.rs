@@ -131,14 +131,9 @@ pub async fn signup(
         Roles::Many(roles) => self_service_roles(&roles)?,
     };
     super::throttle::admit_signup(&state.db, address, state.settings.signup_limit_per_hour).await?;
-    let user = super::create_user(&state.db, &email, &name, password, &roles).await?;
     // Mail and notifications are written in the language the client asked in.
-    super::profile::set_language(
-        &state.db,
-        user.id,
-        crate::i18n::Lang::from_headers(&headers),
-    )
-    .await?;
+    let language = crate::i18n::Lang::from_headers(&headers);
+    let user = super::create_user(&state.db, &email, &name, password, &roles, language).await?;
     Ok((StatusCode::CREATED, ApiJson(user)))
 }
 

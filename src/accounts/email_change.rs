@@ -5,6 +5,7 @@
 use sqlx::PgConnection;
 
 use super::domain::Email;
+use super::throttle::Refused;
 use super::tokens;
 use crate::error::Result;
 use crate::error::{Error, ResultExt};
@@ -48,27 +49,34 @@ pub async fn pending_addresses(conn: &mut PgConnection, user: UserId) -> Result<
 /// asker's choosing).
 pub const MAX_PER_HOUR: i64 = 3;
 
-/// Refuses a change when `user` asked for [`MAX_PER_HOUR`] in the last hour, in the caller's
-/// transaction (which then records the change): an advisory lock per user makes concurrent
-/// requests count one after the other.
-pub async fn admit(conn: &mut PgConnection, user: UserId) -> Result<()> {
+/// Refuses a change when `user` asked for [`MAX_PER_HOUR`] in the last hour, saying when the
+/// oldest of them ages out, in the caller's transaction (which then records the change): an
+/// advisory lock per user makes concurrent requests count one after the other.
+pub async fn admit(conn: &mut PgConnection, user: UserId) -> Result<(), Refused> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('zhonglian/email/' || $1, 0))")
         .bind(user.0.to_string())
         .execute(&mut *conn)
-        .await?;
-    let recent: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM email_changes
-         WHERE user_id = $1 AND created_at > now() - interval '1 hour'",
+        .await
+        .map_err(Error::from)?;
+    // The MAX_PER_HOUR-th newest request of the hour is the one whose ageing out lets the next in.
+    let wait: Option<i64> = sqlx::query_scalar(
+        "SELECT ceil(extract(epoch FROM created_at + interval '1 hour' - now()))::bigint
+         FROM email_changes
+         WHERE user_id = $1 AND created_at > now() - interval '1 hour'
+         ORDER BY created_at DESC OFFSET $2 LIMIT 1",
     )
     .bind(user)
-    .fetch_one(&mut *conn)
-    .await?;
-    if recent >= MAX_PER_HOUR {
-        return Err(Error::Throttled(crate::error::Message::Key(
+    .bind(MAX_PER_HOUR - 1)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(Error::from)?;
+    match wait {
+        Some(wait) => Err(Refused::too_many(
             "accounts.error.email_change_rate_limited",
-        )));
+            wait,
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// A confirmed change: whose, and the address it replaced (told of the change).

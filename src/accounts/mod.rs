@@ -83,13 +83,15 @@ impl From<UserRow> for User {
     }
 }
 
-/// Creates an account. A second account for the same email, in any case, is a conflict.
+/// Creates an account that reads its mail and notifications in `language`. A second account for
+/// the same email, in any case, is a conflict.
 pub async fn create_user(
     db: &PgPool,
     email: &Email,
     display_name: &DisplayName,
     password: Password,
     roles: &[Role],
+    language: crate::i18n::Lang,
 ) -> Result<User> {
     // A taken address is answered without spending a hash on it; the unique index below still
     // decides a race between two sign-ups for one address.
@@ -104,8 +106,8 @@ pub async fn create_user(
     let hash = password::hash(password).await?;
     let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
     let row: UserRow = sqlx::query_as(
-        "INSERT INTO users (id, email, display_name, password_hash, roles)
-         VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO users (id, email, display_name, password_hash, roles, language)
+         VALUES ($1, $2, $3, $4, $5, $6)
          RETURNING id, email, display_name, roles, created_at, time_zone",
     )
     .bind(UserId(Uuid::new_v4()))
@@ -113,6 +115,7 @@ pub async fn create_user(
     .bind(display_name.as_str())
     .bind(hash)
     .bind(&roles)
+    .bind(language.code())
     .fetch_one(db)
     .await
     .on_constraint("users_email_key", |_| {
@@ -352,5 +355,5 @@ pub async fn create_staff_user(
     let email = Email::parse(email)?;
     let name = DisplayName::parse(display_name)?;
     let password = Password::parse(password)?;
-    create_user(db, &email, &name, password, &[role]).await
+    create_user(db, &email, &name, password, &[role], crate::i18n::Lang::Zh).await
 }

@@ -141,9 +141,9 @@ async fn signup(
     let attempt = async {
         super::throttle::admit_signup(&state.db, address, state.settings.signup_limit_per_hour)
             .await?;
-        let user = super::create_user(&state.db, &email, &name, password, &roles).await?;
         // The account reads its mail in the language it signed up in.
-        super::profile::set_language(&state.db, user.id, chrome.lang).await?;
+        let user =
+            super::create_user(&state.db, &email, &name, password, &roles, chrome.lang).await?;
         Ok::<_, Refused>(super::open_session(&state.db, &state.keys, user, agent.as_deref()).await?)
     }
     .await;

@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use super::domain::Password;
 use super::password;
+use super::throttle::{self, Refused};
 use crate::error::{Error, Message, Result};
 use crate::ids::{SessionId, UserId};
 
@@ -81,6 +82,39 @@ pub async fn check_password(db: &PgPool, user: UserId, candidate: String) -> Res
     password::verify(candidate, stored).await
 }
 
+/// Checks that `candidate` is `user`'s current password, counted in the log-in limits (see
+/// [`throttle::admit_password_check`]): a wrong one is a failure of the account, a right one is
+/// forgotten.
+pub async fn confirm_password(
+    db: &PgPool,
+    user: UserId,
+    candidate: String,
+) -> std::result::Result<(), Refused> {
+    let wrong = || Error::Invalid(Message::Key("accounts.error.current_password_wrong"));
+    let email: Option<String> =
+        sqlx::query_scalar("SELECT lower(email) FROM users WHERE id = $1 AND deleted_at IS NULL")
+            .bind(user)
+            .fetch_optional(db)
+            .await
+            .map_err(Error::from)?;
+    let Some(email) = email else {
+        return Err(wrong().into());
+    };
+    let admitted = throttle::admit_password_check(db, &email).await?;
+    match check_password(db, user, candidate).await {
+        Ok(true) => {
+            throttle::forget(db, admitted).await?;
+            Ok(())
+        }
+        Ok(false) => Err(wrong().into()),
+        // The password could not be checked (hashing busy): not a failure.
+        Err(e) => {
+            throttle::forget(db, admitted).await?;
+            Err(e.into())
+        }
+    }
+}
+
 /// Changes the password of `user` when `current` is right, and ends every other session
 /// (`keep` stays signed in).
 pub async fn change_password(
@@ -89,12 +123,18 @@ pub async fn change_password(
     keep: SessionId,
     current: String,
     new_password: Password,
+) -> std::result::Result<(), Refused> {
+    confirm_password(db, user, current).await?;
+    Ok(set_password(db, user, keep, new_password).await?)
+}
+
+/// Stores `user`'s new password, uses up their reset links and ends every session but `keep`.
+async fn set_password(
+    db: &PgPool,
+    user: UserId,
+    keep: SessionId,
+    new_password: Password,
 ) -> Result<()> {
-    if !check_password(db, user, current).await? {
-        return Err(Error::Invalid(Message::Key(
-            "accounts.error.current_password_wrong",
-        )));
-    }
     let hash = password::hash(new_password).await?;
     let mut tx = db.begin().await?;
     sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")

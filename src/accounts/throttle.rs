@@ -217,6 +217,16 @@ pub async fn admit_login(
         .map_err(|wait| Refused::too_many("accounts.error.rate_limited", wait))
 }
 
+/// Counts a check of a signed-in user's current password (before the account is deleted or its
+/// password or address changed) like a log-in attempt on the account from a client without a
+/// device cookie, or refuses it over that limit: a session left open cannot be used to guess the
+/// password any faster than the log-in form allows. `email` is the account's, lower-cased.
+pub async fn admit_password_check(db: &sqlx::PgPool, email: &str) -> Result<Admitted, Refused> {
+    admit(db, &[Scope::Account(email)], email, None, None)
+        .await?
+        .map_err(|wait| Refused::too_many("accounts.error.rate_limited", wait))
+}
+
 /// In one transaction: takes the locks of `scopes` in their order, answers the wait when any is
 /// over its limit, and otherwise records the attempt (under `device` when it is given).
 async fn admit(

@@ -861,9 +861,140 @@ async fn email_changes_asked_for_one_account_are_rate_limited() {
         assert_eq!(ask().await, 202);
     }
 
-    let fourth = ask().await;
+    let fourth = app
+        .request_as(Method::POST, "/me/email", &token)
+        .json(&json!({ "email": unique_email("next"), "password": PASSWORD }))
+        .send()
+        .await
+        .expect("fourth");
 
-    assert_eq!(fourth, 429);
+    assert_eq!(fourth.status().as_u16(), 429);
+    let wait: i64 = fourth.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3600).contains(&wait), "Retry-After: {wait}");
+}
+
+/// Wrong current passwords sent through the account's own operations (password change,
+/// e-mail change, deletion) count in the log-in limit of the account: once it is reached, even
+/// the right password is refused with 429 and Retry-After, and the account's log-in from a
+/// client without a device cookie is refused too.
+#[tokio::test]
+async fn guessing_the_current_password_through_a_session_is_throttled_like_log_in() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("stolen-session");
+    app.signup(&email, "backer").await;
+    let token = app.login(&email).await;
+    let max = zhonglian::accounts::throttle::MAX_ACCOUNT_FAILURES;
+    let guesses = [
+        (
+            "/me/password",
+            json!({"current_password": "guess", "new_password": NEW_PASSWORD}),
+        ),
+        (
+            "/me/email",
+            json!({"email": unique_email("thief"), "password": "guess"}),
+        ),
+    ];
+    for i in 0..max {
+        let (path, body) = &guesses[i as usize % 2];
+        let (status, _) = app.post_json(path, &token, body.clone()).await;
+        assert_eq!(status.as_u16(), 422, "guess {i} on {path}");
+    }
+    let deleted = app
+        .request_as(Method::DELETE, "/me", &token)
+        .json(&json!({ "password": PASSWORD }))
+        .send()
+        .await
+        .expect("delete");
+
+    assert_eq!(deleted.status().as_u16(), 429);
+    assert!(deleted.headers().contains_key("retry-after"));
+    let right = app
+        .post_json(
+            "/me/password",
+            &token,
+            json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(right.0.as_u16(), 429);
+    let stranger = client()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .expect("log-in");
+    assert_eq!(stranger.status().as_u16(), 429);
+    let still: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE lower(email) = $1")
+        .bind(&email)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(still, 1);
+}
+
+#[tokio::test]
+async fn a_right_current_password_does_not_count_as_a_failure() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("owner");
+    app.signup(&email, "backer").await;
+    let token = app.login(&email).await;
+    let max = zhonglian::accounts::throttle::MAX_ACCOUNT_FAILURES;
+    let mut password = PASSWORD.to_owned();
+    for i in 0..max + 2 {
+        let next = format!("{PASSWORD} {i}");
+        let (status, _) = app
+            .post_json(
+                "/me/password",
+                &token,
+                json!({"current_password": password, "new_password": next}),
+            )
+            .await;
+        assert_eq!(status.as_u16(), 204, "change {i}");
+        password = next;
+    }
+    let failures: i64 = sqlx::query_scalar("SELECT count(*) FROM login_failures WHERE email = $1")
+        .bind(&email)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(failures, 0);
+}
+
+#[tokio::test]
+async fn the_settings_page_says_when_password_checks_are_throttled() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("form-guesser");
+    app.signup(&email, "backer").await;
+    app.sign_in_browser(&email).await;
+    let csrf = app.csrf_from("/me/settings").await;
+    let max = zhonglian::accounts::throttle::MAX_ACCOUNT_FAILURES;
+    for _ in 0..max {
+        let fields = [("csrf", csrf.as_str()), ("delete_password", "guess")];
+        let (status, _) = app.post_form("/me/delete", &fields).await;
+        assert_eq!(status, 422);
+    }
+    let response = app
+        .client
+        .post(app.url("/me/password"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("current_password", PASSWORD),
+            ("new_password", NEW_PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("form");
+
+    assert_eq!(response.status().as_u16(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("current_password"),
+        "the message is beside the field"
+    );
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ use super::{mail, me_api};
 use crate::accounts::domain::{DisplayName, Email, Password, Role};
 use crate::accounts::profile::{self, Bio, Changes};
 use crate::accounts::sessions::{self, SessionInfo};
+use crate::accounts::throttle::Refused;
 use crate::accounts::{avatar, AuthUser};
 use crate::app::AppState;
 use crate::error::Error as Refusal;
@@ -241,6 +242,25 @@ pub async fn upload_avatar(
     }
 }
 
+/// The settings page again with `refused`'s message beside `field`, with its status and, when
+/// it says when to come back, `Retry-After`; a refusal without a message is the error page.
+async fn refused_on(
+    state: &AppState,
+    chrome: Chrome,
+    user: &AuthUser,
+    field: &'static str,
+    refused: Refused,
+) -> Result<Response> {
+    let message = match &refused.error {
+        Refusal::Invalid(m) | Refusal::Conflict(m) | Refusal::Throttled(m) => m.clone(),
+        _ => return Err(refused.error.into()),
+    };
+    let mut errors = FieldErrors::new();
+    errors.add(field, message);
+    let page = settings_page(state, chrome, user, None, errors).await;
+    Ok(super::refused_page(refused, page))
+}
+
 /// The e-mail form as posted.
 #[derive(Deserialize)]
 pub struct EmailFields {
@@ -263,9 +283,13 @@ pub async fn change_email(
                 let to = with_notice("/me/settings", "account.email_link_sent");
                 return Ok(Redirect::to(&to).into_response());
             }
-            Err(Refusal::Conflict(message)) => errors.add("email", message),
-            Err(Refusal::Invalid(message)) => errors.add("email_password", message),
-            Err(e) => return Err(e.into()),
+            Err(refused) => {
+                let field = match refused.error {
+                    Refusal::Conflict(_) => "email",
+                    _ => "email_password",
+                };
+                return refused_on(&state, chrome, &user, field, refused).await;
+            }
         }
     }
     settings_page(&state, chrome, &user, None, errors).await
@@ -300,8 +324,9 @@ pub async fn change_password(
                 let to = with_notice("/me/settings", "account.password_changed");
                 return Ok(Redirect::to(&to).into_response());
             }
-            Err(Refusal::Invalid(message)) => errors.add("current_password", message),
-            Err(e) => return Err(e.into()),
+            Err(refused) => {
+                return refused_on(&state, chrome, &user, "current_password", refused).await
+            }
         }
     }
     settings_page(&state, chrome, &user, None, errors).await
@@ -350,13 +375,10 @@ pub async fn delete_account(
     CurrentUser(user): CurrentUser,
     CsrfForm(form): CsrfForm<DeleteFields>,
 ) -> Result<Response> {
-    if !sessions::check_password(&state.db, user.user.id, form.delete_password.clone()).await? {
-        let mut errors = FieldErrors::new();
-        errors.add(
-            "delete_password",
-            crate::error::Message::Key("accounts.error.current_password_wrong"),
-        );
-        return settings_page(&state, chrome, &user, None, errors).await;
+    if let Err(refused) =
+        sessions::confirm_password(&state.db, user.user.id, form.delete_password.clone()).await
+    {
+        return refused_on(&state, chrome, &user, "delete_password", refused).await;
     }
     if !is_confirmed(form.confirm.as_deref()) {
         return Confirm {
@@ -373,14 +395,7 @@ pub async fn delete_account(
     }
     match mail::delete_account(&state, &user.user, form.delete_password).await {
         Ok(()) => Ok(signed_out(&with_notice("/", "account.deleted"))),
-        Err(crate::error::Error::Conflict(message)) => {
-            let mut errors = FieldErrors::new();
-            errors.add("delete_password", message);
-            let mut page = settings_page(&state, chrome, &user, None, errors).await?;
-            *page.status_mut() = StatusCode::CONFLICT;
-            Ok(page)
-        }
-        Err(e) => Err(e.into()),
+        Err(refused) => refused_on(&state, chrome, &user, "delete_password", refused).await,
     }
 }
 

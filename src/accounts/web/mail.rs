@@ -3,6 +3,7 @@
 //! their token, so a link exists exactly when its letter does.
 
 use crate::accounts::domain::Email;
+use crate::accounts::throttle::Refused;
 use crate::accounts::{email_change, profile, reset, sessions, User};
 use crate::app::AppState;
 use crate::error::{Error, Result};
@@ -49,13 +50,22 @@ pub async fn send_email_change(
     user: &User,
     email: &Email,
     password: String,
-) -> Result<()> {
-    if !sessions::check_password(&state.db, user.id, password).await? {
-        return Err(Error::invalid("accounts.error.current_password_wrong"));
-    }
+) -> std::result::Result<(), Refused> {
+    sessions::confirm_password(&state.db, user.id, password).await?;
     let lang = profile::language(&state.db, user.id).await?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin().await.map_err(Error::from)?;
     email_change::admit(&mut tx, user.id).await?;
+    Ok(queue_email_change(state, tx, user, email, lang).await?)
+}
+
+/// Records the change and queues its link in `tx`, then commits.
+async fn queue_email_change(
+    state: &AppState,
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    user: &User,
+    email: &Email,
+    lang: Lang,
+) -> Result<()> {
     let token = email_change::request(&mut tx, user.id, email).await?;
     let url = link(state, &format!("/me/email/confirm?token={token}"));
     outbox::enqueue(&mut tx, email.as_str(), &letter(lang, "email_change", &url)).await?;
@@ -85,10 +95,17 @@ pub async fn confirm_email_change(state: &AppState, token: &str) -> Result<UserI
 /// while the account holds money, backs a pledge, waits for a withdrawal or founds a project
 /// that has not ended, since deleting it then would strand money. The checks run in the
 /// deletion's transaction, after the user's row is locked.
-pub async fn delete_account(state: &AppState, user: &User, password: String) -> Result<()> {
-    if !sessions::check_password(&state.db, user.id, password).await? {
-        return Err(Error::invalid("accounts.error.current_password_wrong"));
-    }
+pub async fn delete_account(
+    state: &AppState,
+    user: &User,
+    password: String,
+) -> std::result::Result<(), Refused> {
+    sessions::confirm_password(&state.db, user.id, password).await?;
+    Ok(delete_now(state, user).await?)
+}
+
+/// Deletes `user`'s account once their password is confirmed.
+async fn delete_now(state: &AppState, user: &User) -> Result<()> {
     let mut tx = state.db.begin().await?;
     let pending_emails = email_change::pending_addresses(&mut tx, user.id).await?;
     profile::delete(&mut tx, user.id).await?;

@@ -126,13 +126,15 @@ pub struct DeleteMe {
               (status = 403, description = "signed in by cookie without a valid `X-CSRF-Token` header"),
               (status = 409, description = "the wallet holds money, a pledge is active, a withdrawal is pending or a founded project has not ended"),
               (status = 422, description = "wrong password"),
+              (status = 429, description = "too many wrong passwords for this account lately (counted with its failed log-ins)",
+               headers(("Retry-After" = u64, description = "seconds until a check is accepted again"))),
               (status = 503, description = "too many passwords being checked; try again",
                headers(("Retry-After" = u64, description = "seconds to wait")))))]
 pub async fn delete_me(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ApiJson(body): ApiJson<DeleteMe>,
-) -> Result<StatusCode> {
+) -> Result<StatusCode, Refused> {
     super::mail::delete_account(&state, &user.user, body.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -153,13 +155,15 @@ pub struct PasswordChange {
     responses((status = 204), (status = 401, description = "not signed in"),
               (status = 403, description = "signed in by cookie without a valid `X-CSRF-Token` header"),
               (status = 422, description = "wrong current password, or a new one too short or too long"),
+              (status = 429, description = "too many wrong passwords for this account lately (counted with its failed log-ins)",
+               headers(("Retry-After" = u64, description = "seconds until a check is accepted again"))),
               (status = 503, description = "too many passwords being hashed; try again",
                headers(("Retry-After" = u64, description = "seconds to wait")))))]
 pub async fn change_password(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ApiJson(body): ApiJson<PasswordChange>,
-) -> Result<StatusCode> {
+) -> Result<StatusCode, Refused> {
     let new_password = Password::parse(body.new_password)?;
     sessions::change_password(
         &state.db,
@@ -273,14 +277,15 @@ pub struct EmailChange {
               (status = 403, description = "signed in by cookie without a valid `X-CSRF-Token` header"),
               (status = 409, description = "another account has this address"),
               (status = 422, description = "not an e-mail address, or a wrong current password"),
-              (status = 429, description = "too many changes asked for in the last hour"),
+              (status = 429, description = "too many changes asked for in the last hour, or too many wrong passwords for this account lately",
+               headers(("Retry-After" = u64, description = "seconds until a request is accepted again"))),
               (status = 503, description = "too many passwords being checked; try again",
                headers(("Retry-After" = u64, description = "seconds to wait")))))]
 pub async fn request_email_change(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ApiJson(body): ApiJson<EmailChange>,
-) -> Result<StatusCode> {
+) -> Result<StatusCode, Refused> {
     let email = Email::parse(&body.email)?;
     mail::send_email_change(&state, &user.user, &email, body.password).await?;
     Ok(StatusCode::ACCEPTED)
