@@ -32,6 +32,8 @@ pub struct AppState {
     pub gateway: Option<Arc<SandboxProvider>>,
     /// Counts unread notifications for the page header.
     pub inbox: Arc<dyn Inbox>,
+    /// The witness this server runs for other logs (`WITNESS_LOGS`), served under `/witness`.
+    pub witness: Option<Arc<crate::witness::Witness>>,
 }
 
 impl AppState {
@@ -49,6 +51,19 @@ impl AppState {
             "ZHONGLIAN_SECRET_KEY must be at least 32 bytes"
         );
         let ledger = Ledger::load(&settings)?;
+        let witness = if settings.witness_logs.0.is_empty() {
+            None
+        } else {
+            let name = settings
+                .witness_name
+                .clone()
+                .unwrap_or_else(|| format!("{}/witness", settings.ledger_origin));
+            Some(Arc::new(crate::witness::Witness::open(
+                &settings.data_dir.join("witness"),
+                &name,
+                &settings.witness_logs.0,
+            )?))
+        };
         let gateway = settings.payment_provider.map(|kind| match kind {
             config::PaymentProviderKind::Sandbox => {
                 Arc::new(match settings.payment_gateway_secret.as_ref() {
@@ -77,6 +92,7 @@ impl AppState {
             ledger: Arc::new(ledger),
             gateway,
             inbox,
+            witness,
         })
     }
 }

@@ -67,6 +67,23 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
+    /// Run a witness (C2SP tlog-witness) for the given logs: it cosigns a checkpoint only when
+    /// it is consistent with the last one it cosigned, and keeps the requests that prove a log
+    /// inconsistent. Prints `listening on <address>` and its verifier key when ready.
+    Witness {
+        /// Folder of its key (generated on first start), its state and its evidence.
+        #[arg(long, default_value = "witness-data")]
+        data_dir: PathBuf,
+        /// Address to listen on (port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:9701")]
+        bind: std::net::SocketAddr,
+        /// The witness's key name, e.g. `supervision.example/witness`.
+        #[arg(long)]
+        name: String,
+        /// A log to witness: its verifier key (type 0x01; its name is the log's origin).
+        #[arg(long = "log", required = true, value_parser = zhonglian::config::parse_log_key)]
+        logs: Vec<zhonglian::ledger::note::VerifierKey>,
+    },
 }
 
 #[derive(Args)]
@@ -170,6 +187,12 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => serve(args).await,
+        Command::Witness {
+            data_dir,
+            bind,
+            name,
+            logs,
+        } => witness(data_dir, bind, name, logs).await,
         Command::Migrate { settings } => {
             init_tracing(&settings.log_format);
             let db = open_database(&settings, 2).await?;
@@ -295,6 +318,30 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+async fn witness(
+    data_dir: PathBuf,
+    bind: std::net::SocketAddr,
+    name: String,
+    logs: Vec<zhonglian::ledger::note::VerifierKey>,
+) -> anyhow::Result<ExitCode> {
+    init_tracing("text");
+    let witness = std::sync::Arc::new(zhonglian::witness::Witness::open(&data_dir, &name, &logs)?);
+    let listener = tokio::net::TcpListener::bind(bind).await?;
+    println!("listening on {}", listener.local_addr()?);
+    println!("{}", witness.verifier_key());
+    zhonglian::http::serve::serve(
+        listener,
+        zhonglian::witness::server::router(witness),
+        zhonglian::http::serve::Limits {
+            header_read_timeout: std::time::Duration::from_secs(10),
+            max_connections: 1024,
+        },
+        shutdown_signal(),
+    )
+    .await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
