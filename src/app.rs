@@ -58,10 +58,17 @@ impl AppState {
                 .witness_name
                 .clone()
                 .unwrap_or_else(|| format!("{}/witness", settings.ledger_origin));
+            let logs = settings
+                .witness_logs
+                .0
+                .iter()
+                .map(|k| crate::witness::parse_log_key(k))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| anyhow::anyhow!("WITNESS_LOGS: {e}"))?;
             Some(Arc::new(crate::witness::Witness::open(
                 &settings.data_dir.join("witness"),
                 &name,
-                &settings.witness_logs.0,
+                &logs,
             )?))
         };
         let gateway = settings.payment_provider.map(|kind| match kind {

@@ -378,43 +378,38 @@ impl Currencies {
     }
 }
 
-/// Verifier keys of logs (type 0x01), as `WITNESS_LOGS` and `zhonglian witness --log` name them.
+/// Verifier keys of logs (type 0x01) named by `WITNESS_LOGS`, as text: the witness room parses
+/// and checks them when the server starts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LogKeys(pub Vec<crate::ledger::note::VerifierKey>);
+pub struct LogKeys(pub Vec<String>);
 
-/// Parses comma-separated log verifier keys.
+/// Splits comma-separated log verifier keys (`<name>+<key id>+<key>` each).
 pub fn parse_log_keys(raw: &str) -> Result<LogKeys, String> {
-    raw.split(',')
+    let keys: Vec<String> = raw
+        .split(',')
         .map(str::trim)
         .filter(|k| !k.is_empty())
-        .map(parse_log_key)
-        .collect::<Result<Vec<_>, _>>()
-        .map(LogKeys)
-}
-
-/// Parses one log verifier key (type 0x01, its name the log's origin).
-pub fn parse_log_key(raw: &str) -> Result<crate::ledger::note::VerifierKey, String> {
-    let key = crate::ledger::note::VerifierKey::parse(raw)
-        .map_err(|e| format!("the log key `{}`: {e}", raw.trim()))?;
-    if key.kind() != crate::ledger::note::KeyType::Ed25519 {
-        return Err(format!(
-            "the log key `{}` is not an Ed25519 note key (type 0x01)",
-            key.name()
-        ));
+        .map(str::to_owned)
+        .collect();
+    match keys.iter().find(|k| k.split('+').count() < 3) {
+        Some(bad) => Err(format!(
+            "`{bad}` is not a verifier key (<name>+<key id>+<key>)"
+        )),
+        None => Ok(LogKeys(keys)),
     }
-    Ok(key)
 }
 
-/// One witness the log submits its checkpoints to.
+/// One witness the log submits its checkpoints to, as `LEDGER_WITNESSES` names it; the ledger
+/// parses and checks its key when the server starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WitnessPeer {
     /// The submission prefix: `POST <url>/add-checkpoint`.
     pub url: String,
-    /// Its cosignature verifier key.
-    pub key: crate::ledger::note::VerifierKey,
+    /// Its cosignature verifier key (type 0x04), as text.
+    pub key: String,
 }
 
-/// The witnesses named by `LEDGER_WITNESSES`; no two share a key name.
+/// The witnesses named by `LEDGER_WITNESSES`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Witnesses(pub Vec<WitnessPeer>);
 
@@ -430,20 +425,15 @@ impl Witnesses {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(format!("the witness address `{url}` is not an http(s) URL"));
             }
-            let key = crate::ledger::note::VerifierKey::parse(vkey)
-                .map_err(|e| format!("the witness key `{}`: {e}", vkey.trim()))?;
-            if key.kind() != crate::ledger::note::KeyType::Cosignature {
+            let key = vkey.trim();
+            if key.split('+').count() < 3 {
                 return Err(format!(
-                    "the witness key `{}` is not a cosignature key (type 0x04)",
-                    key.name()
+                    "`{key}` is not a verifier key (<name>+<key id>+<key>)"
                 ));
-            }
-            if peers.iter().any(|p| p.key.name() == key.name()) {
-                return Err(format!("the witness `{}` is named twice", key.name()));
             }
             peers.push(WitnessPeer {
                 url: url.to_owned(),
-                key,
+                key: key.to_owned(),
             });
         }
         Ok(Self(peers))

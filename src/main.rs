@@ -81,7 +81,7 @@ enum Command {
         #[arg(long)]
         name: String,
         /// A log to witness: its verifier key (type 0x01; its name is the log's origin).
-        #[arg(long = "log", required = true, value_parser = zhonglian::config::parse_log_key)]
+        #[arg(long = "log", required = true, value_parser = zhonglian::witness::parse_log_key)]
         logs: Vec<zhonglian::ledger::note::VerifierKey>,
     },
 }

@@ -10,6 +10,8 @@ pub mod note;
 pub mod pages;
 pub mod receipt;
 pub mod store;
+pub mod tiles;
+pub mod web;
 
 use secrecy::ExposeSecret;
 use sqlx::PgConnection;

@@ -23,6 +23,19 @@ use crate::ledger::note::{KeyType, Note, NoteSigner, SignatureLine, VerifierKey}
 use request::AddCheckpoint;
 use state::{Evidence, LogState};
 
+/// Parses a log's verifier key (type 0x01; its name is the log's origin), as `--log` and
+/// `WITNESS_LOGS` give it.
+pub fn parse_log_key(raw: &str) -> Result<VerifierKey, String> {
+    let key = VerifierKey::parse(raw).map_err(|e| format!("the log key `{}`: {e}", raw.trim()))?;
+    if key.kind() != KeyType::Ed25519 {
+        return Err(format!(
+            "the log key `{}` is not an Ed25519 note key (type 0x01)",
+            key.name()
+        ));
+    }
+    Ok(key)
+}
+
 /// How the witness answered an `add-checkpoint` request.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -194,7 +207,6 @@ impl Witness {
         }
         None
     }
-
 }
 
 /// The spec's rule for the log's signature: a line whose name and id are a trusted key's must

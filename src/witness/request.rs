@@ -58,8 +58,8 @@ impl AddCheckpoint {
             ));
         }
         let note = Note::parse(note).map_err(|e| format!("the checkpoint: {e}"))?;
-        let checkpoint = Checkpoint::parse_body(&note.text)
-            .map_err(|e| format!("the checkpoint: {e}"))?;
+        let checkpoint =
+            Checkpoint::parse_body(&note.text).map_err(|e| format!("the checkpoint: {e}"))?;
         Ok(Self {
             old_size,
             proof,

@@ -54,9 +54,11 @@ async fn add_checkpoint(State(witness): State<Arc<Witness>>, body: Bytes) -> Res
             let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
             plain(StatusCode::OK, body)
         }
-        Ok(Ok(Outcome::Conflict(size))) => {
-            text(StatusCode::CONFLICT, "text/x.tlog.size", format!("{size}\n"))
-        }
+        Ok(Ok(Outcome::Conflict(size))) => text(
+            StatusCode::CONFLICT,
+            "text/x.tlog.size",
+            format!("{size}\n"),
+        ),
         Ok(Ok(Outcome::BadRequest(why))) => plain(StatusCode::BAD_REQUEST, format!("{why}\n")),
         Ok(Ok(Outcome::Forbidden(why))) => plain(StatusCode::FORBIDDEN, format!("{why}\n")),
         Ok(Ok(Outcome::UnknownOrigin(origin))) => plain(

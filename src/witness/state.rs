@@ -56,7 +56,8 @@ pub fn origin_hash(origin: &str) -> String {
 }
 
 fn state_file(dir: &Path, origin: &str) -> PathBuf {
-    dir.join("state").join(format!("{}.json", origin_hash(origin)))
+    dir.join("state")
+        .join(format!("{}.json", origin_hash(origin)))
 }
 
 /// Writes `bytes` to `path` crash-safely (temporary file, fsync, rename, fsync of the folder).
