@@ -333,7 +333,7 @@ async fn witness(
     println!("{}", witness.verifier_key());
     zhonglian::http::serve::serve(
         listener,
-        zhonglian::witness::server::router(witness),
+        zhonglian::witness::web::router(witness),
         zhonglian::http::serve::Limits {
             header_read_timeout: std::time::Duration::from_secs(10),
             max_connections: 1024,

@@ -113,7 +113,7 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let mut base = Router::new();
     if let Some(witness) = &state.witness {
-        base = base.nest_service("/witness", crate::witness::server::router(witness.clone()));
+        base = base.nest_service("/witness", crate::witness::web::router(witness.clone()));
     }
     base.merge(pages)
         .merge(api)

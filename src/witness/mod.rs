@@ -8,8 +8,8 @@
 //! keeps are files under its data folder, each written crash-safely before it answers.
 
 pub mod request;
-pub mod server;
 pub mod state;
+pub mod web;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
