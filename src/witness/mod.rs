@@ -146,40 +146,44 @@ impl Witness {
         if request.old_size != state.size {
             return Ok(Outcome::Conflict(state.size));
         }
-        // From here the log's signature is valid, so a failed check is evidence of misbehaviour
-        // (or of a broken log), kept before answering.
-        let refusal = if checkpoint.size == 0 && checkpoint.root != merkle::empty_root() {
+        // From here the log's signature is valid. A signed empty tree with a root, or a second
+        // root for a size already cosigned, proves by itself that the log misbehaved: such a
+        // request is kept, with the checkpoint cosigned before. A proof that fails proves
+        // nothing (anyone may send a log's checkpoint with a wrong proof), so it is only refused.
+        let contradiction = if checkpoint.size == 0 && checkpoint.root != merkle::empty_root() {
             Some("a checkpoint of size 0 must have the empty tree's root".to_owned())
         } else if checkpoint.size == state.size && checkpoint.root != state.root {
             Some(format!(
-                "the checkpoint has the cosigned size {} but another root",
+                "the log signed another root for the cosigned size {}",
                 state.size
             ))
-        } else if let Err(e) = merkle::verify_consistency(
+        } else {
+            None
+        };
+        if let Some(reason) = contradiction {
+            let evidence = Evidence {
+                origin: checkpoint.origin.clone(),
+                received_at: OffsetDateTime::now_utc(),
+                reason: reason.clone(),
+                cosigned_size: state.size,
+                cosigned: state.note.clone(),
+                request: body.to_owned(),
+            };
+            let dir = self.dir.clone();
+            tokio::task::spawn_blocking(move || state::keep_evidence(&dir, &evidence)).await??;
+            return Ok(Outcome::Unprocessable(reason));
+        }
+        if let Err(e) = merkle::verify_consistency(
             state.size,
             checkpoint.size,
             &state.root,
             &checkpoint.root,
             &request.proof,
         ) {
-            Some(format!(
+            return Ok(Outcome::Unprocessable(format!(
                 "no consistency from the cosigned size {} to {}: {e}",
                 state.size, checkpoint.size
-            ))
-        } else {
-            None
-        };
-        if let Some(reason) = refusal {
-            let evidence = Evidence {
-                origin: checkpoint.origin.clone(),
-                received_at: OffsetDateTime::now_utc(),
-                reason: reason.clone(),
-                cosigned_size: state.size,
-                request: body.to_owned(),
-            };
-            let dir = self.dir.clone();
-            tokio::task::spawn_blocking(move || state::keep_evidence(&dir, &evidence)).await??;
-            return Ok(Outcome::Unprocessable(reason));
+            )));
         }
         let timestamp = OffsetDateTime::now_utc().unix_timestamp().max(1) as u64;
         let line = self.signer.sign(&request.note.text, timestamp);

@@ -45,6 +45,9 @@ pub struct Evidence {
     pub reason: String,
     /// The size the witness had cosigned when the request came.
     pub cosigned_size: u64,
+    /// The checkpoint it had cosigned then, with the log's signature: beside the request, the
+    /// two signed statements that contradict each other.
+    pub cosigned: Option<String>,
     /// The whole request body, as received.
     pub request: String,
 }

@@ -40,3 +40,4 @@ mod two_servers;
 mod visibility;
 mod web;
 mod withdrawals;
+mod witness_protocol;
