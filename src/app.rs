@@ -34,6 +34,10 @@ pub struct AppState {
     pub inbox: Arc<dyn Inbox>,
     /// The witness this server runs for other logs (`WITNESS_LOGS`), served under `/witness`.
     pub witness: Option<Arc<crate::witness::Witness>>,
+    /// The witnesses the ledger submits its checkpoints to (`LEDGER_WITNESSES`).
+    pub ledger_witnesses: Vec<crate::witness::client::Peer>,
+    /// Their lag, as the witnessing client last saw it (also in `/metrics`).
+    pub witnessing: Arc<crate::witness::client::Status>,
 }
 
 impl AppState {
@@ -51,6 +55,13 @@ impl AppState {
             "ZHONGLIAN_SECRET_KEY must be at least 32 bytes"
         );
         let ledger = Ledger::load(&settings)?;
+        let ledger_witnesses = crate::witness::client::peers(&settings.ledger_witnesses)?;
+        let witnessing = Arc::new(crate::witness::client::Status::default());
+        let metrics = Arc::new(crate::http::metrics::Metrics::default());
+        if !ledger_witnesses.is_empty() {
+            let status = witnessing.clone();
+            metrics.add_source(Box::new(move || status.render()));
+        }
         let witness = if settings.witness_logs.0.is_empty() {
             None
         } else {
@@ -95,11 +106,13 @@ impl AppState {
             db,
             keys: Arc::new(Keys::derive(&secret)),
             settings: Arc::new(settings),
-            metrics: Arc::default(),
+            metrics,
             ledger: Arc::new(ledger),
             gateway,
             inbox,
             witness,
+            ledger_witnesses,
+            witnessing,
         })
     }
 }

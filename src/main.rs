@@ -388,6 +388,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    let witnessing = (!app.state().ledger_witnesses.is_empty()).then(|| {
+        tokio::spawn(zhonglian::witness::client::run(
+            db.pool.clone(),
+            app.state().ledger_witnesses.clone(),
+            app.state().witnessing.clone(),
+        ))
+    });
     let reminders = tokio::spawn(
         zhonglian::community::reminders::Reminders::new(db.pool.clone())
             .run(std::time::Duration::from_secs(30)),
@@ -430,6 +437,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     worker.abort();
     // A reminder batch in flight is rolled back; the next pass sends it.
     reminders.abort();
+    // A cosignature not yet stored is asked for again at the next start.
+    if let Some(witnessing) = witnessing {
+        witnessing.abort();
+    }
     // A letter being sent is leased; the next start sends it once the lease runs out.
     if let Some(sender) = sender {
         sender.abort();

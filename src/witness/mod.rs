@@ -7,6 +7,7 @@
 //! Its state (per log, the latest cosigned size and root) and the evidence of misbehaviour it
 //! keeps are files under its data folder, each written crash-safely before it answers.
 
+pub mod client;
 pub mod request;
 pub mod state;
 pub mod web;
