@@ -75,13 +75,28 @@ impl Status {
     /// The Prometheus exposition of the lags.
     pub fn render(&self) -> String {
         use std::fmt::Write;
-        let lags = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let lags = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = String::new();
         let gauges = [
-            ("zhonglian_witness_cosigned_size", "The size the witness last cosigned."),
-            ("zhonglian_witness_behind_leaves", "Leaves the witness has not cosigned yet."),
-            ("zhonglian_witness_seconds_since_cosignature", "Seconds since its last cosignature."),
-            ("zhonglian_witness_failures", "Attempts failed since its last cosignature."),
+            (
+                "zhonglian_witness_cosigned_size",
+                "The size the witness last cosigned.",
+            ),
+            (
+                "zhonglian_witness_behind_leaves",
+                "Leaves the witness has not cosigned yet.",
+            ),
+            (
+                "zhonglian_witness_seconds_since_cosignature",
+                "Seconds since its last cosignature.",
+            ),
+            (
+                "zhonglian_witness_failures",
+                "Attempts failed since its last cosignature.",
+            ),
         ];
         for (i, (name, help)) in gauges.iter().enumerate() {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
@@ -117,8 +132,10 @@ pub async fn run(db: PgPool, peers: Vec<Peer>, status: Arc<Status>) {
         .timeout(REQUEST_TIMEOUT)
         .build()
         .expect("an HTTP client");
-    let registered: Vec<(String, VerifierKey)> =
-        peers.iter().map(|p| (p.url.clone(), p.key.clone())).collect();
+    let registered: Vec<(String, VerifierKey)> = peers
+        .iter()
+        .map(|p| (p.url.clone(), p.key.clone()))
+        .collect();
     while let Err(error) = witness_peers::register(&db, &registered).await {
         tracing::warn!(%error, "witnesses not registered yet");
         tokio::time::sleep(MAX_BACKOFF).await;
@@ -193,7 +210,10 @@ pub async fn run(db: PgPool, peers: Vec<Peer>, status: Arc<Status>) {
                 failures: u64::from(f.failures),
             })
             .collect();
-        *status.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = lags;
+        *status
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = lags;
     }
 }
 
@@ -220,7 +240,9 @@ async fn submit(
     let (size, note) = latest;
     let mut old = match known {
         Some(k) => k,
-        None => witness_peers::cosigned_size(db, &peer.key).await?.unwrap_or(0),
+        None => witness_peers::cosigned_size(db, &peer.key)
+            .await?
+            .unwrap_or(0),
     };
     for _ in 0..3 {
         anyhow::ensure!(

@@ -29,6 +29,7 @@ mod projects_covers;
 mod projects_drafts;
 mod projects_review;
 mod receipts;
+mod rope_net;
 mod safety;
 mod sessions;
 mod settlement;
