@@ -110,6 +110,7 @@ impl Exchange {
             .env("WITNESS_NAME", self.witness_name())
             .env("LEDGER_WITNESSES", witnesses.join(","))
             .env("MIN_CAMPAIGN_SECONDS", "0")
+            .env("METRICS_TOKEN", "rope-net-metrics")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -239,6 +240,36 @@ async fn two_exchanges_and_the_regulator_cosign_each_other_and_catch_a_fork() {
             .expect("each published checkpoint extends the one before");
     }
     assert_eq!(Note::parse(&a_note).unwrap().signatures.len(), 3);
+
+    // The lag is on /ledger and in /metrics.
+    let page = http
+        .get(format!("{}/ledger", a.base()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"witnesses\""), "{page}");
+    assert!(
+        page.contains("exchange-b.test/witness") && page.contains("regulator.test/supervision")
+    );
+    let metrics = http
+        .get(format!("{}/metrics", a.base()))
+        .bearer_auth("rope-net-metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "zhonglian_witness_cosigned_size{{witness=\"regulator.test/supervision\"}} {}",
+            a25.size
+        )),
+        "{metrics}"
+    );
 
     // The fork: A's key signs a tree of the same size with one entry changed.
     let mut leaves: Vec<merkle::Hash> =
