@@ -32,6 +32,12 @@ pub struct AppState {
     pub gateway: Option<Arc<SandboxProvider>>,
     /// Counts unread notifications for the page header.
     pub inbox: Arc<dyn Inbox>,
+    /// The witness this server runs for other logs (`WITNESS_LOGS`), served under `/witness`.
+    pub witness: Option<Arc<crate::witness::Witness>>,
+    /// The witnesses the ledger submits its checkpoints to (`LEDGER_WITNESSES`).
+    pub ledger_witnesses: Vec<crate::witness::client::Peer>,
+    /// Their lag, as the witnessing client last saw it (also in `/metrics`).
+    pub witnessing: Arc<crate::witness::client::Status>,
 }
 
 impl AppState {
@@ -49,6 +55,33 @@ impl AppState {
             "ZHONGLIAN_SECRET_KEY must be at least 32 bytes"
         );
         let ledger = Ledger::load(&settings)?;
+        let ledger_witnesses = crate::witness::client::peers(&settings.ledger_witnesses)?;
+        let witnessing = Arc::new(crate::witness::client::Status::default());
+        let metrics = Arc::new(crate::http::metrics::Metrics::default());
+        if !ledger_witnesses.is_empty() {
+            let status = witnessing.clone();
+            metrics.add_source(Box::new(move || status.render()));
+        }
+        let witness = if settings.witness_logs.0.is_empty() {
+            None
+        } else {
+            let name = settings
+                .witness_name
+                .clone()
+                .unwrap_or_else(|| format!("{}/witness", settings.ledger_origin));
+            let logs = settings
+                .witness_logs
+                .0
+                .iter()
+                .map(|k| crate::witness::parse_log_key(k))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| anyhow::anyhow!("WITNESS_LOGS: {e}"))?;
+            Some(Arc::new(crate::witness::Witness::open(
+                &settings.data_dir.join("witness"),
+                &name,
+                &logs,
+            )?))
+        };
         let gateway = settings.payment_provider.map(|kind| match kind {
             config::PaymentProviderKind::Sandbox => {
                 Arc::new(match settings.payment_gateway_secret.as_ref() {
@@ -73,10 +106,13 @@ impl AppState {
             db,
             keys: Arc::new(Keys::derive(&secret)),
             settings: Arc::new(settings),
-            metrics: Arc::default(),
+            metrics,
             ledger: Arc::new(ledger),
             gateway,
             inbox,
+            witness,
+            ledger_witnesses,
+            witnessing,
         })
     }
 }

@@ -43,6 +43,16 @@ pub struct Settings {
     #[arg(long, env = "LEDGER_WITNESSES", default_value = "", value_parser = Witnesses::parse)]
     pub ledger_witnesses: Witnesses,
 
+    /// Logs this server also witnesses (C2SP tlog-witness, under `/witness`): comma-separated
+    /// verifier keys (type 0x01) of other exchanges' ledgers. Empty: no witness is mounted.
+    #[arg(long, env = "WITNESS_LOGS", default_value = "", value_parser = parse_log_keys)]
+    pub witness_logs: LogKeys,
+
+    /// The key name of the mounted witness; `<LEDGER_ORIGIN>/witness` when unset. Its key is
+    /// generated into `<data folder>/witness/` on first start.
+    #[arg(long, env = "WITNESS_NAME")]
+    pub witness_name: Option<String>,
+
     /// Shortest campaign a founder may run, in seconds (0 for demos and tests).
     #[arg(long, env = "MIN_CAMPAIGN_SECONDS", default_value_t = 86_400)]
     pub min_campaign_seconds: u64,
@@ -180,6 +190,8 @@ impl Settings {
             ledger_key: None,
             ledger_origin: "zhonglian.local/ledger".into(),
             ledger_witnesses: Witnesses::default(),
+            witness_logs: LogKeys::default(),
+            witness_name: None,
             min_campaign_seconds: 0,
             pledge_queue_limit: 256,
             pledge_wait_seconds: 10,
@@ -235,6 +247,8 @@ impl fmt::Debug for Settings {
             .field("ledger_key", &redacted(&self.ledger_key))
             .field("ledger_origin", &self.ledger_origin)
             .field("ledger_witnesses", &self.ledger_witnesses)
+            .field("witness_logs", &self.witness_logs)
+            .field("witness_name", &self.witness_name)
             .field("min_campaign_seconds", &self.min_campaign_seconds)
             .field("pledge_queue_limit", &self.pledge_queue_limit)
             .field("pledge_wait_seconds", &self.pledge_wait_seconds)
@@ -361,6 +375,27 @@ impl Currencies {
     /// Whether `code` is taken.
     pub fn contains(&self, code: &str) -> bool {
         self.0.iter().any(|c| c == code)
+    }
+}
+
+/// Verifier keys of logs (type 0x01) named by `WITNESS_LOGS`, as text: the witness room parses
+/// and checks them when the server starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogKeys(pub Vec<String>);
+
+/// Splits comma-separated log verifier keys (`<name>+<key id>+<key>` each).
+pub fn parse_log_keys(raw: &str) -> Result<LogKeys, String> {
+    let keys: Vec<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned)
+        .collect();
+    match keys.iter().find(|k| k.split('+').count() < 3) {
+        Some(bad) => Err(format!(
+            "`{bad}` is not a verifier key (<name>+<key id>+<key>)"
+        )),
+        None => Ok(LogKeys(keys)),
     }
 }
 

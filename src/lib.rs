@@ -25,6 +25,7 @@ pub mod router;
 pub mod settlement;
 pub mod supervision;
 pub mod tables;
+pub mod witness;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -67,6 +67,23 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
+    /// Run a witness (C2SP tlog-witness) for the given logs: it cosigns a checkpoint only when
+    /// it is consistent with the last one it cosigned, and keeps the requests that prove a log
+    /// inconsistent. Prints `listening on <address>` and its verifier key when ready.
+    Witness {
+        /// Folder of its key (generated on first start), its state and its evidence.
+        #[arg(long, default_value = "witness-data")]
+        data_dir: PathBuf,
+        /// Address to listen on (port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:9701")]
+        bind: std::net::SocketAddr,
+        /// The witness's key name, e.g. `supervision.example/witness`.
+        #[arg(long)]
+        name: String,
+        /// A log to witness: its verifier key (type 0x01; its name is the log's origin).
+        #[arg(long = "log", required = true, value_parser = zhonglian::witness::parse_log_key)]
+        logs: Vec<zhonglian::ledger::note::VerifierKey>,
+    },
 }
 
 #[derive(Args)]
@@ -170,6 +187,12 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => serve(args).await,
+        Command::Witness {
+            data_dir,
+            bind,
+            name,
+            logs,
+        } => witness(data_dir, bind, name, logs).await,
         Command::Migrate { settings } => {
             init_tracing(&settings.log_format);
             let db = open_database(&settings, 2).await?;
@@ -297,6 +320,30 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+async fn witness(
+    data_dir: PathBuf,
+    bind: std::net::SocketAddr,
+    name: String,
+    logs: Vec<zhonglian::ledger::note::VerifierKey>,
+) -> anyhow::Result<ExitCode> {
+    init_tracing("text");
+    let witness = std::sync::Arc::new(zhonglian::witness::Witness::open(&data_dir, &name, &logs)?);
+    let listener = tokio::net::TcpListener::bind(bind).await?;
+    println!("listening on {}", listener.local_addr()?);
+    println!("{}", witness.verifier_key());
+    zhonglian::http::serve::serve(
+        listener,
+        zhonglian::witness::web::router(witness),
+        zhonglian::http::serve::Limits {
+            header_read_timeout: std::time::Duration::from_secs(10),
+            max_connections: 1024,
+        },
+        shutdown_signal(),
+    )
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut settings = args.settings;
     if args.demo && settings.payment_provider.is_none() {
@@ -341,6 +388,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    let witnessing = (!app.state().ledger_witnesses.is_empty()).then(|| {
+        tokio::spawn(zhonglian::witness::client::run(
+            db.pool.clone(),
+            app.state().ledger_witnesses.clone(),
+            app.state().witnessing.clone(),
+        ))
+    });
     let reminders = tokio::spawn(
         zhonglian::community::reminders::Reminders::new(db.pool.clone())
             .run(std::time::Duration::from_secs(30)),
@@ -383,6 +437,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     worker.abort();
     // A reminder batch in flight is rolled back; the next pass sends it.
     reminders.abort();
+    // A cosignature not yet stored is asked for again at the next start.
+    if let Some(witnessing) = witnessing {
+        witnessing.abort();
+    }
     // A letter being sent is leased; the next start sends it once the lease runs out.
     if let Some(sender) = sender {
         sender.abort();

@@ -111,8 +111,11 @@ pub fn router(state: AppState) -> Router {
         ));
 
     let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
-        .merge(pages)
+    let mut base = Router::new();
+    if let Some(witness) = &state.witness {
+        base = base.nest_service("/witness", crate::witness::web::router(witness.clone()));
+    }
+    base.merge(pages)
         .merge(api)
         .route("/healthz", get(health))
         .route("/metrics", get(metrics::metrics))

@@ -43,10 +43,15 @@ struct Series {
     buckets: [u64; BUCKETS.len()],
 }
 
-/// Counters kept by the server, keyed by method, route and status.
+/// A part of the exposition that another part of the server keeps (the witnesses' lag, say).
+pub type Source = Box<dyn Fn() -> String + Send + Sync>;
+
+/// Counters kept by the server, keyed by method, route and status, and the sources whose
+/// exposition follows them.
 #[derive(Default)]
 pub struct Metrics {
     series: Mutex<BTreeMap<(&'static str, String, u16), Series>>,
+    sources: Mutex<Vec<Source>>,
 }
 
 /// The method's label: one of the methods of RFC 9110 and PATCH, else `other`.
@@ -66,6 +71,14 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 impl Metrics {
+    /// Adds a source whose text (Prometheus exposition) is appended to every scrape.
+    pub fn add_source(&self, source: Source) {
+        self.sources
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(source);
+    }
+
     fn observe(&self, method: &'static str, route: &str, status: u16, seconds: f64) {
         let mut series = self
             .series
@@ -126,6 +139,15 @@ impl Metrics {
                 "zhonglian_http_request_duration_seconds_count{{{labels}}} {}",
                 s.count
             );
+        }
+        drop(series);
+        for source in self
+            .sources
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
+            out.push_str(&source());
         }
         out
     }

@@ -12,6 +12,7 @@ pub mod receipt;
 pub mod store;
 pub mod tiles;
 pub mod web;
+pub mod witness_peers;
 
 use secrecy::ExposeSecret;
 use sqlx::PgConnection;

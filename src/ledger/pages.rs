@@ -55,6 +55,17 @@ struct LedgerPage {
     leaves: Vec<LeafRow>,
     older: Option<u64>,
     newer: Option<u64>,
+    witnesses: Vec<WitnessRow>,
+}
+
+/// A witness of the ledger as the page lists it: how far behind the head it is.
+struct WitnessRow {
+    name: String,
+    cosigned_size: Option<u64>,
+    behind: u64,
+    last_cosigned: Option<String>,
+    failures: i32,
+    last_error: Option<String>,
 }
 
 const PAGE: u64 = 50;
@@ -73,10 +84,22 @@ async fn ledger(
     let start = end.saturating_sub(PAGE);
     let mut leaves = store::leaves(&state.db, start, end).await?;
     leaves.reverse();
-    let checkpoint = store::latest_checkpoint(&state.db)
+    let checkpoint = super::cosignatures::published(&state.db, None)
         .await?
         .map(|(_, note)| note)
         .unwrap_or_default();
+    let witnesses = super::witness_peers::all(&state.db)
+        .await?
+        .into_iter()
+        .map(|p| WitnessRow {
+            cosigned_size: p.cosigned_size.map(|s| s as u64),
+            behind: size.saturating_sub(p.cosigned_size.unwrap_or(0) as u64),
+            last_cosigned: p.cosigned_at.map(|t| chrome.ledger_time(&t)),
+            failures: p.failures,
+            last_error: p.last_error,
+            name: p.witness,
+        })
+        .collect();
     render(&LedgerPage {
         size,
         root: hex::encode(root),
@@ -94,6 +117,7 @@ async fn ledger(
             .collect(),
         older: (start > 0).then_some(start),
         newer: (end < size).then_some((end + PAGE).min(size)),
+        witnesses,
         chrome,
     })
 }

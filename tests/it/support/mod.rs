@@ -87,6 +87,11 @@ fn shared() -> &'static Shared {
     })
 }
 
+/// The folder (socket directory) of the shared test cluster.
+pub fn cluster_dir() -> PathBuf {
+    shared().cluster.dir().to_owned()
+}
+
 /// A fresh, migrated database of its own.
 pub async fn fresh_database() -> (String, PgPool) {
     let shared = shared();
