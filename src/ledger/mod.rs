@@ -10,6 +10,7 @@ pub mod note;
 pub mod pages;
 pub mod receipt;
 pub mod store;
+pub mod tiles;
 
 use secrecy::ExposeSecret;
 use sqlx::PgConnection;
