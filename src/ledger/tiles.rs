@@ -62,9 +62,7 @@ impl TilePath {
             if level > 63 {
                 return None;
             }
-            TileKind::Hashes {
-                level: level as u8,
-            }
+            TileKind::Hashes { level: level as u8 }
         };
         let (index_part, width) = match rest.split_once(".p/") {
             Some((index, width)) => {
