@@ -141,5 +141,6 @@ async fn main() -> anyhow::Result<()> {
     let _ = server.wait();
     db.close().await;
     cluster.stop()?;
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
