@@ -79,7 +79,16 @@ pub async fn run(options: &FollowOptions) -> anyhow::Result<FollowReport> {
     let check = log_signature(Verifier::parse(&key)?);
     let mut follower = Follower::resume(&prefix, client, key, previous, options.concurrency)?;
     loop {
-        let report = follower.step(&check).await?;
+        let report = match (follower.step(&check).await, options.interval) {
+            (Ok(report), _) => report,
+            // A log that cannot be reached is not a log that lies: a follower tries again.
+            (Err(e), Some(interval)) => {
+                eprintln!("cannot read the log ({e:#}); trying again");
+                tokio::time::sleep(interval).await;
+                continue;
+            }
+            (Err(e), None) => return Err(e),
+        };
         match &report.problem {
             Some(problem) => println!("FAIL at size {}: {problem}", report.size),
             None => {
