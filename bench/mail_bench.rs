@@ -56,7 +56,7 @@ impl SmtpServer {
 
     /// How many messages have arrived (a directory listing, no reading).
     fn count(&self) -> usize {
-        std::fs::read_dir(self.maildir.join("new")).map_or(0, |entries| entries.count())
+        std::fs::read_dir(self.maildir.join("new")).map_or(0, Iterator::count)
     }
 
     /// The Message-IDs of every message received, one per message.

@@ -61,7 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/lang/{code}", get(pages::switch_language))
         .merge(accounts::pages::routes())
         .merge(ledger::pages::routes())
-        .merge(ledger::tiles::routes())
+        .merge(ledger::web::routes())
         .merge(projects::pages::routes())
         .merge(supervision::pages::routes())
         .merge(money::pages::routes())

@@ -47,6 +47,7 @@ pub const TABLES: &[Owned] = &[
     table("ledger_leaves", "ledger"),
     table("ledger_nodes", "ledger"),
     table("ledger_checkpoints", "ledger"),
+    table("ledger_cosignatures", "ledger"),
     table("ledger_parties", "ledger"),
     view("ledger_size", "ledger", &["projects"]),
     table("projects", "projects"),

@@ -13,7 +13,25 @@ use serde::{Deserialize, Serialize};
 
 use crate::ledger::checkpoint::{Checkpoint, Verifier};
 use crate::ledger::merkle::{self, CompactRange, Hash};
-use crate::ledger::tiles::{TileKind, TilePath, TILE_HEIGHT, TILE_WIDTH};
+use crate::ledger::tiles::{TilePath, TILE_WIDTH};
+
+/// The tile height: a level-`L` tile holds Merkle hashes at level `8 L`.
+const TILE_HEIGHT: u32 = 8;
+
+/// The tile of `level` (`None`: the entry bundle) and `index` for a tree with `count` hashes in
+/// it from the tile's start on (256 or more: a full tile).
+fn tile_at(level: Option<u8>, index: u64, count: u64) -> TilePath {
+    TilePath {
+        level,
+        index,
+        width: (count < TILE_WIDTH).then_some(count as u8),
+    }
+}
+
+/// The hashes or entries a tile holds.
+fn hashes_in(tile: &TilePath) -> u64 {
+    tile.width.map_or(TILE_WIDTH, u64::from)
+}
 
 /// How to follow a log.
 #[derive(Debug, Clone)]
@@ -240,16 +258,8 @@ impl Follower {
         let mut paths = Vec::new();
         for n in old / TILE_WIDTH..new.div_ceil(TILE_WIDTH) {
             let width = (new - n * TILE_WIDTH).min(TILE_WIDTH);
-            paths.push(TilePath {
-                kind: TileKind::Entries,
-                index: n,
-                width,
-            });
-            paths.push(TilePath {
-                kind: TileKind::Hashes { level: 0 },
-                index: n,
-                width,
-            });
+            paths.push(tile_at(None, n, width));
+            paths.push(tile_at(Some(0), n, width));
         }
         let bodies = self.fetch_all(&paths).await?;
         let mut leaves = Vec::with_capacity((new - old) as usize);
@@ -258,16 +268,16 @@ impl Follower {
                 unreachable!("paths come in pairs");
             };
             let entries = match split_bundle(bundle) {
-                Some(e) if e.len() as u64 == bundle_path.width => e,
+                Some(e) if e.len() as u64 == hashes_in(bundle_path) => e,
                 _ => {
                     return Ok(Err(format!(
                         "tile/{} is not {} length-prefixed entries",
                         bundle_path.to_path(),
-                        bundle_path.width
+                        hashes_in(bundle_path)
                     )))
                 }
             };
-            if tile.len() as u64 != bundle_path.width * 32 {
+            if tile.len() as u64 != hashes_in(bundle_path) * 32 {
                 return Ok(Err(format!(
                     "tile/{} is {} bytes",
                     tile_path.to_path(),
@@ -303,21 +313,14 @@ impl Follower {
             let n = index / TILE_WIDTH;
             let hashes_at_level = size >> level;
             let width = (hashes_at_level - n * TILE_WIDTH).min(TILE_WIDTH);
-            tiles.insert(
-                (level, n),
-                TilePath {
-                    kind: TileKind::Hashes {
-                        level: (u32::from(level) / TILE_HEIGHT) as u8,
-                    },
-                    index: n,
-                    width,
-                },
-            );
+            let tile_level = (u32::from(level) / TILE_HEIGHT) as u8;
+            tiles.insert((level, n), tile_at(Some(tile_level), n, width));
         }
         let paths: Vec<TilePath> = tiles.values().copied().collect();
         let bodies = self.fetch_all(&paths).await?;
         for (((level, n), tile), body) in tiles.iter().zip(&bodies) {
-            if body.len() as u64 != tile.width * 32 {
+            let tile_width = hashes_in(tile);
+            if body.len() as u64 != tile_width * 32 {
                 return Ok(Some(format!(
                     "tile/{} is {} bytes",
                     tile.to_path(),
@@ -325,7 +328,7 @@ impl Follower {
                 )));
             }
             let from = n * TILE_WIDTH;
-            for (&(_, index), hash) in completed.range((*level, from)..(*level, from + tile.width))
+            for (&(_, index), hash) in completed.range((*level, from)..(*level, from + tile_width))
             {
                 let at = ((index - from) * 32) as usize;
                 if body[at..at + 32] != *hash {

@@ -11,6 +11,7 @@ pub mod pages;
 pub mod receipt;
 pub mod store;
 pub mod tiles;
+pub mod web;
 
 use secrecy::ExposeSecret;
 use sqlx::PgConnection;
