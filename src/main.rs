@@ -66,6 +66,15 @@ enum Command {
         /// Leaf pages (of 1,000) fetched at once.
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
+        /// Audit once through the C2SP tiles (`/ledger/tlog/`) instead of the JSON API.
+        #[arg(long)]
+        tiles: bool,
+        /// Keep auditing through the tiles, one line per new checkpoint.
+        #[arg(long)]
+        follow: bool,
+        /// Seconds between checkpoint polls with `--follow`.
+        #[arg(long, default_value_t = 10)]
+        interval: u64,
     },
     /// Run a witness (C2SP tlog-witness) for the given logs: it cosigns a checkpoint only when
     /// it is consistent with the last one it cosigned, and keeps the requests that prove a log
@@ -291,7 +300,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             state,
             key,
             concurrency,
+            tiles,
+            follow,
+            interval,
         } => {
+            if tiles || follow {
+                let report = zhonglian::cli::follow::run(&zhonglian::cli::follow::FollowOptions {
+                    server,
+                    key,
+                    state,
+                    concurrency,
+                    interval: follow.then(|| std::time::Duration::from_secs(interval.max(1))),
+                })
+                .await?;
+                return Ok(if report.problem.is_none() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                });
+            }
             let started = std::time::Instant::now();
             let report = zhonglian::cli::audit::run(&zhonglian::cli::audit::AuditOptions {
                 server,

@@ -2,6 +2,7 @@
 //! never the database, so anyone can run them against any Zhonglian server.
 
 pub mod audit;
+pub mod follow;
 
 use std::path::Path;
 

@@ -71,6 +71,18 @@ impl TilePath {
         })
     }
 
+    /// The path after `tile/` (the inverse of [`TilePath::parse`]).
+    pub fn to_path(&self) -> String {
+        let level = self
+            .level
+            .map_or_else(|| "entries".to_owned(), |l| l.to_string());
+        let mut path = format!("{level}/{}", encode_index(self.index));
+        if let Some(width) = self.width {
+            path.push_str(&format!(".p/{width}"));
+        }
+        path
+    }
+
     /// The Merkle level of the tile's hashes (entries are leaves).
     pub fn merkle_level(&self) -> u32 {
         8 * u32::from(self.level.unwrap_or(0))

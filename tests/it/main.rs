@@ -37,6 +37,7 @@ mod sharing;
 mod shipping;
 mod supervision;
 mod support;
+mod tlog_tiles;
 mod two_servers;
 mod visibility;
 mod web;
