@@ -54,17 +54,13 @@ pub fn print_evaluation(evaluation: &Evaluation) -> bool {
         Err(e) => print_step(false, "log", e),
     }
     for (name, outcome) in &evaluation.witnesses {
-        match outcome {
-            WitnessOutcome::Signed(t) => print_step(
-                true,
-                &format!("witness {name}"),
-                &format!("cosigned at {t}"),
-            ),
-            WitnessOutcome::Failed(why) => print_step(false, &format!("witness {name}"), why),
-            WitnessOutcome::Missing => {
-                print_step(false, &format!("witness {name}"), "no cosignature")
-            }
-        }
+        let detail = match outcome {
+            WitnessOutcome::Signed(t) => format!("cosigned at {t}"),
+            WitnessOutcome::Failed(why) => why.clone(),
+            WitnessOutcome::Missing => "no cosignature".to_owned(),
+        };
+        let ok = matches!(outcome, WitnessOutcome::Signed(_));
+        print_step(ok, &format!("witness {name}"), &detail);
     }
     for name in &evaluation.unknown {
         if evaluation
