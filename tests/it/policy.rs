@@ -229,3 +229,15 @@ async fn a_tlog_proof_with_another_entry_fails_inclusion() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("FAIL inclusion"), "{stdout}");
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_the_tlog_proof_download() {
+    let app = TestApp::spawn().await;
+    let doc: serde_json::Value = get_text(&app, "/api/v1/openapi.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = &doc["paths"]["/api/v1/ledger/receipts/{tx_hash}/tlog-proof"]["get"];
+    assert!(path["responses"]["200"]["content"]["text/plain"].is_object(), "{path}");
+}
