@@ -106,6 +106,7 @@ async fn main() -> anyhow::Result<()> {
         let tiles = zhonglian::cli::follow::run(&zhonglian::cli::follow::FollowOptions {
             server: base.clone(),
             key: Some(ledger.verifier_key()),
+            policy: None,
             state: None,
             concurrency: 8,
             interval: None,
@@ -119,6 +120,7 @@ async fn main() -> anyhow::Result<()> {
             server: base.clone(),
             state: None,
             key: Some(ledger.verifier_key()),
+            policy: None,
             concurrency: 8,
             progress: false,
         })

@@ -201,6 +201,7 @@ async fn main() -> anyhow::Result<()> {
         server: base.clone(),
         state: None,
         key: Some(ledger.verifier_key()),
+        policy: None,
         concurrency: 8,
         progress: false,
     })

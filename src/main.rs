@@ -40,13 +40,21 @@ enum Command {
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
-    /// Check a receipt offline against the ledger's verifier key; exit 0 only if it is valid.
+    /// Check a receipt (JSON) or an offline proof (`.tlog-proof`) against the ledger's verifier
+    /// key or a trust policy (C2SP tlog-policy, whose quorum of cosignatures must be met); exit 0
+    /// only if it is valid.
     VerifyReceipt {
-        /// The receipt JSON file.
+        /// The receipt JSON or `.tlog-proof` file.
         file: PathBuf,
         /// The verifier key (`name+keyid+base64`) or a file holding it.
+        #[arg(long, required_unless_present = "policy", conflicts_with = "policy")]
+        key: Option<String>,
+        /// A trust policy file (e.g. downloaded from /ledger/tlog/policy).
         #[arg(long)]
-        key: String,
+        policy: Option<PathBuf>,
+        /// For a `.tlog-proof`: the entry's canonical bytes, instead of the proof's extra line.
+        #[arg(long)]
+        entry: Option<PathBuf>,
     },
     /// Check an inclusion or consistency proof (hex hashes); exit 0 when valid, 1 when not.
     #[command(subcommand)]
@@ -63,6 +71,9 @@ enum Command {
         /// The verifier key to trust (otherwise the one in the state file, else the server's).
         #[arg(long)]
         key: Option<String>,
+        /// A trust policy file: its quorum of witness cosignatures must be met.
+        #[arg(long)]
+        policy: Option<PathBuf>,
         /// Leaf pages (of 1,000) fetched at once.
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
@@ -254,12 +265,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::VerifyReceipt { file, key } => {
-            Ok(if zhonglian::cli::verify_receipt(&file, &key)? {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+        Command::VerifyReceipt {
+            file,
+            key,
+            policy,
+            entry,
+        } => {
+            let trust = match (&key, &policy) {
+                (_, Some(policy)) => zhonglian::cli::Trust::Policy(policy),
+                (Some(key), None) => zhonglian::cli::Trust::Key(key),
+                (None, None) => anyhow::bail!("give --key or --policy"),
+            };
+            Ok(
+                if zhonglian::cli::verify_receipt(&file, trust, entry.as_deref())? {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                },
+            )
         }
         Command::VerifyProof(proof) => {
             let outcome = match proof {
@@ -299,15 +322,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             server,
             state,
             key,
+            policy,
             concurrency,
             tiles,
             follow,
             interval,
         } => {
+            let policy = policy
+                .map(|file| zhonglian::cli::load_policy(&zhonglian::cli::Trust::Policy(&file)))
+                .transpose()?;
             if tiles || follow {
                 let report = zhonglian::cli::follow::run(&zhonglian::cli::follow::FollowOptions {
                     server,
                     key,
+                    policy,
                     state,
                     concurrency,
                     interval: follow.then(|| std::time::Duration::from_secs(interval.max(1))),
@@ -324,6 +352,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 server,
                 state,
                 key,
+                policy,
                 concurrency,
                 progress: true,
             })

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ledger::checkpoint::Verifier;
 use crate::ledger::merkle::{self, CompactRange, Hash};
+use crate::ledger::policy::Policy;
 
 /// What the auditor remembers between runs.
 #[derive(Debug, Serialize, Deserialize)]
@@ -23,6 +24,9 @@ pub struct AuditOptions {
     pub server: String,
     pub state: Option<PathBuf>,
     pub key: Option<String>,
+    /// A trust policy: its log's key is trusted (unless `key` is given) and the checkpoint's
+    /// cosignatures must meet its quorum.
+    pub policy: Option<Policy>,
     /// Leaf pages fetched at once.
     pub concurrency: usize,
     pub progress: bool,
@@ -63,7 +67,12 @@ pub async fn run(options: &AuditOptions) -> anyhow::Result<AuditReport> {
     let mut problems = Vec::new();
 
     let server_key = get_text(&client, &format!("{base}/key")).await?;
-    let key = match (&options.key, &previous) {
+    let policy_key = options
+        .policy
+        .as_ref()
+        .and_then(|p| p.logs().first())
+        .map(|l| l.key.to_string());
+    let key = match (options.key.as_ref().or(policy_key.as_ref()), &previous) {
         (Some(k), _) => k.clone(),
         (None, Some(state)) => state.key.clone(),
         (None, None) => {
@@ -94,6 +103,15 @@ pub async fn run(options: &AuditOptions) -> anyhow::Result<AuditReport> {
             });
         }
     };
+    if let Some(policy) = &options.policy {
+        let evaluation = policy.evaluate(&note, super::now());
+        if !super::print_evaluation(&evaluation) {
+            problems.push(format!(
+                "the checkpoint does not meet the policy's quorum; not signed: {}",
+                evaluation.unsigned().join(", ")
+            ));
+        }
+    }
     let size = checkpoint.size;
 
     let bar = if options.progress {

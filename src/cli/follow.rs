@@ -38,6 +38,9 @@ fn hashes_in(tile: &TilePath) -> u64 {
 pub struct FollowOptions {
     pub server: String,
     pub key: Option<String>,
+    /// A trust policy: its log's key is trusted (unless `key` is given), and every checkpoint
+    /// must carry its quorum of cosignatures.
+    pub policy: Option<crate::ledger::policy::Policy>,
     pub state: Option<PathBuf>,
     /// Tiles fetched at once.
     pub concurrency: usize,
@@ -74,6 +77,23 @@ pub fn log_signature(verifier: Verifier) -> NoteCheck {
     Box::new(move |note| verifier.verify(note).map_err(|e| e.to_string()))
 }
 
+/// A [`NoteCheck`] that accepts notes signed by the log's key and cosigned by the policy's
+/// quorum; a refusal names the witnesses that did not sign.
+pub fn quorum(verifier: Verifier, policy: crate::ledger::policy::Policy) -> NoteCheck {
+    Box::new(move |note| {
+        let checkpoint = verifier.verify(note).map_err(|e| e.to_string())?;
+        let evaluation = policy.evaluate(note, super::now());
+        if evaluation.valid() {
+            Ok(checkpoint)
+        } else {
+            Err(format!(
+                "the checkpoint does not meet the policy's quorum; not signed: {}",
+                evaluation.unsigned().join(", ")
+            ))
+        }
+    })
+}
+
 /// Audits once (`interval: None`) or for ever, printing one line per checkpoint. Returns the
 /// last report; an error or a problem ends the run.
 pub async fn run(options: &FollowOptions) -> anyhow::Result<FollowReport> {
@@ -82,10 +102,18 @@ pub async fn run(options: &FollowOptions) -> anyhow::Result<FollowReport> {
         .build()?;
     let prefix = format!("{}/ledger/tlog/", options.server.trim_end_matches('/'));
     let previous = load_state(options)?;
+    let policy_key = options
+        .policy
+        .as_ref()
+        .and_then(|p| p.logs().first())
+        .map(|l| l.key.to_string());
     let key = match (&options.key, &previous) {
         (Some(k), _) => super::read_key(k)?.trim().to_owned(),
         (None, Some(state)) => state.key.clone(),
-        (None, None) => anyhow::bail!("--key is needed the first time (no state file yet)"),
+        (None, None) => match policy_key {
+            Some(k) => k,
+            None => anyhow::bail!("--key or --policy is needed the first time (no state file yet)"),
+        },
     };
     if let Some(state) = &previous {
         anyhow::ensure!(
@@ -94,7 +122,10 @@ pub async fn run(options: &FollowOptions) -> anyhow::Result<FollowReport> {
             state.key
         );
     }
-    let check = log_signature(Verifier::parse(&key)?);
+    let check = match options.policy.clone() {
+        Some(policy) => quorum(Verifier::parse(&key)?, policy),
+        None => log_signature(Verifier::parse(&key)?),
+    };
     let mut follower = Follower::resume(&prefix, client, key, previous, options.concurrency)?;
     loop {
         let report = match (follower.step(&check).await, options.interval) {

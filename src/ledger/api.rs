@@ -31,6 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(consistency))
         .routes(routes!(entry))
         .routes(routes!(receipt))
+        .routes(routes!(tlog_proof))
 }
 
 impl From<StoreError> for Error {
@@ -279,4 +280,41 @@ pub async fn receipt(
         .await?
         .ok_or(Error::NotFound)?;
     Ok(ApiJson(receipt))
+}
+
+/// The receipt as an offline proof (`c2sp.org/tlog-proof@v1`) at the latest checkpoint with its
+/// cosignatures; the entry's canonical bytes are on the `extra` line. Readable by the same people
+/// as the receipt.
+#[utoipa::path(get, path = "/api/v1/ledger/receipts/{tx_hash}/tlog-proof", tag = "ledger",
+    security(("bearer" = [])),
+    params(("tx_hash" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "64 hex characters")),
+    responses((status = 200, content_type = "text/plain", body = String, description = "a .tlog-proof file"),
+        (status = 400, description = "not 64 hex characters"), (status = 401), (status = 403), (status = 404)))]
+pub async fn tlog_proof(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(tx_hash): Path<String>,
+) -> Result<Response> {
+    let tx = parse_hash(&tx_hash)?;
+    if store::index_of(&state.db, &tx).await?.is_none() {
+        return Err(Error::NotFound);
+    }
+    if !may_read(&state, &user, &tx).await? {
+        return Err(Error::Forbidden);
+    }
+    let proof = super::tlog_proof::build(&state.db, &tx)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let disposition = format!(
+        "attachment; filename=\"zhonglian-{}.tlog-proof\"",
+        hex::encode(tx)
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        proof.to_string(),
+    )
+        .into_response())
 }

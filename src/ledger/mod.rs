@@ -8,9 +8,11 @@ pub mod entry;
 pub mod merkle;
 pub mod note;
 pub mod pages;
+pub mod policy;
 pub mod receipt;
 pub mod store;
 pub mod tiles;
+pub mod tlog_proof;
 pub mod web;
 pub mod witness_peers;
 

@@ -30,7 +30,7 @@ pub struct Receipt {
     pub party_id: Option<String>,
 }
 
-/// Builds the receipt of `tx_hash` against the latest checkpoint; `reader` gets their salt when
+/// Builds the receipt of `tx_hash` against the latest checkpoint (with its cosignatures); `reader` gets their salt when
 /// they are a party to the entry.
 pub async fn build(
     db: &PgPool,
@@ -40,7 +40,8 @@ pub async fn build(
     let Some(entry) = store::entry(db, tx_hash).await? else {
         return Ok(None);
     };
-    let Some((size, note)) = store::latest_checkpoint(db).await? else {
+    // The checkpoint as published, with its witnesses' cosignatures, so a policy can check it.
+    let Some((size, note)) = super::cosignatures::published(db, None).await? else {
         return Ok(None);
     };
     let proof = store::inclusion(db, entry.index, size).await?;

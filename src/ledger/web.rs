@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use super::note::VerifierKey;
+use super::policy::{Policy, Witness};
 use super::tiles::{self, TilePath};
 use crate::app::AppState;
 
@@ -20,6 +22,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/ledger/tlog/checkpoint", get(checkpoint))
         .route("/ledger/tlog/tile/{*path}", get(tile))
+        .route("/ledger/tlog/policy", get(policy))
 }
 
 fn not_found(why: &str) -> Response {
@@ -86,6 +89,49 @@ async fn tile(State(state): State<AppState>, Path(path): Path<String>) -> Respon
         Ok(None) => not_found("the ledger's signed tree does not hold this tile"),
         Err(error) => {
             tracing::warn!(%error, ?tile, "tile unavailable");
+            unavailable()
+        }
+    }
+}
+
+/// The recommended trust policy (C2SP tlog-policy): this log's key and every witness of
+/// `LEDGER_WITNESSES`, whose cosignatures are ALL required. All, because the operator listed
+/// exactly the witnesses that stand between a split view and the reader; a verifier who wants
+/// a weaker or stronger quorum edits the file. A witness is named by its key's name (suffixed
+/// when two keys share one), and its URL is its submission prefix, as the spec recommends.
+pub fn recommended_policy(state: &AppState) -> Result<Policy, String> {
+    let log = VerifierKey::parse(&state.ledger.verifier_key()).map_err(|e| e.to_string())?;
+    let mut witnesses: Vec<Witness> = Vec::new();
+    for peer in &state.settings.ledger_witnesses.0 {
+        let key = VerifierKey::parse(&peer.key).map_err(|e| format!("{}: {e}", peer.key))?;
+        let mut name = key.name().to_owned();
+        let mut n = 1;
+        while name == "none" || witnesses.iter().any(|w| w.name == name) {
+            n += 1;
+            name = format!("{}-{n}", key.name());
+        }
+        witnesses.push(Witness {
+            name,
+            key,
+            url: Some(peer.url.clone()),
+        });
+    }
+    Ok(Policy::of(log, witnesses, true))
+}
+
+/// `GET /ledger/tlog/policy`: the recommended policy, as text.
+async fn policy(State(state): State<AppState>) -> Response {
+    match recommended_policy(&state) {
+        Ok(policy) => (
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                (header::CACHE_CONTROL, SHORT_LIVED),
+            ],
+            policy.to_string(),
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "policy unavailable");
             unavailable()
         }
     }

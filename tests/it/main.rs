@@ -22,6 +22,7 @@ mod pages_audit;
 mod pledges;
 mod pledges_changes;
 mod pledges_equity;
+mod policy;
 mod profiles;
 mod project_page;
 mod projects_browse;
