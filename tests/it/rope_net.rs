@@ -241,6 +241,53 @@ async fn two_exchanges_and_the_regulator_cosign_each_other_and_catch_a_fork() {
     }
     assert_eq!(Note::parse(&a_note).unwrap().signatures.len(), 3);
 
+    // Go's sumdb/note opens A's checkpoint with A's key and both witnesses' cosignature keys,
+    // and Go's sumdb/tlog proves the tree through the tiles.
+    let oracle = crate::tlog_tiles::build_oracle(&a.dir);
+    let (base, key) = (a.base(), a.key());
+    let witnesses = [b_witness.to_string(), regulator_key.to_string()];
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(oracle)
+            .args(["-server", &base, "-key", &key])
+            .args(["-witness", &witnesses[0], "-witness", &witnesses[1]])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("cosigned by exchange-b.test/witness"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("cosigned by regulator.test/supervision"),
+        "{stdout}"
+    );
+    // A witness that never cosigned A's ledger (A's own, which witnesses B) is missing.
+    let oracle = crate::tlog_tiles::build_oracle(&a.dir);
+    let (base, key, stranger) = (a.base(), a.key(), a_witness.to_string());
+    let refused = tokio::task::spawn_blocking(move || {
+        Command::new(oracle)
+            .args(["-server", &base, "-key", &key, "-witness", &stranger])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr).to_string()
+        + &String::from_utf8_lossy(&refused.stdout);
+    assert!(
+        said.contains("no valid cosignature by exchange-a.test/witness"),
+        "{said}"
+    );
+
     // The lag is on /ledger and in /metrics.
     let page = http
         .get(format!("{}/ledger", a.base()))

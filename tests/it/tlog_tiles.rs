@@ -175,7 +175,7 @@ async fn tiles_and_bundles_are_served_exactly_as_the_spec_defines_them() {
 
 /// Builds the Go client from Debian's golang.org/x/mod sources, offline. Without Go the test
 /// fails and says what to install.
-fn build_oracle(dir: &Path) -> PathBuf {
+pub(crate) fn build_oracle(dir: &Path) -> PathBuf {
     let go = ["/usr/bin/go", "/usr/lib/go/bin/go"]
         .into_iter()
         .find(|p| Path::new(p).exists())

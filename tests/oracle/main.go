@@ -13,6 +13,8 @@
 package main
 
 import (
+	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -79,12 +81,80 @@ func get(url string) ([]byte, error) {
 	return body, nil
 }
 
+// cosigner verifies C2SP tlog-cosignature v1 lines (signature type 0x04) through
+// sumdb/note's Verifier interface: note.Open matches the line by name and key hash and
+// passes the note text and the signature after the key hash.
+type cosigner struct {
+	name string
+	hash uint32
+	key  ed25519.PublicKey
+}
+
+func (c cosigner) Name() string    { return c.name }
+func (c cosigner) KeyHash() uint32 { return c.hash }
+
+// Verify checks an 8-byte big-endian timestamp and an Ed25519 signature over
+// "cosignature/v1\ntime <timestamp>\n" followed by the note text.
+func (c cosigner) Verify(msg, sig []byte) bool {
+	if len(sig) != 8+ed25519.SignatureSize {
+		return false
+	}
+	t := binary.BigEndian.Uint64(sig[:8])
+	signed := append([]byte(fmt.Sprintf("cosignature/v1\ntime %d\n", t)), msg...)
+	return ed25519.Verify(c.key, signed, sig[8:])
+}
+
+// parseCosigner reads a witness's vkey: name+hex key hash+base64(0x04 || key).
+func parseCosigner(vkey string) (cosigner, error) {
+	parts := strings.SplitN(strings.TrimSpace(vkey), "+", 3)
+	if len(parts) != 3 {
+		return cosigner{}, fmt.Errorf("%q is not name+hash+key", vkey)
+	}
+	raw, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil || len(raw) != 1+ed25519.PublicKeySize || raw[0] != 0x04 {
+		return cosigner{}, fmt.Errorf("%q is not a cosignature key (type 0x04)", vkey)
+	}
+	h := sha256.Sum256(append([]byte(parts[0]+"\n"), raw...))
+	hash := binary.BigEndian.Uint32(h[:4])
+	if fmt.Sprintf("%08x", hash) != parts[1] {
+		return cosigner{}, fmt.Errorf("%q: the key hash does not match", vkey)
+	}
+	return cosigner{name: parts[0], hash: hash, key: ed25519.PublicKey(raw[1:])}, nil
+}
+
+// witnessList is the repeatable -witness flag.
+type witnessList []string
+
+func (w *witnessList) String() string     { return strings.Join(*w, ",") }
+func (w *witnessList) Set(v string) error { *w = append(*w, v); return nil }
+
+// witnesses are the cosigners every checkpoint must carry a valid signature of.
+var witnesses witnessList
+
 // checkpoint opens a signed checkpoint note and parses its body
-// (origin, size, base64 root).
+// (origin, size, base64 root). Every -witness must have cosigned it.
 func checkpoint(text []byte, verifier note.Verifier) (tlog.Tree, error) {
-	n, err := note.Open(text, note.VerifierList(verifier))
+	list := []note.Verifier{verifier}
+	for _, w := range witnesses {
+		c, err := parseCosigner(w)
+		if err != nil {
+			return tlog.Tree{}, err
+		}
+		list = append(list, c)
+	}
+	n, err := note.Open(text, note.VerifierList(list...))
 	if err != nil {
 		return tlog.Tree{}, fmt.Errorf("opening the checkpoint: %w", err)
+	}
+	for _, w := range list[1:] {
+		found := false
+		for _, sig := range n.Sigs {
+			found = found || (sig.Name == w.Name() && sig.Hash == w.KeyHash())
+		}
+		if !found {
+			return tlog.Tree{}, fmt.Errorf("no valid cosignature by %s", w.Name())
+		}
+		fmt.Printf("cosigned by %s\n", w.Name())
 	}
 	lines := strings.Split(n.Text, "\n")
 	if len(lines) < 4 {
@@ -126,6 +196,7 @@ func run() error {
 	server := flag.String("server", "", "base URL of the server")
 	key := flag.String("key", "", "the log's verifier key (name+id+key)")
 	previous := flag.String("previous", "", "file holding an earlier checkpoint of the same log")
+	flag.Var(&witnesses, "witness", "a witness's cosignature vkey that must have cosigned (repeatable)")
 	flag.Parse()
 	if *server == "" || *key == "" {
 		return errors.New("usage: oracle -server URL -key VKEY [-previous FILE]")
@@ -249,4 +320,3 @@ func main() {
 		os.Exit(1)
 	}
 }
-
