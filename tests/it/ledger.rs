@@ -12,7 +12,8 @@ use zhonglian::ledger::store;
 
 use crate::support::TestApp;
 
-fn entries(n: usize, tag: &str) -> Vec<NewEntry> {
+/// `n` supervision entries tagged `tag`, each with a nonce so that no two are alike.
+pub(crate) fn entries(n: usize, tag: &str) -> Vec<NewEntry> {
     (0..n)
         .map(|i| {
             NewEntry::new(

@@ -9,10 +9,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use sqlx::PgPool;
 use zhonglian::ledger::checkpoint::{Checkpoint, Signer, Verifier};
-use zhonglian::ledger::entry::{EntryKind, NewEntry};
 use zhonglian::ledger::merkle;
 use zhonglian::ledger::note::{KeyType, Note, NoteSigner, VerifierKey};
 use zhonglian::ledger::Ledger;
@@ -119,17 +117,7 @@ impl Exchange {
     }
 
     async fn append(&self, n: usize, tag: &str) {
-        let batch: Vec<NewEntry> = (0..n)
-            .map(|i| {
-                NewEntry::new(
-                    EntryKind::Supervision,
-                    json!({"n": i, "tag": tag, "origin": self.origin})
-                        .as_object()
-                        .cloned()
-                        .unwrap(),
-                )
-            })
-            .collect();
+        let batch = crate::ledger::entries(n, &format!("{}-{tag}", self.origin));
         let mut tx = self.db.begin().await.unwrap();
         self.ledger().append(&mut tx, &batch).await.unwrap();
         tx.commit().await.unwrap();

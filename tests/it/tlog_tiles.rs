@@ -8,32 +8,16 @@ use std::process::{Command, Stdio};
 
 use axum::body::Bytes;
 use axum::http::{StatusCode, Uri};
-use serde_json::json;
-use zhonglian::ledger::entry::{EntryKind, NewEntry};
 use zhonglian::ledger::merkle;
 
 use crate::support::TestApp;
-
-fn entries(n: usize, tag: &str) -> Vec<NewEntry> {
-    (0..n)
-        .map(|i| {
-            NewEntry::new(
-                EntryKind::Supervision,
-                json!({"n": i, "tag": tag, "nonce": uuid::Uuid::new_v4().to_string()})
-                    .as_object()
-                    .cloned()
-                    .unwrap(),
-            )
-        })
-        .collect()
-}
 
 /// Appends `n` leaves in one batch (one signed checkpoint).
 async fn grow(app: &TestApp, n: usize, tag: &str) {
     let mut tx = app.db.begin().await.unwrap();
     app.state
         .ledger
-        .append(&mut tx, &entries(n, tag))
+        .append(&mut tx, &crate::ledger::entries(n, tag))
         .await
         .unwrap();
     tx.commit().await.unwrap();
