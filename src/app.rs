@@ -26,6 +26,9 @@ pub struct AppState {
     pub ledger: Arc<Ledger>,
     /// Projects as anonymous visitors see them, by id or slug (see `projects::views`).
     pub public_views: Arc<PublicViews>,
+    /// Projects' discussions and follower counts as anonymous visitors see them (see
+    /// `community::kept`).
+    pub public_communities: Arc<crate::community::kept::Kept>,
     /// Makes new pledges, batching those for one project.
     pub pledge_desk: Arc<Desk>,
     /// The payment gateway that funds wallets; `None` unless `PAYMENT_PROVIDER` names one.
@@ -102,6 +105,10 @@ impl AppState {
             public_views: Arc::new(PublicViews::new(
                 std::time::Duration::from_secs(settings.public_view_seconds),
                 PUBLIC_VIEW_CAPACITY,
+            )),
+            public_communities: Arc::new(crate::community::kept::Kept::new(
+                std::time::Duration::from_secs(settings.public_view_seconds),
+                crate::community::kept::CAPACITY,
             )),
             db,
             keys: Arc::new(Keys::derive(&secret)),

@@ -147,6 +147,13 @@ pub async fn page(
                 .map(|r| Cursor::new(r.created_at, r.id).encode())
         })
         .flatten();
+    if tops.is_empty() {
+        // Most projects have no discussion yet: no replies or backers to look up.
+        return Ok(CommentPage {
+            comments: Vec::new(),
+            next_cursor,
+        });
+    }
     let ids: Vec<CommentId> = tops.iter().map(|r| r.id).collect();
     let replies: Vec<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS}

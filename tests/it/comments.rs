@@ -509,6 +509,48 @@ async fn the_project_page_shows_the_first_page_and_links_to_more() {
     assert!(older.contains("Comment number 0."));
 }
 
+#[tokio::test]
+async fn an_anonymous_visitor_reads_a_kept_discussion_and_a_hidden_comment_is_gone_at_once() {
+    let app = TestApp::spawn_with(|s| s.public_view_seconds = 600).await;
+    let (project, _) = project_and_founder(&app, "reward").await;
+    let author = app.fixture_backer().await;
+    let first = commented(
+        &app,
+        &author,
+        project,
+        json!({"body": "Visit spam.example today"}),
+    )
+    .await;
+    let page = format!("/projects/{project}");
+    assert!(app.html(&page).await.contains("spam.example"));
+
+    commented(&app, &author, project, json!({"body": "A second thought."})).await;
+    let kept = app.html(&page).await;
+    let fresh = listed(&app, project, "").await;
+    let regulator = app.login_as_regulator().await;
+    let hidden = app
+        .post_json(
+            &format!("/regulator/comments/{first}/hide"),
+            &regulator,
+            json!({"reason": "Advertising"}),
+        )
+        .await;
+    let after = app.html(&page).await;
+
+    assert!(
+        !kept.contains("A second thought."),
+        "the anonymous page is the kept one"
+    );
+    assert_eq!(fresh["comments"][0]["body"], "A second thought.");
+    assert_status(&hidden, 200);
+    assert!(
+        !after.contains("spam.example"),
+        "a hidden comment is forgotten from the kept view at once"
+    );
+    assert!(after.contains("Advertising"), "the reason is shown instead");
+    assert!(after.contains("A second thought."));
+}
+
 /// The `href` of the link with `id`.
 fn form_link(html: &str, id: &str) -> String {
     let at = html.find(&format!("id=\"{id}\"")).expect("the link");

@@ -64,22 +64,23 @@ impl CommentView {
         None
     }
 
-    fn new(comment: Comment, chrome: &Chrome) -> Self {
+    fn new(comment: &Comment, chrome: &Chrome) -> Self {
         let t = chrome.t;
         Self {
             id: comment.id.to_string(),
-            author: comment.author_name,
+            author: comment.author_name.clone(),
             at: chrome.moment(&comment.created_at),
-            body_html: comment.body_html.unwrap_or_default(),
+            body_html: comment.body_html.clone().unwrap_or_default(),
             hidden: comment
                 .hidden
+                .as_ref()
                 .map(|h| t.fill("community.hidden", &[("reason", &h.reason)])),
             founder: comment.founder,
             backer: comment.backer,
             promoter: comment.compensated_promoter,
             replies: comment
                 .replies
-                .into_iter()
+                .iter()
                 .map(|r| CommentView::new(r, chrome))
                 .collect(),
         }
@@ -122,15 +123,24 @@ pub async fn block(
     project: &Project,
     cursor: Option<Cursor>,
 ) -> Result<Block> {
-    let page = comments_list::page(&state.db, project, cursor, PAGE_DEFAULT).await?;
+    // A visitor without a session reads the first page from the kept view.
+    let (kept, fresh);
+    let page = if viewer.is_none() && cursor.is_none() {
+        kept = crate::community::kept::seen(state, project).await?;
+        &kept.first_page
+    } else {
+        fresh = comments_list::page(&state.db, project, cursor, PAGE_DEFAULT).await?;
+        &fresh
+    };
     let more_href = page
         .next_cursor
+        .as_ref()
         .map(|c| format!("/projects/{}/comments?cursor={c}#comments", project.slug));
     Ok(Block {
         key: project.slug.clone(),
         items: page
             .comments
-            .into_iter()
+            .iter()
             .map(|c| CommentView::new(c, chrome))
             .collect(),
         more_href,
@@ -323,7 +333,10 @@ async fn hide_comment(
         _ => return confirmation(chrome, &project, id, &form, &errors).respond(),
     };
     match supervised::hide(&state.db, &state.ledger, &regulator, id, &reason).await {
-        Ok(_) => Ok(Redirect::to(&comments::link(&project, id)).into_response()),
+        Ok(_) => {
+            crate::community::kept::forget(&state, project.id);
+            Ok(Redirect::to(&comments::link(&project, id)).into_response())
+        }
         Err(crate::error::Error::Conflict(message)) => {
             errors.add("reason", message);
             confirmation(chrome, &project, id, &form, &errors).respond()

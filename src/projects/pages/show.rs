@@ -98,7 +98,7 @@ async fn extras(
     } else {
         None
     };
-    let follow = FollowButton::load(&state.db, p, viewer).await?;
+    let follow = crate::community::kept::follow_button(state, p, viewer).await?;
     Ok(Extras {
         pledge_chart,
         settlement,
