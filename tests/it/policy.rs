@@ -5,60 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use serde_json::json;
 use zhonglian::accounts::domain::Role;
-use zhonglian::config::Witnesses;
-use zhonglian::ledger::cosignatures;
-use zhonglian::ledger::entry::{EntryKind, NewEntry};
-use zhonglian::ledger::note::{KeyType, Note, NoteSigner};
 use zhonglian::ledger::policy::Policy;
-use zhonglian::ledger::store;
 
-use crate::support::TestApp;
-
-fn witnesses() -> [NoteSigner; 2] {
-    [
-        NoteSigner::new("a.witness.example", KeyType::Cosignature, [21u8; 32]),
-        NoteSigner::new("b.witness.example", KeyType::Cosignature, [22u8; 32]),
-    ]
-}
-
-/// A server whose `LEDGER_WITNESSES` are the two test witnesses, with 7 entries on its ledger.
-async fn app_with_witnesses() -> TestApp {
-    let peers = witnesses()
-        .iter()
-        .map(|w| format!("http://127.0.0.1:9 {}", w.verifier_key()))
-        .collect::<Vec<_>>()
-        .join(",");
-    let app = TestApp::spawn_with(|s| s.ledger_witnesses = Witnesses::parse(&peers).unwrap()).await;
-    let batch: Vec<NewEntry> = (0..7)
-        .map(|i| {
-            NewEntry::new(
-                EntryKind::Supervision,
-                json!({"n": i, "tag": "policy"})
-                    .as_object()
-                    .cloned()
-                    .unwrap(),
-            )
-        })
-        .collect();
-    let mut tx = app.db.begin().await.unwrap();
-    app.state.ledger.append(&mut tx, &batch).await.unwrap();
-    tx.commit().await.unwrap();
-    app
-}
-
-/// Stores `signer`'s cosignature of the latest checkpoint.
-async fn cosign(app: &TestApp, signer: &NoteSigner) {
-    let (size, note) = store::latest_checkpoint(&app.db).await.unwrap().unwrap();
-    let note = Note::parse(&note).unwrap();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
-    let line = signer.sign(&note.text, now);
-    let mut conn = app.db.acquire().await.unwrap();
-    cosignatures::record(&mut conn, size, &signer.verifier_key(), &line)
-        .await
-        .unwrap();
-}
+use crate::support::{test_witnesses, TestApp};
 
 async fn get_text(app: &TestApp, path: &str, token: Option<&str>) -> reqwest::Response {
     let mut request = app.client.get(app.url(path));
@@ -71,11 +21,7 @@ async fn get_text(app: &TestApp, path: &str, token: Option<&str>) -> reqwest::Re
 /// Writes the published policy and the `.tlog-proof` (and JSON receipt) of leaf 3 to files.
 async fn download(app: &TestApp) -> (PathBuf, PathBuf, PathBuf) {
     let auditor = app.login_as_staff(Role::Auditor).await;
-    let tx: Vec<u8> = sqlx::query_scalar("SELECT tx_hash FROM ledger_leaves WHERE idx = 3")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    let tx = hex::encode(tx);
+    let tx = app.leaf_tx_hash(3).await;
     let dir = app.data_dir.join("policy-test");
     std::fs::create_dir_all(&dir).unwrap();
     let policy = get_text(app, "/ledger/tlog/policy", None).await;
@@ -151,7 +97,7 @@ async fn audit(app: &TestApp, policy: &Path) -> (Output, String) {
 
 #[tokio::test]
 async fn the_published_policy_names_the_log_and_requires_every_witness() {
-    let app = app_with_witnesses().await;
+    let app = TestApp::spawn_with_witnesses().await;
     let text = get_text(&app, "/ledger/tlog/policy", None)
         .await
         .text()
@@ -169,9 +115,9 @@ async fn the_published_policy_names_the_log_and_requires_every_witness() {
 
 #[tokio::test]
 async fn a_cosigned_tlog_proof_verifies_against_the_published_policy() {
-    let app = app_with_witnesses().await;
-    for w in &witnesses() {
-        cosign(&app, w).await;
+    let app = TestApp::spawn_with_witnesses().await;
+    for w in &test_witnesses() {
+        app.cosign_latest(w).await;
     }
     let (policy, proof, receipt) = download(&app).await;
     let (out, stdout) = verify(&proof, &policy).await;
@@ -190,8 +136,8 @@ async fn a_cosigned_tlog_proof_verifies_against_the_published_policy() {
 
 #[tokio::test]
 async fn a_checkpoint_below_quorum_is_refused_and_the_missing_witness_named() {
-    let app = app_with_witnesses().await;
-    cosign(&app, &witnesses()[0]).await;
+    let app = TestApp::spawn_with_witnesses().await;
+    app.cosign_latest(&test_witnesses()[0]).await;
     let (policy, proof, receipt) = download(&app).await;
     for file in [&proof, &receipt] {
         let (out, stdout) = verify(file, &policy).await;
@@ -210,9 +156,9 @@ async fn a_checkpoint_below_quorum_is_refused_and_the_missing_witness_named() {
 
 #[tokio::test]
 async fn a_tlog_proof_with_another_entry_fails_inclusion() {
-    let app = app_with_witnesses().await;
-    for w in &witnesses() {
-        cosign(&app, w).await;
+    let app = TestApp::spawn_with_witnesses().await;
+    for w in &test_witnesses() {
+        app.cosign_latest(w).await;
     }
     let (policy, proof, _) = download(&app).await;
     let other = proof.with_file_name("other-entry.json");

@@ -18,6 +18,7 @@ mod pledging;
 mod requests;
 mod seed;
 mod smtp;
+mod witnessing;
 
 pub use assertions::*;
 pub use demo::*;
@@ -26,6 +27,7 @@ pub use pledging::*;
 pub use requests::*;
 pub use seed::*;
 pub use smtp::*;
+pub use witnessing::*;
 
 const TEMPLATE: &str = "zl_template";
 
