@@ -1,35 +1,56 @@
 /*
  * Zhonglian receipt verifier (runs entirely in the browser).
  *
- * Checks a version-1 receipt against the public ledger's verifier key:
- *   1. parse       receipt JSON shape and field formats
- *   2. tx_hash     SHA-256(UTF-8 entry) == tx_hash
+ * Checks a version-1 JSON receipt, or an offline proof (c2sp.org/tlog-proof@v1, recognised by
+ * its first line), against a trust policy (c2sp.org/tlog-policy) or, when no policy is given,
+ * against the public ledger's verifier key alone:
+ *   1. parse       receipt JSON shape and field formats, or the proof's lines
+ *   2. tx_hash     SHA-256(entry) == tx_hash (a proof's entry is its `extra` line)
  *   3. leaf_hash   RFC 9162 leaf hash SHA-256(0x00 || tx_hash)
- *   4. inclusion   RFC 9162 §2.1.3.2 inclusion proof recomputes root_hash
+ *   4. inclusion   RFC 9162 §2.1.3.2 inclusion proof recomputes the root (a proof's size and
+ *                  root are the checkpoint's)
  *   5. checkpoint  signed-note checkpoint names tree_size and root_hash
- *   6. signature   Ed25519 signature on the checkpoint by the verifier key
- *   7. party       (optional) salted party commitment appears in the entry
+ *   6. signature   Ed25519 signature on the checkpoint by the verifier key, or by the policy's
+ *                  log whose key name is the checkpoint's origin
+ *   7. quorum      (with a policy) the witnesses' cosignature/v1 lines meet the policy's quorum
+ *   8. party       (receipts only, optional) salted party commitment appears in the entry
+ * The policy and cosignature rules are those of src/ledger/policy.rs and src/ledger/note.rs,
+ * the proof format that of src/ledger/tlog_proof.rs.
  *
  * No libraries, no network, no eval, no innerHTML. Only WebCrypto is used.
- * Public API: window.ZhonglianVerify.verifyReceipt(receiptText, keyText)
- *   -> Promise<{valid, tampered, message, steps: [{id, ok, detail, kind, args}]}>
+ * Public API: window.ZhonglianVerify.verifyReceipt(receiptText, keyText, policyText, now)
+ *   -> Promise<{valid, tampered, message, steps: [{id, ok, detail, kind, args, text}]}>
  *   ok is true (pass), false (fail) or null (not applicable); detail is the technical text in
- *   English, args the values a translated sentence names.
+ *   English, args the values a translated sentence names, text (when set) the name of that
+ *   sentence; now is the time in Unix seconds (default: the clock).
  *
  * Every text the page shows comes from the page's language: the server writes the catalogue's
  * strings into <script type="application/json" id="verify-text"> (no inline script runs under
  * the CSP). A passed step reads "detail_<step>" with {placeholders} filled from args; a failed
- * one reads "fail_<kind>" (the English technical detail is added only on English pages).
+ * one reads "fail_<kind>" (the English technical detail is added only on English pages); a step
+ * that names its own sentence (text) reads that one instead.
  */
 (function () {
   'use strict';
 
   var MAX_RECEIPT_CHARS = 1024 * 1024;   // receipts are a few KiB
+  var MAX_POLICY_CHARS = 128 * 1024;     // 256 definitions of a few hundred characters
   var MAX_PATH_LEN = 64;                 // RFC 9162: at most 64 hashes
   var MAX_SIG_LINES = 100;               // as in the Go signed-note code
+  var MAX_DEFINITIONS = 256;             // logs, witnesses and groups: policy.rs MAX_DEFINITIONS
+  var MAX_CLOCK_SKEW = 300n;             // seconds a cosignature may be ahead: policy.rs
+  var MAX_TIMESTAMP = 9223372036854775807n; // note.rs refuses timestamps above i64::MAX
+  var MAX_INDEX = 18446744073709551615n;    // a proof's index is a u64
   var PARTY_DOMAIN = 'zhonglian/party/v1';
+  var PROOF_HEADER = 'c2sp.org/tlog-proof@v1';
+  var TYPE_ED25519 = 0x01;               // the log's signature
+  var TYPE_COSIGNATURE = 0x04;           // c2sp.org/tlog-cosignature, cosignature/v1
 
-  var STEP_IDS = ['parse', 'tx_hash', 'leaf_hash', 'inclusion', 'checkpoint', 'signature', 'party'];
+  var STEP_IDS = ['parse', 'tx_hash', 'leaf_hash', 'inclusion', 'checkpoint', 'signature', 'quorum',
+    'party'];
+
+  // Steps that may be "not applicable" in a valid result: no policy, no party salt, a proof.
+  var OPTIONAL_STEPS = { quorum: true, party: true };
 
   // [step id, dataset key on #verify-steps, English fallback]
   var STEP_LABELS = {
@@ -39,6 +60,7 @@
     inclusion: ['stepInclusion', 'Inclusion proof leads to the ledger root'],
     checkpoint: ['stepCheckpoint', 'Checkpoint matches tree size and root'],
     signature: ['stepSignature', 'Checkpoint signed by the ledger key'],
+    quorum: ['stepQuorum', "Cosignatures meet the policy's quorum"],
     party: ['stepParty', 'Your party commitment is in the entry']
   };
 
@@ -49,26 +71,33 @@
     pass: 'passed',
     fail: 'failed',
     na: 'not applicable',
-    working: 'verifying…'
+    working: 'verifying…',
+    list_none: 'none'
   };
 
   // Failure kinds. Only "mismatch" means the receipt was altered / is foreign.
   var K_MISMATCH = 'mismatch';     // hash, proof, checkpoint or signature mismatch
-  var K_FORMAT = 'format';         // not a receipt at all (bad JSON, wrong version, empty)
+  var K_FORMAT = 'format';         // not a receipt at all (bad JSON, wrong version, empty), or a
+                                   // trust policy that breaks the grammar
   var K_DEPENDENCY = 'dependency'; // not checked because an earlier step failed
-  var K_KEY = 'key';               // verifier key missing or malformed
+  var K_KEY = 'key';               // verifier key (or a policy's key) missing or malformed
+  var K_QUORUM = 'quorum';         // too few valid cosignatures for the policy's quorum
+  var K_NO_ENTRY = 'no_entry';     // a proof without its entry (no extra line)
   var K_UNSUPPORTED = 'unsupported'; // browser lacks WebCrypto / Ed25519
   var K_ERROR = 'error';           // unexpected exception
 
   // ---------------------------------------------------------------- helpers
 
-  function VerifyError(kind, message) {
+  // text/args: the sentence that says this failure in the page's language, and its values.
+  function VerifyError(kind, message, text, args) {
     this.kind = kind;
     this.message = message;
+    this.text = text || null;
+    this.args = args || {};
   }
 
-  function fail(kind, message) {
-    throw new VerifyError(kind, message);
+  function fail(kind, message, text, args) {
+    throw new VerifyError(kind, message, text, args);
   }
 
   function errText(e) {
@@ -270,8 +299,12 @@
     return { origin: origin, size: BigInt(lines[1]), root: root, extensions: lines.slice(3) };
   }
 
-  /* Parses "<name>+<8 hex key id>+<base64(0x01 || 32-byte Ed25519 key)>". */
-  async function parseVerifierKey(text) {
+  /*
+   * Parses a vkey "<name>+<8 hex key id>+<base64(type || 32-byte Ed25519 key)>" of type 0x01
+   * (Ed25519) or 0x04 (cosignature/v1) and checks its id, as note.rs VerifierKey::parse.
+   * Throws VerifyError(key).
+   */
+  async function parseVkey(text) {
     if (typeof text !== 'string') fail(K_KEY, 'no verifier key was provided');
     var t = text.trim();
     if (t.length === 0) fail(K_KEY, 'no verifier key was provided');
@@ -285,17 +318,32 @@
     if (!/^[0-9a-fA-F]{8}$/.test(idHex)) fail(K_KEY, 'verifier key id is not 8 hex digits');
     var raw = b64ToBytes(keyB64);
     if (!raw) fail(K_KEY, 'verifier key material is not valid base64');
-    if (raw.length !== 33 || raw[0] !== 0x01) {
-      fail(K_KEY, 'verifier key is not an Ed25519 key (expected 0x01 followed by 32 bytes)');
+    if (raw.length !== 33 || (raw[0] !== TYPE_ED25519 && raw[0] !== TYPE_COSIGNATURE)) {
+      fail(K_KEY, 'verifier key is not an Ed25519 (0x01) or cosignature (0x04) key of 32 bytes');
     }
     var pub = raw.slice(1);
     var keyId = hexToBytes(idHex);
-    var computed = (await sha256(concatBytes(utf8.encode(name), new Uint8Array([0x0A, 0x01]), pub))).slice(0, 4);
+    var computed = (await sha256(concatBytes(utf8.encode(name), new Uint8Array([0x0A, raw[0]]), pub)))
+      .slice(0, 4);
     if (!bytesEqual(computed, keyId)) {
       fail(K_KEY, 'verifier key id ' + idHex.toLowerCase() + ' does not match its key (expected ' +
         bytesToHex(computed) + ')');
     }
-    return { name: name, keyId: keyId, pub: pub };
+    return { name: name, keyId: keyId, type: raw[0], pub: pub };
+  }
+
+  /* Parses the log's verifier key: a vkey of type 0x01. */
+  async function parseVerifierKey(text) {
+    var key = await parseVkey(text);
+    if (key.type !== TYPE_ED25519) {
+      fail(K_KEY, 'verifier key is not an Ed25519 key (expected 0x01 followed by 32 bytes)');
+    }
+    return key;
+  }
+
+  /* Whether a signature line is this key's: the same name and key id (note.rs `owns`). */
+  function owns(key, sig) {
+    return sig.name === key.name && bytesEqual(sig.keyId, key.keyId);
   }
 
   async function ed25519Verify(pub, sig, message) {
@@ -320,6 +368,294 @@
       }
       fail(K_ERROR, 'signature verification error: ' + errText(e));
     }
+  }
+
+  // ------------------------------------------------------ cosignatures (note.rs)
+
+  /* The message a cosignature/v1 signs: header, timestamp line, then the note body. */
+  function cosignedMessage(timestamp, body) {
+    return 'cosignature/v1\ntime ' + timestamp.toString() + '\n' + body;
+  }
+
+  /*
+   * Checks one cosignature/v1 line of a witness key over the note body, as note.rs
+   * VerifierKey::check: key id(4) was split off; the rest is timestamp (8 bytes, big-endian)
+   * and the Ed25519 signature (64). Returns {time} (a BigInt) or {error}.
+   */
+  async function checkCosignature(key, body, sig) {
+    if (sig.length !== 8 + 64) return { error: 'the cosignature has the wrong length' };
+    var timestamp = 0n;
+    for (var i = 0; i < 8; i++) timestamp = (timestamp << 8n) | BigInt(sig[i]);
+    if (timestamp > MAX_TIMESTAMP) return { error: 'the cosignature timestamp is out of range' };
+    var ok;
+    try {
+      ok = await ed25519Verify(key.pub, sig.slice(8), utf8.encode(cosignedMessage(timestamp, body)));
+    } catch (e) {
+      // A key WebCrypto refuses counts as a bad cosignature; a browser without Ed25519 stops all.
+      if (e instanceof VerifyError && e.kind === K_KEY) return { error: e.message };
+      throw e;
+    }
+    return ok ? { time: timestamp } : { error: 'the cosignature is not valid' };
+  }
+
+  // --------------------------------------------------- trust policy (policy.rs)
+
+  // Policy errors about keys are reported as "key", the others as "format" (never "mismatch").
+  var POLICY_KEY_ERRORS = { key: true, key_type: true, duplicate_key: true };
+
+  /* Throws the policy error `code` (its sentence is "policy_<code>"); line is 1-based. */
+  function policyFail(code, line, detail, args) {
+    var values = args || {};
+    if (line) values.line = line;
+    fail(POLICY_KEY_ERRORS[code] ? K_KEY : K_FORMAT,
+      (line ? 'trust policy line ' + line + ': ' : 'trust policy: ') + detail,
+      'policy_' + code, values);
+  }
+
+  /* The spec's whitespace: ASCII space and tab only. */
+  function policyItems(line) {
+    return line.split(/[ \t]/).filter(function (s) { return s.length > 0; });
+  }
+
+  /*
+   * Parses a trust policy exactly per policy.rs Policy::parse:
+   *   log <vkey> [<url>] | witness <name> <vkey> [<url>] | group <name> all|any|<k> <name>...
+   *   quorum <name>|none | # comment
+   * Returns {logs: [{key, url}], witnesses: [{name, key, url}], groups: [{name, k, members}],
+   * quorum} where a member is {witness: i} or {group: i} and quorum is a member or null
+   * ("quorum none"). Throws VerifyError(key|format) naming the line.
+   */
+  async function parsePolicy(text) {
+    if (text.length > MAX_POLICY_CHARS) {
+      policyFail('too_large', 0, 'the policy is longer than ' + MAX_POLICY_CHARS + ' characters');
+    }
+    var policy = { logs: [], witnesses: [], groups: [], quorum: null };
+    var quorumSeen = false;
+
+    function defined(name) {
+      return name === 'none' ||
+        policy.witnesses.some(function (w) { return w.name === name; }) ||
+        policy.groups.some(function (g) { return g.name === name; });
+    }
+    function lookup(line, name) {
+      for (var i = 0; i < policy.witnesses.length; i++) {
+        if (policy.witnesses[i].name === name) return { witness: i };
+      }
+      for (var j = 0; j < policy.groups.length; j++) {
+        if (policy.groups[j].name === name) return { group: j };
+      }
+      policyFail('undefined', line, '`' + name + '` is not defined on a preceding line', { name: name });
+    }
+    async function key(line, text, type) {
+      var k;
+      try {
+        k = await parseVkey(text);
+      } catch (e) {
+        if (!(e instanceof VerifyError)) throw e;
+        policyFail('key', line, 'the verifier key is not valid: ' + e.message);
+      }
+      if (k.type !== type) {
+        policyFail('key_type', line,
+          'a log key must be an Ed25519 (0x01) key, a witness key a cosignature (0x04) key');
+      }
+      return k;
+    }
+    // "Two vkeys are considered duplicate if they wrap the same underlying public key, even if
+    // they differ by key name and key id."
+    function duplicateKey(line, list, k) {
+      if (list.some(function (x) { return bytesEqual(x.key.pub, k.pub); })) {
+        policyFail('duplicate_key', line, 'the same public key is listed twice');
+      }
+    }
+
+    async function addLog(n, rest) {
+      if (rest.length < 1 || rest.length > 2) policyFail('arity', n, 'wrong number of items');
+      var k = await key(n, rest[0], TYPE_ED25519);
+      duplicateKey(n, policy.logs, k);
+      policy.logs.push({ key: k, url: rest.length > 1 ? rest[1] : null });
+    }
+    async function addWitness(n, rest) {
+      if (rest.length < 2 || rest.length > 3) policyFail('arity', n, 'wrong number of items');
+      var name = rest[0];
+      if (defined(name)) {
+        policyFail('duplicate_name', n, 'the name `' + name + '` is already defined or reserved',
+          { name: name });
+      }
+      var k = await key(n, rest[1], TYPE_COSIGNATURE);
+      duplicateKey(n, policy.witnesses, k);
+      policy.witnesses.push({ name: name, key: k, url: rest.length > 2 ? rest[2] : null });
+    }
+    function addGroup(n, rest) {
+      if (rest.length < 3) policyFail('arity', n, 'wrong number of items');
+      var name = rest[0];
+      if (defined(name)) {
+        policyFail('duplicate_name', n, 'the name `' + name + '` is already defined or reserved',
+          { name: name });
+      }
+      var members = [];
+      rest.slice(2).forEach(function (m) {
+        // `none` "is invalid as a group member": lookup never finds it.
+        var found = lookup(n, m);
+        var twice = members.some(function (x) {
+          return x.witness === found.witness && x.group === found.group;
+        });
+        if (twice) policyFail('duplicate_member', n, '`' + m + '` is listed twice in the group', { name: m });
+        members.push(found);
+      });
+      var threshold = rest[1];
+      var k;
+      if (threshold === 'all') {
+        k = members.length;
+      } else if (threshold === 'any') {
+        k = 1;
+      } else if (/^[0-9]+$/.test(threshold) && Number(threshold) >= 1 && Number(threshold) <= members.length) {
+        k = Number(threshold);
+      } else {
+        policyFail('threshold', n, "a group's threshold must be all, any or a decimal k with 1 <= k <= n");
+      }
+      policy.groups.push({ name: name, k: k, members: members });
+    }
+
+    var lines = text.split('\n');
+    for (var i = 0; i < lines.length; i++) {
+      var n = i + 1;
+      var line = lines[i];
+      // Allowed: tab, newline (split off), printable ASCII and anything beyond ASCII.
+      if (/[\u0000-\u0008\u000A-\u001F\u007F]/.test(line) || !isWellFormedString(line)) {
+        policyFail('character', n, 'only tab, newline and printable characters are allowed');
+      }
+      var items = policyItems(line);
+      if (items.length === 0 || items[0].charAt(0) === '#') continue;
+      var keyword = items[0];
+      var rest = items.slice(1);
+      if (keyword === 'log') {
+        await addLog(n, rest);
+      } else if (keyword === 'witness') {
+        await addWitness(n, rest);
+      } else if (keyword === 'group') {
+        addGroup(n, rest);
+      } else if (keyword === 'quorum') {
+        if (quorumSeen) policyFail('second_quorum', n, 'a second quorum line');
+        if (rest.length !== 1) policyFail('arity', n, 'wrong number of items');
+        policy.quorum = rest[0] === 'none' ? null : lookup(n, rest[0]);
+        quorumSeen = true;
+      } else {
+        policyFail('keyword', n, 'unknown keyword `' + keyword + '`', { word: keyword });
+      }
+      if (policy.logs.length + policy.witnesses.length + policy.groups.length > MAX_DEFINITIONS) {
+        policyFail('too_large', 0, 'the policy defines more than ' + MAX_DEFINITIONS +
+          ' logs, witnesses or groups');
+      }
+    }
+    if (!quorumSeen) policyFail('no_quorum', 0, 'the policy has no quorum line');
+    return policy;
+  }
+
+  /* Whether a member (witness or group) is satisfied by the witnesses that signed. */
+  function witnessed(policy, member, signed) {
+    if (member.witness !== undefined) return signed[member.witness];
+    var group = policy.groups[member.group];
+    var count = group.members.filter(function (m) { return witnessed(policy, m, signed); }).length;
+    return count >= group.k;
+  }
+
+  /*
+   * What became of each policy witness's cosignature on a parsed note, as policy.rs
+   * witness_outcome: the first line of its key that verifies, with a timestamp at most
+   * MAX_CLOCK_SKEW seconds past `now`, counts; lines under unknown keys are ignored.
+   * Returns {witnesses: [{name, signed, time, why}], signed: [names], unsigned: [names],
+   * unknown: [names], quorumMet}.
+   */
+  async function evaluateWitnesses(policy, note, now) {
+    var limit = BigInt(now) + MAX_CLOCK_SKEW;
+    var outcomes = [];
+    for (var i = 0; i < policy.witnesses.length; i++) {
+      var w = policy.witnesses[i];
+      var outcome = { name: w.name, signed: false, time: null, why: 'no cosignature' };
+      var lines = note.sigs.filter(function (s) { return owns(w.key, s); });
+      for (var j = 0; j < lines.length; j++) {
+        var checked = await checkCosignature(w.key, note.body, lines[j].sig);
+        if (checked.error) {
+          outcome.why = checked.error;
+        } else if (checked.time > limit) {
+          outcome.why = 'timestamp ' + checked.time + ' is in the future';
+        } else {
+          outcome = { name: w.name, signed: true, time: checked.time, why: null };
+          break;
+        }
+      }
+      outcomes.push(outcome);
+    }
+    var signed = outcomes.map(function (o) { return o.signed; });
+    var unknown = note.sigs.filter(function (s) {
+      return !policy.logs.some(function (l) { return owns(l.key, s); }) &&
+        !policy.witnesses.some(function (w) { return owns(w.key, s); });
+    }).map(function (s) { return s.name; });
+    var names = function (keep) {
+      return outcomes.filter(function (o) { return o.signed === keep; }).map(function (o) { return o.name; });
+    };
+    return {
+      witnesses: outcomes,
+      signed: names(true),
+      unsigned: names(false),
+      unknown: unknown,
+      quorumMet: policy.quorum === null ? true : witnessed(policy, policy.quorum, signed)
+    };
+  }
+
+  // ------------------------------------------------- tlog-proof (tlog_proof.rs)
+
+  /*
+   * Parses c2sp.org/tlog-proof@v1 exactly as tlog_proof.rs TlogProof::parse: the header line,
+   * an optional "extra <base64>" line, "index <decimal>", base64 SHA-256 path lines, a blank
+   * line, then the checkpoint note verbatim. Returns {proof: {extra, index, path, checkpoint}}
+   * (extra null when absent, index a BigInt) or {fatal}.
+   */
+  function parseTlogProof(text) {
+    if (text.length > MAX_RECEIPT_CHARS) return { fatal: 'the proof is too large' };
+    if (text.slice(0, PROOF_HEADER.length + 1) !== PROOF_HEADER + '\n') {
+      return { fatal: 'the first line is not `' + PROOF_HEADER + '`' };
+    }
+    var rest = text.slice(PROOF_HEADER.length + 1);
+    function nextLine() {
+      var end = rest.indexOf('\n');
+      if (end < 0) return null;
+      var line = rest.slice(0, end);
+      rest = rest.slice(end + 1);
+      return line;
+    }
+    var badIndex = { fatal: 'the index line is missing or not a decimal without leading zeroes' };
+    var line = nextLine();
+    if (line === null) return badIndex;
+    var extra = null;
+    if (line.slice(0, 6) === 'extra ') {
+      extra = b64ToBytes(line.slice(6));
+      if (!extra) return { fatal: 'the extra line is not base64' };
+      line = nextLine();
+      if (line === null) return badIndex;
+    }
+    var m = /^index (0|[1-9][0-9]*)$/.exec(line);
+    if (!m || BigInt(m[1]) > MAX_INDEX) return badIndex;
+    var path = [];
+    for (;;) {
+      line = nextLine();
+      if (line === null) return { fatal: 'no blank line and checkpoint after the inclusion proof' };
+      if (line.length === 0) break;
+      var hash = path.length < MAX_PATH_LEN ? b64ToBytes(line) : null;
+      if (!hash || hash.length !== 32) {
+        return { fatal: 'an inclusion proof line is not a base64 SHA-256 hash' };
+      }
+      path.push(hash);
+    }
+    if (rest.length === 0) return { fatal: 'no blank line and checkpoint after the inclusion proof' };
+    return { proof: { extra: extra, index: BigInt(m[1]), path: path, checkpoint: rest } };
+  }
+
+  /* Whether pasted text is a tlog proof; a byte-order mark and leading blank lines are ignored. */
+  function proofText(text) {
+    if (typeof text !== 'string') return null;
+    var t = text.replace(/^\uFEFF/, '').replace(/^\s+/, '');
+    return t.slice(0, PROOF_HEADER.length) === PROOF_HEADER ? t : null;
   }
 
   // ------------------------------------------------------------- parsing
@@ -479,103 +815,67 @@
 
   // ------------------------------------------------------------- verify
 
-  async function verifyReceiptInner(receiptText, keyText) {
+  /* A step recorder: each step's result by id, and the helpers that set it. */
+  function newSteps() {
     var results = {};
-    function pass(id, detail, args) {
-      results[id] = { id: id, ok: true, detail: detail, kind: null, args: args || {} };
+    var steps = {
+      results: results,
+      pass: function (id, detail, args, text) {
+        results[id] = { id: id, ok: true, detail: detail, kind: null, args: args || {}, text: text || null };
+      },
+      failed: function (id, kind, detail, text, args) {
+        results[id] = { id: id, ok: false, detail: detail, kind: kind, args: args || {}, text: text || null };
+      },
+      na: function (id, detail, text) {
+        results[id] = { id: id, ok: null, detail: detail, kind: null, args: {}, text: text || null };
+      },
+      dep: function (id, what) { steps.failed(id, K_DEPENDENCY, 'not checked: ' + what); },
+      run: async function (id, fn) {
+        try {
+          await fn();
+        } catch (e) {
+          if (e instanceof VerifyError) steps.failed(id, e.kind, e.message, e.text, e.args);
+          else steps.failed(id, K_ERROR, 'unexpected error: ' + errText(e));
+        }
+        if (!results[id]) steps.failed(id, K_ERROR, 'step produced no result');
+      }
+    };
+    return steps;
+  }
+
+  /*
+   * What the verifier trusts: null for the verifier key alone (an empty policy box), else
+   * {policy} or {error} (the VerifyError that refused the policy).
+   */
+  async function readTrust(policyText) {
+    if (typeof policyText !== 'string' || policyText.trim().length === 0) return null;
+    try {
+      return { policy: await parsePolicy(policyText) };
+    } catch (e) {
+      if (e instanceof VerifyError) return { error: e };
+      return { error: new VerifyError(K_ERROR, 'unexpected error: ' + errText(e)) };
     }
-    function failed(id, kind, detail) { results[id] = { id: id, ok: false, detail: detail, kind: kind }; }
-    function dep(id, what) { failed(id, K_DEPENDENCY, 'not checked: ' + what); }
-    async function run(id, fn) {
-      try {
-        await fn();
-      } catch (e) {
-        if (e instanceof VerifyError) failed(id, e.kind, e.message);
-        else failed(id, K_ERROR, 'unexpected error: ' + errText(e));
-      }
-      if (!results[id]) failed(id, K_ERROR, 'step produced no result');
-    }
+  }
 
-    // 1. parse
-    var parsed = parseReceipt(receiptText);
-    var f = parsed.fields;
-    if (parsed.fatal) {
-      failed('parse', K_FORMAT, parsed.fatal);
-      STEP_IDS.slice(1).forEach(function (id) { dep(id, 'the receipt could not be read'); });
-      return finish(results);
-    }
-    if (parsed.problems.length) {
-      failed('parse', K_MISMATCH, parsed.problems.join('; '));
-    } else {
-      pass('parse', 'receipt version 1, leaf ' + f.leafIndex + ' of ' + f.treeSize +
-        ', ' + f.path.length + ' proof hashes',
-        { leaf: f.leafIndex, size: f.treeSize, hashes: f.path.length });
-    }
-
-    var computedTx = null, computedLeaf = null;
-
-    // 2. tx_hash
-    await run('tx_hash', async function () {
-      if (f.entry === undefined || !f.txHash) return dep('tx_hash', 'entry or tx_hash is malformed');
-      computedTx = await sha256(utf8.encode(f.entry));
-      if (!bytesEqual(computedTx, f.txHash)) {
-        computedTx = null;
-        fail(K_MISMATCH, 'SHA-256 of the entry does not match tx_hash');
+  /*
+   * Step "signature": the log's Ed25519 signature on the checkpoint note. The key is the policy's
+   * log whose key name is the checkpoint's origin (policy.rs evaluate), or the verifier key when
+   * there is no policy.
+   */
+  async function checkSignature(steps, note, keyText, trust) {
+    await steps.run('signature', async function () {
+      if (!note) return steps.dep('signature', 'the checkpoint note could not be read');
+      var key;
+      if (trust) {
+        if (trust.error) throw trust.error;
+        var origin = parseCheckpointBody(note.body).origin;
+        var log = trust.policy.logs.filter(function (l) { return l.key.name === origin; })[0];
+        if (!log) fail(K_MISMATCH, 'no log of the trust policy has origin "' + origin + '"');
+        key = log.key;
+      } else {
+        key = await parseVerifierKey(keyText);
       }
-      pass('tx_hash', 'SHA-256(entry) = ' + bytesToHex(f.txHash), { hash: bytesToHex(f.txHash) });
-    });
-
-    // 3. leaf hash (of the verified tx_hash)
-    await run('leaf_hash', async function () {
-      if (!computedTx) return dep('leaf_hash', 'the transaction hash step failed');
-      computedLeaf = await leafHash(computedTx);
-      pass('leaf_hash', 'leaf hash = ' + bytesToHex(computedLeaf), { hash: bytesToHex(computedLeaf) });
-    });
-
-    // 4. inclusion
-    await run('inclusion', async function () {
-      if (!computedLeaf) return dep('inclusion', 'the leaf hash step failed');
-      if (f.leafIndex === undefined || !f.path || !f.rootHash) {
-        return dep('inclusion', 'leaf_index, tree_size, inclusion_path or root_hash is malformed');
-      }
-      var res = await rootFromInclusionProof(f.leafIndex, f.treeSize, computedLeaf, f.path);
-      if (res.error) fail(K_MISMATCH, res.error);
-      if (!bytesEqual(res.root, f.rootHash)) {
-        fail(K_MISMATCH, 'inclusion path leads to root ' + short(bytesToHex(res.root)) +
-          ', not to root_hash ' + short(bytesToHex(f.rootHash)));
-      }
-      pass('inclusion', 'leaf ' + f.leafIndex + ' is in the tree of size ' + f.treeSize +
-        ' with root ' + bytesToHex(f.rootHash),
-        { leaf: f.leafIndex, size: f.treeSize, root: bytesToHex(f.rootHash) });
-    });
-
-    // 5. checkpoint (independent of the entry)
-    var note = null;
-    await run('checkpoint', async function () {
-      if (f.checkpoint === undefined) return dep('checkpoint', 'checkpoint is missing or malformed');
-      note = parseNote(f.checkpoint);
-      var cp = parseCheckpointBody(note.body);
-      if (f.treeSize === undefined || !f.rootHash) {
-        return dep('checkpoint', 'tree_size or root_hash is malformed');
-      }
-      if (cp.size !== BigInt(f.treeSize)) {
-        fail(K_MISMATCH, 'checkpoint is for tree size ' + cp.size + ', receipt says ' + f.treeSize);
-      }
-      if (!bytesEqual(cp.root, f.rootHash)) {
-        fail(K_MISMATCH, 'checkpoint root ' + short(bytesToHex(cp.root)) + ' differs from root_hash ' +
-          short(bytesToHex(f.rootHash)));
-      }
-      pass('checkpoint', 'checkpoint of "' + cp.origin + '" for tree size ' + cp.size + ' names this root',
-        { origin: cp.origin, size: String(cp.size) });
-    });
-
-    // 6. signature (independent of the entry and of step 5's comparisons)
-    await run('signature', async function () {
-      if (!note) return dep('signature', 'the checkpoint note could not be read');
-      var key = await parseVerifierKey(keyText);
-      var matches = note.sigs.filter(function (s) {
-        return s.name === key.name && bytesEqual(s.keyId, key.keyId);
-      });
+      var matches = note.sigs.filter(function (s) { return owns(key, s); });
       var idHex = bytesToHex(key.keyId);
       if (matches.length === 0) {
         fail(K_MISMATCH, 'checkpoint has no signature by the ledger key ' + key.name + ' (id ' + idHex + ')');
@@ -585,18 +885,129 @@
       if (sig.length !== 64) fail(K_MISMATCH, 'checkpoint signature has the wrong length for Ed25519');
       var ok = await ed25519Verify(key.pub, sig, utf8.encode(note.body));
       if (!ok) fail(K_MISMATCH, 'Ed25519 signature by ' + key.name + ' does not verify');
-      pass('signature', 'valid Ed25519 signature by ' + key.name + ' (key id ' + idHex + ')',
+      steps.pass('signature', 'valid Ed25519 signature by ' + key.name + ' (key id ' + idHex + ')',
         { name: key.name, id: idHex });
     });
+  }
 
-    // 7. party commitment (optional)
-    await run('party', async function () {
-      if (!f.partyPresent) {
-        results.party = { id: 'party', ok: null, detail: 'no party salt in this receipt', kind: null };
-        return;
+  /*
+   * Step "quorum": with a policy, the valid cosignatures of its witnesses must meet its quorum.
+   * The detail names the witnesses that signed and those that did not.
+   */
+  async function checkQuorum(steps, note, checkpoint, trust, now) {
+    await steps.run('quorum', async function () {
+      if (!trust) {
+        return steps.na('quorum', 'no trust policy was given, so cosignatures were not checked',
+          'detail_na_quorum');
       }
-      if (!f.partySalt) return dep('party', 'party_salt or party_id is malformed');
-      if (f.entry === undefined) return dep('party', 'entry is malformed');
+      if (trust.error) return steps.dep('quorum', 'the trust policy could not be read');
+      if (!note || !checkpoint) return steps.dep('quorum', 'the checkpoint could not be read');
+      var ev = await evaluateWitnesses(trust.policy, note, now);
+      var list = function (names) { return names.length ? names.join(', ') : 'none'; };
+      var args = { signed: ev.signed, unsigned: ev.unsigned };
+      var reasons = ev.witnesses.filter(function (w) { return !w.signed; })
+        .map(function (w) { return w.name + ': ' + w.why; });
+      var ignored = ev.unknown.filter(function (n) { return n !== checkpoint.origin; });
+      var detail = 'signed: ' + list(ev.signed) + '; not signed: ' + list(ev.unsigned) +
+        (reasons.length ? ' (' + reasons.join('; ') + ')' : '') +
+        (ignored.length ? '; not in the policy, ignored: ' + ignored.join(', ') : '');
+      if (!ev.quorumMet) {
+        // The sentence names who signed and who did not; the detail says why each did not count.
+        fail(K_QUORUM, 'quorum NOT met' + (reasons.length ? ': ' + reasons.join('; ') : '') +
+          (ignored.length ? '; not in the policy, ignored: ' + ignored.join(', ') : ''), null, args);
+      }
+      if (trust.policy.quorum === null) {
+        return steps.pass('quorum', 'quorum none: no cosignature is required; ' + detail, args,
+          'detail_quorum_none');
+      }
+      steps.pass('quorum', 'quorum met; ' + detail, args);
+    });
+  }
+
+  /* The steps of a JSON receipt. */
+  async function verifyJsonReceipt(steps, receiptText, keyText, trust, now) {
+    // 1. parse
+    var parsed = parseReceipt(receiptText);
+    var f = parsed.fields;
+    if (parsed.fatal) {
+      steps.failed('parse', K_FORMAT, parsed.fatal);
+      STEP_IDS.slice(1).forEach(function (id) { steps.dep(id, 'the receipt could not be read'); });
+      return;
+    }
+    if (parsed.problems.length) {
+      steps.failed('parse', K_MISMATCH, parsed.problems.join('; '));
+    } else {
+      steps.pass('parse', 'receipt version 1, leaf ' + f.leafIndex + ' of ' + f.treeSize +
+        ', ' + f.path.length + ' proof hashes',
+        { leaf: f.leafIndex, size: f.treeSize, hashes: f.path.length });
+    }
+
+    var computedTx = null, computedLeaf = null;
+
+    // 2. tx_hash
+    await steps.run('tx_hash', async function () {
+      if (f.entry === undefined || !f.txHash) return steps.dep('tx_hash', 'entry or tx_hash is malformed');
+      computedTx = await sha256(utf8.encode(f.entry));
+      if (!bytesEqual(computedTx, f.txHash)) {
+        computedTx = null;
+        fail(K_MISMATCH, 'SHA-256 of the entry does not match tx_hash');
+      }
+      steps.pass('tx_hash', 'SHA-256(entry) = ' + bytesToHex(f.txHash), { hash: bytesToHex(f.txHash) });
+    });
+
+    // 3. leaf hash (of the verified tx_hash)
+    await steps.run('leaf_hash', async function () {
+      if (!computedTx) return steps.dep('leaf_hash', 'the transaction hash step failed');
+      computedLeaf = await leafHash(computedTx);
+      steps.pass('leaf_hash', 'leaf hash = ' + bytesToHex(computedLeaf), { hash: bytesToHex(computedLeaf) });
+    });
+
+    // 4. inclusion
+    await steps.run('inclusion', async function () {
+      if (!computedLeaf) return steps.dep('inclusion', 'the leaf hash step failed');
+      if (f.leafIndex === undefined || !f.path || !f.rootHash) {
+        return steps.dep('inclusion', 'leaf_index, tree_size, inclusion_path or root_hash is malformed');
+      }
+      var res = await rootFromInclusionProof(f.leafIndex, f.treeSize, computedLeaf, f.path);
+      if (res.error) fail(K_MISMATCH, res.error);
+      if (!bytesEqual(res.root, f.rootHash)) {
+        fail(K_MISMATCH, 'inclusion path leads to root ' + short(bytesToHex(res.root)) +
+          ', not to root_hash ' + short(bytesToHex(f.rootHash)));
+      }
+      steps.pass('inclusion', 'leaf ' + f.leafIndex + ' is in the tree of size ' + f.treeSize +
+        ' with root ' + bytesToHex(f.rootHash),
+        { leaf: f.leafIndex, size: f.treeSize, root: bytesToHex(f.rootHash) });
+    });
+
+    // 5. checkpoint (independent of the entry)
+    var note = null, cp = null;
+    await steps.run('checkpoint', async function () {
+      if (f.checkpoint === undefined) return steps.dep('checkpoint', 'checkpoint is missing or malformed');
+      note = parseNote(f.checkpoint);
+      cp = parseCheckpointBody(note.body);
+      if (f.treeSize === undefined || !f.rootHash) {
+        return steps.dep('checkpoint', 'tree_size or root_hash is malformed');
+      }
+      if (cp.size !== BigInt(f.treeSize)) {
+        fail(K_MISMATCH, 'checkpoint is for tree size ' + cp.size + ', receipt says ' + f.treeSize);
+      }
+      if (!bytesEqual(cp.root, f.rootHash)) {
+        fail(K_MISMATCH, 'checkpoint root ' + short(bytesToHex(cp.root)) + ' differs from root_hash ' +
+          short(bytesToHex(f.rootHash)));
+      }
+      steps.pass('checkpoint', 'checkpoint of "' + cp.origin + '" for tree size ' + cp.size + ' names this root',
+        { origin: cp.origin, size: String(cp.size) });
+    });
+
+    // 6. signature and 7. quorum (independent of the entry and of step 5's comparisons)
+    await checkSignature(steps, note, keyText, trust);
+    await checkQuorum(steps, note, cp, trust, now);
+
+    // 8. party commitment (optional)
+    await steps.run('party', async function () {
+      if (!f.partyPresent) return steps.na('party', 'no party salt in this receipt');
+      if (!f.partySalt) return steps.dep('party', 'party_salt or party_id is malformed');
+      if (f.entry === undefined) return steps.dep('party', 'entry is malformed');
       var entryObj;
       try {
         entryObj = JSON.parse(f.entry);
@@ -610,18 +1021,90 @@
         fail(K_MISMATCH, 'party commitment ' + short(commitment) + ' for party ' + f.partyId +
           ' does not appear in the entry');
       }
-      pass('party', 'party ' + f.partyId + ' commitment ' + commitment + ' found at ' + where,
+      steps.pass('party', 'party ' + f.partyId + ' commitment ' + commitment + ' found at ' + where,
         { party: f.partyId, commitment: commitment });
     });
+  }
 
-    return finish(results);
+  /*
+   * The steps of a tlog proof, as tlog_proof.rs TlogProof::verify: the leaf input is
+   * SHA-256(extra), and the checkpoint is the source of the tree size and root the inclusion
+   * proof must reach. A proof names no party.
+   */
+  async function verifyTlogProof(steps, text, keyText, trust, now) {
+    var parsed = parseTlogProof(text);
+    if (parsed.fatal) {
+      steps.failed('parse', K_FORMAT, parsed.fatal);
+      STEP_IDS.slice(1).forEach(function (id) { steps.dep(id, 'the proof could not be read'); });
+      return;
+    }
+    var proof = parsed.proof;
+    steps.pass('parse', 'tlog-proof v1, leaf ' + proof.index + ', ' + proof.path.length + ' proof hashes' +
+      (proof.extra ? ', entry on the extra line' : ', no extra line'),
+      { leaf: String(proof.index), hashes: proof.path.length }, 'detail_parse_proof');
+
+    var computedTx = null, computedLeaf = null;
+
+    await steps.run('tx_hash', async function () {
+      if (!proof.extra) {
+        fail(K_NO_ENTRY, 'the proof has no extra line, so the entry is not in it');
+      }
+      computedTx = await sha256(proof.extra);
+      steps.pass('tx_hash', 'SHA-256(extra) = ' + bytesToHex(computedTx), { hash: bytesToHex(computedTx) });
+    });
+
+    await steps.run('leaf_hash', async function () {
+      if (!computedTx) return steps.dep('leaf_hash', 'the proof carries no entry');
+      computedLeaf = await leafHash(computedTx);
+      steps.pass('leaf_hash', 'leaf hash = ' + bytesToHex(computedLeaf), { hash: bytesToHex(computedLeaf) });
+    });
+
+    // The checkpoint first: the inclusion proof is checked against its size and root.
+    var note = null, cp = null;
+    await steps.run('checkpoint', async function () {
+      note = parseNote(proof.checkpoint);
+      cp = parseCheckpointBody(note.body);
+      steps.pass('checkpoint', 'checkpoint of "' + cp.origin + '" for tree size ' + cp.size +
+        ' with root ' + bytesToHex(cp.root),
+        { origin: cp.origin, size: String(cp.size), root: bytesToHex(cp.root) }, 'detail_checkpoint_proof');
+    });
+
+    await steps.run('inclusion', async function () {
+      if (!computedLeaf) return steps.dep('inclusion', 'the leaf hash step failed');
+      if (!cp) return steps.dep('inclusion', 'the checkpoint could not be read');
+      var res = await rootFromInclusionProof(proof.index, cp.size, computedLeaf, proof.path);
+      if (res.error) fail(K_MISMATCH, res.error);
+      if (!bytesEqual(res.root, cp.root)) {
+        fail(K_MISMATCH, 'inclusion path leads to root ' + short(bytesToHex(res.root)) +
+          ', not to the checkpoint root ' + short(bytesToHex(cp.root)));
+      }
+      steps.pass('inclusion', 'leaf ' + proof.index + ' is in the tree of size ' + cp.size +
+        ' with root ' + bytesToHex(cp.root),
+        { leaf: String(proof.index), size: String(cp.size), root: bytesToHex(cp.root) });
+    });
+
+    await checkSignature(steps, note, keyText, trust);
+    await checkQuorum(steps, note, cp, trust, now);
+    steps.na('party', 'an offline proof names no party', 'detail_na_proof');
+  }
+
+  async function verifyReceiptInner(receiptText, keyText, policyText, now) {
+    var steps = newSteps();
+    var trust = await readTrust(policyText);
+    var proof = proofText(receiptText);
+    if (proof !== null) {
+      await verifyTlogProof(steps, proof, keyText, trust, now);
+    } else {
+      await verifyJsonReceipt(steps, receiptText, keyText, trust, now);
+    }
+    return finish(steps.results);
   }
 
   function finish(results) {
     var steps = STEP_IDS.map(function (id) {
-      return results[id] || { id: id, ok: false, detail: 'not checked', kind: K_ERROR };
+      return results[id] || { id: id, ok: false, detail: 'not checked', kind: K_ERROR, args: {}, text: null };
     });
-    var valid = steps.every(function (s) { return s.ok === true || (s.ok === null && s.id === 'party'); });
+    var valid = steps.every(function (s) { return s.ok === true || (s.ok === null && OPTIONAL_STEPS[s.id]); });
     var tampered = !valid && steps.some(function (s) { return s.ok === false && s.kind === K_MISMATCH; });
     var firstFail = null;
     for (var i = 0; i < steps.length; i++) {
@@ -633,12 +1116,13 @@
     return { valid: valid, tampered: tampered, message: message, steps: steps };
   }
 
-  async function verifyReceipt(receiptText, keyText) {
+  async function verifyReceipt(receiptText, keyText, policyText, now) {
+    var at = typeof now === 'number' ? now : Math.floor(Date.now() / 1000);
     try {
-      return await verifyReceiptInner(receiptText, keyText);
+      return await verifyReceiptInner(receiptText, keyText, policyText, at);
     } catch (e) {
       var steps = STEP_IDS.map(function (id) {
-        return { id: id, ok: false, detail: 'unexpected error: ' + errText(e), kind: K_ERROR };
+        return { id: id, ok: false, detail: 'unexpected error: ' + errText(e), kind: K_ERROR, args: {}, text: null };
       });
       return {
         valid: false, tampered: false, steps: steps,
@@ -666,23 +1150,27 @@
     }
   }
 
-  function fillText(template, args) {
+  // Fills {placeholders}; a list of names reads "a, b", an empty one the page's word for none.
+  function fillText(template, args, text) {
     return template.replace(/\{([a-z_]+)\}/g, function (whole, name) {
-      return args && args[name] !== undefined ? String(args[name]) : whole;
+      var v = args ? args[name] : undefined;
+      if (v === undefined) return whole;
+      if (Array.isArray(v)) {
+        return v.length ? v.join(', ') : (typeof text.list_none === 'string' ? text.list_none : DEFAULT_TEXT.list_none);
+      }
+      return String(v);
     });
   }
 
-  // A step's detail in the page's language.
+  // A step's detail in the page's language. The English technical detail is added to a failure
+  // on English pages, unless the step has its own sentence, which already says it all.
   function stepDetail(text, s) {
     var english = (document.documentElement.lang || '').toLowerCase().indexOf('en') === 0;
-    if (s.ok === true) {
-      var passed = text['detail_' + s.id];
-      return typeof passed === 'string' ? fillText(passed, s.args) : s.detail;
-    }
-    var key = s.ok === null ? 'detail_na' : 'fail_' + (s.kind || K_ERROR);
+    var key = s.text || (s.ok === true ? 'detail_' + s.id : s.ok === null ? 'detail_na' : 'fail_' + (s.kind || K_ERROR));
     var sentence = text[key];
     if (typeof sentence !== 'string') return s.detail;
-    return english && s.detail && s.ok === false ? sentence + ' (' + s.detail + ')' : sentence;
+    sentence = fillText(sentence, s.args, text);
+    return english && s.detail && s.ok === false && !s.text ? sentence + ' (' + s.detail + ')' : sentence;
   }
 
   function init() {
@@ -690,6 +1178,7 @@
     var input = document.getElementById('receipt-input');
     var fileInput = document.getElementById('receipt-file');
     var keyInput = document.getElementById('key-input');
+    var policyInput = document.getElementById('policy-input');
     var stepsEl = document.getElementById('verify-steps');
     var resultEl = document.getElementById('verify-result');
     var button = document.getElementById('verify-button');
@@ -757,7 +1246,8 @@
           stepsEl.replaceChildren();
         }
         setResult('working', label(stepsEl, 'working', DEFAULT_TEXT.working));
-        var res = await verifyReceipt(input.value, keyInput ? keyInput.value : '');
+        var res = await verifyReceipt(input.value, keyInput ? keyInput.value : '',
+          policyInput ? policyInput.value : '');
         if (my !== runId) return;
         render(res);
       } catch (e) {
@@ -853,6 +1343,11 @@
       parseNote: parseNote,
       parseCheckpointBody: parseCheckpointBody,
       parseVerifierKey: parseVerifierKey,
+      parseVkey: parseVkey,
+      parsePolicy: parsePolicy,
+      evaluateWitnesses: evaluateWitnesses,
+      cosignedMessage: cosignedMessage,
+      parseTlogProof: parseTlogProof,
       parseReceipt: parseReceipt,
       hexToBytes: hexToBytes,
       bytesToHex: bytesToHex

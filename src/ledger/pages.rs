@@ -127,6 +127,9 @@ async fn ledger(
 struct VerifyPage {
     chrome: Chrome,
     key: String,
+    /// The recommended trust policy the policy box starts with; empty (the key alone is
+    /// checked) when it cannot be built.
+    policy: String,
     text: String,
 }
 
@@ -139,21 +142,43 @@ impl VerifyPage {
 }
 
 /// The sentences `static/verify.js` writes, by the names it looks them up with.
-const SCRIPT_TEXT: [&str; 16] = [
+const SCRIPT_TEXT: [&str; 38] = [
     "detail_parse",
+    "detail_parse_proof",
     "detail_tx_hash",
     "detail_leaf_hash",
     "detail_inclusion",
     "detail_checkpoint",
+    "detail_checkpoint_proof",
     "detail_signature",
+    "detail_quorum",
+    "detail_quorum_none",
     "detail_party",
     "detail_na",
+    "detail_na_quorum",
+    "detail_na_proof",
+    "list_none",
     "fail_mismatch",
     "fail_format",
     "fail_dependency",
     "fail_key",
+    "fail_quorum",
+    "fail_no_entry",
     "fail_unsupported",
     "fail_error",
+    "policy_character",
+    "policy_keyword",
+    "policy_arity",
+    "policy_key",
+    "policy_key_type",
+    "policy_duplicate_key",
+    "policy_duplicate_name",
+    "policy_undefined",
+    "policy_duplicate_member",
+    "policy_threshold",
+    "policy_second_quorum",
+    "policy_no_quorum",
+    "policy_too_large",
     "file_too_large",
     "file_unreadable",
 ];
@@ -166,8 +191,16 @@ async fn verify(State(state): State<AppState>, chrome: Chrome) -> Result<Respons
             (name.to_string(), chrome.t.get(&key).to_owned().into())
         })
         .collect();
+    let policy = match super::web::recommended_policy(&state) {
+        Ok(policy) => policy.to_string(),
+        Err(error) => {
+            tracing::warn!(%error, "no recommended policy for /verify");
+            String::new()
+        }
+    };
     render(&VerifyPage {
         key: state.ledger.verifier_key(),
+        policy,
         text: serde_json::Value::Object(text).to_string(),
         chrome,
     })

@@ -362,7 +362,7 @@ async fn the_verifier_writes_its_checks_in_chinese_on_a_chinese_page() {
     .await;
     c.close().await.ok();
     let details = result.unwrap();
-    assert_eq!(details.len(), 7, "{details:?}");
+    assert_eq!(details.len(), 8, "every step, the quorum too: {details:?}");
     for detail in &details {
         assert!(
             !detail.contains("leaf hash =") && !detail.contains("receipt version"),
