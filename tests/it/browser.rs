@@ -272,33 +272,63 @@ async fn a_visitor_signs_up_logs_in_sees_their_name_switches_language_and_logs_o
     result.unwrap();
 }
 
-async fn verify_in_browser(c: &Client, app: &TestApp, receipt: &str) -> (String, String) {
-    c.goto(&app.url("/verify")).await.unwrap();
-    let input = c.find(Locator::Id("receipt-input")).await.unwrap();
-    // Typing a long receipt key by key is slow; set it the way a paste would.
-    c.execute(
-        "document.getElementById('receipt-input').value = arguments[0];",
-        vec![json!(receipt)],
-    )
-    .await
-    .unwrap();
-    let _ = input;
-    c.find(Locator::Id("verify-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+/// What `/verify` said: the result's class and text, and each step as (id, class, text).
+struct Verified {
+    class: String,
+    text: String,
+    steps: Vec<(String, String, String)>,
+}
+
+impl Verified {
+    fn step(&self, id: &str) -> (&str, &str) {
+        self.steps
+            .iter()
+            .find(|(step, _, _)| step == id)
+            .map(|(_, class, text)| (class.as_str(), text.as_str()))
+            .unwrap_or_else(|| panic!("no step {id}: {:?}", self.steps))
+    }
+}
+
+/// Reads the result of the verification just started, once it is there.
+async fn verified(c: &Client) -> Result<Verified, CmdError> {
     let result = c
         .wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Css("#verify-result.valid, #verify-result.invalid"))
-        .await
-        .unwrap();
-    (
-        result.attr("class").await.unwrap().unwrap_or_default(),
-        result.text().await.unwrap(),
+        .await?;
+    let mut steps = Vec::new();
+    for li in c.find_all(Locator::Css("#verify-steps li")).await? {
+        steps.push((
+            li.attr("data-step").await?.unwrap_or_default(),
+            li.attr("class").await?.unwrap_or_default(),
+            li.text().await?,
+        ));
+    }
+    Ok(Verified {
+        class: result.attr("class").await?.unwrap_or_default(),
+        text: result.text().await?,
+        steps,
+    })
+}
+
+/// Opens /verify, pastes `receipt` (and `policy` over the page's recommended one, when given)
+/// and verifies.
+async fn verify_in_browser(
+    c: &Client,
+    app: &TestApp,
+    receipt: &str,
+    policy: Option<&str>,
+) -> Result<Verified, CmdError> {
+    c.goto(&app.url("/verify")).await?;
+    // Typing a long receipt key by key is slow; set it the way a paste would.
+    c.execute(
+        "document.getElementById('receipt-input').value = arguments[0];
+         if (arguments[1] !== null) document.getElementById('policy-input').value = arguments[1];",
+        vec![json!(receipt), json!(policy)],
     )
+    .await?;
+    c.find(Locator::Id("verify-button")).await?.click().await?;
+    verified(c).await
 }
 
 #[tokio::test]
@@ -342,25 +372,165 @@ async fn the_verify_page_passes_a_good_receipt_and_fails_a_tampered_one() {
         .unwrap();
 
     let c = browser().await;
-    let (class, text) = verify_in_browser(&c, &app, &receipt).await;
-    let steps: Vec<String> = {
-        let mut out = Vec::new();
-        for li in c.find_all(Locator::Css("#verify-steps li")).await.unwrap() {
-            out.push(li.attr("class").await.unwrap().unwrap_or_default());
-        }
-        out
-    };
-    let (bad_class, bad_text) =
-        verify_in_browser(&c, &app, &receipt.replacen("6.50", "6.51", 1)).await;
+    let result = async {
+        let good = verify_in_browser(&c, &app, &receipt, None).await?;
+        let bad = verify_in_browser(&c, &app, &receipt.replacen("6.50", "6.51", 1), None).await?;
+        Ok::<_, CmdError>((good, bad))
+    }
+    .await;
     c.close().await.ok();
+    let (good, bad) = result.unwrap();
 
-    assert_eq!(class, "valid", "{text}");
+    assert_eq!(good.class, "valid", "{}", good.text);
     assert!(
-        steps.len() >= 6 && steps.iter().all(|s| s == "pass"),
-        "{steps:?}"
+        good.steps.len() >= 6 && good.steps.iter().all(|(_, class, _)| class == "pass"),
+        "{:?}",
+        good.steps
     );
-    assert!(bad_class.contains("invalid"), "{bad_text}");
-    assert!(bad_text.contains("tampered"), "{bad_text}");
+    assert!(bad.class.contains("invalid"), "{}", bad.text);
+    assert!(bad.text.contains("tampered"), "{}", bad.text);
+}
+
+/// `proof` with its entry (the `extra` line) changed: `"n":3` becomes `"n":4`.
+fn with_another_entry(proof: &str) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let extra = proof
+        .lines()
+        .find_map(|l| l.strip_prefix("extra "))
+        .expect("an extra line");
+    let entry = String::from_utf8(b64.decode(extra).unwrap()).unwrap();
+    let changed = entry.replacen("\"n\":3", "\"n\":4", 1);
+    assert_ne!(entry, changed, "{entry}");
+    proof.replacen(extra, &b64.encode(changed), 1)
+}
+
+#[tokio::test]
+async fn on_a_phone_verify_checks_a_tlog_proof_against_a_policy_and_names_a_missing_witness() {
+    use zhonglian::accounts::domain::Role;
+    use zhonglian::ledger::note::{KeyType, NoteSigner};
+
+    let app = TestApp::spawn_with_witnesses().await;
+    for w in &crate::support::test_witnesses() {
+        app.cosign_latest(w).await;
+    }
+    let auditor = app.login_as_staff(Role::Auditor).await;
+    let tx = app.leaf_tx_hash(3).await;
+    let proof = app
+        .client
+        .get(app.url(&format!("/api/v1/ledger/receipts/{tx}/tlog-proof")))
+        .bearer_auth(auditor)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let published = app
+        .client
+        .get(app.url("/ledger/tlog/policy"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // A policy that also requires a witness that never cosigned.
+    let fresh = NoteSigner::new("fresh.witness.example", KeyType::Cosignature, [23u8; 32]);
+    let strict = published.replace(
+        "quorum witnesses\n",
+        &format!(
+            "witness fresh {}\ngroup strict all witnesses fresh\nquorum strict\n",
+            fresh.verifier_key()
+        ),
+    );
+    assert_ne!(strict, published);
+    std::fs::create_dir_all(&app.data_dir).unwrap();
+    let tampered_file = app.data_dir.join("tampered.tlog-proof");
+    std::fs::write(&tampered_file, with_another_entry(&proof)).unwrap();
+
+    let c = phone().await;
+    let result = async {
+        c.goto(&app.url("/verify")).await?;
+        let prefilled = c
+            .execute(
+                "return document.getElementById('policy-input').value",
+                vec![],
+            )
+            .await?;
+        let accepted = c
+            .find(Locator::Id("receipt-file"))
+            .await?
+            .attr("accept")
+            .await?;
+        let good = verify_in_browser(&c, &app, &proof, None).await?;
+        let width = page_width(&c).await?;
+        full_page_screenshot(&c, &screenshot_folder().join("verify-tlog-proof-390.png")).await?;
+        let refused = verify_in_browser(&c, &app, &proof, Some(&strict)).await?;
+        // The tampered proof comes as a file, as a reader would choose it.
+        c.goto(&app.url("/verify")).await?;
+        c.find(Locator::Id("receipt-file"))
+            .await?
+            .send_keys(&tampered_file.display().to_string())
+            .await?;
+        let tampered = verified(&c).await?;
+        c.goto(&app.url("/lang/zh?next=/verify")).await?;
+        text_of(&c, "#verify-button").await;
+        let refused_zh = verify_in_browser(&c, &app, &proof, Some(&strict)).await?;
+        Ok::<_, CmdError>((
+            prefilled, accepted, good, width, refused, tampered, refused_zh,
+        ))
+    }
+    .await;
+    c.close().await.ok();
+    let (prefilled, accepted, good, width, refused, tampered, refused_zh) = result.unwrap();
+
+    assert_eq!(
+        prefilled,
+        json!(published),
+        "the page offers the server's policy"
+    );
+    assert!(
+        accepted.unwrap_or_default().contains(".tlog-proof"),
+        "the file input takes proofs"
+    );
+
+    assert_eq!(good.class, "valid", "{}: {:?}", good.text, good.steps);
+    for (id, class, text) in &good.steps {
+        let expected = if id == "party" { "na" } else { "pass" };
+        assert_eq!(class, expected, "{id}: {text}");
+    }
+    let (_, quorum) = good.step("quorum");
+    assert!(
+        quorum.contains("Cosigned by: a.witness.example, b.witness.example")
+            && quorum.contains("Not cosigned by: none"),
+        "{quorum}"
+    );
+    let (_, party) = good.step("party");
+    assert!(party.contains("not applicable"), "{party}");
+    assert!(
+        width <= u64::from(PHONE.0),
+        "the results fit the phone: {width}"
+    );
+
+    assert!(refused.class.contains("invalid"), "{}", refused.text);
+    assert!(!refused.text.contains("tampered"), "{}", refused.text);
+    let (class, quorum) = refused.step("quorum");
+    assert_eq!(class, "fail", "{quorum}");
+    assert!(
+        quorum.contains("Not cosigned by: fresh")
+            && quorum.contains("Cosigned by: a.witness.example, b.witness.example"),
+        "{quorum}"
+    );
+    assert!(refused.text.contains("fresh"), "{}", refused.text);
+    assert_eq!(refused.step("inclusion").0, "pass", "{:?}", refused.steps);
+
+    assert!(tampered.class.contains("tampered"), "{}", tampered.text);
+    assert!(tampered.text.contains("tampered"), "{}", tampered.text);
+    assert_eq!(tampered.step("inclusion").0, "fail", "{:?}", tampered.steps);
+
+    let (class, quorum) = refused_zh.step("quorum");
+    assert_eq!(class, "fail", "{quorum}");
+    assert!(quorum.contains("未联署：fresh"), "{quorum}");
 }
 
 #[tokio::test]
