@@ -3,7 +3,8 @@
 //! mounting a witness of the other's ledger, and the regulator's `zhonglian witness`); each
 //! exchange's published checkpoint carries two valid cosignatures, and stays consistent as both
 //! ledgers grow. Then a fork of A's ledger (the same key, another entry) is refused by the
-//! witnesses that cosigned the honest history, and kept as evidence.
+//! witnesses that cosigned the honest history, and kept as evidence, and an audit with A's
+//! published policy refuses the fork, naming the witnesses that did not sign it.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -160,6 +161,33 @@ async fn cosigned(
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Serves `note` at `/ledger/tlog/checkpoint`, as an operator showing it as its log's checkpoint
+/// would; the base URL.
+async fn serve_checkpoint(note: String) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().route(
+        "/ledger/tlog/checkpoint",
+        axum::routing::get(move || async move { note }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+/// `zhonglian audit --tiles --policy` against `server`: whether it passed, and what it said.
+async fn audit(server: &str, policy: &std::path::Path) -> (bool, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_zhonglian"));
+    command
+        .args(["audit", "--tiles", "--server", server, "--policy"])
+        .arg(policy);
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), said)
 }
 
 struct Killed(Vec<Child>);
@@ -343,6 +371,39 @@ async fn two_exchanges_and_the_regulator_cosign_each_other_and_catch_a_fork() {
             );
         }
     }
+
+    // A's operator shows an auditor the fork: without cosignatures, since the witnesses refused
+    // it, and again with the honest checkpoint's cosignatures copied under it. An audit with
+    // A's published policy refuses both and names the witnesses that did not sign; the honest
+    // checkpoint passes the same audit.
+    let policy = a.dir.join("policy.txt");
+    let published = http
+        .get(format!("{}/ledger/tlog/policy", a.base()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    std::fs::write(&policy, published).unwrap();
+    let copied: String = a_note
+        .lines()
+        .filter(|l| l.starts_with("\u{2014} ") && !l.contains(&a.origin))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for shown in [fork.clone(), format!("{fork}{copied}")] {
+        let said = audit(&serve_checkpoint(shown).await, &policy).await;
+        assert!(!said.0, "{}", said.1);
+        assert!(
+            said.1
+                .contains("not signed: exchange-b.test/witness, regulator.test/supervision"),
+            "{}",
+            said.1
+        );
+    }
+    let honest = audit(&a.base(), &policy).await;
+    assert!(honest.0, "{}", honest.1);
+
     drop(processes);
     for dir in [&a.dir, &b.dir, &regulator_dir] {
         let _ = std::fs::remove_dir_all(dir);
