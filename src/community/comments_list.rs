@@ -50,8 +50,8 @@ pub struct Comment {
     pub replies: Vec<Comment>,
 }
 
-/// One page of the discussion.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// One page of the discussion (the default: an empty last page).
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct CommentPage {
     pub comments: Vec<Comment>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -149,10 +149,7 @@ pub async fn page(
         .flatten();
     if tops.is_empty() {
         // Most projects have no discussion yet: no replies or backers to look up.
-        return Ok(CommentPage {
-            comments: Vec::new(),
-            next_cursor,
-        });
+        return Ok(CommentPage::default());
     }
     let ids: Vec<CommentId> = tops.iter().map(|r| r.id).collect();
     let replies: Vec<Row> = sqlx::query_as(&format!(

@@ -162,6 +162,18 @@ pub struct FollowButton {
 impl FollowButton {
     /// The button of `project` for `reader`.
     pub async fn load(db: &PgPool, project: &Project, reader: Option<UserId>) -> Result<Self> {
+        let followers = follower_count(db, project.id).await?;
+        Self::with_followers(db, project, reader, followers).await
+    }
+
+    /// The button of `project` for `reader`, when the caller has read how many follow it (the
+    /// project page's query does): a query only for a signed-in reader.
+    pub async fn with_followers(
+        db: &PgPool,
+        project: &Project,
+        reader: Option<UserId>,
+        followers: i64,
+    ) -> Result<Self> {
         let following = match reader {
             Some(user) => Some(is_following(db, user, project.id).await?),
             None => None,
@@ -169,7 +181,7 @@ impl FollowButton {
         Ok(Self {
             slug: project.slug.clone(),
             following,
-            followers: follower_count(db, project.id).await?,
+            followers,
         })
     }
 }

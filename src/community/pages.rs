@@ -62,7 +62,7 @@ async fn launching_soon(
     else {
         return Err(Error::NotFound);
     };
-    let follow = super::kept::follow_button(&state, &project, viewer.map(|v| v.user.id)).await?;
+    let follow = FollowButton::load(&state.db, &project, viewer.map(|v| v.user.id)).await?;
     let c = &chrome;
     render(&SoonPage {
         card: Card::in_zone(&project, c.t, &c.zone, now),

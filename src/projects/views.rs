@@ -21,6 +21,11 @@ pub struct ProjectDetail {
     pub revisions: Vec<Revision>,
     /// Every regulator action, anchored on the ledger.
     pub supervision: Vec<TrailEntry>,
+    /// How many people follow the project.
+    pub followers: i64,
+    /// Whether anyone has commented yet (the page then reads the discussion's first page).
+    #[serde(skip)]
+    pub discussed: bool,
 }
 
 impl ProjectDetail {
@@ -41,6 +46,8 @@ impl ProjectDetail {
                 updates: parts.updates,
                 revisions: parts.revisions,
                 supervision: parts.trail,
+                followers: parts.community.followers,
+                discussed: parts.community.discussed,
             },
             parts.tree_size,
         )

@@ -89,6 +89,38 @@ async fn following_a_project_twice_keeps_one_follow() {
 }
 
 #[tokio::test]
+async fn the_project_page_and_its_api_count_the_followers() {
+    let app = TestApp::spawn().await;
+    let (project, _) = app.live_reward_project(&[("20.00", None)]).await;
+    for _ in 0..2 {
+        let backer = app.fixture_backer().await;
+        assert_eq!(follow(&app, &backer, project).await.0, 200);
+    }
+
+    let (status, detail) = app
+        .get_json(&format!("/projects/{project}"), &Anonymous)
+        .await;
+    let page = app
+        .client
+        .get(app.url(&format!("/projects/{project}")))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    assert_eq!(status, 200);
+    assert_eq!(detail["followers"], 2);
+    assert!(
+        detail.get("discussed").is_none(),
+        "the page's own hint is not in the API"
+    );
+    assert!(page.contains("2 followers"), "{page}");
+}
+
+#[tokio::test]
 async fn a_follow_waits_for_one_in_progress_and_never_passes_the_limit_of_five_hundred() {
     let app = std::sync::Arc::new(TestApp::spawn().await);
     let founder = app.fixture_user(&["founder"]).await;

@@ -17,7 +17,7 @@ use crate::accounts::web::refused_page;
 use crate::accounts::AuthUser;
 use crate::app::AppState;
 use crate::community::comments::{self, Body, Cursor, NewComment, PAGE_DEFAULT};
-use crate::community::comments_list::{self, Comment};
+use crate::community::comments_list::{self, Comment, CommentPage};
 use crate::error::Message;
 use crate::http::confirm::{is_confirmed, Carried, Confirm};
 use crate::http::csrf::CsrfForm;
@@ -115,19 +115,25 @@ pub struct Block {
     pub form: FormView,
 }
 
-/// The discussion of `project` for `viewer`: the page after `cursor` (the newest without).
+/// The discussion of `project` for `viewer`: the page after `cursor` (the newest without);
+/// no query at all when the project's page has read that nobody has commented (`discussed`).
 pub async fn block(
     state: &AppState,
     chrome: &Chrome,
     viewer: Option<&AuthUser>,
     project: &Project,
     cursor: Option<Cursor>,
+    discussed: bool,
 ) -> Result<Block> {
-    // A visitor without a session reads the first page from the kept view.
+    // Nothing to read before the first comment; a visitor without a session reads the first
+    // page from the kept view.
     let (kept, fresh);
-    let page = if viewer.is_none() && cursor.is_none() {
-        kept = crate::community::kept::seen(state, project).await?;
-        &kept.first_page
+    let page = if !discussed {
+        fresh = CommentPage::default();
+        &fresh
+    } else if viewer.is_none() && cursor.is_none() {
+        kept = crate::community::kept::first_page(state, project).await?;
+        &*kept
     } else {
         fresh = comments_list::page(&state.db, project, cursor, PAGE_DEFAULT).await?;
         &fresh
@@ -175,7 +181,7 @@ async fn comments_page(
         .filter(|c| !c.trim().is_empty())
         .map(Cursor::parse)
         .transpose()?;
-    let comments = block(&state, &chrome, viewer.as_ref(), &project, cursor).await?;
+    let comments = block(&state, &chrome, viewer.as_ref(), &project, cursor, true).await?;
     render(&CommentsPage {
         chrome,
         title: project.title,
@@ -280,7 +286,7 @@ async fn refused(
     errors: &FieldErrors,
 ) -> Result<Response> {
     let t = chrome.t;
-    let mut comments = block(state, &chrome, Some(user), project, None).await?;
+    let mut comments = block(state, &chrome, Some(user), project, None, true).await?;
     comments.form = FormView {
         body: form.body.clone(),
         parent_id: form.parent_id.trim().to_owned(),

@@ -98,7 +98,7 @@ async fn extras(
     } else {
         None
     };
-    let follow = crate::community::kept::follow_button(state, p, viewer).await?;
+    let follow = FollowButton::with_followers(&state.db, p, viewer, detail.followers).await?;
     Ok(Extras {
         pledge_chart,
         settlement,
@@ -203,7 +203,15 @@ pub(super) async fn show(
     let (detail, tree_size) = (&view.0, view.1);
     let reader = viewer.as_ref().map(|v| v.user.id);
     let extras = extras(&state, detail, tree_size, &chrome, reader).await?;
-    let comments = comments_block(&state, &chrome, viewer.as_ref(), &detail.project, None).await?;
+    let comments = comments_block(
+        &state,
+        &chrome,
+        viewer.as_ref(),
+        &detail.project,
+        None,
+        detail.discussed,
+    )
+    .await?;
     let share = Share::new(&state.settings.public_url, &detail.project, &chrome);
     render(&ShowPage::new(
         chrome,

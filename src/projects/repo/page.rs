@@ -2,8 +2,9 @@
 //!
 //! The project page is the busiest page: one query per part cost it more in round trips and
 //! per-statement work than the rows themselves. So each part is aggregated to JSON in a
-//! subquery, the supervision trail from the supervision room's `supervision_trail` view and the
-//! ledger's size from the ledger room's `ledger_size` view.
+//! subquery, the supervision trail from the supervision room's `supervision_trail` view, the
+//! follower count from the community room's `project_community` view and the ledger's size
+//! from the ledger room's `ledger_size` view.
 
 use crate::ids::UpdateId;
 use rust_decimal::Decimal;
@@ -29,6 +30,7 @@ pub struct Parts {
     pub updates: Vec<Update>,
     pub revisions: Vec<Revision>,
     pub trail: Vec<TrailEntry>,
+    pub community: Community,
     pub tree_size: u64,
 }
 
@@ -142,8 +144,18 @@ fn parts_columns(backers_only: &str, lang: &str) -> String {
                 'tx_hash', encode(s.tx_hash, 'hex'))
               ORDER BY s.at, s.id), '[]')
             FROM supervision_trail s WHERE s.project_id = p.id) AS trail,
+           (SELECT json_build_object('followers', pc.followers, 'discussed', pc.discussed)
+            FROM project_community pc WHERE pc.project_id = p.id) AS community,
            (SELECT size FROM ledger_size) AS tree_size"
     )
+}
+
+/// What the community room's `project_community` view says of the project.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+pub struct Community {
+    pub followers: i64,
+    /// Whether anyone has commented yet.
+    pub discussed: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -153,6 +165,7 @@ struct PartsRow {
     updates: Json<Vec<UpdateJson>>,
     revisions: Json<Vec<RevisionJson>>,
     trail: Json<Vec<TrailJson>>,
+    community: Json<Community>,
     tree_size: i64,
 }
 
@@ -221,6 +234,7 @@ fn parts_from(row: PartsRow) -> Result<Parts> {
         updates,
         revisions,
         trail,
+        community,
         tree_size,
     } = row;
     Ok(Parts {
@@ -267,6 +281,7 @@ fn parts_from(row: PartsRow) -> Result<Parts> {
                 })
             })
             .collect::<Result<_>>()?,
+        community: community.0,
         tree_size: tree_size as u64,
     })
 }
