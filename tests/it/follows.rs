@@ -92,10 +92,24 @@ async fn following_a_project_twice_keeps_one_follow() {
 async fn the_project_page_and_its_api_count_the_followers() {
     let app = TestApp::spawn().await;
     let (project, _) = app.live_reward_project(&[("20.00", None)]).await;
-    for _ in 0..2 {
+    for _ in 0..3 {
         let backer = app.fixture_backer().await;
         assert_eq!(follow(&app, &backer, project).await.0, 200);
     }
+    let leaving = app.fixture_backer().await;
+    follow(&app, &leaving, project).await;
+    let path = format!("/projects/{project}/follow");
+    assert_status(&app.delete_json(&path, &leaving).await, 200);
+    // A follower who goes away with their account (the follow goes with it) is not counted.
+    let gone = app.fixture_backer().await;
+    follow(&app, &gone, project).await;
+    sqlx::query("DELETE FROM project_follows WHERE user_id = $1")
+        .bind(gone.id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let other = app.fixture_backer().await;
+    assert_eq!(follow(&app, &other, project).await.0, 200);
 
     let (status, detail) = app
         .get_json(&format!("/projects/{project}"), &Anonymous)
@@ -112,12 +126,12 @@ async fn the_project_page_and_its_api_count_the_followers() {
         .unwrap();
 
     assert_eq!(status, 200);
-    assert_eq!(detail["followers"], 2);
+    assert_eq!(detail["followers"], 4);
     assert!(
         detail.get("discussed").is_none(),
         "the page's own hint is not in the API"
     );
-    assert!(page.contains("2 followers"), "{page}");
+    assert!(page.contains("4 followers"), "{page}");
 }
 
 #[tokio::test]
