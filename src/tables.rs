@@ -88,6 +88,8 @@ pub const TABLES: &[Owned] = &[
     table("follow_reminders", "community"),
     view("project_schedule", "projects", &["community"]),
     view("project_backers", "pledges", &["community"]),
+    table("community_counts", "community"),
+    view("project_community", "community", &["projects"]),
 ];
 
 /// The owner of a table or view, if the map knows it.

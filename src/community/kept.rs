@@ -10,7 +10,8 @@
 
 use std::sync::Arc;
 
-use crate::app::AppState;
+use sqlx::PgPool;
+
 use crate::cache::TtlCache;
 use crate::community::comments::PAGE_DEFAULT;
 use crate::community::comments_list::{self, CommentPage};
@@ -26,16 +27,16 @@ pub const CAPACITY: usize = crate::projects::views::PUBLIC_VIEW_CAPACITY;
 
 /// The first page of `project`'s discussion as anonymous visitors see it: kept, or read and
 /// kept.
-pub async fn first_page(state: &AppState, project: &Project) -> Result<Arc<CommentPage>> {
-    if let Some(page) = state.public_communities.get(&project.id) {
+pub async fn first_page(kept: &Kept, db: &PgPool, project: &Project) -> Result<Arc<CommentPage>> {
+    if let Some(page) = kept.get(&project.id) {
         return Ok(page);
     }
-    let page = Arc::new(comments_list::page(&state.db, project, None, PAGE_DEFAULT).await?);
-    state.public_communities.insert(project.id, page.clone());
+    let page = Arc::new(comments_list::page(db, project, None, PAGE_DEFAULT).await?);
+    kept.insert(project.id, page.clone());
     Ok(page)
 }
 
 /// Forgets the kept first page of `project`: after a change anonymous visitors must see at once.
-pub fn forget(state: &AppState, project: ProjectId) {
-    state.public_communities.remove(&project);
+pub fn forget(kept: &Kept, project: ProjectId) {
+    kept.remove(&project);
 }

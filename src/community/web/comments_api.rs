@@ -132,6 +132,6 @@ pub async fn hide(
 ) -> Result<ApiJson<HiddenComment>> {
     let reason = supervised::reason(&input.reason)?;
     let hidden = supervised::hide(&state.db, &state.ledger, &regulator, id, &reason).await?;
-    crate::community::kept::forget(&state, hidden.project_id);
+    crate::community::kept::forget(&state.public_communities, hidden.project_id);
     Ok(ApiJson(hidden))
 }

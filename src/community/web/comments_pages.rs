@@ -132,7 +132,8 @@ pub async fn block(
         fresh = CommentPage::default();
         &fresh
     } else if viewer.is_none() && cursor.is_none() {
-        kept = crate::community::kept::first_page(state, project).await?;
+        kept = crate::community::kept::first_page(&state.public_communities, &state.db, project)
+            .await?;
         &*kept
     } else {
         fresh = comments_list::page(&state.db, project, cursor, PAGE_DEFAULT).await?;
@@ -340,7 +341,7 @@ async fn hide_comment(
     };
     match supervised::hide(&state.db, &state.ledger, &regulator, id, &reason).await {
         Ok(_) => {
-            crate::community::kept::forget(&state, project.id);
+            crate::community::kept::forget(&state.public_communities, project.id);
             Ok(Redirect::to(&comments::link(&project, id)).into_response())
         }
         Err(crate::error::Error::Conflict(message)) => {
