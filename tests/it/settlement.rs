@@ -631,5 +631,8 @@ async fn a_backer_opens_the_receipt_of_a_settled_pledge_and_the_verify_page_says
         "{verdict}"
     );
     assert_eq!(class, "valid");
-    assert_eq!(steps, 7, "every step passes, the party step included");
+    assert_eq!(
+        steps, 8,
+        "every step passes, the party step and the policy's quorum included"
+    );
 }
