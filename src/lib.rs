@@ -16,6 +16,7 @@ pub mod ids;
 pub mod images;
 pub mod keys;
 pub mod ledger;
+pub mod market;
 pub mod money;
 pub mod net;
 pub mod notify;
