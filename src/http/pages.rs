@@ -178,9 +178,17 @@ pub fn with_notice(path: &str, key: &str) -> String {
 
 /// Renders a template into a response, mapping a render failure to a 500.
 pub fn render(template: &impl Template) -> Result<Response> {
-    let html = template.render().map_err(|e| Error::Internal(e.into()))?;
+    let mut html = String::with_capacity(PAGE_CAPACITY);
+    template
+        .render_into(&mut html)
+        .map_err(|e| Error::Internal(e.into()))?;
     Ok(Html(html).into_response())
 }
+
+/// Room reserved for a page before it is written: about the size of a project page with its
+/// discussion, so a page is seldom copied while it grows (askama's own estimate is the size of
+/// the templates' text alone).
+const PAGE_CAPACITY: usize = 32 * 1024;
 
 /// The error page.
 #[derive(Template)]

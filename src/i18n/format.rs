@@ -92,48 +92,106 @@ const EN_MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// `UTC`, `UTC+8`, `UTC-3:30`: an offset a person reads.
-fn offset_label(seconds: i32) -> String {
+/// `UTC`, `UTC+8`, `UTC-3:30`: an offset a person reads, appended to `out`.
+fn push_offset(out: &mut String, seconds: i32) {
+    out.push_str("UTC");
     if seconds == 0 {
-        return "UTC".into();
+        return;
     }
-    let sign = if seconds < 0 { '-' } else { '+' };
+    out.push(if seconds < 0 { '-' } else { '+' });
     let minutes = seconds.unsigned_abs() / 60;
-    match minutes % 60 {
-        0 => format!("UTC{sign}{}", minutes / 60),
-        rest => format!("UTC{sign}{}:{rest:02}", minutes / 60),
+    push_number(out, minutes / 60, 1);
+    if minutes % 60 != 0 {
+        out.push(':');
+        push_number(out, minutes % 60, 2);
+    }
+}
+
+/// Appends `n` in decimal with at least `width` digits. Times are written by hand rather than
+/// with `format!`: a page of the discussion writes sixty of them, and the formatting machinery
+/// was the largest single cost of such a page.
+fn push_number(out: &mut String, n: u32, width: usize) {
+    let mut digits = [0u8; 10];
+    let mut len = 0;
+    let mut rest = n;
+    loop {
+        digits[len] = b'0' + (rest % 10) as u8;
+        len += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for _ in len..width {
+        out.push('0');
+    }
+    for &digit in digits[..len].iter().rev() {
+        out.push(char::from(digit));
+    }
+}
+
+fn push_year(out: &mut String, year: i32) {
+    if year < 0 {
+        out.push('-');
+    }
+    push_number(out, year.unsigned_abs(), 1);
+}
+
+/// The date of `local` (already in the reader's zone), appended to `out`.
+fn push_date(out: &mut String, lang: Lang, local: OffsetDateTime) {
+    let month = u8::from(local.month());
+    match lang {
+        Lang::En => {
+            out.push_str(EN_MONTHS[usize::from(month) - 1]);
+            out.push(' ');
+            push_number(out, local.day().into(), 1);
+            out.push_str(", ");
+            push_year(out, local.year());
+        }
+        Lang::Zh => {
+            push_year(out, local.year());
+            out.push('年');
+            push_number(out, month.into(), 1);
+            out.push('月');
+            push_number(out, local.day().into(), 1);
+            out.push('日');
+        }
     }
 }
 
 /// A date in the reader's language and zone: `Dec 1, 2026` or `2026年12月1日`.
 pub fn date(lang: Lang, zone: &Zone, at: OffsetDateTime) -> String {
     let (local, _) = zone.local(at);
-    match lang {
-        Lang::En => format!(
-            "{} {}, {}",
-            EN_MONTHS[usize::from(u8::from(local.month())) - 1],
-            local.day(),
-            local.year()
-        ),
-        Lang::Zh => format!(
-            "{}年{}月{}日",
-            local.year(),
-            u8::from(local.month()),
-            local.day()
-        ),
-    }
+    let mut out = String::with_capacity(16);
+    push_date(&mut out, lang, local);
+    out
 }
 
 /// A moment in the reader's language and zone, to the minute, with the zone's offset:
 /// `Dec 1, 2026, 19:33 UTC+8` or `2026年12月1日 19:33 (UTC+8)`.
 pub fn moment(lang: Lang, zone: &Zone, at: OffsetDateTime) -> String {
     let (local, offset) = zone.local(at);
-    let day = date(lang, zone, at);
-    let clock = format!("{:02}:{:02}", local.hour(), local.minute());
+    let mut out = String::with_capacity(40);
+    push_date(&mut out, lang, local);
+    out.push_str(match lang {
+        Lang::En => ", ",
+        Lang::Zh => " ",
+    });
+    push_number(&mut out, local.hour().into(), 2);
+    out.push(':');
+    push_number(&mut out, local.minute().into(), 2);
     match lang {
-        Lang::En => format!("{day}, {clock} {}", offset_label(offset)),
-        Lang::Zh => format!("{day} {clock}（{}）", offset_label(offset)),
+        Lang::En => {
+            out.push(' ');
+            push_offset(&mut out, offset);
+        }
+        Lang::Zh => {
+            out.push('（');
+            push_offset(&mut out, offset);
+            out.push('）');
+        }
     }
+    out
 }
 
 /// A ledger time: UTC to the second, saying so (`2026-12-01 11:33:59 UTC+00:00`), the same in
@@ -240,6 +298,14 @@ mod tests {
         assert_eq!(moment(Lang::En, &india, at), "Dec 2, 2026, 01:03 UTC+5:30");
         let new_york = Zone::named("America/New_York").unwrap();
         assert_eq!(date(Lang::En, &new_york, at), "Dec 1, 2026");
+        assert_eq!(date(Lang::Zh, &new_york, at), "2026年12月1日");
+        let newfoundland = Zone::named("America/St_Johns").unwrap();
+        assert_eq!(
+            moment(Lang::Zh, &newfoundland, at),
+            "2026年12月1日 16:03（UTC-3:30）"
+        );
+        let early = time::macros::datetime!(0987-01-05 04:05:00 UTC);
+        assert_eq!(moment(Lang::En, &utc, early), "Jan 5, 987, 04:05 UTC");
     }
 
     #[test]
