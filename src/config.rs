@@ -57,6 +57,11 @@ pub struct Settings {
     #[arg(long, env = "MIN_CAMPAIGN_SECONDS", default_value_t = 86_400)]
     pub min_campaign_seconds: u64,
 
+    /// Days from a share's issue before it may be sold on the exchange (Regulation
+    /// Crowdfunding 227.501's year; 0 for demos and tests).
+    #[arg(long, env = "SECONDARY_LOCKUP_DAYS", default_value_t = 365, value_parser = clap::value_parser!(u32).range(0..=3_650))]
+    pub secondary_lockup_days: u32,
+
     /// Most pledge requests waiting for one project in this process; past it a new one is
     /// answered 503 with Retry-After at once.
     #[arg(long, env = "PLEDGE_QUEUE_LIMIT", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
@@ -193,6 +198,7 @@ impl Settings {
             witness_logs: LogKeys::default(),
             witness_name: None,
             min_campaign_seconds: 0,
+            secondary_lockup_days: 0,
             pledge_queue_limit: 256,
             pledge_wait_seconds: 10,
             platform_fee_bps: 500,
@@ -250,6 +256,7 @@ impl fmt::Debug for Settings {
             .field("witness_logs", &self.witness_logs)
             .field("witness_name", &self.witness_name)
             .field("min_campaign_seconds", &self.min_campaign_seconds)
+            .field("secondary_lockup_days", &self.secondary_lockup_days)
             .field("pledge_queue_limit", &self.pledge_queue_limit)
             .field("pledge_wait_seconds", &self.pledge_wait_seconds)
             .field("platform_fee_bps", &self.platform_fee_bps)

@@ -410,6 +410,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         // The demo's accounts have made-up addresses: their letters go to the log.
         settings.mail_log = true;
     }
+    if args.demo && std::env::var_os("SECONDARY_LOCKUP_DAYS").is_none() {
+        // The demo's investors may sell the shares they were just issued.
+        settings.secondary_lockup_days = 0;
+    }
     init_tracing(&settings.log_format);
     tracing::info!(settings = ?settings, "starting");
     // A mail server address that cannot work stops the start before the database opens.

@@ -26,7 +26,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::app::AppState;
 use crate::http::{csrf, error, metrics, openapi, pages, text_guard, Web, BODY_LIMIT};
 use crate::{
-    accounts, community, ledger, money, notify, pledges, projects, settlement, supervision,
+    accounts, community, ledger, market, money, notify, pledges, projects, settlement, supervision,
 };
 
 /// Every API route with its OpenAPI operation, and the document they make together.
@@ -42,6 +42,7 @@ pub fn api() -> (Router<AppState>, OpenApi) {
         .merge(notify::api::routes())
         .merge(community::web::comments_api::routes())
         .merge(community::api::routes())
+        .merge(market::api::routes())
         .split_for_parts();
     openapi::finish(&mut document);
     (router, document)
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .merge(notify::pages::routes())
         .merge(community::web::comments_pages::routes())
         .merge(community::pages::routes())
+        .merge(market::pages::routes())
         .layer(from_fn_with_state(web.clone(), csrf::issue_token));
 
     let (api, document) = api();

@@ -63,7 +63,7 @@ pub const TABLES: &[Owned] = &[
     table("tier_shipping", "projects"),
     table("project_addons", "projects"),
     table("addon_tiers", "projects"),
-    view("project_headlines", "projects", &["pledges"]),
+    view("project_headlines", "projects", &["pledges", "market"]),
     view("tier_headlines", "projects", &["pledges"]),
     view("addon_headlines", "projects", &["pledges"]),
     table("money_accounts", "money"),
@@ -90,6 +90,7 @@ pub const TABLES: &[Owned] = &[
     view("project_backers", "pledges", &["community"]),
     table("community_counts", "community"),
     view("project_community", "community", &["projects"]),
+    view("share_lots", "settlement", &["market"]),
 ];
 
 /// The owner of a table or view, if the map knows it.

@@ -17,6 +17,7 @@ mod launch;
 mod ledger;
 mod listings_browser;
 mod mail;
+mod market;
 mod money;
 mod pages_audit;
 mod pledges;

@@ -184,6 +184,7 @@ impl DemoSite {
             ),
             page("notifications", "/me/notifications".into(), Reader::Backer),
             page("following", "/me/following".into(), Reader::Backer),
+            page("holdings", "/me/holdings".into(), Reader::Backer),
             page("settings", "/me/settings".into(), Reader::Backer),
             page(
                 "discussion-signed-in",
