@@ -70,6 +70,10 @@ decl_id!(
     PledgeId
 );
 decl_id!(
+    /// A call auction's id.
+    AuctionId
+);
+decl_id!(
     /// A money account's id.
     AccountId
 );

@@ -91,6 +91,7 @@ pub const TABLES: &[Owned] = &[
     table("community_counts", "community"),
     view("project_community", "community", &["projects"]),
     view("share_lots", "settlement", &["market"]),
+    table("auctions", "market"),
 ];
 
 /// The owner of a table or view, if the map knows it.

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 /// One recorded regulator action.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TrailEntry {
-    /// `approve`, `reject`, `freeze`, `unfreeze`, `cancel`, or `hide_comment`.
+    /// `approve`, `reject`, `freeze`, `unfreeze`, `cancel`, `hide_comment` or `halt_auction`.
     pub action: String,
     /// The state the action moved the project from and to; `None` for hiding a comment.
     pub from_state: Option<String>,

@@ -5,6 +5,7 @@
 //! `pages` are its handlers (they also forget the anonymous views an action makes stale).
 
 pub mod api;
+pub mod auctions;
 pub mod comments;
 pub mod identity;
 pub mod pages;

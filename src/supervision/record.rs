@@ -8,7 +8,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
-use crate::ids::{CommentId, ProjectId, UserId};
+use crate::ids::{AuctionId, CommentId, ProjectId, UserId};
 use crate::ledger::entry::{EntryKind, NewEntry};
 use crate::ledger::Ledger;
 
@@ -29,6 +29,11 @@ pub enum Subject<'a> {
     },
     /// A person (verifying their identity).
     Person(UserId),
+    /// A call auction of a company's shares (halting it).
+    Auction {
+        project: ProjectId,
+        auction: AuctionId,
+    },
 }
 
 /// One action to record.
@@ -79,7 +84,7 @@ pub async fn record(
         "regulator": regulator,
     });
     fields.extend(standard.as_object().cloned().unwrap_or_default());
-    let (mut project, mut comment, mut person) = (None, None, None);
+    let (mut project, mut comment, mut person, mut auction) = (None, None, None, None);
     let (mut from, mut to, mut launch_at) = (None, None, None);
     match record.subject {
         Subject::Listing {
@@ -106,20 +111,29 @@ pub async fn record(
             fields.insert("comment".into(), c.to_string().into());
         }
         Subject::Person(user) => person = Some(user),
+        Subject::Auction {
+            project: p,
+            auction: a,
+        } => {
+            (project, auction) = (Some(p), Some(a));
+            fields.insert("project".into(), p.to_string().into());
+            fields.insert("auction".into(), a.to_string().into());
+        }
     }
     let mut entry = NewEntry::new(EntryKind::Supervision, fields);
     entry.parties = parties;
     let appended = ledger.append(&mut *conn, &[entry]).await?;
     let tx_hash = appended.tx_hashes[0];
     sqlx::query(
-        "INSERT INTO supervision_actions (project_id, comment_id, subject_user_id, regulator_id,
-                                          action, from_state, to_state, reason, launch_at, at,
-                                          tx_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO supervision_actions (project_id, comment_id, subject_user_id, auction_id,
+                                          regulator_id, action, from_state, to_state, reason,
+                                          launch_at, at, tx_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(project)
     .bind(comment)
     .bind(person)
+    .bind(auction)
     .bind(record.regulator)
     .bind(record.action)
     .bind(from)
