@@ -26,7 +26,7 @@ pgbench="$bin_dir/pgbench"
 psql="$bin_dir/psql"
 
 ZHONGLIAN_DATA_DIR=$data BIND=127.0.0.1:$port RUST_LOG=warn \
-  target/release/zhonglian serve >"$data/server.log" 2>&1 &
+  "${CARGO_TARGET_DIR:-target}"/release/zhonglian serve >"$data/server.log" 2>&1 &
 server=$!
 cleanup() {
   kill "$server" 2>/dev/null || true
@@ -52,7 +52,7 @@ for round in $(seq 1 "$rounds"); do
   echo "pgbench $tps" >>"$results"
   for scenario in spread hot; do
     [ "$scenario" = hot ] && capacity=$(( seconds * 1500 )) || capacity=$(( seconds * 4000 ))
-    line=$(target/release/examples/pledge_load --url "http://127.0.0.1:$port" --data-dir "$data" \
+    line=$("${CARGO_TARGET_DIR:-target}"/release/examples/pledge_load --url "http://127.0.0.1:$port" --data-dir "$data" \
              --clients "$clients" --seconds "$seconds" --scenario "$scenario" \
              --server-pid "$server" --capacity "$capacity")
     echo "round $round $line"
