@@ -9,15 +9,11 @@ use crate::error::{Error, Result};
 use crate::ids::AuctionId;
 use crate::ledger::Ledger;
 use crate::market::auctions::{self, Auction};
-use crate::projects::domain;
 
 /// The action's name on the trail and in the ledger entry.
 pub const ACTION: &str = "halt_auction";
 
-/// Checks a halting reason: 1 to 2000 characters.
-pub fn reason(raw: &str) -> Result<String> {
-    domain::text(raw, 1, 2000, "supervision.error.reason")
-}
+pub use super::record::reason;
 
 /// Halts the auction `id` for `reason` (checked with [`reason`]) as `regulator`.
 pub async fn halt(

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::ids::{CommentId, ProjectId};
 use crate::ledger::Ledger;
 use crate::notify::{self, NoticeKind};
-use crate::projects::{domain, repo};
+use crate::projects::repo;
 
 /// The action's name on the trail and in the ledger entry.
 pub const ACTION: &str = "hide_comment";
@@ -35,10 +35,7 @@ pub struct HiddenComment {
     pub tx_hash: String,
 }
 
-/// Checks a hiding reason: 1 to 2000 characters.
-pub fn reason(raw: &str) -> Result<String> {
-    domain::text(raw, 1, 2000, "supervision.error.reason")
-}
+pub use super::record::reason;
 
 /// Hides `comment` for `reason` (checked with [`reason`]) as `regulator`.
 pub async fn hide(

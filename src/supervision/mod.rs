@@ -48,7 +48,7 @@ impl Decision {
         let reason = if reason.is_empty() && action == Action::Approve {
             "Approved for listing.".to_owned()
         } else {
-            domain::text(reason, 1, 2000, "supervision.error.reason")?
+            record::reason(reason)?
         };
         if launch_at.is_some() && action != Action::Approve {
             return Err(Error::Invalid(Message::Key(

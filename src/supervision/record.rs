@@ -57,6 +57,11 @@ pub struct Recorded {
     pub at: OffsetDateTime,
 }
 
+/// Checks a regulator's reason for an action: 1 to 2000 characters, trimmed.
+pub fn reason(raw: &str) -> Result<String> {
+    crate::projects::domain::text(raw, 1, 2000, "supervision.error.reason")
+}
+
 fn rfc3339(at: OffsetDateTime) -> Result<String> {
     at.format(&Rfc3339).map_err(|e| Error::Internal(e.into()))
 }
