@@ -134,10 +134,16 @@ pub async fn schedule(
     window: Window,
 ) -> Result<Auction> {
     let company = repo::find(db, project).await?.ok_or(Error::NotFound)?;
+    // A funded offering is public; anything else is the founder's to know about.
+    let funded = company.kind == ProjectKind::Equity && company.state == ProjectState::Funded;
     if company.founder_id != issuer {
-        return Err(Error::Forbidden);
+        return Err(if funded {
+            Error::Forbidden
+        } else {
+            Error::NotFound
+        });
     }
-    if company.kind != ProjectKind::Equity || company.state != ProjectState::Funded {
+    if !funded {
         return Err(Error::invalid("market.error.not_a_company"));
     }
     let mut tx = db.begin().await?;

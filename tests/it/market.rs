@@ -254,6 +254,18 @@ async fn only_the_founder_of_a_funded_equity_offering_schedules_and_only_sound_w
     );
     let (status, _) = app
         .post_json(
+            &format!("/companies/{live}/auctions"),
+            &stranger,
+            window(hour, 2 * hour),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "an offering not yet funded is not shown to others"
+    );
+    let (status, _) = app
+        .post_json(
             &format!("/companies/{}/auctions", uuid::Uuid::new_v4()),
             &founder,
             window(hour, 2 * hour),
