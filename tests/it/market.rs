@@ -252,7 +252,7 @@ async fn only_the_founder_of_a_funded_equity_offering_schedules_and_only_sound_w
         refused["detail"].as_str().unwrap().contains("funded"),
         "{refused}"
     );
-    let (status, _) = app
+    let (status, hidden) = app
         .post_json(
             &format!("/companies/{live}/auctions"),
             &stranger,
@@ -262,7 +262,7 @@ async fn only_the_founder_of_a_funded_equity_offering_schedules_and_only_sound_w
     assert_eq!(
         status,
         StatusCode::NOT_FOUND,
-        "an offering not yet funded is not shown to others"
+        "an offering not yet funded is not shown to others: {hidden}"
     );
     let (status, _) = app
         .post_json(
