@@ -5,7 +5,7 @@ use sqlx::PgPool;
 
 use super::record::{self, Record, Subject};
 use crate::accounts::AuthUser;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ids::AuctionId;
 use crate::ledger::Ledger;
 use crate::market::auctions::{self, Auction};
@@ -41,6 +41,6 @@ pub async fn halt(
         },
     )
     .await?;
-    tx.commit().await.map_err(Error::from)?;
+    tx.commit().await?;
     Ok(halted)
 }

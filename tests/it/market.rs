@@ -123,17 +123,22 @@ fn at(offset: time::Duration) -> String {
         .unwrap()
 }
 
-/// A funded offering whose founder can sign in with the returned token.
-async fn company_with_founder(app: &TestApp) -> (zhonglian::projects::ProjectId, Backer) {
-    let investor = app.fixture_backer().await;
-    let project = funded_offering(app, &investor).await;
-    let founder = app.fixture_user(&["founder"]).await;
+/// Makes `founder` the founder of `project`, so that a token of theirs acts as its issuer.
+async fn hand_to(app: &TestApp, project: zhonglian::projects::ProjectId, founder: &Backer) {
     sqlx::query("UPDATE projects SET founder_id = $2 WHERE id = $1")
         .bind(project)
         .bind(founder.id)
         .execute(&app.db)
         .await
         .unwrap();
+}
+
+/// A funded offering whose founder can sign in with the returned token.
+async fn company_with_founder(app: &TestApp) -> (zhonglian::projects::ProjectId, Backer) {
+    let investor = app.fixture_backer().await;
+    let project = funded_offering(app, &investor).await;
+    let founder = app.fixture_user(&["founder"]).await;
+    hand_to(app, project, &founder).await;
     (project, founder)
 }
 
@@ -234,12 +239,7 @@ async fn only_the_founder_of_a_funded_equity_offering_schedules_and_only_sound_w
     let live = app
         .live_equity_project("10.00", (1, 100), 1, 200, time::Duration::days(10))
         .await;
-    sqlx::query("UPDATE projects SET founder_id = $2 WHERE id = $1")
-        .bind(live)
-        .bind(founder.id)
-        .execute(&app.db)
-        .await
-        .unwrap();
+    hand_to(&app, live, &founder).await;
     let (status, refused) = app
         .post_json(
             &format!("/companies/{live}/auctions"),
