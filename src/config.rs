@@ -77,6 +77,11 @@ pub struct Settings {
     #[arg(long, env = "PLATFORM_FEE_BPS", default_value_t = 500, value_parser = clap::value_parser!(u32).range(0..=10_000))]
     pub platform_fee_bps: u32,
 
+    /// Fee on each trade of the exchange, in basis points of its price, paid by the seller
+    /// (100 = 1%).
+    #[arg(long, env = "MARKET_FEE_BPS", default_value_t = 100, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub market_fee_bps: u32,
+
     /// Pledges settled per database transaction (smaller batches hold locks for less time).
     #[arg(long, env = "SETTLEMENT_BATCH_SIZE", default_value_t = 5_000)]
     pub settlement_batch_size: i64,
@@ -202,6 +207,7 @@ impl Settings {
             pledge_queue_limit: 256,
             pledge_wait_seconds: 10,
             platform_fee_bps: 500,
+            market_fee_bps: 100,
             settlement_batch_size: 5_000,
             investor_limit_rule: InvestorLimitRule::default(),
             database_pool_size: None,
@@ -260,6 +266,7 @@ impl fmt::Debug for Settings {
             .field("pledge_queue_limit", &self.pledge_queue_limit)
             .field("pledge_wait_seconds", &self.pledge_wait_seconds)
             .field("platform_fee_bps", &self.platform_fee_bps)
+            .field("market_fee_bps", &self.market_fee_bps)
             .field("settlement_batch_size", &self.settlement_batch_size)
             .field("investor_limit_rule", &self.investor_limit_rule)
             .field("database_pool_size", &self.database_pool_size)

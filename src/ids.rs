@@ -74,6 +74,10 @@ decl_id!(
     AuctionId
 );
 decl_id!(
+    /// An exchange order's id.
+    OrderId
+);
+decl_id!(
     /// A money account's id.
     AccountId
 );

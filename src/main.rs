@@ -439,6 +439,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let worker = tokio::spawn(
         zhonglian::settlement::Settler::new(app.state()).run(std::time::Duration::from_secs(1)),
     );
+    let clearer = tokio::spawn(
+        zhonglian::market::clear::Clearer::new(
+            db.pool.clone(),
+            app.state().ledger.clone(),
+            &app.state().settings,
+        )
+        .run(std::time::Duration::from_secs(1)),
+    );
     if let Some(gateway) = app.state().gateway.clone() {
         let resumed = zhonglian::money::provider::resume_payouts(&db.pool, gateway).await?;
         if resumed > 0 {
@@ -495,6 +503,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     app.run(stop).await?;
     // A settlement batch in flight is rolled back by the database; the next start resumes it.
     worker.abort();
+    // So is an auction's clearing or settlement batch.
+    clearer.abort();
     // A reminder batch in flight is rolled back; the next pass sends it.
     reminders.abort();
     // A cosignature not yet stored is asked for again at the next start.

@@ -92,6 +92,10 @@ pub const TABLES: &[Owned] = &[
     view("project_community", "community", &["projects"]),
     view("share_lots", "settlement", &["market"]),
     table("auctions", "market"),
+    table("market_orders", "market"),
+    table("market_trades", "market"),
+    table("trading_freezes", "market"),
+    view("secondary_purchases", "market", &["pledges"]),
 ];
 
 /// The owner of a table or view, if the map knows it.

@@ -16,6 +16,10 @@ pub enum EntryKind {
     Fee,
     SharesIssued,
     Supervision,
+    /// Shares sold in an auction, from seller to buyer at the clearing price.
+    ShareTransfer,
+    /// An auction's result: clearing price, volume and the root of its order book.
+    AuctionCleared,
 }
 
 impl EntryKind {
@@ -28,6 +32,8 @@ impl EntryKind {
             EntryKind::Fee => "fee",
             EntryKind::SharesIssued => "shares_issued",
             EntryKind::Supervision => "supervision",
+            EntryKind::ShareTransfer => "share_transfer",
+            EntryKind::AuctionCleared => "auction_cleared",
         }
     }
 }

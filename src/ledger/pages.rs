@@ -30,6 +30,8 @@ pub fn kind_key(kind: &str) -> &'static str {
         "fee" => "ledger.kinds.fee",
         "shares_issued" => "ledger.kinds.shares_issued",
         "supervision" => "ledger.kinds.supervision",
+        "share_transfer" => "ledger.kinds.share_transfer",
+        "auction_cleared" => "ledger.kinds.auction_cleared",
         _ => "ledger.kinds.other",
     }
 }

@@ -3,6 +3,7 @@
 //! `supervision::auctions`). A window's state follows from the clock and from what happened to
 //! it: scheduled, open, closed (waiting to be cleared), halted or cleared.
 
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
@@ -50,6 +51,31 @@ pub struct Auction {
     pub state: AuctionState,
     /// The regulator's reason, when halted.
     pub halt_reason: Option<String>,
+    /// The price clearing prefers among ties (the last clearing price, or the offering's price
+    /// per share), once cleared.
+    #[schema(value_type = Option<String>, example = "10.00")]
+    pub reference_price: Option<Decimal>,
+    /// The one price every trade was made at; absent when nothing crossed.
+    #[schema(value_type = Option<String>, example = "11.00")]
+    pub clearing_price: Option<Decimal>,
+    /// Shares traded, once cleared.
+    pub volume: Option<i64>,
+    /// Orders in the published book, once cleared.
+    pub book_size: Option<i64>,
+    /// The Merkle root of the published book (hex), as in the `auction_cleared` ledger entry.
+    pub book_root: Option<String>,
+    /// Whether its trades have settled and its orders let go of their holds.
+    pub settled: bool,
+    /// While open: the price and volume it would clear at now (absent without a cross).
+    pub indicative: Option<Indicative>,
+}
+
+/// What an open window would clear at now.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Indicative {
+    #[schema(value_type = String, example = "11.00")]
+    pub price: Decimal,
+    pub volume: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -61,6 +87,12 @@ struct Row {
     halted_at: Option<OffsetDateTime>,
     halt_reason: Option<String>,
     cleared_at: Option<OffsetDateTime>,
+    reference_price: Option<Decimal>,
+    clearing_price: Option<Decimal>,
+    volume: Option<i64>,
+    book_size: Option<i64>,
+    book_root: Option<Vec<u8>>,
+    finished_at: Option<OffsetDateTime>,
 }
 
 impl Row {
@@ -83,11 +115,19 @@ impl Row {
             closes_at: self.closes_at,
             state,
             halt_reason: self.halt_reason,
+            reference_price: self.reference_price,
+            clearing_price: self.clearing_price,
+            volume: self.volume,
+            book_size: self.book_size,
+            book_root: self.book_root.map(hex::encode),
+            settled: self.finished_at.is_some(),
+            indicative: None,
         }
     }
 }
 
-const COLUMNS: &str = "id, project_id, opens_at, closes_at, halted_at, halt_reason, cleared_at";
+const COLUMNS: &str = "id, project_id, opens_at, closes_at, halted_at, halt_reason, cleared_at,
+    reference_price, clearing_price, volume, book_size, book_root, finished_at";
 
 /// A window's times, checked: it opens now or later (within [`MAX_AHEAD`]), and closes after it
 /// opens, within [`MAX_WINDOW`].
@@ -165,6 +205,9 @@ pub async fn schedule(
     if overlaps {
         return Err(Error::conflict("market.error.overlap"));
     }
+    if super::freezes::is_frozen(&mut tx, project).await? {
+        return Err(Error::conflict("market.error.frozen"));
+    }
     let row: Row = sqlx::query_as(&format!(
         "INSERT INTO auctions (id, project_id, opens_at, closes_at, created_by)
          VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
@@ -201,6 +244,60 @@ pub async fn of_company(db: &PgPool, project: ProjectId) -> Result<Vec<Auction>>
     .await?;
     let now = OffsetDateTime::now_utc();
     Ok(rows.into_iter().map(|r| r.at(now)).collect())
+}
+
+/// The price and volume the open auction `auction` would clear at now, from its open orders
+/// (the buys the holder cap would leave out are counted: the figure is indicative).
+pub async fn indicative(db: &PgPool, auction: &Auction) -> Result<Option<Indicative>> {
+    if auction.state != AuctionState::Open {
+        return Ok(None);
+    }
+    let rows: Vec<(String, i64, Decimal)> = sqlx::query_as(
+        "SELECT side, shares, limit_price FROM market_orders
+          WHERE auction_id = $1 AND state = 'open' ORDER BY placed_at, commitment LIMIT $2",
+    )
+    .bind(auction.id)
+    .bind(super::clearing::MAX_ORDERS as i64)
+    .fetch_all(db)
+    .await?;
+    let orders: Vec<super::clearing::Order> = rows
+        .into_iter()
+        .filter_map(|(side, shares, limit)| {
+            Some(super::clearing::Order {
+                side: super::clearing::Side::try_from(side).ok()?,
+                shares: shares as u64,
+                limit,
+            })
+        })
+        .collect();
+    let reference = reference_price(db, auction.project_id).await?;
+    let found = super::clearing::indicative(&orders, reference)
+        .map_err(|e| Error::Internal(anyhow::anyhow!("indicative price: {e}")))?;
+    Ok(found.map(|(price, volume)| Indicative {
+        price,
+        volume: volume as i64,
+    }))
+}
+
+/// The reference price of the company's next clearing: its last clearing price, or the
+/// offering's price per share.
+pub async fn reference_price(db: &PgPool, project: ProjectId) -> Result<Decimal> {
+    let last: Option<Decimal> = sqlx::query_scalar(
+        "SELECT clearing_price FROM auctions
+          WHERE project_id = $1 AND clearing_price IS NOT NULL
+          ORDER BY cleared_at DESC LIMIT 1",
+    )
+    .bind(project)
+    .fetch_optional(db)
+    .await?;
+    if let Some(price) = last {
+        return Ok(price);
+    }
+    let mut conn = db.acquire().await?;
+    Ok(repo::offering(&mut conn, project)
+        .await?
+        .map(|o| o.price_per_share)
+        .unwrap_or(Decimal::ONE))
 }
 
 /// Halts the auction `id` for `reason` in the caller's transaction (the supervision room records

@@ -1,10 +1,11 @@
 //! What an investor holds: the shares of each company (a funded equity offering) from the
 //! settlement room's register (`share_lots`), what they cost, and how many are past the lock-up
-//! (`SECONDARY_LOCKUP_DAYS` from issue) and so may be offered in an auction.
+//! (`SECONDARY_LOCKUP_DAYS` from issue) and so may be offered in an auction. Settled trades add
+//! to the buyer's holding and take from the seller's.
 
 use rust_decimal::Decimal;
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 
 use crate::error::Result;
@@ -37,28 +38,98 @@ pub struct Holding {
     pub last_price: Option<Decimal>,
 }
 
-/// The holdings of `holder`, companies by name, shares locked for `lockup_days` from issue.
+/// A holder's lots: shares issued by settlement (free `lockup_days` after issue), bought in
+/// auctions (free at once: they were past their lock-up when sold) and sold (taken from the free
+/// ones). `$1` is the holder, `$2` the lock-up in days.
+const LOTS: &str = "SELECT project_id, shares, shares * price_per_share AS cost,
+                issued_at + make_interval(days => $2) AS free_at
+           FROM share_lots WHERE holder_id = $1
+         UNION ALL
+         SELECT project_id, shares, shares * price, '-infinity'::timestamptz
+           FROM market_trades WHERE buyer_id = $1 AND tx_hash IS NOT NULL
+         UNION ALL
+         SELECT project_id, -shares, NULL, '-infinity'::timestamptz
+           FROM market_trades WHERE seller_id = $1 AND tx_hash IS NOT NULL";
+
+fn days(lockup_days: u32) -> i32 {
+    i32::try_from(lockup_days).unwrap_or(i32::MAX)
+}
+
+/// The holdings of `holder`, companies by name, shares locked for `lockup_days` from issue. The
+/// cost is what the shares held cost on average (what was paid for all shares ever held, in
+/// proportion); sellable shares are those past the lock-up less what open sell orders lock.
 pub async fn holdings(db: &PgPool, holder: UserId, lockup_days: u32) -> Result<Vec<Holding>> {
-    Ok(sqlx::query_as(
-        "WITH lots AS (
-             SELECT project_id, shares, price_per_share,
-                    issued_at + make_interval(days => $2) AS free_at
-               FROM share_lots WHERE holder_id = $1
+    Ok(sqlx::query_as(&format!(
+        "WITH lots AS ({LOTS}), locked AS (
+             SELECT project_id, sum(shares) AS shares FROM market_orders
+              WHERE user_id = $1 AND side = 'sell' AND released_at IS NULL
+              GROUP BY project_id
+         ), held AS (
+             SELECT project_id, sum(shares) AS shares,
+                    sum(cost) * sum(shares) / nullif(sum(shares) FILTER (WHERE shares > 0), 0)
+                        AS cost,
+                    coalesce(sum(shares) FILTER (WHERE free_at <= now()), 0) AS free,
+                    max(free_at) FILTER (WHERE free_at > now()) AS locked_until
+               FROM lots GROUP BY project_id HAVING sum(shares) > 0
          )
          SELECT l.project_id, h.slug, h.title AS company, h.currency,
-                sum(l.shares)::int8 AS shares,
-                sum(l.shares * l.price_per_share)::numeric(20, 2) AS cost,
-                coalesce(sum(l.shares) FILTER (WHERE l.free_at <= now()), 0)::int8 AS sellable_shares,
-                max(l.free_at) FILTER (WHERE l.free_at > now()) AS locked_until,
-                NULL::numeric(20, 2) AS last_price
-           FROM lots l JOIN project_headlines h ON h.id = l.project_id
-          GROUP BY l.project_id, h.slug, h.title, h.currency
+                l.shares::int8 AS shares, round(l.cost, 2)::numeric(20, 2) AS cost,
+                greatest(l.free - coalesce(k.shares, 0), 0)::int8 AS sellable_shares,
+                l.locked_until,
+                (SELECT a.clearing_price FROM auctions a
+                  WHERE a.project_id = l.project_id AND a.clearing_price IS NOT NULL
+                  ORDER BY a.cleared_at DESC LIMIT 1) AS last_price
+           FROM held l JOIN project_headlines h ON h.id = l.project_id
+           LEFT JOIN locked k ON k.project_id = l.project_id
           ORDER BY h.title, l.project_id
-          LIMIT $3",
-    )
+          LIMIT $3"
+    ))
     .bind(holder)
-    .bind(i32::try_from(lockup_days).unwrap_or(i32::MAX))
+    .bind(days(lockup_days))
     .bind(MAX_HOLDINGS)
     .fetch_all(db)
+    .await?)
+}
+
+/// How many shares of `project` `holder` may offer now: those past the lock-up less what the
+/// holder's sell orders still lock.
+pub async fn unlocked_shares(
+    conn: &mut PgConnection,
+    holder: UserId,
+    project: ProjectId,
+    lockup_days: u32,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(&format!(
+        "WITH lots AS ({LOTS})
+         SELECT greatest(
+                    coalesce((SELECT sum(shares) FROM lots
+                               WHERE project_id = $3 AND free_at <= now()), 0)
+                  - coalesce((SELECT sum(shares) FROM market_orders
+                               WHERE user_id = $1 AND project_id = $3 AND side = 'sell'
+                                 AND released_at IS NULL), 0),
+                    0)::int8"
+    ))
+    .bind(holder)
+    .bind(days(lockup_days))
+    .bind(project)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Who holds shares of `project` now (the register with every settled trade).
+pub async fn holders(conn: &mut PgConnection, project: ProjectId) -> Result<Vec<UserId>> {
+    Ok(sqlx::query_scalar(
+        "SELECT holder FROM (
+             SELECT holder_id AS holder, shares FROM share_lots WHERE project_id = $1
+             UNION ALL
+             SELECT buyer_id, shares FROM market_trades
+              WHERE project_id = $1 AND tx_hash IS NOT NULL
+             UNION ALL
+             SELECT seller_id, -shares FROM market_trades
+              WHERE project_id = $1 AND tx_hash IS NOT NULL
+         ) lots GROUP BY holder HAVING sum(shares) > 0",
+    )
+    .bind(project)
+    .fetch_all(&mut *conn)
     .await?)
 }

@@ -1,16 +1,45 @@
-//! The exchange: equity holdings past their lock-up trade in call auctions the issuer schedules.
-//! Built so far: holdings, auction windows, and the pure core that the server, the indicative price and
-//! `zhonglian verify-auction` will share.
+//! The exchange: equity holdings past their lock-up trade in call auctions the issuer schedules
+//! and the regulator may halt; at the close one clearing price maximises the shares traded, the
+//! trades settle exactly once (delivery versus payment) and go on the ledger with the root of the
+//! de-identified order book, so that anyone can replay the auction.
 //!
-//! - [`holdings`]: an investor's shares by company, and how many are past the lock-up.
+//! - [`holdings`]: an investor's shares by company, and how many may be offered.
 //! - [`auctions`]: the windows an issuer schedules and the regulator may halt.
-//! - [`clearing`]: the one clearing price, every order's fill and the trades.
-//! - [`book`]: the published, de-identified order book, its Merkle root and its replay.
+//! - [`orders`]: limit orders, what they hold, their cancellation.
+//! - [`clearing`]: the one clearing price, every order's fill and the trades (pure).
+//! - [`book`]: the published, de-identified order book, its Merkle root and its replay (pure).
+//! - [`clear`] and `deliver`: the worker that clears at the close and settles the trades.
+//! - [`freezes`]: companies whose trading the regulator froze.
+//! - [`published`]: a cleared auction's book, its entry and the receipts of its orders.
 //! - `api`, `pages`: the handlers.
 
 pub mod api;
 pub mod auctions;
 pub mod book;
+pub mod clear;
 pub mod clearing;
+mod deliver;
+pub mod freezes;
 pub mod holdings;
+pub mod orders;
 pub mod pages;
+pub mod published;
+
+use time::OffsetDateTime;
+
+/// Now, to the second, as ledger entries write it (RFC 3339 UTC).
+fn now_text() -> String {
+    OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc())
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The map inside a `json!({...})` object literal.
+fn object(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    match value {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}

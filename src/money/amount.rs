@@ -129,6 +129,12 @@ pub fn fixed(value: Decimal) -> String {
     format!("{value:.2}")
 }
 
+/// Serialises an amount as a string with two decimals (`"0.00"`, which the database's zero
+/// would otherwise lose): `#[serde(serialize_with = "crate::money::amount::two_places")]`.
+pub fn two_places<S: serde::Serializer>(value: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&fixed(*value))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

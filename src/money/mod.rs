@@ -49,6 +49,8 @@ pub enum AccountOwner {
     ProjectEscrow(ProjectId),
     /// A founder's wallet: receives the net payout of a funded project.
     FounderWallet(UserId),
+    /// A company's market escrow: holds its buy orders' money until their auction settles.
+    MarketEscrow(ProjectId),
     /// The platform's fee income.
     PlatformFee,
     /// The outside world (card networks, banks); its balance is minus all money paid in.
@@ -62,6 +64,7 @@ pub enum AccountKind {
     BackerWallet,
     ProjectEscrow,
     FounderWallet,
+    MarketEscrow,
     PlatformFee,
     Gateway,
 }
@@ -73,6 +76,7 @@ impl AccountOwner {
             AccountOwner::BackerWallet(_) => AccountKind::BackerWallet,
             AccountOwner::ProjectEscrow(_) => AccountKind::ProjectEscrow,
             AccountOwner::FounderWallet(_) => AccountKind::FounderWallet,
+            AccountOwner::MarketEscrow(_) => AccountKind::MarketEscrow,
             AccountOwner::PlatformFee => AccountKind::PlatformFee,
             AccountOwner::Gateway => AccountKind::Gateway,
         }
@@ -84,7 +88,8 @@ impl AccountOwner {
         match self {
             AccountOwner::BackerWallet(UserId(user))
             | AccountOwner::FounderWallet(UserId(user)) => user,
-            AccountOwner::ProjectEscrow(ProjectId(project)) => project,
+            AccountOwner::ProjectEscrow(ProjectId(project))
+            | AccountOwner::MarketEscrow(ProjectId(project)) => project,
             AccountOwner::PlatformFee | AccountOwner::Gateway => Uuid::nil(),
         }
     }
@@ -115,6 +120,14 @@ pub enum EntryKind {
     Withdrawal,
     /// Gateway -> backer wallet: a withdrawal the bank refused, credited back.
     WithdrawalReturned,
+    /// Backer wallet -> market escrow: a buy order's money held.
+    OrderHold,
+    /// Market escrow -> backer wallet: what a buy order held and did not pay.
+    OrderRelease,
+    /// Market escrow -> seller's wallet: a trade's price less the market fee.
+    TradeSettled,
+    /// Market escrow -> platform fee: a trade's market fee.
+    MarketFee,
 }
 
 impl EntryKind {
@@ -131,6 +144,10 @@ impl EntryKind {
             EntryKind::Fee => "fee",
             EntryKind::Withdrawal => "withdrawal",
             EntryKind::WithdrawalReturned => "withdrawal_returned",
+            EntryKind::OrderHold => "order_hold",
+            EntryKind::OrderRelease => "order_release",
+            EntryKind::TradeSettled => "trade_settled",
+            EntryKind::MarketFee => "market_fee",
         }
     }
 }

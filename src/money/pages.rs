@@ -93,6 +93,9 @@ pub fn kind_key(kind: &str) -> &'static str {
         "pledge_collected" => "money.kind.pledge_collected",
         "withdrawal" => "money.kind.withdrawal",
         "withdrawal_returned" => "money.kind.withdrawal_returned",
+        "order_hold" => "money.kind.order_hold",
+        "order_release" => "money.kind.order_release",
+        "trade_settled" => "money.kind.trade_settled",
         _ => "money.kind.other",
     }
 }

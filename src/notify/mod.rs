@@ -47,11 +47,13 @@ pub enum NoticeKind {
     WithdrawalFailed,
     /// The regulator verified the user's identity.
     IdentityVerified,
+    /// An exchange order traded (`shares` of its `ordered`, at `amount` a share).
+    OrderFilled,
 }
 
 impl NoticeKind {
     /// Every kind, in the order of the catalogue.
-    pub const ALL: [NoticeKind; 16] = [
+    pub const ALL: [NoticeKind; 17] = [
         NoticeKind::ProjectFunded,
         NoticeKind::ProjectFailed,
         NoticeKind::ProjectCancelled,
@@ -68,6 +70,7 @@ impl NoticeKind {
         NoticeKind::WithdrawalCompleted,
         NoticeKind::WithdrawalFailed,
         NoticeKind::IdentityVerified,
+        NoticeKind::OrderFilled,
     ];
 
     /// The stored and published name (also the last part of its catalogue keys).
@@ -89,6 +92,7 @@ impl NoticeKind {
             NoticeKind::WithdrawalCompleted => "withdrawal_completed",
             NoticeKind::WithdrawalFailed => "withdrawal_failed",
             NoticeKind::IdentityVerified => "identity_verified",
+            NoticeKind::OrderFilled => "order_filled",
         }
     }
 
@@ -134,6 +138,8 @@ fn fill(lang: Lang, key: &str, params: &serde_json::Value) -> String {
             ("name", &text("name")),
             ("amount", &amount),
             ("reason", &text("reason")),
+            ("shares", &text("shares")),
+            ("ordered", &text("ordered")),
         ],
     )
 }

@@ -63,9 +63,11 @@ async fn lock_profile(
 }
 
 /// Checks the investor's 12-month limit with `amount` more, holding the investor's profile row
-/// locked until the transaction ends, so two concurrent commitments by one investor are counted
-/// one after the other. `excluding` leaves out a pledge being changed.
-pub(super) async fn check_investor_limit(
+/// locked until the transaction ends, so two concurrent commitments by one investor (pledges or
+/// the exchange's buy orders) are counted one after the other. What counts: equity pledges active
+/// or collected, and the exchange's purchases (`secondary_purchases`), of the last 12 months.
+/// `excluding` leaves out a pledge being changed.
+pub async fn check_investor_limit(
     conn: &mut PgConnection,
     rule: &InvestorLimitRule,
     investor: UserId,
@@ -78,9 +80,11 @@ pub(super) async fn check_investor_limit(
         .ok_or(Error::invalid("pledges.error.declaration"))?;
     let limit = rule.limit(profile.annual_income, profile.net_worth);
     let committed: Decimal = sqlx::query_scalar(
-        "SELECT coalesce(sum(amount), 0) FROM pledges
-         WHERE backer_id = $1 AND shares IS NOT NULL AND state IN ('active', 'collected')
-           AND created_at > now() - interval '12 months' AND id IS DISTINCT FROM $2",
+        "SELECT (SELECT coalesce(sum(amount), 0) FROM pledges
+                  WHERE backer_id = $1 AND shares IS NOT NULL AND state IN ('active', 'collected')
+                    AND created_at > now() - interval '12 months' AND id IS DISTINCT FROM $2)
+              + (SELECT coalesce(sum(amount), 0) FROM secondary_purchases
+                  WHERE buyer_id = $1 AND at > now() - interval '12 months')",
     )
     .bind(investor)
     .bind(excluding)

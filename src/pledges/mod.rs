@@ -34,7 +34,7 @@ use crate::projects::shipping::Region;
 
 pub use change::{cancel, change, change_window_end, PledgeChange, EQUITY_CHANGE_CUTOFF};
 pub use desk::Desk;
-pub use investors::{declared_profile, InvestorProfile};
+pub use investors::{check_investor_limit, declared_profile, InvestorProfile};
 pub use lists::{active_pledge_of, for_backer, PledgeView};
 pub use request::{Created, EquityRequest, PledgeRequest, RequestKey};
 

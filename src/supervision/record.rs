@@ -34,6 +34,8 @@ pub enum Subject<'a> {
         project: ProjectId,
         auction: AuctionId,
     },
+    /// A company's trading (freezing and unfreezing it).
+    Company(ProjectId),
 }
 
 /// One action to record.
@@ -123,6 +125,10 @@ pub async fn record(
             (project, auction) = (Some(p), Some(a));
             fields.insert("project".into(), p.to_string().into());
             fields.insert("auction".into(), a.to_string().into());
+        }
+        Subject::Company(p) => {
+            project = Some(p);
+            fields.insert("project".into(), p.to_string().into());
         }
     }
     let mut entry = NewEntry::new(EntryKind::Supervision, fields);

@@ -9,6 +9,7 @@ mod catalogue;
 mod cluster;
 mod comments;
 mod edge;
+mod exchange;
 #[path = "../../bench/fixtures.rs"]
 mod fixtures;
 mod follows;

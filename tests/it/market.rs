@@ -16,7 +16,10 @@ fn equity(shares: i64) -> Value {
 
 /// A funded equity offering at 100.00 a share in which `investor` took 3 shares and another
 /// investor 2; returns the offering's id.
-async fn funded_offering(app: &TestApp, investor: &Backer) -> zhonglian::projects::ProjectId {
+pub(crate) async fn funded_offering(
+    app: &TestApp,
+    investor: &Backer,
+) -> zhonglian::projects::ProjectId {
     let other = app.fixture_backer().await;
     let project = app
         .live_equity_project("100.00", (1, 1000), 1, 200, time::Duration::days(10))
@@ -117,14 +120,18 @@ async fn holdings_need_a_session() {
 }
 
 /// RFC 3339 text of now plus `offset`.
-fn at(offset: time::Duration) -> String {
+pub(crate) fn at(offset: time::Duration) -> String {
     (time::OffsetDateTime::now_utc() + offset)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap()
 }
 
 /// Makes `founder` the founder of `project`, so that a token of theirs acts as its issuer.
-async fn hand_to(app: &TestApp, project: zhonglian::projects::ProjectId, founder: &Backer) {
+pub(crate) async fn hand_to(
+    app: &TestApp,
+    project: zhonglian::projects::ProjectId,
+    founder: &Backer,
+) {
     sqlx::query("UPDATE projects SET founder_id = $2 WHERE id = $1")
         .bind(project)
         .bind(founder.id)
@@ -142,7 +149,7 @@ async fn company_with_founder(app: &TestApp) -> (zhonglian::projects::ProjectId,
     (project, founder)
 }
 
-fn window(opens: time::Duration, closes: time::Duration) -> Value {
+pub(crate) fn window(opens: time::Duration, closes: time::Duration) -> Value {
     serde_json::json!({ "opens_at": at(opens), "closes_at": at(closes) })
 }
 

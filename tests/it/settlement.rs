@@ -31,7 +31,7 @@ async fn state_of(db: &PgPool, project: Uuid) -> String {
         .unwrap()
 }
 
-async fn balance(db: &PgPool, kind: &str, owner: Uuid) -> Decimal {
+pub(crate) async fn balance(db: &PgPool, kind: &str, owner: Uuid) -> Decimal {
     sqlx::query_scalar(
         "SELECT coalesce(sum(balance), 0) FROM money_accounts WHERE kind = $1 AND owner_id = $2",
     )
@@ -44,14 +44,14 @@ async fn balance(db: &PgPool, kind: &str, owner: Uuid) -> Decimal {
 
 /// Every journal entry balances, the whole journal sums to zero, every balance is the sum of
 /// its account's postings, and no wallet or escrow is below zero.
-async fn assert_journal_is_sound(db: &PgPool) {
+pub(crate) async fn assert_journal_is_sound(db: &PgPool) {
     let check = zhonglian::money::check_journal(db).await.unwrap();
     assert!(check.is_sound(), "the books do not balance: {check:?}");
 }
 
 /// The ledger is contiguous from 0, its head is the root of a rebuild, and every stored
 /// checkpoint is consistent with the next.
-async fn assert_ledger_is_sound(db: &PgPool) {
+pub(crate) async fn assert_ledger_is_sound(db: &PgPool) {
     let hashes: Vec<Vec<u8>> = sqlx::query_scalar("SELECT tx_hash FROM ledger_leaves ORDER BY idx")
         .fetch_all(db)
         .await
