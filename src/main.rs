@@ -56,6 +56,22 @@ enum Command {
         #[arg(long)]
         entry: Option<PathBuf>,
     },
+    /// Replay a cleared auction from its published order book: recompute the clearing price and
+    /// every fill, rebuild the book's root, compare them with the `auction_cleared` ledger entry
+    /// and check its receipt; exit 0 only if all of it matches.
+    VerifyAuction {
+        /// The book's URL (`https://…/api/v1/auctions/ID/book`), or a saved book with `--server`.
+        book: String,
+        /// For a saved book: the server whose latest checkpoint the entry is checked against.
+        #[arg(long)]
+        server: Option<String>,
+        /// The verifier key (`name+keyid+base64`) or a file holding it (else the server's).
+        #[arg(long, conflicts_with = "policy")]
+        key: Option<String>,
+        /// A trust policy file: its quorum of witness cosignatures must be met.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
     /// Check an inclusion or consistency proof (hex hashes); exit 0 when valid, 1 when not.
     #[command(subcommand)]
     VerifyProof(ProofCommand),
@@ -283,6 +299,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     ExitCode::FAILURE
                 },
             )
+        }
+        Command::VerifyAuction {
+            book,
+            server,
+            key,
+            policy,
+        } => {
+            use zhonglian::cli::auction::{self, Source};
+            let source = match server {
+                Some(server) => Source::File {
+                    file: PathBuf::from(book),
+                    server,
+                },
+                None => Source::Url(book),
+            };
+            let options = auction::Options {
+                source,
+                key,
+                policy,
+            };
+            Ok(if auction::run(&options).await? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::VerifyProof(proof) => {
             let outcome = match proof {

@@ -1,6 +1,7 @@
 //! The command-line verifiers and the auditor: they use only the pure ledger code and HTTP,
 //! never the database, so anyone can run them against any Zhonglian server.
 
+pub mod auction;
 pub mod audit;
 pub mod follow;
 

@@ -651,3 +651,80 @@ async fn an_idempotency_key_places_one_order() {
     let other = send(4).await.unwrap();
     assert_eq!(other.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// Runs `zhonglian verify-auction` (without blocking the runtime the server under test runs on).
+async fn verify_auction(args: &[&str]) -> (bool, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_zhonglian"))
+        .arg("verify-auction")
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn verify_auction_replays_a_real_auction_and_rejects_a_book_with_one_changed_order() {
+    let app = TestApp::spawn().await;
+    let (a, b) = (app.fixture_backer().await, app.fixture_backer().await);
+    let (c, e) = (app.fixture_backer().await, app.fixture_backer().await);
+    let (project, founder) = company(&app, &[(&a, 30), (&b, 30)], 200).await;
+    for who in [&c, &e] {
+        app.fund(who, "1000.00").await;
+    }
+    let auction = open_auction(&app, project, &founder).await;
+    placed(&app, &a, &auction, "sell", 12, "9.50").await;
+    placed(&app, &b, &auction, "sell", 10, "10.50").await;
+    placed(&app, &c, &auction, "buy", 15, "11.00").await;
+    placed(&app, &e, &auction, "buy", 6, "10.00").await;
+    close(&app, &auction).await;
+    let finished = clear(&app).await;
+    assert!(finished[0].cleared.is_some(), "{finished:?}");
+
+    let url = app.url(&format!("/api/v1/auctions/{auction}/book"));
+    let key = app.state.ledger.verifier_key();
+    let (ok, out) = verify_auction(&[&url, "--key", &key]).await;
+    assert!(ok, "{out}");
+    assert!(out.contains("auction replays exactly"), "{out}");
+
+    let saved: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+    std::fs::create_dir_all(&app.data_dir).unwrap();
+    let file = app.data_dir.join("book.json");
+    std::fs::write(&file, saved.to_string()).unwrap();
+    let server = app.url("");
+    let file_arg = file.to_str().unwrap();
+    let (ok, out) = verify_auction(&[file_arg, "--server", &server, "--key", &key]).await;
+    assert!(
+        ok,
+        "a saved book checks against the server's latest checkpoint: {out}"
+    );
+
+    // One order's limit changed: its fill no longer follows, or the root no longer matches.
+    let mut changed = saved.clone();
+    changed["orders"][3]["limit_price"] = json!("9.00");
+    std::fs::write(&file, changed.to_string()).unwrap();
+    let (ok, out) = verify_auction(&[file_arg, "--server", &server, "--key", &key]).await;
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("FAIL") && out.contains("does NOT replay"),
+        "{out}"
+    );
+
+    // A fill changed alone is named.
+    let mut changed = saved.clone();
+    let filled = changed["orders"][0]["filled"].as_u64().unwrap();
+    changed["orders"][0]["filled"] = json!(filled + 1);
+    std::fs::write(&file, changed.to_string()).unwrap();
+    let (ok, out) = verify_auction(&[file_arg, "--server", &server, "--key", &key]).await;
+    assert!(!ok && out.contains("order 0"), "{out}");
+
+    // Another log's key does not vouch for the entry.
+    let other = zhonglian::ledger::Ledger::new("other.example/log", [7; 32]).verifier_key();
+    let (ok, out) = verify_auction(&[&url, "--key", &other]).await;
+    assert!(!ok, "{out}");
+}
