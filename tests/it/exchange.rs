@@ -728,3 +728,122 @@ async fn verify_auction_replays_a_real_auction_and_rejects_a_book_with_one_chang
     let (ok, out) = verify_auction(&[&url, "--key", &other]).await;
     assert!(!ok, "{out}");
 }
+
+async fn count(db: &sqlx::PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(db).await.unwrap()
+}
+
+fn spawn_server(app: &TestApp) -> std::process::Child {
+    crate::support::serve_command(app, &app.data_dir)
+        .env("BIND", "127.0.0.1:0")
+        .env("SETTLEMENT_BATCH_SIZE", "100")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("server")
+}
+
+#[tokio::test]
+async fn a_server_killed_mid_settlement_of_an_auction_settles_every_trade_exactly_once() {
+    use crate::fixtures::{backed_project, close_auction, make_due, open_auction_book, Shape};
+    let app = TestApp::spawn().await;
+    let p = backed_project(
+        &app.db,
+        3000,
+        d("10.00"),
+        d("100.00"),
+        Shape::Equity { min_shares: 1 },
+    )
+    .await
+    .unwrap();
+    make_due(&app.db, p.project).await.unwrap();
+    Settler::new(&app.state).settle_due(&|_| {}).await.unwrap();
+    let book = open_auction_book(&app.db, p.project, p.founder, 3000)
+        .await
+        .unwrap();
+    close_auction(&app.db, book.auction).await.unwrap();
+    let settled = "SELECT count(*) FROM market_trades WHERE tx_hash IS NOT NULL";
+
+    let mut server = spawn_server(&app);
+    let mut seen = 0;
+    for _ in 0..3000 {
+        seen = count(&app.db, settled).await;
+        if seen > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    server.kill().unwrap(); // SIGKILL, mid-settlement
+    server.wait().unwrap();
+    let trades = count(&app.db, "SELECT count(*) FROM market_trades").await;
+    let at_crash = count(&app.db, settled).await;
+    assert!(
+        seen > 0 && at_crash < trades && trades > 500,
+        "killed mid-settlement ({at_crash} of {trades} trades settled)"
+    );
+    assert_eq!(at_crash % 100, 0, "a batch is all or nothing");
+    assert_journal_is_sound(&app.db).await;
+    assert_ledger_is_sound(&app.db).await;
+
+    let mut server = spawn_server(&app);
+    let mut finished = false;
+    for _ in 0..1200 {
+        let done = "SELECT count(*) FROM auctions WHERE finished_at IS NOT NULL";
+        if count(&app.db, done).await == 1 {
+            finished = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(server.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    server.wait().unwrap();
+    assert!(finished, "the restarted server finished the auction");
+
+    assert_eq!(count(&app.db, settled).await, trades);
+    let leaves = "SELECT count(*) FROM ledger_leaves WHERE kind = 'share_transfer'";
+    assert_eq!(
+        count(&app.db, leaves).await,
+        trades,
+        "one entry per trade, no duplicate"
+    );
+    let paid = "SELECT count(*) FROM journal_entries WHERE kind = 'trade_settled'";
+    assert_eq!(count(&app.db, paid).await, trades, "each seller paid once");
+    let unreleased = "SELECT count(*) FROM market_orders WHERE released_at IS NULL";
+    assert_eq!(count(&app.db, unreleased).await, 0);
+    let cleared = "SELECT count(*) FROM ledger_leaves WHERE kind = 'auction_cleared'";
+    assert_eq!(count(&app.db, cleared).await, 1, "cleared once");
+    assert_eq!(
+        balance(&app.db, "market_escrow", p.project).await,
+        Decimal::ZERO,
+        "every hold paid or returned"
+    );
+    // Shares are conserved and nobody holds fewer than none: per holder, the register plus
+    // what they bought less what they sold.
+    let (total, lowest): (i64, i64) = sqlx::query_as(
+        "SELECT sum(n)::int8, min(n)::int8 FROM (
+             SELECT holder, sum(shares) AS n FROM (
+                 SELECT holder_id AS holder, shares FROM share_lots WHERE project_id = $1
+                 UNION ALL SELECT buyer_id, shares FROM market_trades WHERE project_id = $1
+                 UNION ALL SELECT seller_id, -shares FROM market_trades WHERE project_id = $1
+             ) lots GROUP BY holder) h",
+    )
+    .bind(p.project)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!((total, lowest), (3000, 0), "sellers who sold hold none");
+    let sold_twice = "SELECT count(*) FROM (SELECT sell_order FROM market_trades
+                        GROUP BY sell_order HAVING sum(shares) > 1) t";
+    assert_eq!(
+        count(&app.db, sold_twice).await,
+        0,
+        "no share is sold twice"
+    );
+    assert_journal_is_sound(&app.db).await;
+    assert_ledger_is_sound(&app.db).await;
+}
