@@ -746,7 +746,8 @@ fn spawn_server(app: &TestApp) -> std::process::Child {
 
 #[tokio::test]
 async fn a_server_killed_mid_settlement_of_an_auction_settles_every_trade_exactly_once() {
-    use crate::fixtures::{backed_project, close_auction, make_due, open_auction_book, Shape};
+    use crate::auction_fixtures::{close_auction, open_auction_book};
+    use crate::fixtures::{backed_project, make_due, Shape};
     let app = TestApp::spawn().await;
     let p = backed_project(
         &app.db,
@@ -762,6 +763,7 @@ async fn a_server_killed_mid_settlement_of_an_auction_settles_every_trade_exactl
     let book = open_auction_book(&app.db, p.project, p.founder, 3000)
         .await
         .unwrap();
+    assert_eq!((book.sells, book.buys), (3000, 3000));
     close_auction(&app.db, book.auction).await.unwrap();
     let settled = "SELECT count(*) FROM market_trades WHERE tx_hash IS NOT NULL";
 

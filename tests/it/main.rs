@@ -4,6 +4,8 @@
 
 mod account_healing;
 mod accounts;
+#[path = "../../bench/auction_fixtures.rs"]
+mod auction_fixtures;
 mod browser;
 mod catalogue;
 mod cluster;
