@@ -24,6 +24,12 @@ use zhonglian::Application;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "zhonglian::market=info".into()),
+        )
+        .init();
     let n: i64 = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())

@@ -110,6 +110,7 @@ impl Clearer {
     /// Clears and settles the next due auction to the end; `None` when nothing is due (or every
     /// due auction is another worker's now).
     pub async fn clear_next(&self) -> Result<Option<Finished>> {
+        let started = std::time::Instant::now();
         let mut tx = self.db.begin().await?;
         let due: Option<Due> = sqlx::query_as(
             "SELECT id, project_id, halted_at IS NOT NULL AS halted,
@@ -135,6 +136,7 @@ impl Clearer {
             self.decide(&mut tx, &due).await?;
         }
         tx.commit().await?;
+        tracing::info!(auction = %due.id, elapsed_ms = started.elapsed().as_millis() as u64, "auction cleared");
         let mut trades = 0;
         loop {
             match deliver::settle_trades(self, due.id).await? {
@@ -143,6 +145,7 @@ impl Clearer {
                 deliver::Step::Busy => return Ok(None),
             }
         }
+        tracing::info!(auction = %due.id, trades, elapsed_ms = started.elapsed().as_millis() as u64, "auction's trades settled");
         loop {
             match deliver::release_orders(self, due.id).await? {
                 deliver::Step::Done(n) if n > 0 => {}
@@ -161,7 +164,7 @@ impl Clearer {
             Some((Some(price), Some(volume))) if volume > 0 => Some((price, volume as u64)),
             _ => None,
         };
-        tracing::info!(auction = %due.id, ?cleared, trades, "auction finished");
+        tracing::info!(auction = %due.id, ?cleared, trades, elapsed_ms = started.elapsed().as_millis() as u64, "auction finished");
         Ok(Some(Finished {
             auction: due.id,
             cleared,

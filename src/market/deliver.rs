@@ -94,7 +94,9 @@ pub(super) async fn settle_trades(clearer: &Clearer, auction: AuctionId) -> Resu
     sellers.dedup();
     let wallets = batch::backer_wallets(&mut tx, &sellers, &company.currency).await?;
     let mut proceeds = Vec::with_capacity(trades.len());
-    let mut fees = Vec::new();
+    // The batch's fees go to the platform as one entry: each trade's fee is in its own row and
+    // its ledger entry, and a journal entry per fee would double the batch's entries.
+    let mut fees = Decimal::ZERO;
     let mut entries = Vec::with_capacity(trades.len());
     let at = super::now_text();
     for t in &trades {
@@ -111,15 +113,7 @@ pub(super) async fn settle_trades(clearer: &Clearer, auction: AuctionId) -> Resu
                 once_key: format!("market:trade:{}", t.id),
             });
         }
-        if t.fee > Decimal::ZERO {
-            fees.push(BatchTransfer {
-                from: escrow,
-                to: fee_account,
-                amount: t.fee,
-                reference: format!("trade:{}", t.id),
-                once_key: format!("market:fee:{}", t.id),
-            });
-        }
+        fees += t.fee;
         let mut parties = Vec::new();
         let seller = NewEntry::commit_party(&mut parties, t.seller_id);
         let buyer = NewEntry::commit_party(&mut parties, t.buyer_id);
@@ -141,9 +135,18 @@ pub(super) async fn settle_trades(clearer: &Clearer, auction: AuctionId) -> Resu
         entry.parties = parties;
         entries.push(entry);
     }
+    let fee = (fees > Decimal::ZERO).then(|| BatchTransfer {
+        from: escrow,
+        to: fee_account,
+        amount: fees,
+        reference: format!("auction:{auction}"),
+        // A rolled-back batch starts at the same trade again, so the key names this batch once.
+        once_key: format!("market:fees:{auction}:{}", first.id),
+    });
+    let fee = fee.as_slice();
     let moved = batch::post_transfers(&mut tx, money::EntryKind::TradeSettled, &proceeds).await?
-        + batch::post_transfers(&mut tx, money::EntryKind::MarketFee, &fees).await?;
-    if moved != (proceeds.len() + fees.len()) as u64 {
+        + batch::post_transfers(&mut tx, money::EntryKind::MarketFee, fee).await?;
+    if moved != (proceeds.len() + fee.len()) as u64 {
         return Err(Error::Internal(anyhow::anyhow!(
             "trades of auction {auction} had already been paid"
         )));
