@@ -265,6 +265,18 @@ const CATALOGUE: &[Demo] = &[
         fate: Fate::Settled { funded: true },
     },
     Demo {
+        founder: 0,
+        title: "茶马古道咖啡 Tea Horse Road Coffee",
+        summary: "普洱山区的精品咖啡合作社，募资已成功；股东可在集合竞价中转让股份。A funded coffee cooperative whose shares trade in call auctions.",
+        story: "募资已于今年完成，烘焙工坊已投产。\n\nThe offering was funded and the roastery is running. Holders may sell their shares in the auctions the company schedules; every clearing is on the public ledger.",
+        category: "food",
+        goal: "0",
+        days: 30,
+        tiers: &[],
+        offering: Some(("10.00", 10, 10000, 10, "2000000", "ordinary_shares")),
+        fate: Fate::Settled { funded: true },
+    },
+    Demo {
         founder: 1,
         title: "Community Canteen for Elders",
         summary: "A canteen serving hot lunches to 150 elderly residents in an old Chengdu neighbourhood.",

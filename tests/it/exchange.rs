@@ -849,3 +849,117 @@ async fn a_server_killed_mid_settlement_of_an_auction_settles_every_trade_exactl
     assert_journal_is_sound(&app.db).await;
     assert_ledger_is_sound(&app.db).await;
 }
+
+/// A backer who signed up in `c`, with a token of theirs for the API.
+async fn signed_up(
+    c: &fantoccini::Client,
+    app: &TestApp,
+    email: &str,
+    name: &str,
+) -> Result<Backer, fantoccini::error::CmdError> {
+    crate::browser::sign_up(c, app, email, name).await?;
+    crate::browser::text_of(c, "#current-user").await;
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(email)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    Ok(Backer {
+        id: zhonglian::accounts::domain::UserId(id),
+        token: app.login(email).await,
+    })
+}
+
+/// Places an order through the market page's form in `c`.
+async fn order_in_browser(
+    c: &fantoccini::Client,
+    market: &str,
+    side: &str,
+    shares: &str,
+    price: &str,
+    declare: bool,
+) -> Result<String, fantoccini::error::CmdError> {
+    use crate::browser::{fill, text_of};
+    use fantoccini::Locator;
+    c.goto(market).await?;
+    c.find(Locator::Id(&format!("order-{side}")))
+        .await?
+        .click()
+        .await?;
+    fill(c, "#order-shares", shares).await?;
+    fill(c, "#order-limit", price).await?;
+    if declare {
+        fill(c, "#order-income", "30000").await?;
+        fill(c, "#order-worth", "20000").await?;
+    }
+    c.find(Locator::Id("order-submit")).await?.click().await?;
+    Ok(text_of(c, "#notice").await)
+}
+
+#[tokio::test]
+async fn on_phones_a_holder_sells_a_buyer_buys_and_both_see_the_fill_and_the_new_holding() {
+    use crate::browser::{page_width, phone, text_of, PHONE};
+    let app = TestApp::spawn().await;
+    let (seller_c, buyer_c) = (phone().await, phone().await);
+    let outcome = async {
+        let seller = signed_up(&seller_c, &app, "holder@example.com", "Holder").await?;
+        let buyer = signed_up(&buyer_c, &app, "buyer@example.com", "Buyer").await?;
+        let (project, founder) = company(&app, &[(&seller, 20)], 200).await;
+        app.fund(&buyer, "1000.00").await;
+        let auction = open_auction(&app, project, &founder).await;
+        let slug: String = sqlx::query_scalar("SELECT slug FROM projects WHERE id = $1")
+            .bind(project)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+        let market = app.url(&format!("/projects/{slug}/market"));
+        let sold = order_in_browser(&seller_c, &market, "sell", "5", "9.00", false).await?;
+        let bought = order_in_browser(&buyer_c, &market, "buy", "5", "11.00", true).await?;
+        let indicative = text_of(&buyer_c, "#indicative").await;
+        let width = page_width(&buyer_c).await?;
+
+        close(&app, &auction).await;
+        clear(&app).await;
+        let mut seen = Vec::new();
+        for c in [&seller_c, &buyer_c] {
+            c.goto(&market).await?;
+            let order = text_of(c, "tr.order .order-state").await;
+            let past = text_of(c, "#past .past-price").await;
+            c.goto(&app.url("/me/holdings")).await?;
+            let shares = text_of(c, "tr.holding .holding-shares").await;
+            c.goto(&app.url("/me/notifications")).await?;
+            let told = text_of(c, "main").await;
+            seen.push((order, past, shares, told));
+        }
+        Ok::<_, fantoccini::error::CmdError>((sold, bought, indicative, width, seen))
+    }
+    .await;
+    seller_c.close().await.ok();
+    buyer_c.close().await.ok();
+    let (sold, bought, indicative, width, seen) = outcome.expect("the browser sessions");
+    for notice in [&sold, &bought] {
+        assert!(
+            notice.contains("order is placed") || notice.contains("委托已提交"),
+            "{notice}"
+        );
+    }
+    assert!(indicative.contains("5"), "{indicative}");
+    assert!(
+        width <= u64::from(PHONE.0),
+        "the market page is {width} px wide"
+    );
+    let (seller_sees, buyer_sees) = (&seen[0], &seen[1]);
+    for (order, past, _, told) in [seller_sees, buyer_sees] {
+        assert!(
+            order.contains("5 / 5") || order.contains("5 of 5"),
+            "{order}"
+        );
+        assert!(past.contains("9.00"), "{past}");
+        assert!(
+            told.contains("traded 5") || told.contains("成交 5"),
+            "{told}"
+        );
+    }
+    assert_eq!(seller_sees.2, "15");
+    assert_eq!(buyer_sees.2, "5");
+}

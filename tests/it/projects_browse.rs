@@ -170,8 +170,9 @@ async fn the_demo_catalogue_has_projects_in_both_languages_in_every_state() {
         .unwrap();
     assert_eq!(
         settled.len(),
-        3,
-        "one funded, one failed, and the one the regulator cancelled after launch"
+        4,
+        "two funded (one of them an equity offering), one failed, and the one the regulator \
+         cancelled after launch"
     );
     let receipts: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM settlement_transactions WHERE pledge_id IS NOT NULL",

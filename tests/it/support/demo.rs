@@ -2,6 +2,8 @@
 //! receipts, loaded the way `zhonglian serve --demo` loads it; and the pages a reader of each
 //! role opens on it.
 
+use zhonglian::accounts::domain::UserId;
+use zhonglian::projects::ProjectId;
 use zhonglian::settlement::Settler;
 
 use super::TestApp;
@@ -24,6 +26,8 @@ pub struct DemoSite {
     pub soon_slug: String,
     /// The slug of a project with a discussion.
     pub discussed_slug: String,
+    /// The slug of the funded equity offering, whose market has an open auction.
+    pub company_slug: String,
 }
 
 /// Who opens a page: nobody signed in, or one of the demo accounts.
@@ -111,8 +115,23 @@ impl DemoSite {
         .fetch_one(&app.db)
         .await
         .expect("a discussed project in the demo");
+        let (company, company_slug, issuer): (ProjectId, String, UserId) = sqlx::query_as(
+            "SELECT id, slug, founder_id FROM projects
+              WHERE kind = 'equity' AND state = 'funded' LIMIT 1",
+        )
+        .fetch_one(&app.db)
+        .await
+        .expect("a funded equity offering in the demo");
+        let now = time::OffsetDateTime::now_utc();
+        let window =
+            zhonglian::market::auctions::Window::new(now, now + time::Duration::days(7), now)
+                .expect("a window");
+        zhonglian::market::auctions::schedule(&app.db, issuer, company, window)
+            .await
+            .expect("an open auction of the demo company");
         DemoSite {
             app,
+            company_slug,
             founder_id,
             soon_slug,
             discussed_slug,
@@ -185,6 +204,11 @@ impl DemoSite {
             page("notifications", "/me/notifications".into(), Reader::Backer),
             page("following", "/me/following".into(), Reader::Backer),
             page("holdings", "/me/holdings".into(), Reader::Backer),
+            page(
+                "market",
+                format!("/projects/{}/market", self.company_slug),
+                Reader::Backer,
+            ),
             page("settings", "/me/settings".into(), Reader::Backer),
             page(
                 "discussion-signed-in",
