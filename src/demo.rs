@@ -93,7 +93,7 @@ pub async fn load_pledges(
                 per_day: state.settings.deposit_daily_max,
             },
             backer,
-            Money::parse("5000").map_err(err)?,
+            Money::parse("8000").map_err(err)?,
             crate::money::DEFAULT_CURRENCY,
         )
         .await
