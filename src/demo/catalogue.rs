@@ -267,8 +267,8 @@ const CATALOGUE: &[Demo] = &[
     Demo {
         founder: 0,
         title: "茶马古道咖啡 Tea Horse Road Coffee",
-        summary: "普洱山区的精品咖啡合作社，募资已成功；股东可在集合竞价中转让股份。A funded coffee cooperative whose shares trade in call auctions.",
-        story: "募资已于今年完成，烘焙工坊已投产。\n\nThe offering was funded and the roastery is running. Holders may sell their shares in the auctions the company schedules; every clearing is on the public ledger.",
+        summary: "普洱山区的精品咖啡合作社，募资已成功；股东可在集合竞价中转让股份。",
+        story: "募资已于今年完成，烘焙工坊已投产。\n\n股东可在公司安排的集合竞价中卖出股份；每次出清都记入公开账本。",
         category: "food",
         goal: "0",
         days: 30,

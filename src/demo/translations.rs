@@ -153,6 +153,12 @@ const TRANSLATIONS: &[(&str, Lang, Text)] = &[
         story: "发起人决定推迟到明年再众筹。",
         tiers: &[("桌游一套", "标准版一套。")],
     }),
+    ("茶马古道咖啡 Tea Horse Road Coffee", Lang::En, Text {
+        title: "Tea Horse Road Coffee",
+        summary: "A speciality coffee cooperative in the Pu'er hills, funded; holders may sell their shares in call auctions.",
+        story: "The offering was funded this year and the roastery is running.\n\nHolders may sell their shares in the auctions the company schedules; every clearing is on the public ledger.",
+        tiers: &[],
+    }),
     ("景德镇柴窑工作室", Lang::En, Text {
         title: "Jingdezhen Wood-Fired Kiln Studio",
         summary: "Rebuilding a traditional wood-fired kiln so young potters can fire their work.",
