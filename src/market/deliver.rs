@@ -185,12 +185,19 @@ pub(super) async fn release_orders(clearer: &Clearer, auction: AuctionId) -> Res
     let Some(company) = lock(&mut tx, auction).await? else {
         return Ok(Step::Busy);
     };
+    // Marked released as they are read: one statement, and the batch's money moves below in
+    // the same transaction, so a crash undoes both.
     let orders: Vec<Held> = sqlx::query_as(
-        "SELECT o.id, o.user_id, o.project_id, o.side, o.shares, o.held,
-                coalesce(o.filled, 0) AS filled, a.clearing_price AS price
-           FROM market_orders o JOIN auctions a ON a.id = o.auction_id
-          WHERE o.auction_id = $1 AND o.released_at IS NULL AND o.state <> 'open'
-          ORDER BY o.id LIMIT $2",
+        "WITH picked AS (
+             SELECT id FROM market_orders
+              WHERE auction_id = $1 AND released_at IS NULL AND state <> 'open'
+              ORDER BY id LIMIT $2 FOR UPDATE
+         )
+         UPDATE market_orders o SET released_at = now()
+           FROM picked p, auctions a
+          WHERE o.id = p.id AND a.id = o.auction_id
+         RETURNING o.id, o.user_id, o.project_id, o.side, o.shares, o.held,
+                   coalesce(o.filled, 0) AS filled, a.clearing_price AS price",
     )
     .bind(auction)
     .bind(clearer.batch_size)
@@ -244,11 +251,6 @@ pub(super) async fn release_orders(clearer: &Clearer, auction: AuctionId) -> Res
             "orders of auction {auction} had already been released"
         )));
     }
-    let ids: Vec<OrderId> = orders.iter().map(|o| o.id).collect();
-    sqlx::query("UPDATE market_orders SET released_at = now() WHERE id = ANY($1)")
-        .bind(&ids)
-        .execute(&mut *tx)
-        .await?;
     let price = first.price.map(fixed).unwrap_or_default();
     for ((side, shares, filled), users) in &told {
         let params = json!({
