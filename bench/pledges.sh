@@ -5,7 +5,8 @@
 #
 # Starts the release server on a fresh data folder (its embedded PostgreSQL, durable settings),
 # then for each round: pgbench's default TPC-B-like script, the `spread` scenario (each client
-# its own projects) and the `hot` scenario (every client on one limited tier), each for the same
+# its own projects), the `hot` scenario (every client on one limited tier) and the `orders`
+# scenario (buy orders in one open auction, each by its own investor), each for the same
 # number of seconds with the same number of clients. Prints every round and the medians, the
 # ratios to pgbench and the server's peak RSS.
 set -euo pipefail
@@ -50,8 +51,8 @@ for round in $(seq 1 "$rounds"); do
         | awk '/^tps/ {print $3; exit}')
   echo "round $round pgbench tps=$tps"
   echo "pgbench $tps" >>"$results"
-  for scenario in spread hot; do
-    [ "$scenario" = hot ] && capacity=$(( seconds * 1500 )) || capacity=$(( seconds * 4000 ))
+  for scenario in spread hot orders; do
+    [ "$scenario" = spread ] && capacity=$(( seconds * 4000 )) || capacity=$(( seconds * 1500 ))
     line=$("${CARGO_TARGET_DIR:-target}"/release/examples/pledge_load --url "http://127.0.0.1:$port" --data-dir "$data" \
              --clients "$clients" --seconds "$seconds" --scenario "$scenario" \
              --server-pid "$server" --capacity "$capacity")
@@ -62,7 +63,7 @@ done
 
 python3 - "$results" <<'PY'
 import json, statistics, sys
-pg, runs = [], {"spread": [], "hot": []}
+pg, runs = [], {"spread": [], "hot": [], "orders": []}
 for line in open(sys.argv[1]):
     kind, rest = line.split(" ", 1)
     if kind == "pgbench":
@@ -72,7 +73,7 @@ for line in open(sys.argv[1]):
 med = lambda xs: statistics.median(xs) if xs else 0.0
 pg_tps = med(pg)
 print(f"\npgbench TPC-B-like, median of {len(pg)}: {pg_tps:.0f} tps")
-for kind, target in (("spread", 0.50), ("hot", 0.25)):
+for kind, target in (("spread", 0.50), ("hot", 0.25), ("orders", 0.50)):
     rs = runs[kind]
     rate = med([r["pledges_per_second"] for r in rs])
     p99 = med([r["p99_ms"] for r in rs])
@@ -80,7 +81,8 @@ for kind, target in (("spread", 0.50), ("hot", 0.25)):
     rss = max([r["server_peak_rss_mib"] for r in rs] or [0])
     failed = sum(r["failed"] for r in rs)
     ratio = rate / pg_tps if pg_tps else 0.0
-    print(f"{kind:>6}: {rate:.0f} pledges/s (median of {len(rs)}), {ratio:.0%} of pgbench "
+    unit = "orders" if kind == "orders" else "pledges"
+    print(f"{kind:>6}: {rate:.0f} {unit}/s (median of {len(rs)}), {ratio:.0%} of pgbench "
           f"(target >= {target:.0%}), p50 {p50:.1f} ms, p99 {p99:.1f} ms (target <= 100), "
           f"peak server RSS {rss} MiB (target <= 150), failed {failed}")
 PY

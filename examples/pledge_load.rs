@@ -6,7 +6,9 @@
 //! `--clients` concurrent clients for `--seconds`, and prints one JSON line of figures.
 //!
 //! Scenarios: `spread` (each client walks its own projects; no shared rows), `hot` (every
-//! client pledges for one limited tier of one project: tier, escrow and project rows are hot).
+//! client pledges for one limited tier of one project: tier, escrow and project rows are hot),
+//! `orders` (every client places buy orders in one open auction of a funded equity offering,
+//! each by its own investor: `POST /api/v1/auctions/{id}/orders`, the market escrow is hot).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -34,7 +36,7 @@ struct Args {
     clients: usize,
     #[arg(long, default_value_t = 15)]
     seconds: u64,
-    /// `spread` or `hot`.
+    /// `spread`, `hot` or `orders`.
     #[arg(long, default_value = "spread")]
     scenario: String,
     /// The server's process id, to sample its resident memory under load.
@@ -89,7 +91,7 @@ async fn fixture(args: &Args, db: &PgPool) -> anyhow::Result<Fixture> {
     // Spread: each client has one backer and walks its own share of projects. Hot: every pledge
     // needs its own backer (one active pledge per backer and project), on one project.
     let (backers, projects) = match args.scenario.as_str() {
-        "hot" => (args.capacity, 1),
+        "hot" | "orders" => (args.capacity, 1),
         _ => (args.clients, args.capacity),
     };
     let project_ids: Vec<Uuid> = (0..projects).map(|_| Uuid::new_v4()).collect();
@@ -190,6 +192,15 @@ async fn fixture(args: &Args, db: &PgPool) -> anyhow::Result<Fixture> {
             tokens.push(session??.token);
         }
     }
+    if args.scenario == "orders" {
+        let auction = open_auction(db, project_ids[0], founder).await?;
+        let tokens: Vec<Arc<str>> = tokens.into_iter().map(Arc::from).collect();
+        let mut clients: Vec<Vec<Job>> = vec![Vec::new(); args.clients];
+        for (i, token) in tokens.iter().enumerate() {
+            clients[i % args.clients].push((token.clone(), auction, Uuid::nil()));
+        }
+        return Ok(Fixture { clients });
+    }
     let pairs: Vec<(Uuid, Uuid)> = project_ids.into_iter().zip(tier_ids).collect();
     let tokens: Vec<Arc<str>> = tokens.into_iter().map(Arc::from).collect();
     let mut clients: Vec<Vec<Job>> = vec![Vec::new(); args.clients];
@@ -209,6 +220,34 @@ async fn fixture(args: &Args, db: &PgPool) -> anyhow::Result<Fixture> {
         }
     }
     Ok(Fixture { clients })
+}
+
+/// Makes the bench's one project a funded equity offering at 10.00 a share and opens an
+/// auction of it for an hour; returns the auction's id.
+async fn open_auction(db: &PgPool, project: Uuid, founder: Uuid) -> anyhow::Result<Uuid> {
+    sqlx::query("UPDATE projects SET kind = 'equity', state = 'funded' WHERE id = $1")
+        .bind(project)
+        .execute(db)
+        .await?;
+    sqlx::query(
+        "INSERT INTO equity_offerings (project_id, price_per_share, min_shares, max_shares,
+             pre_money_valuation, security_type, risk_warning, max_investors)
+         VALUES ($1, 10, 1, 1000, 1000000, 'ordinary_shares', 'Investing is risky.', 1000000)",
+    )
+    .bind(project)
+    .execute(db)
+    .await?;
+    let auction = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO auctions (id, project_id, opens_at, closes_at, created_by)
+         VALUES ($1, $2, now() - interval '1 minute', now() + interval '1 hour', $3)",
+    )
+    .bind(auction)
+    .bind(project)
+    .bind(founder)
+    .execute(db)
+    .await?;
+    Ok(auction)
 }
 
 #[tokio::main]
@@ -252,16 +291,28 @@ async fn main() -> anyhow::Result<()> {
         );
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
-            for (token, project, tier) in jobs {
+            for (token, target, tier) in jobs {
                 if Instant::now() >= deadline {
                     break;
                 }
                 let sent = Instant::now();
+                let (path, body) = if tier.is_nil() {
+                    (
+                        format!("{url}/api/v1/auctions/{target}/orders"),
+                        serde_json::json!({"side": "buy", "shares": 1, "limit_price": "10.00",
+                                           "annual_income": "80000", "net_worth": "150000"}),
+                    )
+                } else {
+                    (
+                        format!("{url}/api/v1/projects/{target}/pledges"),
+                        serde_json::json!({"tier_id": tier, "amount": "10.00"}),
+                    )
+                };
                 let response = http
-                    .post(format!("{url}/api/v1/projects/{project}/pledges"))
+                    .post(path)
                     .bearer_auth(&*token)
                     .header("idempotency-key", Uuid::new_v4().to_string())
-                    .json(&serde_json::json!({"tier_id": tier, "amount": "10.00"}))
+                    .json(&body)
                     .send()
                     .await;
                 let elapsed = sent.elapsed();
