@@ -5,7 +5,6 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 use zhonglian::money::{self, AccountOwner};
-use zhonglian::projects::ProjectId;
 
 /// An auction made by [`open_auction_book`].
 #[derive(Debug, Clone, Copy)]
@@ -17,7 +16,7 @@ pub struct Book {
 
 /// An open auction of the funded offering `project` (founded by `founder`) whose book holds a
 /// sell of every lot in its register and `buys` buys of one share by new investors, every buy's
-/// money really held in the market escrow (a deposit and a hold per buyer in the journal).
+/// money really held in their market escrow (a deposit and a hold per buyer in the journal).
 /// Limits are spread from 8.00 to 12.00, so about half the shares cross. The holder cap is
 /// lifted so that every buyer may join. Written set-wise: 100,000 orders take seconds.
 pub async fn open_auction_book(
@@ -63,7 +62,8 @@ pub async fn open_auction_book(
     .rows_affected() as i64;
     sqlx::query(
         "CREATE TEMP TABLE load_buyers ON COMMIT DROP AS
-         SELECT gen_random_uuid() AS id, gen_random_uuid() AS wallet, gen_random_uuid() AS order_id,
+         SELECT gen_random_uuid() AS id, gen_random_uuid() AS wallet, gen_random_uuid() AS escrow,
+                gen_random_uuid() AS order_id,
                 nextval('journal_entries_id_seq') AS deposit_entry,
                 nextval('journal_entries_id_seq') AS hold_entry,
                 (8 + random() * 4)::numeric(20, 2) AS limit_price,
@@ -81,19 +81,15 @@ pub async fn open_auction_book(
     .bind(&tag)
     .execute(&mut *tx)
     .await?;
+    // A buyer's wallet ends at zero (deposit, then hold) and their escrow at the hold.
     sqlx::query(
-        "INSERT INTO money_accounts (id, kind, owner_id, currency)
-         SELECT wallet, 'backer_wallet', id, 'CNY' FROM load_buyers",
+        "INSERT INTO money_accounts (id, kind, owner_id, currency, balance)
+         SELECT wallet, 'backer_wallet', id, 'CNY', 0 FROM load_buyers
+         UNION ALL SELECT escrow, 'market_escrow', id, 'CNY', limit_price FROM load_buyers",
     )
     .execute(&mut *tx)
     .await?;
     let gateway = money::account_for(&mut tx, AccountOwner::Gateway, "CNY").await?;
-    let escrow = money::account_for(
-        &mut tx,
-        AccountOwner::MarketEscrow(ProjectId(project)),
-        "CNY",
-    )
-    .await?;
     sqlx::query(
         "INSERT INTO journal_entries (id, kind, reference)
          SELECT deposit_entry, 'deposit', 'load:' || id FROM load_buyers
@@ -107,20 +103,16 @@ pub async fn open_auction_book(
          SELECT deposit_entry, $1, -limit_price FROM load_buyers
          UNION ALL SELECT deposit_entry, wallet, limit_price FROM load_buyers
          UNION ALL SELECT hold_entry, wallet, -limit_price FROM load_buyers
-         UNION ALL SELECT hold_entry, $2, limit_price FROM load_buyers",
+         UNION ALL SELECT hold_entry, escrow, limit_price FROM load_buyers",
     )
     .bind(gateway)
-    .bind(escrow)
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "UPDATE money_accounts a SET balance = a.balance + t.total
-           FROM (SELECT $1::uuid AS id, -sum(limit_price) AS total FROM load_buyers
-                 UNION ALL SELECT $2::uuid, sum(limit_price) FROM load_buyers) t
-          WHERE a.id = t.id",
+        "UPDATE money_accounts SET balance = balance - (SELECT sum(limit_price) FROM load_buyers)
+          WHERE id = $1",
     )
     .bind(gateway)
-    .bind(escrow)
     .execute(&mut *tx)
     .await?;
     sqlx::query(&format!(

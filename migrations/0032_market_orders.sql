@@ -1,12 +1,12 @@
 -- The exchange's orders, their clearing and their settlement (delivery versus payment).
 --
--- A buy order holds shares x limit price of its buyer's wallet in the company's market escrow; a
+-- A buy order holds shares x limit price of its buyer's wallet in the buyer's market escrow; a
 -- sell order locks shares of its seller's holding. At the close the auction is cleared once: its
 -- orders get their fills, its trades are written, and its result (clearing price, volume and the
 -- Merkle root of the de-identified book) goes on the ledger. Trades then settle in batches, each
 -- moving cash and shares together; last, every order lets go of what it still holds.
 
--- money: the market escrow of a company (owner_id is the project).
+-- money: an investor's market escrow (owner_id is the investor), holding their buys' money.
 ALTER TABLE money_accounts DROP CONSTRAINT money_accounts_kind_check;
 ALTER TABLE money_accounts
     ADD CONSTRAINT money_accounts_kind_check

@@ -176,7 +176,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<RequestKey>> {
 }
 
 /// Places a limit order in an open auction window. A buy holds `shares x limit_price` of the
-/// wallet in the market escrow and counts in the 12-month investor limit; a sell locks shares
+/// wallet in the buyer's market escrow and counts in the 12-month investor limit; a sell locks shares
 /// past their lock-up. With an `Idempotency-Key`, repeating the request returns the same order,
 /// marked `Idempotent-Replayed: true`; the same key for another order is a 422.
 #[utoipa::path(post, path = "/api/v1/auctions/{id}/orders", tag = "market",

@@ -1,12 +1,12 @@
 //! Delivery versus payment: a cleared auction's trades settle in batches, each batch one
-//! transaction that moves the cash (buyer's hold in the market escrow to the seller's wallet
-//! less the market fee, the fee to the platform), moves the shares (the trade becomes part of
+//! transaction that moves the cash (from the buyer's market escrow to the seller's wallet less
+//! the market fee, and the fee to the platform), moves the shares (the trade becomes part of
 //! both holdings) and appends each trade's `share_transfer` entry, or does none of it. Then the
 //! orders let go of what they still hold, in batches too: a buy's money beyond what it paid
 //! returns to the buyer's wallet, a sell's remaining shares are free again, and whoever traded
 //! is told. Every movement has a once-key, so a batch can never happen twice.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -19,7 +19,7 @@ use crate::ids::{AuctionId, OrderId, ProjectId, UserId};
 use crate::ledger::entry::{EntryKind, NewEntry};
 use crate::money::amount::fixed;
 use crate::money::batch::{self, BatchTransfer};
-use crate::money::{self, AccountOwner};
+use crate::money::{self, AccountId, AccountKind, AccountOwner};
 use crate::notify::{self as notices, NoticeKind};
 
 /// What one batch did.
@@ -45,6 +45,27 @@ struct Trade {
 struct Company {
     title: String,
     currency: String,
+}
+
+/// The accounts of `kind` of these users (each once) in `currency`.
+async fn accounts(
+    conn: &mut PgConnection,
+    kind: AccountKind,
+    users: impl Iterator<Item = UserId>,
+    currency: &str,
+) -> Result<HashMap<UserId, AccountId>> {
+    let mut users: Vec<UserId> = users.collect();
+    users.sort_unstable();
+    users.dedup();
+    batch::accounts_of(conn, kind, &users, currency).await
+}
+
+/// `user`'s account in `accounts`.
+fn account(accounts: &HashMap<UserId, AccountId>, user: UserId) -> Result<AccountId> {
+    accounts
+        .get(&user)
+        .copied()
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("no account of user {user}")))
 }
 
 /// Locks the auction for one batch; `None` when another worker holds it.
@@ -81,28 +102,29 @@ pub(super) async fn settle_trades(clearer: &Clearer, auction: AuctionId) -> Resu
         return Ok(Step::Done(0));
     };
     let project = first.project_id;
-    let escrow = money::account_for(
+    let fee_account =
+        money::account_for(&mut tx, AccountOwner::PlatformFee, &company.currency).await?;
+    let wallets = accounts(
         &mut tx,
-        AccountOwner::MarketEscrow(project),
+        AccountKind::BackerWallet,
+        trades.iter().map(|t| t.seller_id),
         &company.currency,
     )
     .await?;
-    let fee_account =
-        money::account_for(&mut tx, AccountOwner::PlatformFee, &company.currency).await?;
-    let mut sellers: Vec<UserId> = trades.iter().map(|t| t.seller_id).collect();
-    sellers.sort_unstable();
-    sellers.dedup();
-    let wallets = batch::backer_wallets(&mut tx, &sellers, &company.currency).await?;
+    let escrows = accounts(
+        &mut tx,
+        AccountKind::MarketEscrow,
+        trades.iter().map(|t| t.buyer_id),
+        &company.currency,
+    )
+    .await?;
     let mut proceeds = Vec::with_capacity(trades.len());
-    // The batch's fees go to the platform as one entry: each trade's fee is in its own row and
-    // its ledger entry, and a journal entry per fee would double the batch's entries.
-    let mut fees = Decimal::ZERO;
+    let mut fees = Vec::with_capacity(trades.len());
     let mut entries = Vec::with_capacity(trades.len());
     let at = super::now_text();
     for t in &trades {
-        let wallet = wallets.get(&t.seller_id).copied().ok_or_else(|| {
-            Error::Internal(anyhow::anyhow!("no wallet for seller {}", t.seller_id))
-        })?;
+        let wallet = account(&wallets, t.seller_id)?;
+        let escrow = account(&escrows, t.buyer_id)?;
         let gross = Decimal::from(t.shares) * t.price;
         if gross > t.fee {
             proceeds.push(BatchTransfer {
@@ -113,7 +135,15 @@ pub(super) async fn settle_trades(clearer: &Clearer, auction: AuctionId) -> Resu
                 once_key: format!("market:trade:{}", t.id),
             });
         }
-        fees += t.fee;
+        if t.fee > Decimal::ZERO {
+            fees.push(BatchTransfer {
+                from: escrow,
+                to: fee_account,
+                amount: t.fee,
+                reference: format!("trade:{}", t.id),
+                once_key: format!("market:fee:{}", t.id),
+            });
+        }
         let mut parties = Vec::new();
         let seller = NewEntry::commit_party(&mut parties, t.seller_id);
         let buyer = NewEntry::commit_party(&mut parties, t.buyer_id);
@@ -135,18 +165,9 @@ pub(super) async fn settle_trades(clearer: &Clearer, auction: AuctionId) -> Resu
         entry.parties = parties;
         entries.push(entry);
     }
-    let fee = (fees > Decimal::ZERO).then(|| BatchTransfer {
-        from: escrow,
-        to: fee_account,
-        amount: fees,
-        reference: format!("auction:{auction}"),
-        // A rolled-back batch starts at the same trade again, so the key names this batch once.
-        once_key: format!("market:fees:{auction}:{}", first.id),
-    });
-    let fee = fee.as_slice();
     let moved = batch::post_transfers(&mut tx, money::EntryKind::TradeSettled, &proceeds).await?
-        + batch::post_transfers(&mut tx, money::EntryKind::MarketFee, fee).await?;
-    if moved != (proceeds.len() + fee.len()) as u64 {
+        + batch::post_transfers(&mut tx, money::EntryKind::MarketFee, &fees).await?;
+    if moved != (proceeds.len() + fees.len()) as u64 {
         return Err(Error::Internal(anyhow::anyhow!(
             "trades of auction {auction} had already been paid"
         )));
@@ -208,32 +229,35 @@ pub(super) async fn release_orders(clearer: &Clearer, auction: AuctionId) -> Res
         return Ok(Step::Done(0));
     };
     let project = first.project_id;
-    let escrow = money::account_for(
+    let buyers = || {
+        orders
+            .iter()
+            .filter(|o| o.side == Side::Buy)
+            .map(|o| o.user_id)
+    };
+    let wallets = accounts(
         &mut tx,
-        AccountOwner::MarketEscrow(project),
+        AccountKind::BackerWallet,
+        buyers(),
         &company.currency,
     )
     .await?;
-    let mut buyers: Vec<UserId> = orders
-        .iter()
-        .filter(|o| o.side == Side::Buy)
-        .map(|o| o.user_id)
-        .collect();
-    buyers.sort_unstable();
-    buyers.dedup();
-    let wallets = batch::backer_wallets(&mut tx, &buyers, &company.currency).await?;
+    let escrows = accounts(
+        &mut tx,
+        AccountKind::MarketEscrow,
+        buyers(),
+        &company.currency,
+    )
+    .await?;
     let mut returns = Vec::new();
     // Who traded, by what they are told: side, shares ordered and shares filled.
     let mut told: BTreeMap<(&str, i64, i64), Vec<UserId>> = BTreeMap::new();
     for o in &orders {
         let paid = Decimal::from(o.filled) * o.price.unwrap_or_default();
         if o.side == Side::Buy && o.held > paid {
-            let wallet = wallets.get(&o.user_id).copied().ok_or_else(|| {
-                Error::Internal(anyhow::anyhow!("no wallet for buyer {}", o.user_id))
-            })?;
             returns.push(BatchTransfer {
-                from: escrow,
-                to: wallet,
+                from: account(&escrows, o.user_id)?,
+                to: account(&wallets, o.user_id)?,
                 amount: o.held - paid,
                 reference: format!("order:{}", o.id),
                 once_key: format!("order:release:{}", o.id),

@@ -1,6 +1,6 @@
 //! Orders: limit orders placed in an open auction window, what they hold, and their cancellation.
 //!
-//! A buy order holds `shares x limit_price` of the buyer's wallet in the company's market escrow
+//! A buy order holds `shares x limit_price` of the buyer's wallet in their market escrow
 //! (a journal entry) and counts in the buyer's 12-month investor limit; a sell order locks shares
 //! past their lock-up (the holding's sellable shares less what the holder's other orders lock).
 //! Both are made in one transaction with the order, under the auction row's share lock, so the
@@ -247,7 +247,7 @@ async fn place_in(
                 None,
             )
             .await?;
-            hold(conn, user, window.project_id, &window.currency, id, held).await?;
+            hold(conn, user, &window.currency, id, held).await?;
         }
     }
     let salt = new_salt();
@@ -274,17 +274,16 @@ async fn place_in(
     Ok(id)
 }
 
-/// Moves a buy's money from the buyer's wallet into the company's market escrow.
+/// Moves a buy's money from the buyer's wallet into their market escrow.
 async fn hold(
     conn: &mut PgConnection,
     user: UserId,
-    project: ProjectId,
     currency: &str,
     order: OrderId,
     amount: Decimal,
 ) -> Result<()> {
     let wallet = money::account_for(conn, AccountOwner::BackerWallet(user), currency).await?;
-    let escrow = money::account_for(conn, AccountOwner::MarketEscrow(project), currency).await?;
+    let escrow = money::account_for(conn, AccountOwner::MarketEscrow(user), currency).await?;
     money::post_entry(
         conn,
         EntryKind::OrderHold,
@@ -309,7 +308,6 @@ async fn hold(
 pub(super) async fn release_money(
     conn: &mut PgConnection,
     user: UserId,
-    project: ProjectId,
     currency: &str,
     order: OrderId,
     amount: Decimal,
@@ -318,7 +316,7 @@ pub(super) async fn release_money(
         return Ok(());
     }
     let wallet = money::account_for(conn, AccountOwner::BackerWallet(user), currency).await?;
-    let escrow = money::account_for(conn, AccountOwner::MarketEscrow(project), currency).await?;
+    let escrow = money::account_for(conn, AccountOwner::MarketEscrow(user), currency).await?;
     money::post_entry(
         conn,
         EntryKind::OrderRelease,
@@ -410,18 +408,18 @@ async fn cancel_in(tx: &mut PgConnection, user: UserId, id: OrderId) -> Result<(
     if !before_close {
         return Err(Error::conflict("market.error.closed"));
     }
-    let cancelled: Option<(ProjectId, String, Decimal)> = sqlx::query_as(
+    let cancelled: Option<(String, Decimal)> = sqlx::query_as(
         "UPDATE market_orders SET state = 'cancelled', released_at = now()
           WHERE id = $1 AND user_id = $2 AND state = 'open'
-         RETURNING project_id, currency, held",
+         RETURNING currency, held",
     )
     .bind(id)
     .bind(user)
     .fetch_optional(&mut *tx)
     .await?;
-    let (project, currency, held) =
+    let (currency, held) =
         cancelled.ok_or_else(|| Error::conflict("market.error.not_cancellable"))?;
-    release_money(tx, user, project, &currency, id, held).await
+    release_money(tx, user, &currency, id, held).await
 }
 
 /// `user`'s order `id`.

@@ -93,15 +93,25 @@ pub async fn backer_wallets(
     backers: &[UserId],
     currency: &str,
 ) -> Result<HashMap<UserId, AccountId>> {
-    let kind = AccountKind::BackerWallet;
-    let fresh: Vec<AccountId> = backers.iter().map(|_| AccountId(Uuid::new_v4())).collect();
+    accounts_of(conn, AccountKind::BackerWallet, backers, currency).await
+}
+
+/// The accounts of kind `kind` (one owned by a user: a wallet, a market escrow) of `owners` in
+/// `currency`, created where missing, in two statements.
+pub async fn accounts_of(
+    conn: &mut PgConnection,
+    kind: AccountKind,
+    owners: &[UserId],
+    currency: &str,
+) -> Result<HashMap<UserId, AccountId>> {
+    let fresh: Vec<AccountId> = owners.iter().map(|_| AccountId(Uuid::new_v4())).collect();
     sqlx::query(
         "INSERT INTO money_accounts (id, kind, owner_id, currency)
          SELECT id, $3, owner_id, $4 FROM unnest($1::uuid[], $2::uuid[]) AS t(id, owner_id)
          ON CONFLICT ON CONSTRAINT money_accounts_owner_key DO NOTHING",
     )
     .bind(&fresh)
-    .bind(backers)
+    .bind(owners)
     .bind(kind)
     .bind(currency)
     .execute(&mut *conn)
@@ -112,7 +122,7 @@ pub async fn backer_wallets(
     )
     .bind(kind)
     .bind(currency)
-    .bind(backers)
+    .bind(owners)
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows.into_iter().map(|r| (r.owner_id, r.id)).collect())

@@ -49,8 +49,9 @@ pub enum AccountOwner {
     ProjectEscrow(ProjectId),
     /// A founder's wallet: receives the net payout of a funded project.
     FounderWallet(UserId),
-    /// A company's market escrow: holds its buy orders' money until their auction settles.
-    MarketEscrow(ProjectId),
+    /// An investor's market escrow: holds their buy orders' money until their auctions settle
+    /// (one per investor, so that buyers in one auction never wait on one another's row).
+    MarketEscrow(UserId),
     /// The platform's fee income.
     PlatformFee,
     /// The outside world (card networks, banks); its balance is minus all money paid in.
@@ -87,9 +88,9 @@ impl AccountOwner {
     fn owner_id(self) -> Uuid {
         match self {
             AccountOwner::BackerWallet(UserId(user))
-            | AccountOwner::FounderWallet(UserId(user)) => user,
-            AccountOwner::ProjectEscrow(ProjectId(project))
-            | AccountOwner::MarketEscrow(ProjectId(project)) => project,
+            | AccountOwner::FounderWallet(UserId(user))
+            | AccountOwner::MarketEscrow(UserId(user)) => user,
+            AccountOwner::ProjectEscrow(ProjectId(project)) => project,
             AccountOwner::PlatformFee | AccountOwner::Gateway => Uuid::nil(),
         }
     }
