@@ -243,4 +243,30 @@ proptest! {
             }
         }
     }
+
+    #[test]
+    fn the_price_and_volume_follow_from_the_shares_summed_by_side_and_limit(
+        orders in orders(),
+        reference_cents in 900i64..1100,
+    ) {
+        // What the indicative price reads: one order per side and limit, in any order.
+        let reference = Decimal::new(reference_cents, 2);
+        let mut sums: std::collections::BTreeMap<(bool, Decimal), u64> = Default::default();
+        for o in &orders {
+            *sums.entry((o.side == Side::Buy, o.limit)).or_default() += o.shares;
+        }
+        let summed: Vec<Order> = sums
+            .into_iter()
+            .rev()
+            .map(|((is_buy, limit), shares)| Order {
+                side: if is_buy { Side::Buy } else { Side::Sell },
+                shares,
+                limit,
+            })
+            .collect();
+        prop_assert_eq!(
+            indicative(&summed, reference).unwrap(),
+            clear(&orders, reference).unwrap().map(|c| (c.price, c.volume))
+        );
+    }
 }
