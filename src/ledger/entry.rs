@@ -51,6 +51,23 @@ pub fn tx_hash(entry: &str) -> Hash {
     Sha256::digest(entry.as_bytes()).into()
 }
 
+/// Now, to the second, as entries write their times (RFC 3339 UTC).
+pub fn now_text() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The fields of a `json!({...})` object literal, for [`NewEntry::new`].
+pub fn fields(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    match value {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
 /// A fresh random salt for one party of one entry.
 pub fn new_salt() -> [u8; 32] {
     use rand::RngCore;

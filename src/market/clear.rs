@@ -35,7 +35,7 @@ use super::holdings;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::ids::{AuctionId, OrderId, ProjectId, UserId};
-use crate::ledger::entry::{EntryKind, NewEntry};
+use crate::ledger::entry::{self, EntryKind, NewEntry};
 use crate::ledger::Ledger;
 use crate::money::amount::fixed;
 use crate::projects::repo;
@@ -252,7 +252,7 @@ impl Clearer {
         };
         let entry = NewEntry::new(
             EntryKind::AuctionCleared,
-            super::object(json!({
+            entry::fields(json!({
                 "auction": due.id.to_string(),
                 "project": due.project_id.to_string(),
                 "currency": offering_currency(conn, due.project_id).await?,
@@ -261,7 +261,7 @@ impl Clearer {
                 "volume": volume,
                 "book_size": book.len(),
                 "book_root": hex::encode(root),
-                "at": super::now_text(),
+                "at": entry::now_text(),
             })),
         );
         let appended = self.ledger.append(conn, &[entry]).await?;

@@ -16,7 +16,7 @@ use super::clear::Clearer;
 use super::clearing::Side;
 use crate::error::{Error, Result};
 use crate::ids::{AuctionId, OrderId, ProjectId, UserId};
-use crate::ledger::entry::{EntryKind, NewEntry};
+use crate::ledger::entry::{self, EntryKind, NewEntry};
 use crate::money::amount::fixed;
 use crate::money::batch::{self, BatchTransfer};
 use crate::money::{self, AccountId, AccountKind, AccountOwner};
@@ -121,7 +121,7 @@ pub(super) async fn settle_trades(clearer: &Clearer, auction: AuctionId) -> Resu
     let mut proceeds = Vec::with_capacity(trades.len());
     let mut fees = Vec::with_capacity(trades.len());
     let mut entries = Vec::with_capacity(trades.len());
-    let at = super::now_text();
+    let at = entry::now_text();
     for t in &trades {
         let wallet = account(&wallets, t.seller_id)?;
         let escrow = account(&escrows, t.buyer_id)?;
@@ -149,7 +149,7 @@ pub(super) async fn settle_trades(clearer: &Clearer, auction: AuctionId) -> Resu
         let buyer = NewEntry::commit_party(&mut parties, t.buyer_id);
         let mut entry = NewEntry::new(
             EntryKind::ShareTransfer,
-            super::object(json!({
+            entry::fields(json!({
                 "auction": auction.to_string(),
                 "project": project.to_string(),
                 "trade": t.id,

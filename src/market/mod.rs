@@ -24,22 +24,3 @@ pub mod holdings;
 pub mod orders;
 pub mod pages;
 pub mod published;
-
-use time::OffsetDateTime;
-
-/// Now, to the second, as ledger entries write it (RFC 3339 UTC).
-fn now_text() -> String {
-    OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| OffsetDateTime::now_utc())
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
-/// The map inside a `json!({...})` object literal.
-fn object(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
-    match value {
-        serde_json::Value::Object(map) => map,
-        _ => serde_json::Map::new(),
-    }
-}

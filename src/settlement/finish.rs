@@ -6,7 +6,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use super::records::{record_transactions, Record};
-use super::{now_text, object, platform_fee, ProjectSettled, Settler};
+use super::{fields, now_text, platform_fee, ProjectSettled, Settler};
 use crate::error::Result;
 use crate::ledger::entry::{EntryKind, NewEntry};
 use crate::money::{self, AccountOwner, Posting};
@@ -76,7 +76,7 @@ impl Settler {
             if !fee.is_zero() {
                 entries.push(NewEntry::new(
                     EntryKind::Fee,
-                    object(json!({
+                    fields(json!({
                         "project": project.id.to_string(),
                         "amount": money::amount::fixed(fee),
                         "collected": money::amount::fixed(collected),
@@ -91,7 +91,7 @@ impl Settler {
             let founder = NewEntry::commit_party(&mut parties, project.founder);
             let mut entry = NewEntry::new(
                 EntryKind::Payout,
-                object(json!({
+                fields(json!({
                     "project": project.id.to_string(),
                     "amount": money::amount::fixed(payout),
                     "currency": project.currency,

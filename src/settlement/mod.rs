@@ -22,11 +22,10 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
-use time::OffsetDateTime;
 
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::ledger::entry::{EntryKind, NewEntry};
+use crate::ledger::entry::{fields, now_text, EntryKind, NewEntry};
 use crate::ledger::Ledger;
 use crate::money::batch::{self, BatchTransfer};
 use crate::money::{self, AccountOwner};
@@ -228,7 +227,7 @@ impl Settler {
             let founder = NewEntry::commit_party(&mut parties, project.founder);
             let mut entry = NewEntry::new(
                 EntryKind::PledgeCollected,
-                object(json!({
+                fields(json!({
                     "project": project.id.to_string(),
                     "pledge": pledge.id.to_string(),
                     "amount": money::amount::fixed(pledge.amount),
@@ -252,7 +251,7 @@ impl Settler {
                 let holder = NewEntry::commit_party(&mut parties, pledge.backer);
                 let mut entry = NewEntry::new(
                     EntryKind::SharesIssued,
-                    object(json!({
+                    fields(json!({
                         "project": project.id.to_string(),
                         "pledge": pledge.id.to_string(),
                         "shares": shares,
@@ -325,7 +324,7 @@ impl Settler {
             let backer = NewEntry::commit_party(&mut parties, pledge.backer);
             let mut entry = NewEntry::new(
                 EntryKind::PledgeRefunded,
-                object(json!({
+                fields(json!({
                     "project": project.id.to_string(),
                     "pledge": pledge.id.to_string(),
                     "amount": money::amount::fixed(pledge.amount),
@@ -365,21 +364,4 @@ enum Step {
     Settled(u64, PledgeId),
     Finished(ProjectSettled),
     Busy,
-}
-
-/// Now, to the second, as the ledger entries write it (RFC 3339 UTC).
-fn now_text() -> String {
-    OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| OffsetDateTime::now_utc())
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
-/// The map inside a `json!({...})` object literal.
-fn object(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
-    match value {
-        serde_json::Value::Object(map) => map,
-        _ => serde_json::Map::new(),
-    }
 }

@@ -13,7 +13,7 @@ use zhonglian::projects::ProjectId;
 use zhonglian::settlement::Settler;
 
 use crate::market::{hand_to, window};
-use crate::settlement::{assert_journal_is_sound, assert_ledger_is_sound, balance};
+use crate::settlement::{assert_journal_is_sound, assert_ledger_is_sound, balance, spawn_server};
 use crate::support::{made_pledge, Backer, TestApp};
 
 pub(crate) fn d(text: &str) -> Decimal {
@@ -740,17 +740,6 @@ async fn count(db: &sqlx::PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(db).await.unwrap()
 }
 
-fn spawn_server(app: &TestApp) -> std::process::Child {
-    crate::support::serve_command(app, &app.data_dir)
-        .env("BIND", "127.0.0.1:0")
-        .env("SETTLEMENT_BATCH_SIZE", "100")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("server")
-}
-
 #[tokio::test]
 async fn a_server_killed_mid_settlement_of_an_auction_settles_every_trade_exactly_once() {
     use crate::auction_fixtures::{close_auction, open_auction_book};
@@ -774,7 +763,7 @@ async fn a_server_killed_mid_settlement_of_an_auction_settles_every_trade_exactl
     close_auction(&app.db, book.auction).await.unwrap();
     let settled = "SELECT count(*) FROM market_trades WHERE tx_hash IS NOT NULL";
 
-    let mut server = spawn_server(&app);
+    let mut server = spawn_server(&app, "100");
     let mut seen = 0;
     for _ in 0..3000 {
         seen = count(&app.db, settled).await;
@@ -795,7 +784,7 @@ async fn a_server_killed_mid_settlement_of_an_auction_settles_every_trade_exactl
     assert_journal_is_sound(&app.db).await;
     assert_ledger_is_sound(&app.db).await;
 
-    let mut server = spawn_server(&app);
+    let mut server = spawn_server(&app, "100");
     let mut finished = false;
     for _ in 0..1200 {
         let done = "SELECT count(*) FROM auctions WHERE finished_at IS NOT NULL";

@@ -430,10 +430,12 @@ async fn every_receipt_of_a_settled_project_verifies_with_the_cli() {
     assert_eq!(refused.status(), 404);
 }
 
-fn spawn_server(app: &TestApp) -> Child {
+/// The server as a process of its own on the test's database, settling `batch` pledges (or
+/// trades) per transaction: a process that can be killed.
+pub(crate) fn spawn_server(app: &TestApp, batch: &str) -> Child {
     crate::support::serve_command(app, &app.data_dir)
         .env("BIND", "127.0.0.1:0")
-        .env("SETTLEMENT_BATCH_SIZE", "500")
+        .env("SETTLEMENT_BATCH_SIZE", batch)
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -451,7 +453,7 @@ async fn a_server_killed_mid_settlement_resumes_and_settles_every_pledge_exactly
     let (before_size, before_root) = store::head(&app.db).await.unwrap();
     make_due(&app.db, p.project).await.unwrap();
 
-    let mut server = spawn_server(&app);
+    let mut server = spawn_server(&app, "500");
     let collected = |db: PgPool| async move {
         count(
             &db,
@@ -479,7 +481,7 @@ async fn a_server_killed_mid_settlement_resumes_and_settles_every_pledge_exactly
     assert_journal_is_sound(&app.db).await;
     assert_ledger_is_sound(&app.db).await;
 
-    let mut server = spawn_server(&app);
+    let mut server = spawn_server(&app, "500");
     let mut finished = false;
     for _ in 0..1200 {
         if state_of(&app.db, p.project).await == "funded" {
