@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/me/holdings", get(holdings_page))
         .route("/projects/{key}/market", get(market_page))
         .route("/projects/{key}/market/orders", post(place_order))
+        .route("/projects/{key}/market/auctions", post(schedule_auction))
         .route("/orders/{id}/cancel", post(cancel_order))
 }
 
@@ -155,6 +156,8 @@ struct OrderForm {
     shares: String,
     limit_price: String,
     error: Option<String>,
+    /// Why the issuer's window was refused.
+    schedule_error: Option<String>,
 }
 
 #[derive(Template)]
@@ -173,6 +176,8 @@ struct MarketPage {
     asks_declaration: bool,
     /// The reader's shares that may be offered now.
     sellable: Option<i64>,
+    /// The reader is the company's founder: the page offers to schedule a window.
+    is_issuer: bool,
 }
 
 fn state_key(state: AuctionState) -> &'static str {
@@ -336,7 +341,8 @@ async fn market_response(
         }
         None => (Vec::new(), false, None),
     };
-    let refused = form.error.is_some();
+    let refused = form.error.is_some() || form.schedule_error.is_some();
+    let is_issuer = reader.is_some_and(|u| u.user.id == company.founder_id);
     let mut response = render(&MarketPage {
         chrome,
         company: company.title,
@@ -349,6 +355,7 @@ async fn market_response(
         form,
         asks_declaration,
         sellable,
+        is_issuer,
     })?;
     if refused {
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -444,6 +451,7 @@ async fn place_order(
                 shares: fields.shares,
                 limit_price: fields.limit_price,
                 error: Some(e.message().in_lang(chrome.t)),
+                schedule_error: None,
             };
             market_response(&state, chrome, Some(&user), &key, form).await
         }
@@ -471,4 +479,58 @@ async fn cancel_order(
         "/me/holdings".to_owned()
     };
     Ok(Redirect::to(&with_notice(&back, "order_cancelled")).into_response())
+}
+
+#[derive(Deserialize)]
+struct WindowFields {
+    #[serde(default)]
+    opens_in_hours: String,
+    #[serde(default)]
+    lasts_hours: String,
+}
+
+impl WindowFields {
+    /// The window these fields describe, from now: whole hours, checked by [`auctions::Window`].
+    fn window(&self) -> std::result::Result<auctions::Window, Error> {
+        let hours = |raw: &str| {
+            raw.trim()
+                .parse::<u16>()
+                .map_err(|_| Error::invalid("market.error.hours"))
+        };
+        let now = time::OffsetDateTime::now_utc();
+        let opens = now + time::Duration::hours(i64::from(hours(&self.opens_in_hours)?));
+        let closes = opens + time::Duration::hours(i64::from(hours(&self.lasts_hours)?));
+        auctions::Window::new(opens, closes, now)
+    }
+}
+
+/// `POST /projects/{key}/market/auctions`: the company's founder schedules a window.
+async fn schedule_auction(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    CurrentUser(user): CurrentUser,
+    Path(key): Path<String>,
+    CsrfForm(fields): CsrfForm<WindowFields>,
+) -> Result<Response> {
+    let back = format!("/projects/{key}/market");
+    let scheduled = async {
+        let company = repo::find_by_key(&state.db, &key)
+            .await?
+            .ok_or(Error::NotFound)?;
+        auctions::schedule(&state.db, user.user.id, company.id, fields.window()?).await
+    };
+    match scheduled.await {
+        Ok(_) => Ok(Redirect::to(&with_notice(&back, "auction_scheduled")).into_response()),
+        Err(e @ (Error::Database(_) | Error::Internal(_) | Error::NotFound | Error::Forbidden)) => {
+            Err(e.into())
+        }
+        Err(e) => {
+            let form = OrderForm {
+                side: "buy".into(),
+                schedule_error: Some(e.message().in_lang(chrome.t)),
+                ..OrderForm::default()
+            };
+            market_response(&state, chrome, Some(&user), &key, form).await
+        }
+    }
 }

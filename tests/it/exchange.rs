@@ -959,3 +959,54 @@ async fn on_phones_a_holder_sells_a_buyer_buys_and_both_see_the_fill_and_the_new
     assert_eq!(seller_sees.2, "15");
     assert_eq!(buyer_sees.2, "5");
 }
+
+#[tokio::test]
+async fn the_founder_schedules_a_window_from_the_market_page() {
+    use crate::support::{form_field, Caller};
+    let app = TestApp::spawn().await;
+    let seller = app.fixture_backer().await;
+    let (project, founder) = company(&app, &[(&seller, 20)], 200).await;
+    let slug: String = sqlx::query_scalar("SELECT slug FROM projects WHERE id = $1")
+        .bind(project)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let path = format!("/projects/{slug}/market");
+    let page = app.html_as(&path, &founder).await;
+    assert!(page.contains("id=\"schedule-form\""), "{page}");
+    assert!(
+        !app.html_as(&path, &seller)
+            .await
+            .contains("id=\"schedule-form\""),
+        "only the founder is offered the form"
+    );
+    let csrf = form_field(&page, "csrf");
+    let post = |opens: &'static str, lasts: &'static str| {
+        founder
+            .authorize(app.client.post(app.url(&format!("{path}/auctions"))))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("opens_in_hours", opens),
+                ("lasts_hours", lasts),
+            ])
+            .send()
+    };
+    let refused = post("0", "1000").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = refused.text().await.unwrap();
+    assert!(
+        refused.contains("id=\"schedule-error-summary\""),
+        "{refused}"
+    );
+    let done = post("0", "48").await.unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let (_, listed) = app
+        .get_json(&format!("/companies/{project}/auctions"), &founder)
+        .await;
+    assert_eq!(listed[0]["state"], "open", "{listed}");
+    let page = app.html_as(&path, &seller).await;
+    assert!(
+        page.contains("id=\"order-form\""),
+        "the window takes orders"
+    );
+}
