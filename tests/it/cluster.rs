@@ -376,7 +376,8 @@ async fn a_cluster_left_by_a_killed_server_is_adopted_and_stopped_by_the_next_on
     kill(Pid::from_raw(first.child.id() as i32), Signal::SIGTERM).expect("stop the server");
     let status = first.child.wait().expect("the second server");
 
-    assert!(status.success(), "a clean stop");
+    let second_log = std::fs::read_to_string(first.data_dir.join("second.log")).unwrap_or_default();
+    assert!(status.success(), "a clean stop ({status}): {second_log}");
     assert!(
         first.try_postmaster_pid().is_none(),
         "the adopted cluster is stopped with the server that adopted it"
