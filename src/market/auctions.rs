@@ -285,15 +285,7 @@ pub async fn indicative(db: &PgPool, auction: &Auction) -> Result<Option<Indicat
 /// The reference price of the company's next clearing: its last clearing price, or the
 /// offering's price per share.
 pub async fn reference_price(db: &PgPool, project: ProjectId) -> Result<Decimal> {
-    let last: Option<Decimal> = sqlx::query_scalar(
-        "SELECT clearing_price FROM auctions
-          WHERE project_id = $1 AND clearing_price IS NOT NULL
-          ORDER BY cleared_at DESC LIMIT 1",
-    )
-    .bind(project)
-    .fetch_optional(db)
-    .await?;
-    if let Some(price) = last {
+    if let Some(price) = last_price(db, project).await? {
         return Ok(price);
     }
     let mut conn = db.acquire().await?;
@@ -301,6 +293,21 @@ pub async fn reference_price(db: &PgPool, project: ProjectId) -> Result<Decimal>
         .await?
         .map(|o| o.price_per_share)
         .unwrap_or(Decimal::ONE))
+}
+
+/// The company's last clearing price, if an auction of it ever traded.
+pub async fn last_price(
+    db: impl sqlx::PgExecutor<'_>,
+    project: ProjectId,
+) -> Result<Option<Decimal>> {
+    Ok(sqlx::query_scalar(
+        "SELECT clearing_price FROM auctions
+          WHERE project_id = $1 AND clearing_price IS NOT NULL
+          ORDER BY cleared_at DESC LIMIT 1",
+    )
+    .bind(project)
+    .fetch_optional(db)
+    .await?)
 }
 
 /// Halts the auction `id` for `reason` in the caller's transaction (the supervision room records

@@ -177,15 +177,9 @@ impl Clearer {
         let offering = repo::offering(conn, due.project_id)
             .await?
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("an auction without an offering")))?;
-        let last: Option<Decimal> = sqlx::query_scalar(
-            "SELECT clearing_price FROM auctions
-              WHERE project_id = $1 AND clearing_price IS NOT NULL
-              ORDER BY cleared_at DESC LIMIT 1",
-        )
-        .bind(due.project_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let reference = last.unwrap_or(offering.price_per_share);
+        let reference = super::auctions::last_price(&mut *conn, due.project_id)
+            .await?
+            .unwrap_or(offering.price_per_share);
         let open: Vec<Open> = sqlx::query_as(
             "SELECT id, user_id, side, shares, limit_price, placed_at, commitment
                FROM market_orders WHERE auction_id = $1 AND state = 'open'
