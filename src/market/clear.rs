@@ -19,7 +19,7 @@
 //! out, and one admitted buyer's other buys are admitted with the first. Sellers who sell all
 //! their shares free no place in the same auction: the cap holds whatever the fills turn out to be.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -126,12 +126,7 @@ impl Clearer {
             return Ok(None);
         };
         if due.halted {
-            sqlx::query(
-                "UPDATE market_orders SET state = 'excluded' WHERE auction_id = $1 AND state = 'open'",
-            )
-            .bind(due.id)
-            .execute(&mut *tx)
-            .await?;
+            exclude_open(&mut tx, due.id).await?;
         } else if !due.cleared {
             self.decide(&mut tx, &due).await?;
         }
@@ -222,20 +217,18 @@ impl Clearer {
             .collect();
         let cleared_ids: Vec<OrderId> = book_orders.iter().map(|o| o.id).collect();
         let filled: Vec<i64> = fills.iter().map(|&f| f as i64).collect();
+        // A sell that trades nothing holds nothing from now on; every other order lets go when
+        // its last trade settles, or in the release that follows the trades.
         sqlx::query(
-            "UPDATE market_orders o SET state = 'cleared', filled = t.filled
+            "UPDATE market_orders o SET state = 'cleared', filled = t.filled,
+                    released_at = CASE WHEN o.side = 'sell' AND t.filled = 0 THEN now() END
                FROM unnest($1::uuid[], $2::int8[]) AS t(id, filled) WHERE o.id = t.id",
         )
         .bind(&cleared_ids)
         .bind(&filled)
         .execute(&mut *conn)
         .await?;
-        sqlx::query(
-            "UPDATE market_orders SET state = 'excluded' WHERE auction_id = $1 AND state = 'open'",
-        )
-        .bind(due.id)
-        .execute(&mut *conn)
-        .await?;
+        exclude_open(conn, due.id).await?;
         if let Some(c) = &clearing {
             self.write_trades(conn, due, &book_orders, c).await?;
         }
@@ -288,6 +281,17 @@ impl Clearer {
         let (mut buys, mut sells) = (Vec::with_capacity(n), Vec::with_capacity(n));
         let (mut buyers, mut sellers) = (Vec::with_capacity(n), Vec::with_capacity(n));
         let (mut shares, mut fees) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        // Each order's last trade, which settles the order too.
+        let (mut last_buy, mut last_sell) = (HashMap::new(), HashMap::new());
+        for (i, t) in clearing.trades.iter().enumerate() {
+            last_buy.insert(t.buy, i);
+            last_sell.insert(t.sell, i);
+        }
+        let (mut closes_buy, mut closes_sell) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for (i, t) in clearing.trades.iter().enumerate() {
+            closes_buy.push(last_buy[&t.buy] == i);
+            closes_sell.push(last_sell[&t.sell] == i);
+        }
         for t in &clearing.trades {
             let (buy, sell) = (book[t.buy], book[t.sell]);
             buys.push(buy.id);
@@ -300,10 +304,11 @@ impl Clearer {
         }
         sqlx::query(
             "INSERT INTO market_trades (auction_id, project_id, buy_order, sell_order, buyer_id,
-                                        seller_id, shares, price, fee)
-             SELECT $1, $2, b, s, bu, se, n, $3, f
+                                        seller_id, shares, price, fee, closes_buy, closes_sell)
+             SELECT $1, $2, b, s, bu, se, n, $3, f, cb, cs
                FROM unnest($4::uuid[], $5::uuid[], $6::uuid[], $7::uuid[], $8::int8[],
-                           $9::numeric[]) WITH ORDINALITY AS t(b, s, bu, se, n, f, i)
+                           $9::numeric[], $10::bool[], $11::bool[])
+                    WITH ORDINALITY AS t(b, s, bu, se, n, f, cb, cs, i)
               ORDER BY i",
         )
         .bind(due.id)
@@ -315,6 +320,8 @@ impl Clearer {
         .bind(&sellers)
         .bind(&shares)
         .bind(&fees)
+        .bind(&closes_buy)
+        .bind(&closes_sell)
         .execute(&mut *conn)
         .await?;
         Ok(())
@@ -331,6 +338,20 @@ impl Clearer {
             }
         }
     }
+}
+
+/// Leaves out the auction's orders still open (a halted window's, or buys the holder cap
+/// refuses); a sell among them holds nothing from now on, a buy's money returns in the release.
+async fn exclude_open(conn: &mut PgConnection, auction: AuctionId) -> Result<()> {
+    sqlx::query(
+        "UPDATE market_orders SET state = 'excluded',
+                released_at = CASE WHEN side = 'sell' THEN now() END
+          WHERE auction_id = $1 AND state = 'open'",
+    )
+    .bind(auction)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 async fn offering_currency(conn: &mut PgConnection, project: ProjectId) -> Result<String> {

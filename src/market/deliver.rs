@@ -1,10 +1,12 @@
 //! Delivery versus payment: a cleared auction's trades settle in batches, each batch one
-//! transaction that moves the cash (from the buyer's market escrow to the seller's wallet less
-//! the market fee, and the fee to the platform), moves the shares (the trade becomes part of
-//! both holdings) and appends each trade's `share_transfer` entry, or does none of it. Then the
-//! orders let go of what they still hold, in batches too: a buy's money beyond what it paid
-//! returns to the buyer's wallet, a sell's remaining shares are free again, and whoever traded
-//! is told. Every movement has a once-key, so a batch can never happen twice.
+//! transaction that moves the cash and the shares and appends each trade's `share_transfer`
+//! entry, or does none of it. A trade's journal entry pays out of the buyer's market escrow the
+//! seller (the price less the market fee), the platform (the fee) and, when it is the buy's last
+//! trade, the buyer (what the hold kept beyond what the buy paid); the shares move because the
+//! settled trade is part of both holdings. An order whose last trade settles lets go of its hold
+//! in the same transaction and its owner is told. The orders that traded nothing then let go in
+//! batches too (a buy's money returns). Every movement has a once-key, so a batch can never
+//! happen twice.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::ids::{AuctionId, OrderId, ProjectId, UserId};
 use crate::ledger::entry::{self, EntryKind, NewEntry};
 use crate::money::amount::fixed;
-use crate::money::batch::{self, BatchTransfer};
+use crate::money::batch::{self, BatchEntry, BatchTransfer};
 use crate::money::{self, AccountId, AccountKind, AccountOwner};
 use crate::notify::{self as notices, NoticeKind};
 
@@ -39,6 +41,16 @@ struct Trade {
     shares: i64,
     price: Decimal,
     fee: Decimal,
+    buy_order: OrderId,
+    sell_order: OrderId,
+    closes_buy: bool,
+    closes_sell: bool,
+    /// What the buy's hold keeps beyond what all its trades pay.
+    change: Decimal,
+    buy_shares: i64,
+    buy_filled: i64,
+    sell_shares: i64,
+    sell_filled: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -88,8 +100,14 @@ pub(super) async fn settle_trades(clearer: &Clearer, auction: AuctionId) -> Resu
         return Ok(Step::Busy);
     };
     let trades: Vec<Trade> = sqlx::query_as(
-        "SELECT id, project_id, buyer_id, seller_id, shares, price, fee FROM market_trades
-          WHERE auction_id = $1 AND tx_hash IS NULL ORDER BY id LIMIT $2",
+        "SELECT t.id, t.project_id, t.buyer_id, t.seller_id, t.shares, t.price, t.fee,
+                t.buy_order, t.sell_order, t.closes_buy, t.closes_sell,
+                b.held - b.filled * t.price AS change, b.shares AS buy_shares,
+                b.filled AS buy_filled, s.shares AS sell_shares, s.filled AS sell_filled
+           FROM market_trades t
+           JOIN market_orders b ON b.id = t.buy_order
+           JOIN market_orders s ON s.id = t.sell_order
+          WHERE t.auction_id = $1 AND t.tx_hash IS NULL ORDER BY t.id LIMIT $2",
     )
     .bind(auction)
     .bind(clearer.batch_size)
@@ -107,7 +125,7 @@ pub(super) async fn settle_trades(clearer: &Clearer, auction: AuctionId) -> Resu
     let wallets = accounts(
         &mut tx,
         AccountKind::BackerWallet,
-        trades.iter().map(|t| t.seller_id),
+        trades.iter().flat_map(|t| [t.seller_id, t.buyer_id]),
         &company.currency,
     )
     .await?;
@@ -118,31 +136,40 @@ pub(super) async fn settle_trades(clearer: &Clearer, auction: AuctionId) -> Resu
         &company.currency,
     )
     .await?;
-    let mut proceeds = Vec::with_capacity(trades.len());
-    let mut fees = Vec::with_capacity(trades.len());
+    let mut payments = Vec::with_capacity(trades.len());
     let mut entries = Vec::with_capacity(trades.len());
+    let mut closed = Vec::new();
+    let mut told = Told::new();
     let at = entry::now_text();
     for t in &trades {
-        let wallet = account(&wallets, t.seller_id)?;
-        let escrow = account(&escrows, t.buyer_id)?;
         let gross = Decimal::from(t.shares) * t.price;
-        if gross > t.fee {
-            proceeds.push(BatchTransfer {
-                from: escrow,
-                to: wallet,
-                amount: gross - t.fee,
-                reference: format!("trade:{}", t.id),
-                once_key: format!("market:trade:{}", t.id),
-            });
+        let change = if t.closes_buy {
+            t.change
+        } else {
+            Decimal::ZERO
+        };
+        let mut postings = vec![(account(&escrows, t.buyer_id)?, -(gross + change))];
+        for (to, amount) in [
+            (account(&wallets, t.seller_id)?, gross - t.fee),
+            (fee_account, t.fee),
+            (account(&wallets, t.buyer_id)?, change),
+        ] {
+            if amount > Decimal::ZERO {
+                postings.push((to, amount));
+            }
         }
-        if t.fee > Decimal::ZERO {
-            fees.push(BatchTransfer {
-                from: escrow,
-                to: fee_account,
-                amount: t.fee,
-                reference: format!("trade:{}", t.id),
-                once_key: format!("market:fee:{}", t.id),
-            });
+        payments.push(BatchEntry {
+            reference: format!("trade:{}", t.id),
+            once_key: format!("market:trade:{}", t.id),
+            postings,
+        });
+        if t.closes_buy {
+            closed.push(t.buy_order);
+            told.add(Side::Buy, t.buy_shares, t.buy_filled, t.buyer_id);
+        }
+        if t.closes_sell {
+            closed.push(t.sell_order);
+            told.add(Side::Sell, t.sell_shares, t.sell_filled, t.seller_id);
         }
         let mut parties = Vec::new();
         let seller = NewEntry::commit_party(&mut parties, t.seller_id);
@@ -165,9 +192,8 @@ pub(super) async fn settle_trades(clearer: &Clearer, auction: AuctionId) -> Resu
         entry.parties = parties;
         entries.push(entry);
     }
-    let moved = batch::post_transfers(&mut tx, money::EntryKind::TradeSettled, &proceeds).await?
-        + batch::post_transfers(&mut tx, money::EntryKind::MarketFee, &fees).await?;
-    if moved != (proceeds.len() + fees.len()) as u64 {
+    let moved = batch::post_entries(&mut tx, money::EntryKind::TradeSettled, &payments).await?;
+    if moved != payments.len() as u64 {
         return Err(Error::Internal(anyhow::anyhow!(
             "trades of auction {auction} had already been paid"
         )));
@@ -183,24 +209,70 @@ pub(super) async fn settle_trades(clearer: &Clearer, auction: AuctionId) -> Resu
     .bind(&hashes)
     .execute(&mut *tx)
     .await?;
+    sqlx::query(
+        "UPDATE market_orders o SET released_at = now()
+           FROM unnest($1::uuid[]) AS t(id) WHERE o.id = t.id",
+    )
+    .bind(&closed)
+    .execute(&mut *tx)
+    .await?;
+    let price = fixed(first.price);
+    told.tell(&mut tx, project, &company, &price).await?;
     tx.commit().await?;
     Ok(Step::Done(trades.len() as u64))
+}
+
+/// Whose orders traded, by what they are told (side, shares ordered, shares filled), so that
+/// each different notice is one statement.
+struct Told(BTreeMap<(&'static str, i64, i64), Vec<UserId>>);
+
+impl Told {
+    fn new() -> Self {
+        Self(BTreeMap::new())
+    }
+
+    fn add(&mut self, side: Side, shares: i64, filled: i64, user: UserId) {
+        self.0
+            .entry((side.as_str(), shares, filled))
+            .or_default()
+            .push(user);
+    }
+
+    async fn tell(
+        &self,
+        conn: &mut PgConnection,
+        project: ProjectId,
+        company: &Company,
+        price: &str,
+    ) -> Result<()> {
+        for ((side, shares, filled), users) in &self.0 {
+            let params = json!({
+                "title": company.title,
+                "side": side,
+                "ordered": shares.to_string(),
+                "shares": filled.to_string(),
+                "amount": price,
+                "currency": company.currency,
+            });
+            notices::tell(conn, users, Some(project), NoticeKind::OrderFilled, &params).await?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(sqlx::FromRow)]
 struct Held {
     id: OrderId,
     user_id: UserId,
-    project_id: ProjectId,
     #[sqlx(try_from = "String")]
     side: Side,
-    shares: i64,
     held: Decimal,
     filled: i64,
     price: Option<Decimal>,
 }
 
-/// Lets the next batch of the auction's orders go of their holds, and tells those who traded.
+/// Lets the next batch of the auction's orders that still hold something go: those that traded
+/// nothing (their last trade released the others). A buy's money returns to the buyer's wallet.
 pub(super) async fn release_orders(clearer: &Clearer, auction: AuctionId) -> Result<Step> {
     let mut tx = clearer.db.begin().await?;
     let Some(company) = lock(&mut tx, auction).await? else {
@@ -217,18 +289,17 @@ pub(super) async fn release_orders(clearer: &Clearer, auction: AuctionId) -> Res
          UPDATE market_orders o SET released_at = now()
            FROM picked p, auctions a
           WHERE o.id = p.id AND a.id = o.auction_id
-         RETURNING o.id, o.user_id, o.project_id, o.side, o.shares, o.held,
-                   coalesce(o.filled, 0) AS filled, a.clearing_price AS price",
+         RETURNING o.id, o.user_id, o.side, o.held, coalesce(o.filled, 0) AS filled,
+                   a.clearing_price AS price",
     )
     .bind(auction)
     .bind(clearer.batch_size)
     .fetch_all(&mut *tx)
     .await?;
-    let Some(first) = orders.first() else {
+    if orders.is_empty() {
         tx.commit().await?;
         return Ok(Step::Done(0));
-    };
-    let project = first.project_id;
+    }
     let buyers = || {
         orders
             .iter()
@@ -250,8 +321,6 @@ pub(super) async fn release_orders(clearer: &Clearer, auction: AuctionId) -> Res
     )
     .await?;
     let mut returns = Vec::new();
-    // Who traded, by what they are told: side, shares ordered and shares filled.
-    let mut told: BTreeMap<(&str, i64, i64), Vec<UserId>> = BTreeMap::new();
     for o in &orders {
         let paid = Decimal::from(o.filled) * o.price.unwrap_or_default();
         if o.side == Side::Buy && o.held > paid {
@@ -263,36 +332,12 @@ pub(super) async fn release_orders(clearer: &Clearer, auction: AuctionId) -> Res
                 once_key: format!("order:release:{}", o.id),
             });
         }
-        if o.filled > 0 {
-            told.entry((o.side.as_str(), o.shares, o.filled))
-                .or_default()
-                .push(o.user_id);
-        }
     }
     let returned = batch::post_transfers(&mut tx, money::EntryKind::OrderRelease, &returns).await?;
     if returned != returns.len() as u64 {
         return Err(Error::Internal(anyhow::anyhow!(
             "orders of auction {auction} had already been released"
         )));
-    }
-    let price = first.price.map(fixed).unwrap_or_default();
-    for ((side, shares, filled), users) in &told {
-        let params = json!({
-            "title": company.title,
-            "side": side,
-            "ordered": shares.to_string(),
-            "shares": filled.to_string(),
-            "amount": price,
-            "currency": company.currency,
-        });
-        notices::tell(
-            &mut tx,
-            users,
-            Some(project),
-            NoticeKind::OrderFilled,
-            &params,
-        )
-        .await?;
     }
     tx.commit().await?;
     Ok(Step::Done(orders.len() as u64))

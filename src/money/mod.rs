@@ -125,10 +125,10 @@ pub enum EntryKind {
     OrderHold,
     /// Market escrow -> backer wallet: what a buy order held and did not pay.
     OrderRelease,
-    /// Market escrow -> seller's wallet: a trade's price less the market fee.
+    /// Market escrow -> the seller's wallet (the price less the market fee), the platform fee
+    /// (the fee) and, on a buy's last trade, the buyer's wallet (what the hold kept beyond what
+    /// the buy paid).
     TradeSettled,
-    /// Market escrow -> platform fee: a trade's market fee.
-    MarketFee,
 }
 
 impl EntryKind {
@@ -148,7 +148,6 @@ impl EntryKind {
             EntryKind::OrderHold => "order_hold",
             EntryKind::OrderRelease => "order_release",
             EntryKind::TradeSettled => "trade_settled",
-            EntryKind::MarketFee => "market_fee",
         }
     }
 }
