@@ -1,9 +1,13 @@
 //! Settling a call auction against settling pledges, in one run on one cluster: a reward project
 //! of N pledges (default 50,000) settles first (its pledges per second are the reference, as
-//! `settlement_bench` measures them), then an equity offering of N investors, whose register goes on sale in an auction of 2N orders (every holder sells,
-//! N new investors buy one share each, limits spread from 8.00 to 12.00), which is cleared and
-//! settled end to end (fills, trades, ledger entries, checkpoints, money and shares, holds
-//! returned, fills notified). Prints trades per second and their ratio to pledges per second.
+//! `settlement_bench` measures them), then an equity offering of N investors, whose register
+//! goes on sale in an auction of 2N orders (every holder sells, N new investors buy one share
+//! each, limits spread from 8.00 to 12.00), which is cleared and settled end to end (fills,
+//! trades, ledger entries, checkpoints, money and shares, holds returned, fills notified).
+//! Prints orders and trades settled per second and their ratios to pledges settled per second.
+//! An order is what one investor asked, as a pledge is, so orders per second is the
+//! like-for-like figure; this book has four orders per trade (half the buys and most sells
+//! trade nothing), so trades per second is about a quarter of it.
 //!
 //! `cargo run --release --example auction_bench -- [N]`
 
@@ -36,7 +40,7 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(50_000);
     let dir = std::env::temp_dir().join(format!("zhonglian-auction-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let cluster = Cluster::start(&dir.join("pg"), &ClusterOptions::default())?;
+    let cluster = Cluster::start(&dir.join("pg"), &ClusterOptions::for_server())?;
     cluster.stop_and_remove_after(std::process::id())?;
     zhonglian::db::create_database(&cluster, "bench").await?;
     let db = zhonglian::db::pool(cluster.connect_options("bench"), 24).await?;
@@ -100,8 +104,11 @@ async fn main() -> anyhow::Result<()> {
         size_after - size_before,
         (book.sells + book.buys) as f64 / seconds
     );
+    let order_rate = (book.sells + book.buys) as f64 / seconds;
     println!(
-        "auction settlement / pledge settlement: {:.1}% (trades/s over pledges/s)",
+        "auction settlement / pledge settlement: {:.1}% (orders/s over pledges/s; \
+         trades/s over pledges/s: {:.1}%)",
+        100.0 * order_rate / pledge_rate,
         100.0 * trade_rate / pledge_rate
     );
     db.close().await;

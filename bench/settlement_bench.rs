@@ -43,7 +43,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let dir = std::env::temp_dir().join(format!("zhonglian-settle-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let cluster = Cluster::start(&dir.join("pg"), &ClusterOptions::default())?;
+    let cluster = Cluster::start(&dir.join("pg"), &ClusterOptions::for_server())?;
     cluster.stop_and_remove_after(std::process::id())?;
     zhonglian::db::create_database(&cluster, "bench").await?;
     let db = zhonglian::db::pool(cluster.connect_options("bench"), 24).await?;

@@ -36,7 +36,7 @@ impl Database {
             None => {
                 let dir = data_dir.join("pg");
                 let cluster = tokio::task::spawn_blocking(move || {
-                    Cluster::start(&dir, &ClusterOptions::default())
+                    Cluster::start(&dir, &ClusterOptions::for_server())
                 })
                 .await??;
                 create_database(&cluster, EMBEDDED_DATABASE).await?;
