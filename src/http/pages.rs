@@ -233,3 +233,21 @@ pub async fn switch_language(
     );
     Ok(response)
 }
+
+/// A CSV document sent as a download named `name`.
+pub fn csv_attachment(name: &str, body: String) -> Response {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}

@@ -116,6 +116,38 @@ pub async fn unlocked_shares(
     .await?)
 }
 
+/// One holder of a company's shares in its register now.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Holder {
+    pub holder: UserId,
+    pub shares: i64,
+    /// Shares of them bought on the market, and shares sold there.
+    pub bought: i64,
+    pub sold: i64,
+}
+
+/// The register of `project` after every settled trade: each holder with shares, most shares
+/// first (ties by holder, so the order is stable).
+pub async fn register(db: &PgPool, project: ProjectId) -> Result<Vec<Holder>> {
+    Ok(sqlx::query_as(
+        "SELECT holder, sum(shares)::int8 AS shares, sum(bought)::int8 AS bought,
+                sum(sold)::int8 AS sold
+           FROM (SELECT holder_id AS holder, shares, 0 AS bought, 0 AS sold
+                   FROM share_lots WHERE project_id = $1
+                 UNION ALL
+                 SELECT buyer_id, shares, shares, 0 FROM market_trades
+                  WHERE project_id = $1 AND tx_hash IS NOT NULL
+                 UNION ALL
+                 SELECT seller_id, -shares, 0, shares FROM market_trades
+                  WHERE project_id = $1 AND tx_hash IS NOT NULL) lots
+          GROUP BY holder HAVING sum(shares) > 0
+          ORDER BY shares DESC, holder",
+    )
+    .bind(project)
+    .fetch_all(db)
+    .await?)
+}
+
 /// Who holds shares of `project` now (the register with every settled trade).
 pub async fn holders(conn: &mut PgConnection, project: ProjectId) -> Result<Vec<UserId>> {
     Ok(sqlx::query_scalar(

@@ -20,8 +20,8 @@ use crate::error::Error;
 use crate::http::csrf::CsrfForm;
 use crate::http::error::Result;
 use crate::http::extract::{CurrentUser, MaybeUser, Path};
-use crate::http::pages::{render, with_notice, Chrome};
-use crate::ids::OrderId;
+use crate::http::pages::{csv_attachment, render, with_notice, Chrome};
+use crate::ids::{OrderId, UserId};
 use crate::money::pages::login_first;
 use crate::money::Money;
 use crate::pledges::limits::{DeclaredAmount, Shares};
@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/projects/{key}/market", get(market_page))
         .route("/projects/{key}/market/orders", post(place_order))
         .route("/projects/{key}/market/auctions", post(schedule_auction))
+        .route("/projects/{key}/market/holders.csv", get(holders_csv))
         .route("/orders/{id}/cancel", post(cancel_order))
 }
 
@@ -533,4 +534,37 @@ async fn schedule_auction(
             market_response(&state, chrome, Some(&user), &key, form).await
         }
     }
+}
+
+/// `GET /projects/{key}/market/holders.csv`: the company's register after every settled trade,
+/// for its founder (anyone else: not found).
+async fn holders_csv(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    CurrentUser(user): CurrentUser,
+    Path(key): Path<String>,
+) -> Result<Response> {
+    let company = repo::find_by_key(&state.db, &key)
+        .await?
+        .filter(|p| p.kind == ProjectKind::Equity && p.founder_id == user.user.id)
+        .ok_or(Error::NotFound)?;
+    let register = holdings::register(&state.db, company.id).await?;
+    let ids: Vec<UserId> = register.iter().map(|h| h.holder).collect();
+    let contacts = crate::accounts::contacts::of(&state.db, &ids).await?;
+    let rows = register.iter().map(|h| {
+        let contact = contacts.get(&h.holder);
+        vec![
+            contact.map(|c| c.display_name.clone()).unwrap_or_default(),
+            contact.map(|c| c.email.clone()).unwrap_or_default(),
+            h.shares.to_string(),
+            h.bought.to_string(),
+            h.sold.to_string(),
+        ]
+    });
+    let body = crate::pledges::backers::csv(
+        chrome.lang,
+        &["investor", "email", "shares", "bought", "sold"],
+        rows,
+    );
+    Ok(csv_attachment(&format!("holders-{}.csv", company.id), body))
 }

@@ -149,7 +149,7 @@ const BOM: char = '\u{feff}';
 
 /// A CSV document: the BOM, the header in `lang` (`pledges_csv.<column>` in the catalogue),
 /// then one line per row, each ended by CRLF.
-fn csv(lang: Lang, columns: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+pub fn csv(lang: Lang, columns: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
     let t = lang.catalogue();
     let header: Vec<String> = columns
         .iter()

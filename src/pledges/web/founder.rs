@@ -13,7 +13,7 @@ use crate::accounts::AuthUser;
 use crate::app::AppState;
 use crate::http::error::{Error, Result};
 use crate::http::extract::{CurrentUser, MaybeUser, Path};
-use crate::http::pages::{render, Chrome};
+use crate::http::pages::{csv_attachment, render, Chrome};
 use crate::ids::ProjectId;
 use crate::money::pages::login_first;
 use crate::pledges::backers::{backers, backers_csv_text, share_register_csv_text};
@@ -120,20 +120,6 @@ async fn backers_page(
     })
 }
 
-fn csv_response(name: &str, body: String) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response()
-}
-
 async fn backers_csv(
     State(state): State<AppState>,
     chrome: Chrome,
@@ -143,7 +129,7 @@ async fn backers_csv(
     let lang = chrome.lang;
     let target = own_project(&state, &user, id).await?;
     let body = backers_csv_text(&state.db, target.id, lang).await?;
-    Ok(csv_response(&format!("backers-{}.csv", target.id), body))
+    Ok(csv_attachment(&format!("backers-{}.csv", target.id), body))
 }
 
 async fn share_register_csv(
@@ -158,7 +144,7 @@ async fn share_register_csv(
     }
     let lang = chrome.lang;
     let body = share_register_csv_text(&state.db, target.id, lang).await?;
-    Ok(csv_response(
+    Ok(csv_attachment(
         &format!("share-register-{}.csv", target.id),
         body,
     ))
