@@ -98,18 +98,38 @@ impl Clearer {
         self
     }
 
-    /// Clears and settles every auction that is due, one after the other.
+    /// Clears and settles every auction that is due, one after the other. One that fails is
+    /// left for the next pass and the others still clear; the first failure is then returned.
     pub async fn clear_due(&self) -> Result<Vec<Finished>> {
-        let mut done = Vec::new();
-        while let Some(finished) = self.clear_next().await? {
-            done.push(finished);
+        let (mut done, mut failed, mut first_error) = (Vec::new(), Vec::new(), None);
+        loop {
+            let mut picked = None;
+            match self.clear_next(&failed, &mut picked).await {
+                Ok(Some(finished)) => done.push(finished),
+                Ok(None) => break,
+                Err(e) => {
+                    let Some(auction) = picked else {
+                        return Err(e);
+                    };
+                    tracing::error!(%auction, error = %e, "clearing an auction failed; the others go on");
+                    failed.push(auction);
+                    first_error.get_or_insert(e);
+                }
+            }
         }
-        Ok(done)
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(done),
+        }
     }
 
-    /// Clears and settles the next due auction to the end; `None` when nothing is due (or every
-    /// due auction is another worker's now).
-    pub async fn clear_next(&self) -> Result<Option<Finished>> {
+    /// Clears and settles the next due auction but those in `skip` to the end, telling which
+    /// in `picked`; `None` when nothing is due (or every due auction is another worker's now).
+    async fn clear_next(
+        &self,
+        skip: &[AuctionId],
+        picked: &mut Option<AuctionId>,
+    ) -> Result<Option<Finished>> {
         let started = std::time::Instant::now();
         let mut tx = self.db.begin().await?;
         let due: Option<Due> = sqlx::query_as(
@@ -117,18 +137,29 @@ impl Clearer {
                     cleared_at IS NOT NULL AS cleared
                FROM auctions
               WHERE finished_at IS NULL AND (halted_at IS NOT NULL OR closes_at <= now())
+                AND id <> ALL($1)
               ORDER BY closes_at, id LIMIT 1
                 FOR UPDATE SKIP LOCKED",
         )
+        .bind(skip)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(due) = due else {
+            tx.commit().await?;
             return Ok(None);
         };
-        if due.halted {
-            exclude_open(&mut tx, due.id).await?;
+        *picked = Some(due.id);
+        let decided = if due.halted {
+            exclude_open(&mut tx, due.id).await
         } else if !due.cleared {
-            self.decide(&mut tx, &due).await?;
+            self.decide(&mut tx, &due).await
+        } else {
+            Ok(())
+        };
+        if let Err(e) = decided {
+            // Ends it now, so that the auction's lock does not outlive the failure.
+            tx.rollback().await?;
+            return Err(e);
         }
         tx.commit().await?;
         tracing::info!(auction = %due.id, elapsed_ms = started.elapsed().as_millis() as u64, "auction cleared");

@@ -14,7 +14,7 @@ use zhonglian::settlement::Settler;
 
 use crate::market::{hand_to, window};
 use crate::settlement::{assert_journal_is_sound, assert_ledger_is_sound, balance, spawn_server};
-use crate::support::{made_pledge, Backer, TestApp};
+use crate::support::{made_pledge, Backer, Caller, TestApp};
 
 pub(crate) fn d(text: &str) -> Decimal {
     Decimal::from_str(text).unwrap()
@@ -238,6 +238,30 @@ async fn a_holder_sells_a_buyer_buys_and_cash_and_shares_move_together() {
     assert_eq!(
         (&theirs["shares"], &theirs["sellable_shares"]),
         (&json!(12), &json!(12))
+    );
+    // The founder's register now: the seller's rest, the buyer's new holding, the other holder.
+    let path = format!("/projects/{project}/market/holders.csv");
+    let register = app.html_as(&path, &founder).await;
+    let email = |who: &Backer| format!("fixture-{}@example.com", who.id.0.simple());
+    let rows: Vec<&str> = register.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(
+        rows[1..],
+        [
+            format!("Fixture User,{},12,0,8", email(&seller)),
+            format!("Fixture User,{},8,8,0", email(&buyer)),
+            format!("Fixture User,{},5,0,0", email(&other)),
+        ],
+        "{register}"
+    );
+    let theirs = buyer
+        .authorize(app.client.get(app.url(&path)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        theirs.status(),
+        StatusCode::NOT_FOUND,
+        "only the founder reads it"
     );
     let (_, orders) = app.get_json("/me/orders", &seller).await;
     let o = &orders[0];
@@ -537,6 +561,117 @@ async fn the_holder_cap_leaves_out_new_buyers_past_it_in_price_then_time_order()
     .await
     .unwrap();
     assert_eq!(holders, 3);
+    assert_journal_is_sound(&app.db).await;
+}
+
+#[tokio::test]
+async fn the_holder_cap_holds_when_newcomers_buy_at_once_and_two_workers_clear() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let (seller, holder) = (app.fixture_backer().await, app.fixture_backer().await);
+    // Two holders and a cap of five: three of eight newcomers fit.
+    let (project, founder) = company(&app, &[(&seller, 50), (&holder, 5)], 5).await;
+    let mut newcomers = Vec::new();
+    for _ in 0..8 {
+        let who = app.fixture_backer().await;
+        app.fund(&who, "1000.00").await;
+        newcomers.push(who);
+    }
+    let auction = open_auction(&app, project, &founder).await;
+    placed(&app, &seller, &auction, "sell", 40, "9.00").await;
+    let tasks: Vec<_> = newcomers
+        .iter()
+        .enumerate()
+        .map(|(i, who)| {
+            let (app, who, auction) = (app.clone(), who.clone(), auction.clone());
+            let limit = format!("{}.00", 10 + i);
+            tokio::spawn(async move { order(&app, &who, &auction, "buy", 2, &limit).await.0 })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(
+            task.await.unwrap(),
+            StatusCode::CREATED,
+            "the cap applies at clearing"
+        );
+    }
+
+    close(&app, &auction).await;
+    let (one, other) = (clearer(&app), clearer(&app));
+    let (a, b) = tokio::join!(one.clear_due(), other.clear_due());
+    let trades: u64 = a.unwrap().iter().chain(&b.unwrap()).map(|f| f.trades).sum();
+    assert_eq!(trades, 3, "cleared once, three newcomers trade");
+    for (i, who) in newcomers.iter().enumerate() {
+        let expected = if i >= 5 { json!(2) } else { Value::Null };
+        assert_eq!(
+            holding(&app, who)
+                .await
+                .get("shares")
+                .cloned()
+                .unwrap_or(Value::Null),
+            expected,
+            "the three highest limits are admitted (newcomer {i})"
+        );
+        if i < 5 {
+            assert_eq!(wallet(&app, who).await, d("1000.00"), "its money returned");
+        }
+    }
+    let holders: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT holder_id FROM share_lots WHERE project_id = $1
+                               UNION SELECT buyer_id FROM market_trades WHERE project_id = $1) h",
+    )
+    .bind(project)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(holders, 5);
+    let entries: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM ledger_leaves WHERE kind = 'auction_cleared'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(entries, 1, "one auction_cleared entry");
+    assert_eq!(market_escrows(&app).await, Decimal::ZERO);
+    assert_journal_is_sound(&app.db).await;
+}
+
+#[tokio::test]
+async fn an_auction_that_fails_to_clear_does_not_hold_up_the_others() {
+    let app = TestApp::spawn().await;
+    let (seller, buyer) = (app.fixture_backer().await, app.fixture_backer().await);
+    let (project, founder) = company(&app, &[(&seller, 20)], 200).await;
+    app.fund(&buyer, "1000.00").await;
+    let auction = open_auction(&app, project, &founder).await;
+    placed(&app, &seller, &auction, "sell", 5, "9.00").await;
+    placed(&app, &buyer, &auction, "buy", 5, "11.00").await;
+    close(&app, &auction).await;
+    // A window that closed earlier on a project with no offering: clearing it fails every time.
+    let (broken, _) = app.live_reward_project(&[("100.00", None)]).await;
+    sqlx::query(
+        "INSERT INTO auctions (id, project_id, opens_at, closes_at, created_by)
+         VALUES (gen_random_uuid(), $1, now() - interval '3 hours', now() - interval '2 hours', $2)",
+    )
+    .bind(broken)
+    .bind(founder.id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+
+    for pass in 0..2 {
+        let failed = clearer(&app).clear_due().await;
+        assert!(failed.is_err(), "pass {pass}: the failure is reported");
+    }
+    assert_eq!(
+        holding(&app, &buyer).await["shares"],
+        5,
+        "the good one cleared"
+    );
+    let unfinished: Vec<String> =
+        sqlx::query_scalar("SELECT id::text FROM auctions WHERE finished_at IS NULL")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(unfinished.len(), 1);
+    assert_ne!(unfinished[0], auction);
     assert_journal_is_sound(&app.db).await;
 }
 
