@@ -388,17 +388,30 @@ async fn sigkill_never_rolls_the_witness_back() {
         let requests: Vec<(u64, String)> = (known + 1..=known + 80)
             .map(|size| (size, log.request(size - 1, size)))
             .collect();
+        let cosigned = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let progress = cosigned.clone();
         let client = tokio::spawn(async move {
             let mut last = None;
             for (size, body) in requests {
                 match http.post(&url).body(body).send().await {
-                    Ok(r) if r.status().as_u16() == 200 => last = Some(size),
+                    Ok(r) if r.status().as_u16() == 200 => {
+                        last = Some(size);
+                        progress.store(size, std::sync::atomic::Ordering::SeqCst);
+                    }
                     _ => break,
                 }
             }
             last
         });
-        tokio::time::sleep(Duration::from_millis(40 + 30 * round)).await;
+        // The kill lands while requests are in flight: after the first answer of the round
+        // (however slow the machine), then a little later each round.
+        let first = tokio::time::Instant::now();
+        while cosigned.load(std::sync::atomic::Ordering::SeqCst) == 0
+            && first.elapsed() < Duration::from_secs(30)
+        {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(10 + 20 * round)).await;
         witness.kill();
         if let Some(size) = client.await.expect("client") {
             acknowledged = size;
