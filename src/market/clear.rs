@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 use serde_json::json;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use time::OffsetDateTime;
 
 use super::book::{self, BookOrder};
@@ -102,17 +102,14 @@ impl Clearer {
     /// left for the next pass and the others still clear; the first failure is then returned.
     pub async fn clear_due(&self) -> Result<Vec<Finished>> {
         let (mut done, mut failed, mut first_error) = (Vec::new(), Vec::new(), None);
-        loop {
-            let mut picked = None;
-            match self.clear_next(&failed, &mut picked).await {
+        while let Some((tx, due)) = self.pick(&failed).await? {
+            match self.finish(tx, &due).await {
                 Ok(Some(finished)) => done.push(finished),
+                // Another worker holds the auction now and will finish it.
                 Ok(None) => break,
                 Err(e) => {
-                    let Some(auction) = picked else {
-                        return Err(e);
-                    };
-                    tracing::error!(%auction, error = %e, "clearing an auction failed; the others go on");
-                    failed.push(auction);
+                    tracing::error!(auction = %due.id, error = %e, "clearing an auction failed; the others go on");
+                    failed.push(due.id);
                     first_error.get_or_insert(e);
                 }
             }
@@ -123,14 +120,12 @@ impl Clearer {
         }
     }
 
-    /// Clears and settles the next due auction but those in `skip` to the end, telling which
-    /// in `picked`; `None` when nothing is due (or every due auction is another worker's now).
-    async fn clear_next(
+    /// Locks the next due auction but those in `skip`; `None` when nothing is due (or every due
+    /// auction is another worker's now).
+    async fn pick(
         &self,
         skip: &[AuctionId],
-        picked: &mut Option<AuctionId>,
-    ) -> Result<Option<Finished>> {
-        let started = std::time::Instant::now();
+    ) -> Result<Option<(Transaction<'static, Postgres>, Due)>> {
         let mut tx = self.db.begin().await?;
         let due: Option<Due> = sqlx::query_as(
             "SELECT id, project_id, halted_at IS NOT NULL AS halted,
@@ -144,15 +139,27 @@ impl Clearer {
         .bind(skip)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(due) = due else {
-            tx.commit().await?;
-            return Ok(None);
-        };
-        *picked = Some(due.id);
+        match due {
+            Some(due) => Ok(Some((tx, due))),
+            None => {
+                tx.commit().await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Clears the auction `tx` locked (unless it already was) and settles it to the end; `None`
+    /// when another worker took it over between batches.
+    async fn finish(
+        &self,
+        mut tx: Transaction<'static, Postgres>,
+        due: &Due,
+    ) -> Result<Option<Finished>> {
+        let started = std::time::Instant::now();
         let decided = if due.halted {
             exclude_open(&mut tx, due.id).await
         } else if !due.cleared {
-            self.decide(&mut tx, &due).await
+            self.decide(&mut tx, due).await
         } else {
             Ok(())
         };
