@@ -9,6 +9,7 @@ use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 
 use crate::error::Result;
+use crate::i18n::Lang;
 use crate::ids::{ProjectId, UserId};
 
 /// Most companies one holdings list shows.
@@ -128,7 +129,7 @@ pub struct Holder {
 
 /// The register of `project` after every settled trade: each holder with shares, most shares
 /// first (ties by holder, so the order is stable).
-pub async fn register(db: &PgPool, project: ProjectId) -> Result<Vec<Holder>> {
+pub async fn register(db: impl sqlx::PgExecutor<'_>, project: ProjectId) -> Result<Vec<Holder>> {
     Ok(sqlx::query_as(
         "SELECT holder, sum(shares)::int8 AS shares, sum(bought)::int8 AS bought,
                 sum(sold)::int8 AS sold
@@ -148,20 +149,34 @@ pub async fn register(db: &PgPool, project: ProjectId) -> Result<Vec<Holder>> {
     .await?)
 }
 
-/// Who holds shares of `project` now (the register with every settled trade).
+/// Who holds shares of `project` now (its [`register`]).
 pub async fn holders(conn: &mut PgConnection, project: ProjectId) -> Result<Vec<UserId>> {
-    Ok(sqlx::query_scalar(
-        "SELECT holder FROM (
-             SELECT holder_id AS holder, shares FROM share_lots WHERE project_id = $1
-             UNION ALL
-             SELECT buyer_id, shares FROM market_trades
-              WHERE project_id = $1 AND tx_hash IS NOT NULL
-             UNION ALL
-             SELECT seller_id, -shares FROM market_trades
-              WHERE project_id = $1 AND tx_hash IS NOT NULL
-         ) lots GROUP BY holder HAVING sum(shares) > 0",
-    )
-    .bind(project)
-    .fetch_all(&mut *conn)
-    .await?)
+    Ok(register(&mut *conn, project)
+        .await?
+        .into_iter()
+        .map(|h| h.holder)
+        .collect())
+}
+
+/// The [`register`] of `project` as CSV headed in `lang`, for its founder: investor, e-mail,
+/// shares, bought and sold on the market.
+pub async fn register_csv_text(db: &PgPool, project: ProjectId, lang: Lang) -> Result<String> {
+    let register = register(db, project).await?;
+    let ids: Vec<UserId> = register.iter().map(|h| h.holder).collect();
+    let contacts = crate::accounts::contacts::of(db, &ids).await?;
+    let rows = register.iter().map(|h| {
+        let contact = contacts.get(&h.holder);
+        vec![
+            contact.map(|c| c.display_name.clone()).unwrap_or_default(),
+            contact.map(|c| c.email.clone()).unwrap_or_default(),
+            h.shares.to_string(),
+            h.bought.to_string(),
+            h.sold.to_string(),
+        ]
+    });
+    Ok(crate::pledges::backers::csv(
+        lang,
+        &["investor", "email", "shares", "bought", "sold"],
+        rows,
+    ))
 }

@@ -21,7 +21,7 @@ use crate::http::csrf::CsrfForm;
 use crate::http::error::Result;
 use crate::http::extract::{CurrentUser, MaybeUser, Path};
 use crate::http::pages::{csv_attachment, render, with_notice, Chrome};
-use crate::ids::{OrderId, UserId};
+use crate::ids::OrderId;
 use crate::money::pages::login_first;
 use crate::money::Money;
 use crate::pledges::limits::{DeclaredAmount, Shares};
@@ -548,23 +548,6 @@ async fn holders_csv(
         .await?
         .filter(|p| p.kind == ProjectKind::Equity && p.founder_id == user.user.id)
         .ok_or(Error::NotFound)?;
-    let register = holdings::register(&state.db, company.id).await?;
-    let ids: Vec<UserId> = register.iter().map(|h| h.holder).collect();
-    let contacts = crate::accounts::contacts::of(&state.db, &ids).await?;
-    let rows = register.iter().map(|h| {
-        let contact = contacts.get(&h.holder);
-        vec![
-            contact.map(|c| c.display_name.clone()).unwrap_or_default(),
-            contact.map(|c| c.email.clone()).unwrap_or_default(),
-            h.shares.to_string(),
-            h.bought.to_string(),
-            h.sold.to_string(),
-        ]
-    });
-    let body = crate::pledges::backers::csv(
-        chrome.lang,
-        &["investor", "email", "shares", "bought", "sold"],
-        rows,
-    );
+    let body = holdings::register_csv_text(&state.db, company.id, chrome.lang).await?;
     Ok(csv_attachment(&format!("holders-{}.csv", company.id), body))
 }
