@@ -58,9 +58,8 @@ pub(super) async fn enqueue_notice(
         let letter = compose(lang, kind, params);
         sqlx::query(
             "INSERT INTO mail_outbox (to_address, subject, body)
-             SELECT c.email, $2, $3 FROM (SELECT DISTINCT id FROM unnest($1::uuid[]) AS u(id)) u
-               JOIN mail_contacts c ON c.id = u.id
-              WHERE c.language = $4 AND length(c.email) >= 3
+             SELECT c.email, $2, $3 FROM mail_contacts c
+              WHERE c.id = ANY($1) AND c.language = $4 AND length(c.email) >= 3
               ORDER BY c.id",
         )
         .bind(users)
