@@ -150,6 +150,18 @@ async fn book_of(app: &TestApp, auction: &str, who: &Backer) -> Value {
     book
 }
 
+/// How many people have held shares of `project`: its first holders and everyone who bought.
+async fn holders_ever(app: &TestApp, project: ProjectId) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT holder_id FROM share_lots WHERE project_id = $1
+                               UNION SELECT buyer_id FROM market_trades WHERE project_id = $1) h",
+    )
+    .bind(project)
+    .fetch_one(&app.db)
+    .await
+    .unwrap()
+}
+
 async fn notices(app: &TestApp, who: &Backer, kind: &str) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM notifications WHERE user_id = $1 AND kind = $2")
         .bind(who.id)
@@ -552,14 +564,7 @@ async fn the_holder_cap_leaves_out_new_buyers_past_it_in_price_then_time_order()
     );
     let published = book_of(&app, &auction, &seller).await;
     assert_eq!(published["orders"].as_array().unwrap().len(), 3);
-    let holders: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM (SELECT holder_id FROM share_lots WHERE project_id = $1
-                               UNION SELECT buyer_id FROM market_trades WHERE project_id = $1) h",
-    )
-    .bind(project)
-    .fetch_one(&app.db)
-    .await
-    .unwrap();
+    let holders = holders_ever(&app, project).await;
     assert_eq!(holders, 3);
     assert_journal_is_sound(&app.db).await;
 }
@@ -615,14 +620,7 @@ async fn the_holder_cap_holds_when_newcomers_buy_at_once_and_two_workers_clear()
             assert_eq!(wallet(&app, who).await, d("1000.00"), "its money returned");
         }
     }
-    let holders: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM (SELECT holder_id FROM share_lots WHERE project_id = $1
-                               UNION SELECT buyer_id FROM market_trades WHERE project_id = $1) h",
-    )
-    .bind(project)
-    .fetch_one(&app.db)
-    .await
-    .unwrap();
+    let holders = holders_ever(&app, project).await;
     assert_eq!(holders, 5);
     let entries: i64 =
         sqlx::query_scalar("SELECT count(*) FROM ledger_leaves WHERE kind = 'auction_cleared'")
